@@ -1,0 +1,458 @@
+//! `gazette.toml`: one file of settings read by every command.
+//!
+//! Every key can be overridden by an environment variable named
+//! `GAZETTE_<SECTION>_<KEY>` (upper case), e.g. `GAZETTE_INTAKE_LISTEN`.
+//! A missing file means "all embedded defaults", so a bare content folder
+//! builds and serves.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub const FILE_NAME: &str = "gazette.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {reason}")]
+    Env { var: String, reason: String },
+    #[error("{path}: [{key}] {reason}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub site: Site,
+    pub office: Office,
+    pub intake: Intake,
+    pub mail: Mail,
+    pub fax: Fax,
+    pub admin: Admin,
+    /// Folder the config was read from; every relative path is resolved against it.
+    #[serde(skip)]
+    pub root: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Site {
+    pub title: String,
+    pub description: String,
+    pub language: String,
+    /// Absolute URL of the published site, e.g. `https://hrss.meizhou.gov.cn/`.
+    /// Empty: every link is relative and feeds/sitemaps use relative URLs.
+    pub base_url: String,
+    /// Shown in the footer and the `SiteName`/`SiteDomain` meta tags.
+    pub domain: String,
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site {
+            title: "gazette".into(),
+            description: String::new(),
+            language: "zh-CN".into(),
+            base_url: String::new(),
+            domain: String::new(),
+        }
+    }
+}
+
+/// The contact office that receives the returns.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Office {
+    pub name: String,
+    pub section: String,
+    pub person: String,
+    pub phone: String,
+    pub fax: String,
+    pub email: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Intake {
+    /// Where the static forms post to. Empty: the same origin as the site
+    /// (what `gazette serve` gives).
+    pub url: String,
+    pub listen: String,
+    pub database: PathBuf,
+    /// Origins (scheme://host[:port]) allowed to post besides the intake's own.
+    pub allowed_origins: Vec<String>,
+    /// Posts allowed per client per minute.
+    pub rate_limit: u32,
+}
+
+impl Default for Intake {
+    fn default() -> Self {
+        Intake {
+            url: String::new(),
+            listen: "127.0.0.1:8080".into(),
+            database: PathBuf::from("var/gazette.db"),
+            allowed_origins: Vec::new(),
+            rate_limit: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mail {
+    /// `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
+    /// `smtps://user:pass@host:port` (TLS), or a folder for `.eml` files.
+    pub transport: String,
+    pub from: String,
+    /// First retry delay, e.g. `30s`; doubles with each try.
+    pub retry_base: String,
+    /// Number of tries before a notification is marked failed.
+    pub retry_max: u32,
+}
+
+impl Default for Mail {
+    fn default() -> Self {
+        Mail {
+            transport: "var/outbox".into(),
+            from: "gazette <gazette@localhost>".into(),
+            retry_base: "30s".into(),
+            retry_max: 8,
+        }
+    }
+}
+
+impl Mail {
+    pub fn retry_base(&self) -> Result<Duration, String> {
+        parse_duration(&self.retry_base)
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Fax {
+    /// Numbers every return is faxed to; empty: no fax.
+    pub numbers: Vec<String>,
+    /// Email-to-fax gateway address template, e.g. `{number}@fax.example.org`.
+    pub gateway: String,
+    /// A command instead of a gateway, e.g. `["sendfax", "-n", "-d", "{number}", "{pdf}"]`.
+    pub command: Vec<String>,
+    /// A TrueType/OpenType font with CJK glyphs; empty: look in the usual system places.
+    pub font: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Admin {
+    /// argon2 PHC string from `gazette admin hash-password`; empty: admin pages disabled.
+    pub password_hash: String,
+}
+
+impl Config {
+    /// Reads `<root>/gazette.toml` (defaults if absent) and applies the
+    /// `GAZETTE_*` variables of the current process.
+    pub fn load(root: &Path) -> Result<Config, ConfigError> {
+        Self::load_with_env(root, std::env::vars())
+    }
+
+    pub fn load_with_env(
+        root: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let path = root.join(FILE_NAME);
+        let mut table = match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str::<toml::Table>(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: one_line(&e.to_string()),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+            Err(e) => {
+                return Err(ConfigError::Read {
+                    path,
+                    reason: e.to_string(),
+                })
+            }
+        };
+        let defaults = toml::Table::try_from(Config::default()).map_err(|e| ConfigError::Read {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("GAZETTE_"))
+            .collect();
+        vars.sort();
+        for (var, value) in vars {
+            apply_env(&mut table, &defaults, &var, &value)?;
+        }
+        // Re-serialise so serde reports unknown keys and wrong types with their names.
+        let text = toml::to_string(&table).map_err(|e| ConfigError::Read {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: describe_de_error(&e),
+        })?;
+        config.root = root.to_path_buf();
+        config.validate(&path)?;
+        Ok(config)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), ConfigError> {
+        let invalid = |key: &str, reason: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            key: key.into(),
+            reason,
+        };
+        self.mail
+            .retry_base()
+            .map_err(|r| invalid("mail.retry_base", r))?;
+        if self.mail.retry_max == 0 {
+            return Err(invalid("mail.retry_max", "must be at least 1".into()));
+        }
+        if self.intake.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "intake.listen",
+                format!(
+                    "{:?} is not an address such as 127.0.0.1:8080",
+                    self.intake.listen
+                ),
+            ));
+        }
+        if !self.site.base_url.is_empty()
+            && !(self.site.base_url.starts_with("http://")
+                || self.site.base_url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "site.base_url",
+                "must start with http:// or https://".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A path from the config, resolved against the site root.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.resolve(&self.intake.database)
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn describe_de_error(e: &toml::de::Error) -> String {
+    // Line numbers would point into our re-serialised text, so keep only the reason.
+    e.message().trim().to_string()
+}
+
+/// `GAZETTE_INTAKE_ALLOWED_ORIGINS` → section `intake`, key `allowed_origins`.
+fn apply_env(
+    table: &mut toml::Table,
+    defaults: &toml::Table,
+    var: &str,
+    value: &str,
+) -> Result<(), ConfigError> {
+    let env_err = |reason: String| ConfigError::Env {
+        var: var.to_string(),
+        reason,
+    };
+    let rest = &var["GAZETTE_".len()..];
+    let Some((section, key)) = rest.split_once('_') else {
+        return Err(env_err("expected GAZETTE_<SECTION>_<KEY>".into()));
+    };
+    let section = section.to_ascii_lowercase();
+    let key = key.to_ascii_lowercase();
+    let Some(toml::Value::Table(default_section)) = defaults.get(&section) else {
+        return Err(env_err(format!("unknown section [{section}]")));
+    };
+    let Some(default_value) = default_section.get(&key) else {
+        return Err(env_err(format!("unknown key {key} in [{section}]")));
+    };
+    let parsed = match default_value {
+        toml::Value::Integer(_) => toml::Value::Integer(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| env_err(format!("{value:?} is not a whole number")))?,
+        ),
+        toml::Value::Boolean(_) => toml::Value::Boolean(
+            value
+                .trim()
+                .parse()
+                .map_err(|_| env_err(format!("{value:?} is not true or false")))?,
+        ),
+        toml::Value::Array(_) => toml::Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        ),
+        _ => toml::Value::String(value.to_string()),
+    };
+    let entry = table
+        .entry(section)
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    match entry {
+        toml::Value::Table(t) => {
+            t.insert(key, parsed);
+            Ok(())
+        }
+        _ => Err(env_err("the section is not a table in gazette.toml".into())),
+    }
+}
+
+/// `500ms`, `30s`, `5m`, `2h`; a bare number means seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration such as 30s, 500ms or 5m"))?;
+    let secs = match unit.trim() {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        other => return Err(format!("unknown unit {other:?} in {s:?}; use ms, s, m or h")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{s:?} is not a positive duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(text: &str) -> tempfile_lite::Dir {
+        let dir = tempfile_lite::Dir::new();
+        std::fs::write(dir.path().join(FILE_NAME), text).unwrap();
+        dir
+    }
+
+    /// A tiny temp-dir helper so the config crate needs no dev-dependencies.
+    mod tempfile_lite {
+        use std::path::{Path, PathBuf};
+        pub struct Dir(PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "gazette-config-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self) -> &Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile_lite::Dir::new();
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert_eq!(c.intake.listen, "127.0.0.1:8080");
+        assert_eq!(c.mail.transport, "var/outbox");
+        assert_eq!(c.database_path(), dir.path().join("var/gazette.db"));
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = site("[intake]\nlisten = \"127.0.0.1:9000\"\n[mail]\nretry_max = 3\n");
+        let env = vec![
+            ("GAZETTE_INTAKE_LISTEN".to_string(), "127.0.0.1:8081".to_string()),
+            ("GAZETTE_MAIL_RETRY_MAX".to_string(), "5".to_string()),
+            (
+                "GAZETTE_INTAKE_ALLOWED_ORIGINS".to_string(),
+                "https://a.example, https://b.example".to_string(),
+            ),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load_with_env(dir.path(), env).unwrap();
+        assert_eq!(c.intake.listen, "127.0.0.1:8081");
+        assert_eq!(c.mail.retry_max, 5);
+        assert_eq!(
+            c.intake.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let dir = site("[intake]\nlisten = \"nowhere\"\n");
+        let e = Config::load_with_env(dir.path(), vec![]).unwrap_err();
+        assert!(e.to_string().contains("intake.listen"), "{e}");
+
+        let dir = site("[mail]\nretry_base = \"soon\"\n");
+        let e = Config::load_with_env(dir.path(), vec![]).unwrap_err();
+        assert!(e.to_string().contains("mail.retry_base"), "{e}");
+
+        let dir = site("[site]\ntitel = \"x\"\n");
+        let e = Config::load_with_env(dir.path(), vec![]).unwrap_err();
+        assert!(e.to_string().contains("titel"), "{e}");
+
+        let dir = site("");
+        let e = Config::load_with_env(
+            dir.path(),
+            vec![("GAZETTE_MAIL_RETRY_MAX".into(), "many".into())],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("GAZETTE_MAIL_RETRY_MAX"), "{e}");
+        let e = Config::load_with_env(dir.path(), vec![("GAZETTE_MAIL_NOPE".into(), "1".into())])
+            .unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_the_line() {
+        let dir = site("[site]\ntitle = \"a\"\nbroken = \n");
+        let e = Config::load_with_env(dir.path(), vec![]).unwrap_err();
+        assert!(e.to_string().contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("x").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+    }
+}

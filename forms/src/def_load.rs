@@ -1,0 +1,449 @@
+//! Reading and checking form definitions. Errors are for web staff and
+//! engineers, so they are in English and carry the line of the problem.
+
+use crate::def::{FormDef, FormError, Kind};
+use chrono::NaiveDate;
+use serde::{Deserialize, Deserializer};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Parses and checks one definition; `path` gives the id and names the file.
+pub(crate) fn parse(path: &Path, text: &str) -> Result<FormDef, FormError> {
+    let err = |line: Option<usize>, reason: String| FormError {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let id = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string();
+    // The id becomes a URL segment (/forms/<id>) and file names.
+    if !is_form_id(&id) {
+        return Err(err(
+            None,
+            format!(
+                "form id {id:?} (from the file name) must be lowercase letters, digits, '_' or '-', starting with a letter"
+            ),
+        ));
+    }
+    let mut def: FormDef = toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|span| line_of_offset(text, span.start));
+        err(line, e.message().trim().to_string())
+    })?;
+    def.id = id;
+    check(&def, text).map_err(|(line, reason)| err(line, reason))?;
+    Ok(def)
+}
+
+/// Every `*.toml` in `dir`, sorted by id. A missing folder means no forms.
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<FormDef>, FormError> {
+    let io_err = |path: PathBuf, e: std::io::Error| FormError {
+        path,
+        line: None,
+        reason: e.to_string(),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io_err(dir.to_path_buf(), e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err(dir.to_path_buf(), e))?;
+        let path = entry.path();
+        if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    let mut defs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let bytes = std::fs::read(&path).map_err(|e| io_err(path.clone(), e))?;
+        let text = String::from_utf8(bytes).map_err(|e| FormError {
+            path: path.clone(),
+            line: None,
+            reason: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        defs.push(parse(&path, &text)?);
+    }
+    defs.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(defs)
+}
+
+/// `deadline` may be a TOML local date (`2016-07-27`) or a string; chrono's
+/// own impl only takes strings, and toml hands dates over as a special map.
+pub(crate) fn deserialize_deadline<'de, D>(d: D) -> Result<Option<NaiveDate>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    use serde::de::Error;
+    let value = Option::<toml::Value>::deserialize(d)?;
+    let bad = || D::Error::custom("deadline must be a date such as 2016-07-27");
+    match value {
+        None => Ok(None),
+        Some(toml::Value::Datetime(dt)) => match (dt.date, dt.time, dt.offset) {
+            (Some(date), None, None) => {
+                NaiveDate::from_ymd_opt(i32::from(date.year), date.month.into(), date.day.into())
+                    .map(Some)
+                    .ok_or_else(bad)
+            }
+            _ => Err(bad()),
+        },
+        Some(toml::Value::String(s)) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad()),
+        Some(_) => Err(bad()),
+    }
+}
+
+fn is_form_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Field names end up as HTML names, SQL-free JSON keys and template
+/// variables; keep them boring.
+fn is_field_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_lowercase())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// 1-based line of a byte offset.
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// Lines (1-based) where a `key = "value"` (or 'value') assignment occurs.
+fn lines_of_assignment(text: &str, key: &str, value: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix(key) else {
+            continue;
+        };
+        let Some(rest) = rest.trim_start().strip_prefix('=') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        let quoted = |q: char| {
+            rest.strip_prefix(q)
+                .and_then(|r| r.strip_prefix(value))
+                .is_some_and(|r| r.starts_with(q))
+        };
+        if quoted('"') || quoted('\'') {
+            out.push(i + 1);
+        }
+    }
+    out
+}
+
+/// First line whose key is `key` (for form-level settings).
+fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    text.lines().position(|line| {
+        line.trim_start()
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    })
+    .map(|i| i + 1)
+}
+
+/// Checks what serde cannot: names, labels, options, limits.
+fn check(def: &FormDef, text: &str) -> Result<(), (Option<usize>, String)> {
+    if def.title.trim().is_empty() {
+        return Err((line_of_key(text, "title"), "title is empty".into()));
+    }
+    if def.fields.is_empty() {
+        return Err((
+            None,
+            "the form has no fields; add at least one [[fields]] table".into(),
+        ));
+    }
+    for (i, recipient) in def.recipients.iter().enumerate() {
+        if crate::validate::check_email_syntax(recipient).is_err() {
+            return Err((
+                line_of_key(text, "recipients"),
+                format!("recipients[{i}] {recipient:?} is not an email address"),
+            ));
+        }
+    }
+    let mut names: HashSet<&str> = HashSet::new();
+    let mut labels: HashSet<String> = HashSet::new();
+    for (index, field) in def.fields.iter().enumerate() {
+        // The n-th field with this name is at the n-th matching line.
+        let nth = def.fields[..index]
+            .iter()
+            .filter(|f| f.name == field.name)
+            .count();
+        let line = lines_of_assignment(text, "name", &field.name)
+            .get(nth)
+            .copied();
+        let which = format!("field {} ({:?})", index + 1, field.name);
+        let fail = |reason: String| Err((line, format!("{which}: {reason}")));
+
+        if !is_field_name(&field.name) {
+            return fail(
+                "name must be a lowercase identifier: a-z first, then a-z, 0-9 or _".into(),
+            );
+        }
+        if field.name == crate::HONEYPOT {
+            return fail(format!(
+                "name {:?} is reserved for the hidden anti-spam field",
+                crate::HONEYPOT
+            ));
+        }
+        if !names.insert(&field.name) {
+            return fail("another field already has this name".into());
+        }
+        let label = field.label.trim();
+        if label.is_empty() {
+            return fail("label is empty".into());
+        }
+        // The spreadsheet marks required columns with * and import strips it.
+        if label.ends_with('*') || label.starts_with('*') {
+            return fail("label must not start or end with '*' (used to mark required columns)".into());
+        }
+        // Import finds columns by label, so two equal labels are ambiguous.
+        if !labels.insert(crate::sheet::header_key(label)) {
+            return fail(format!(
+                "label {label:?} is used by another field; spreadsheet import finds columns by label"
+            ));
+        }
+        if field.kind.has_options() {
+            if field.options.is_empty() {
+                return fail(format!("a {} field needs options", field.kind.as_str()));
+            }
+            let mut seen = HashSet::new();
+            for option in &field.options {
+                if option.trim().is_empty() {
+                    return fail("an option is empty".into());
+                }
+                if option.trim() != option {
+                    return fail(format!("option {option:?} has leading or trailing spaces"));
+                }
+                if !seen.insert(option.as_str()) {
+                    return fail(format!("option {option:?} is listed twice"));
+                }
+                // Several choices are written joined by these in spreadsheets.
+                if field.kind == Kind::Multi
+                    && option.chars().any(|c| crate::sheet::MULTI_SEPARATORS.contains(&c))
+                {
+                    return fail(format!(
+                        "option {option:?} contains a separator (、 , ， ; ； or a line break) used between several choices"
+                    ));
+                }
+            }
+        } else if !field.options.is_empty() {
+            return fail(format!(
+                "options are only for select and multi fields, not {}",
+                field.kind.as_str()
+            ));
+        }
+        if field.max_length == Some(0) {
+            return fail("max_length must be at least 1".into());
+        }
+        if let Some(width) = field.width {
+            if !(width > 0.0 && width <= 255.0) {
+                return fail("width must be between 0 and 255 characters".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<FormDef, FormError> {
+        parse(Path::new("content/forms/sample.toml"), text)
+    }
+
+    const GOOD: &str = r#"title = "示例表"
+annex = 1
+deadline = 2016-07-27
+after_deadline = "refuse"
+
+[[fields]]
+name = "unit_name"
+label = "单位全称"
+kind = "text"
+required = true
+
+[[fields]]
+name = "unit_type"
+label = "单位类型"
+kind = "select"
+options = ["机关", "其他"]
+"#;
+
+    #[test]
+    fn parses_a_good_definition() {
+        let def = parse_str(GOOD).unwrap();
+        assert_eq!(def.id, "sample");
+        assert_eq!(def.title, "示例表");
+        assert_eq!(def.annex, Some(1));
+        assert_eq!(def.deadline, NaiveDate::from_ymd_opt(2016, 7, 27));
+        assert_eq!(def.after_deadline, crate::AfterDeadline::Refuse);
+        assert_eq!(def.fields.len(), 2);
+        assert_eq!(def.fields[1].kind, Kind::Select);
+        assert!(def.fields[0].required);
+        assert!(!def.fields[1].required);
+    }
+
+    #[test]
+    fn deadline_may_be_a_string() {
+        let text = GOOD.replace("deadline = 2016-07-27", "deadline = \"2016-07-27\"");
+        let def = parse_str(&text).unwrap();
+        assert_eq!(def.deadline, NaiveDate::from_ymd_opt(2016, 7, 27));
+    }
+
+    #[test]
+    fn deadline_with_time_is_refused_with_line() {
+        let text = GOOD.replace("deadline = 2016-07-27", "deadline = 2016-07-27T18:00:00");
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.reason.contains("deadline must be a date"), "{}", e.reason);
+    }
+
+    #[test]
+    fn toml_syntax_error_has_line() {
+        let text = GOOD.replace("kind = \"select\"", "kind = select");
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.line, Some(15), "{e}");
+        assert!(e.to_string().starts_with("content/forms/sample.toml:15: "), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_and_unknown_key_have_lines() {
+        let e = parse_str(&GOOD.replace("kind = \"text\"", "kind = \"texts\"")).unwrap_err();
+        assert_eq!(e.line, Some(9));
+        assert!(e.reason.contains("texts"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("required = true", "requird = true")).unwrap_err();
+        assert_eq!(e.line, Some(10));
+        assert!(e.reason.contains("requird"), "{}", e.reason);
+    }
+
+    #[test]
+    fn missing_label_is_a_toml_error() {
+        let e = parse_str(&GOOD.replace("label = \"单位全称\"\n", "")).unwrap_err();
+        assert!(e.reason.contains("label"), "{}", e.reason);
+    }
+
+    #[test]
+    fn bad_field_names_point_at_their_line() {
+        let e = parse_str(&GOOD.replace("\"unit_type\"", "\"Unit-Type\"")).unwrap_err();
+        assert_eq!(e.line, Some(13));
+        assert!(e.reason.contains("lowercase identifier"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("\"unit_type\"", "\"website\"")).unwrap_err();
+        assert_eq!(e.line, Some(13));
+        assert!(e.reason.contains("reserved"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("\"unit_type\"", "'unit_name'")).unwrap_err();
+        assert_eq!(e.line, Some(13), "second occurrence: {e}");
+        assert!(e.reason.contains("already has this name"), "{}", e.reason);
+    }
+
+    #[test]
+    fn options_must_match_kind() {
+        let e = parse_str(&GOOD.replace("options = [\"机关\", \"其他\"]", "options = []"))
+            .unwrap_err();
+        assert_eq!(e.line, Some(13));
+        assert!(e.reason.contains("needs options"), "{}", e.reason);
+
+        let text = GOOD.replace(
+            "kind = \"text\"",
+            "kind = \"text\"\noptions = [\"a\"]",
+        );
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.line, Some(7));
+        assert!(e.reason.contains("only for select and multi"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("\"其他\"]", "\"机关\"]")).unwrap_err();
+        assert!(e.reason.contains("listed twice"), "{}", e.reason);
+
+        let text = GOOD
+            .replace("kind = \"select\"", "kind = \"multi\"")
+            .replace("\"其他\"]", "\"其他、别的\"]");
+        let e = parse_str(&text).unwrap_err();
+        assert!(e.reason.contains("separator"), "{}", e.reason);
+    }
+
+    #[test]
+    fn labels_must_be_present_and_distinct() {
+        let e = parse_str(&GOOD.replace("\"单位全称\"", "\"  \"")).unwrap_err();
+        assert_eq!(e.line, Some(7));
+        assert!(e.reason.contains("label is empty"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("\"单位类型\"", "\"单位全称\"")).unwrap_err();
+        assert_eq!(e.line, Some(13));
+        assert!(e.reason.contains("used by another field"), "{}", e.reason);
+
+        let e = parse_str(&GOOD.replace("\"单位类型\"", "\"单位类型*\"")).unwrap_err();
+        assert!(e.reason.contains("'*'"), "{}", e.reason);
+    }
+
+    #[test]
+    fn needs_fields_and_title() {
+        let e = parse_str("title = \"x\"\nfields = []\n").unwrap_err();
+        assert!(e.reason.contains("no fields"), "{}", e.reason);
+        let e = parse_str(&GOOD.replace("\"示例表\"", "\"\"")).unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.reason.contains("title"), "{}", e.reason);
+    }
+
+    #[test]
+    fn zero_max_length_and_bad_recipient() {
+        let e = parse_str(&GOOD.replace("required = true", "max_length = 0")).unwrap_err();
+        assert_eq!(e.line, Some(7));
+        assert!(e.reason.contains("max_length"), "{}", e.reason);
+
+        let text = GOOD.replace("annex = 1", "annex = 1\nrecipients = [\"not an address\"]");
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.reason.contains("recipients[0]"), "{}", e.reason);
+    }
+
+    #[test]
+    fn id_comes_from_the_file_stem_and_is_checked() {
+        let e = parse(Path::new("forms/Bad Name.toml"), GOOD).unwrap_err();
+        assert!(e.reason.contains("form id"), "{}", e.reason);
+        assert_eq!(e.line, None);
+    }
+
+    #[test]
+    fn load_dir_sorts_and_skips_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("zeta.toml"), GOOD).unwrap();
+        std::fs::write(dir.path().join("alpha.toml"), GOOD).unwrap();
+        std::fs::write(dir.path().join("notes.md"), "not a form").unwrap();
+        let defs = load_dir(dir.path()).unwrap();
+        let ids: Vec<_> = defs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["alpha", "zeta"]);
+
+        std::fs::write(dir.path().join("broken.toml"), "title = ").unwrap();
+        let e = load_dir(dir.path()).unwrap_err();
+        assert!(e.path.ends_with("broken.toml"));
+        assert_eq!(e.line, Some(1));
+    }
+
+    #[test]
+    fn load_dir_of_missing_folder_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_dir(&dir.path().join("nope")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn line_helpers() {
+        assert_eq!(line_of_offset("a\nb\nc", 0), 1);
+        assert_eq!(line_of_offset("a\nb\nc", 2), 2);
+        assert_eq!(line_of_offset("a\nb\nc", 99), 3);
+        let text = "name = \"a\"\n  name='b'\nname = \"ab\"\nname = \"a\"\n";
+        assert_eq!(lines_of_assignment(text, "name", "a"), [1, 4]);
+        assert_eq!(lines_of_assignment(text, "name", "b"), [2]);
+    }
+}

@@ -1,0 +1,791 @@
+//! SQLite storage: schema and migrations, the one writer thread that batches
+//! queued writes into shared transactions (group commit), and reads.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a transaction is on disk when
+//! `COMMIT` returns. Each caller of [`Writer::insert`] is answered only after
+//! the transaction holding its own row has committed.
+//!
+//! Blocking work never runs on the async executor: writes go to the writer
+//! thread through a channel; reads go through [`Readers::run`], which uses
+//! `spawn_blocking`.
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Schema migrations; `PRAGMA user_version` counts how many have run.
+pub const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE submissions (
+    id          INTEGER PRIMARY KEY,
+    reference   TEXT NOT NULL UNIQUE,
+    token       TEXT NOT NULL UNIQUE,
+    form_id     TEXT NOT NULL,
+    form_title  TEXT NOT NULL,
+    -- The unit's name (the form's title answer), for listings.
+    unit        TEXT NOT NULL,
+    -- JSON [[name, value], ...] in field order; value a string or a list.
+    answers     TEXT NOT NULL,
+    -- sha256 of the form id and the canonical answers: finds repeats.
+    hash        TEXT NOT NULL,
+    late        INTEGER NOT NULL DEFAULT 0,
+    -- Unix time in milliseconds.
+    received_at INTEGER NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'web'
+);
+CREATE INDEX submissions_hash ON submissions(hash, received_at);
+CREATE INDEX submissions_form ON submissions(form_id, received_at);
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    submission_id   INTEGER NOT NULL REFERENCES submissions(id),
+    channel         TEXT NOT NULL,
+    -- JSON list of addresses.
+    recipients      TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'failed')),
+    tries           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+"#];
+
+/// How long the same answers to the same form count as a repeat.
+pub const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+/// Most queued operations folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(String),
+    #[error("the database writer has stopped")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Opens (creating if needed) the database with the durability settings and
+/// brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Sqlite(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    let mut conn = Connection::open(path)
+        .map_err(|e| StoreError::Sqlite(format!("{}: {e}", path.display())))?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Sqlite(format!(
+            "cannot switch to WAL journal mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Runs every migration newer than `user_version`, all in one transaction.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::Sqlite(format!(
+            "the database has schema version {version}, newer than this gazette knows ({known}); use a newer gazette"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// A valid return about to be stored.
+#[derive(Debug, Clone)]
+pub struct NewSubmission {
+    pub form_id: String,
+    pub form_title: String,
+    pub unit: String,
+    /// `Answers` as JSON.
+    pub answers_json: String,
+    /// See [`repeat_hash`].
+    pub hash: String,
+    pub late: bool,
+    pub received_at: i64,
+    /// Who is emailed; empty: no outbox row.
+    pub recipients: Vec<String>,
+}
+
+/// What a caller gets back once its transaction has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub reference: String,
+    pub token: String,
+    /// The same answers came within [`REPEAT_WINDOW_MS`]: this is the earlier receipt.
+    pub repeat: bool,
+}
+
+/// sha256 over the form id and the canonical (normalised, field-ordered) answers.
+pub fn repeat_hash(form_id: &str, answers_json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(form_id.as_bytes());
+    h.update([0u8]);
+    h.update(answers_json.as_bytes());
+    crate::refs::hex(&h.finalize())
+}
+
+/// The outcome of one delivery attempt, written back by the outbox worker.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mark {
+    Sent {
+        id: i64,
+        at: i64,
+    },
+    Retry {
+        id: i64,
+        tries: i64,
+        next_at: i64,
+        error: String,
+    },
+    Failed {
+        id: i64,
+        tries: i64,
+        error: String,
+    },
+}
+
+enum Op {
+    Insert(NewSubmission, oneshot::Sender<Result<Stored, StoreError>>),
+    Marks(Vec<Mark>, oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// Handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`. After each commit that stored
+    /// outbox rows it wakes `notify`. The thread ends when every `Writer` is
+    /// dropped, after finishing what is queued.
+    pub fn start(
+        conn: Connection,
+        notify: Arc<Notify>,
+    ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(4096);
+        let handle = std::thread::Builder::new()
+            .name("gazette-db-writer".into())
+            .spawn(move || writer_loop(conn, rx, notify))?;
+        Ok((Writer { tx }, handle))
+    }
+
+    /// Stores a submission and its outbox row; returns after the commit.
+    pub async fn insert(&self, s: NewSubmission) -> Result<Stored, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Insert(s, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Marks(marks, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Notify>) {
+    let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
+    while let Some(op) = rx.blocking_recv() {
+        batch.push(op);
+        // Everything that queued up while the last commit was syncing goes
+        // into this transaction: no waiting, so a lone request is not delayed.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let inserted = commit_batch(&mut conn, &mut batch);
+        if inserted {
+            notify.notify_one();
+        }
+    }
+}
+
+enum Outcome {
+    Insert(Result<Stored, StoreError>),
+    Marks(Result<(), StoreError>),
+}
+
+/// Applies `batch` in one transaction, each operation in its own savepoint so
+/// one failing row does not take the others with it; replies after COMMIT.
+/// Returns whether any submission was stored.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>) -> bool {
+    let result = (|| -> Result<Vec<Outcome>, rusqlite::Error> {
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for op in batch.iter() {
+            let sp = tx.savepoint()?;
+            let outcome = match op {
+                Op::Insert(s, _) => {
+                    let r = insert_one(&sp, s);
+                    Outcome::Insert(r.map_err(StoreError::from))
+                }
+                Op::Marks(marks, _) => {
+                    let r = apply_marks(&sp, marks);
+                    Outcome::Marks(r.map_err(StoreError::from))
+                }
+            };
+            let ok = matches!(&outcome, Outcome::Insert(Ok(_)) | Outcome::Marks(Ok(_)));
+            if ok {
+                sp.commit()?;
+            } else {
+                drop(sp); // rolls back to the savepoint
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    })();
+    let mut inserted = false;
+    match result {
+        Ok(outcomes) => {
+            for (op, outcome) in batch.drain(..).zip(outcomes) {
+                match (op, outcome) {
+                    (Op::Insert(_, reply), Outcome::Insert(r)) => {
+                        inserted |= matches!(&r, Ok(s) if !s.repeat);
+                        let _ = reply.send(r);
+                    }
+                    (Op::Marks(_, reply), Outcome::Marks(r)) => {
+                        let _ = reply.send(r);
+                    }
+                    _ => unreachable!("outcomes follow the batch order"),
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!("database commit failed: {e}");
+            let err = StoreError::from(e);
+            for op in batch.drain(..) {
+                match op {
+                    Op::Insert(_, reply) => {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                    Op::Marks(_, reply) => {
+                        let _ = reply.send(Err(err.clone()));
+                    }
+                }
+            }
+        }
+    }
+    inserted
+}
+
+fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
+    let earlier = conn
+        .prepare_cached(
+            "SELECT reference, token FROM submissions
+             WHERE hash = ?1 AND received_at >= ?2
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![s.hash, s.received_at - REPEAT_WINDOW_MS], |r| {
+            Ok(Stored {
+                reference: r.get(0)?,
+                token: r.get(1)?,
+                repeat: true,
+            })
+        })
+        .optional()?;
+    if let Some(stored) = earlier {
+        return Ok(stored);
+    }
+    let mut tries = 0;
+    let (id, reference, token) = loop {
+        let reference = crate::refs::reference();
+        let token = crate::refs::token();
+        let r = conn
+            .prepare_cached(
+                "INSERT INTO submissions
+                 (reference, token, form_id, form_title, unit, answers, hash, late, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                reference,
+                token,
+                s.form_id,
+                s.form_title,
+                s.unit,
+                s.answers_json,
+                s.hash,
+                s.late,
+                s.received_at
+            ]);
+        match r {
+            Ok(_) => break (conn.last_insert_rowid(), reference, token),
+            // A reference (or, in theory, a token) already taken: draw again.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation && tries < 8 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if !s.recipients.is_empty() {
+        let recipients = serde_json::to_string(&s.recipients)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        conn.prepare_cached(
+            "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
+             VALUES (?1, 'email', ?2, ?3, ?3)",
+        )?
+        .execute(params![id, recipients, s.received_at])?;
+    }
+    Ok(Stored {
+        reference,
+        token,
+        repeat: false,
+    })
+}
+
+fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
+    for m in marks {
+        match m {
+            Mark::Sent { id, at } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+            }
+            Mark::Retry {
+                id,
+                tries,
+                next_at,
+                error,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET tries = ?2, next_attempt_at = ?3, last_error = ?4
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, next_at, error])?;
+            }
+            Mark::Failed { id, tries, error } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET status = 'failed', tries = ?2, last_error = ?3
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, error])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stored return, as read back.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub id: i64,
+    pub reference: String,
+    pub token: String,
+    pub form_id: String,
+    pub form_title: String,
+    pub unit: String,
+    pub answers: forms::Answers,
+    pub late: bool,
+    pub received_at: i64,
+}
+
+const SUBMISSION_COLUMNS: &str =
+    "s.id, s.reference, s.token, s.form_id, s.form_title, s.unit, s.answers, s.late, s.received_at";
+
+fn submission_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Submission> {
+    let answers: String = r.get(at + 6)?;
+    let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(at + 6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Submission {
+        id: r.get(at)?,
+        reference: r.get(at + 1)?,
+        token: r.get(at + 2)?,
+        form_id: r.get(at + 3)?,
+        form_title: r.get(at + 4)?,
+        unit: r.get(at + 5)?,
+        answers,
+        late: r.get(at + 7)?,
+        received_at: r.get(at + 8)?,
+    })
+}
+
+pub fn submission_by_token(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<Submission>, rusqlite::Error> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.token = ?1"
+    ))?
+    .query_row([token], |r| submission_from_row(r, 0))
+    .optional()
+}
+
+/// One outbox row with its submission, ready to send.
+#[derive(Debug, Clone)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub channel: String,
+    pub recipients: Vec<String>,
+    pub tries: i64,
+    pub submission: Submission,
+}
+
+/// Pending rows whose next attempt is due at `now`, oldest first.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboxItem>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT o.id, o.channel, o.recipients, o.tries, {SUBMISSION_COLUMNS}
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+         ORDER BY o.next_attempt_at, o.id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        let recipients: String = r.get(2)?;
+        let recipients: Vec<String> = serde_json::from_str(&recipients).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(OutboxItem {
+            id: r.get(0)?,
+            channel: r.get(1)?,
+            recipients,
+            tries: r.get(3)?,
+            submission: submission_from_row(r, 4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// When the earliest pending row is due, if any.
+pub fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+    conn.prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))
+}
+
+/// A row for `gazette outbox`.
+#[derive(Debug, Clone)]
+pub struct OutboxLine {
+    pub id: i64,
+    pub status: String,
+    pub reference: String,
+    pub form_id: String,
+    pub unit: String,
+    pub tries: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct OutboxSummary {
+    pub submissions: i64,
+    pub sent: i64,
+    pub lines: Vec<OutboxLine>,
+}
+
+/// Counts plus every pending and failed row.
+pub fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Error> {
+    let submissions = conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?;
+    let sent = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT o.id, o.status, s.reference, s.form_id, s.unit, o.tries, o.next_attempt_at, o.last_error
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status IN ('pending', 'failed')
+         ORDER BY o.status DESC, o.id",
+    )?;
+    let lines = stmt
+        .query_map([], |r| {
+            Ok(OutboxLine {
+                id: r.get(0)?,
+                status: r.get(1)?,
+                reference: r.get(2)?,
+                form_id: r.get(3)?,
+                unit: r.get(4)?,
+                tries: r.get(5)?,
+                next_attempt_at: r.get(6)?,
+                last_error: r.get(7)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OutboxSummary {
+        submissions,
+        sent,
+        lines,
+    })
+}
+
+/// Puts every failed row back in the queue, due now, with its tries reset.
+pub fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
+        "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
+        [now],
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// A few read connections, used from blocking threads.
+pub struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub fn new(path: PathBuf) -> Readers {
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
+            return Ok(c);
+        }
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        if let Ok(mut v) = self.idle.lock() {
+            if v.len() < 8 {
+                v.push(conn);
+            }
+        }
+    }
+
+    /// Runs `f` on a read connection on a blocking thread.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let conn = this.take()?;
+            let r = f(&conn);
+            this.put(conn);
+            r.map_err(StoreError::from)
+        })
+        .await
+        .map_err(|e| StoreError::Sqlite(format!("read task: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(hash: &str, at: i64) -> NewSubmission {
+        NewSubmission {
+            form_id: "departments".into(),
+            form_title: "市直主管部门信息一览表".into(),
+            unit: "梅州市某局".into(),
+            answers_json: r#"[["unit","梅州市某局"]]"#.into(),
+            hash: hash.into(),
+            late: false,
+            received_at: at,
+            recipients: vec!["office@example.org".into()],
+        }
+    }
+
+    #[test]
+    fn migrations_set_user_version_and_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/x.db");
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        drop(conn);
+        // Reopening runs nothing again and keeps the version.
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let conn = open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let e = open(&path).unwrap_err();
+        assert!(e.to_string().contains("99"), "{e}");
+    }
+
+    #[test]
+    fn old_schema_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        // A database from before any migration: an empty file with version 0.
+        Connection::open(&path).unwrap();
+        let conn = open(&path).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('submissions', 'outbox')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_answers_each_and_finds_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let conn = open(&path).unwrap();
+        let notify = Arc::new(Notify::new());
+        let (writer, handle) = Writer::start(conn, notify.clone()).unwrap();
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let w = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                w.insert(sample(&format!("h{i}"), now)).await
+            }));
+        }
+        let mut refs = std::collections::HashSet::new();
+        for t in tasks {
+            let s = t.await.unwrap().unwrap();
+            assert!(!s.repeat);
+            assert!(refs.insert(s.reference));
+        }
+        // Same hash within the window: the earlier receipt, no new row.
+        let a = writer.insert(sample("same", now)).await.unwrap();
+        let b = writer.insert(sample("same", now + 60_000)).await.unwrap();
+        assert!(b.repeat);
+        assert_eq!((a.reference.clone(), a.token.clone()), (b.reference, b.token));
+        // After the window: a new row.
+        let c = writer
+            .insert(sample("same", now + REPEAT_WINDOW_MS + 1))
+            .await
+            .unwrap();
+        assert!(!c.repeat);
+        assert_ne!(c.reference, a.reference);
+
+        let readers = Arc::new(Readers::new(path.clone()));
+        let (subs, outbox) = readers
+            .run(|c| {
+                Ok((
+                    c.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get::<_, i64>(0))?,
+                    c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((subs, outbox), (202, 202));
+
+        let got = readers
+            .run(move |c| submission_by_token(c, &a.token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.reference, a.reference);
+        assert_eq!(got.answers.0[0].0, "unit");
+
+        // Marks: retry, then fail, then requeue.
+        let items = readers
+            .run(move |c| due(c, now + REPEAT_WINDOW_MS * 2, 1000))
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 202);
+        let id = items[0].id;
+        writer
+            .mark(vec![Mark::Retry {
+                id,
+                tries: 1,
+                next_at: now + 1_000_000_000,
+                error: "down".into(),
+            }])
+            .await
+            .unwrap();
+        let left = readers
+            .run(move |c| due(c, now + REPEAT_WINDOW_MS * 2, 1000))
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 201);
+        writer
+            .mark(vec![Mark::Failed {
+                id,
+                tries: 2,
+                error: "550 no".into(),
+            }])
+            .await
+            .unwrap();
+        let marks: Vec<Mark> = left
+            .iter()
+            .map(|i| Mark::Sent { id: i.id, at: now })
+            .collect();
+        writer.mark(marks).await.unwrap();
+        let summary = readers.run(outbox_summary).await.unwrap();
+        assert_eq!(summary.sent, 201);
+        assert_eq!(summary.lines.len(), 1);
+        assert_eq!(summary.lines[0].status, "failed");
+        assert_eq!(summary.lines[0].last_error.as_deref(), Some("550 no"));
+
+        drop(writer);
+        handle.join().unwrap();
+        let mut conn = open(&path).unwrap();
+        assert_eq!(requeue_failed(&mut conn, now).unwrap(), 1);
+        assert_eq!(next_due(&conn).unwrap(), Some(now));
+    }
+}

@@ -1,0 +1,250 @@
+//! Loads `content/`: a tree of sections (folders with `_index.md`) and pages
+//! (Markdown files with TOML front matter), as in Zola.
+
+use crate::frontmatter::{self, FrontMatter};
+use crate::problem::Problem;
+use chrono::NaiveDateTime;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// A section or a page, before rendering.
+#[derive(Debug)]
+pub struct Doc {
+    /// Path relative to `content/`, with `/` separators, e.g. `notices/2016-216.md`.
+    pub rel: String,
+    pub is_section: bool,
+    pub meta: FrontMatter,
+    pub date: Option<NaiveDateTime>,
+    pub body: String,
+    pub body_line: usize,
+    /// Root-relative URL path, e.g. `notices/2016-216/` (empty for the home page).
+    pub url: String,
+}
+
+impl Doc {
+    pub fn source(&self) -> PathBuf {
+        Path::new("content").join(&self.rel)
+    }
+
+    pub fn output(&self) -> String {
+        format!("{}index.html", self.url)
+    }
+
+    /// The section folder this doc belongs to (`notices/` for both the
+    /// section's `_index.md` and its pages); "" for the top.
+    pub fn parent_section(&self) -> String {
+        let dir = match self.rel.rfind('/') {
+            Some(i) => &self.rel[..i + 1],
+            None => "",
+        };
+        if self.is_section {
+            // A section's parent is the folder above its own.
+            let trimmed = dir.trim_end_matches('/');
+            match trimmed.rfind('/') {
+                Some(i) => trimmed[..i + 1].to_string(),
+                None => String::new(),
+            }
+        } else if self.rel.ends_with("/index.md") {
+            // A page bundle: folder/index.md belongs to the folder's parent.
+            let trimmed = dir.trim_end_matches('/');
+            match trimmed.rfind('/') {
+                Some(i) => trimmed[..i + 1].to_string(),
+                None => String::new(),
+            }
+        } else {
+            dir.to_string()
+        }
+    }
+
+    /// The folder of a section (`notices/`); "" for the home page.
+    pub fn section_dir(&self) -> String {
+        self.rel.trim_end_matches("_index.md").to_string()
+    }
+
+    pub fn title(&self) -> String {
+        self.meta.title.clone().unwrap_or_default()
+    }
+}
+
+/// A file under `content/` that is not Markdown: copied as it is.
+#[derive(Debug)]
+pub struct Asset {
+    pub rel: String,
+}
+
+pub struct Content {
+    pub docs: Vec<Doc>,
+    pub assets: Vec<Asset>,
+}
+
+/// Reads every Markdown file under `content/` in parallel. Form definitions
+/// (`content/forms/*.toml`) are not content and are skipped here.
+pub fn load(root: &Path) -> Result<Content, Vec<Problem>> {
+    let dir = root.join("content");
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        walk(&dir, "", &mut files).map_err(|e| vec![Problem::new("content", None, e)])?;
+    }
+    let (md, other): (Vec<String>, Vec<String>) = files.into_iter().partition(|f| f.ends_with(".md"));
+    let assets = other
+        .into_iter()
+        .filter(|f| !(f.starts_with("forms/") && f.ends_with(".toml")))
+        .map(|rel| Asset { rel })
+        .collect();
+    let results: Vec<Result<Option<Doc>, Problem>> =
+        md.into_par_iter().map(|rel| load_doc(&dir, rel)).collect();
+    let mut docs = Vec::new();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok(Some(d)) => docs.push(d),
+            Ok(None) => {}
+            Err(p) => problems.push(p),
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort();
+        return Err(problems);
+    }
+    docs.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(Content { docs, assets })
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name();
+        let Some(name) = name.to_str() else {
+            return Err(format!("{}: file name is not UTF-8", e.path().display()));
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = format!("{prefix}{name}");
+        let ft = e.file_type().map_err(|err| format!("{}: {err}", e.path().display()))?;
+        if ft.is_dir() {
+            walk(&e.path(), &format!("{rel}/"), out)?;
+        } else {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}
+
+fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
+    let source = Path::new("content").join(&rel);
+    let bytes = std::fs::read(dir.join(&rel)).map_err(|e| Problem::new(&source, None, e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        Problem::new(&source, Some(line), "not valid UTF-8 text")
+    })?;
+    let split = frontmatter::split(&text).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
+    let meta = frontmatter::parse(&split).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
+    if meta.draft {
+        return Ok(None);
+    }
+    let date = match &meta.date {
+        None => None,
+        Some(v) => Some(frontmatter::to_datetime(v).ok_or_else(|| {
+            Problem::new(&source, Some(2), format!("date {v} is not a date such as 2016-07-15"))
+        })?),
+    };
+    let is_section = rel == "_index.md" || rel.ends_with("/_index.md");
+    let url = url_of(&rel, is_section, &meta);
+    Ok(Some(Doc {
+        body: split.body.to_string(),
+        body_line: split.body_line,
+        rel,
+        is_section,
+        meta,
+        date,
+        url,
+    }))
+}
+
+fn url_of(rel: &str, is_section: bool, meta: &FrontMatter) -> String {
+    if let Some(path) = &meta.path {
+        let p = path.trim_matches('/');
+        return if p.is_empty() { String::new() } else { format!("{p}/") };
+    }
+    if is_section {
+        return rel.trim_end_matches("_index.md").to_string();
+    }
+    let (dir, stem) = if let Some(folder) = rel.strip_suffix("/index.md") {
+        // Page bundle: the folder is the page.
+        match folder.rfind('/') {
+            Some(i) => (&folder[..i + 1], &folder[i + 1..]),
+            None => ("", folder),
+        }
+    } else {
+        let no_ext = rel.trim_end_matches(".md");
+        match no_ext.rfind('/') {
+            Some(i) => (&no_ext[..i + 1], &no_ext[i + 1..]),
+            None => ("", no_ext),
+        }
+    };
+    let slug = meta.slug.as_deref().unwrap_or(stem);
+    format!("{dir}{slug}/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn loads_sections_pages_bundles_and_assets() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "content/_index.md", "+++\ntitle = \"首页\"\n+++\n");
+        write(r, "content/notices/_index.md", "+++\ntitle = \"通知\"\n+++\n");
+        write(r, "content/notices/a.md", "+++\ntitle = \"A\"\ndate = 2016-07-15\n+++\nbody\n");
+        write(r, "content/notices/b/index.md", "+++\ntitle = \"B\"\n+++\n");
+        write(r, "content/notices/b/pic.png", "png");
+        write(r, "content/notices/c.md", "+++\ntitle = \"C\"\ndraft = true\n+++\n");
+        write(r, "content/forms/x.toml", "title = \"x\"");
+        let c = load(r).unwrap();
+        let urls: Vec<_> = c.docs.iter().map(|d| (d.rel.as_str(), d.url.as_str())).collect();
+        assert_eq!(
+            urls,
+            [
+                ("_index.md", ""),
+                ("notices/_index.md", "notices/"),
+                ("notices/a.md", "notices/a/"),
+                ("notices/b/index.md", "notices/b/")
+            ]
+        );
+        assert_eq!(c.docs[2].parent_section(), "notices/");
+        assert_eq!(c.docs[3].parent_section(), "notices/");
+        assert_eq!(c.docs[1].parent_section(), "");
+        assert_eq!(c.docs[2].body, "body\n");
+        assert_eq!(c.docs[2].body_line, 5);
+        let assets: Vec<_> = c.assets.iter().map(|a| a.rel.as_str()).collect();
+        assert_eq!(assets, ["notices/b/pic.png"]);
+    }
+
+    #[test]
+    fn malformed_files_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        write(r, "content/ok.md", "+++\ntitle = \"ok\"\n+++\n");
+        write(r, "content/bad.md", "+++\ntitle = \"a\"\ntitle2 = \n+++\n");
+        write(r, "content/bin.md", "+++\ntitle = \"a\"\n+++\nline\n\u{0}\u{ff}");
+        std::fs::write(r.join("content/bin.md"), b"+++\ntitle = \"a\"\n+++\nok\n\xff\n").unwrap();
+        let problems = load(r).unwrap_err();
+        let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(lines[0].starts_with("content/bad.md:3:"), "{lines:?}");
+        assert!(lines[1].starts_with("content/bin.md:5:"), "{lines:?}");
+    }
+}

@@ -1,0 +1,270 @@
+//! Where every source file ends up, and how a link written in one document
+//! becomes a relative href to another. All hrefs are relative to the page
+//! and name the file (`../notices/a/index.html`), so `public/` works from
+//! `file://` as well as from any sub-path of a web server.
+
+use crate::markdown::{Links, Resolved};
+use std::collections::{HashMap, HashSet};
+
+#[derive(Default)]
+pub struct Index {
+    /// Root-relative source path (`content/notices/a.md`, `manuals/x/src/a.md`,
+    /// `content/notices/b/pic.png`) → output path.
+    pub sources: HashMap<String, String>,
+    /// Root-relative URL of a page (`notices/a/`) → output path.
+    pub urls: HashMap<String, String>,
+    /// Every output path of the build.
+    pub outputs: HashSet<String>,
+}
+
+impl Index {
+    pub fn add_source(&mut self, source: String, output: String) {
+        self.outputs.insert(output.clone());
+        self.sources.insert(source, output);
+    }
+
+    pub fn add_page(&mut self, source: Option<String>, url: String, output: String) {
+        self.outputs.insert(output.clone());
+        if let Some(s) = source {
+            self.sources.insert(s, output.clone());
+        }
+        self.urls.insert(url, output);
+    }
+
+    /// A root-relative URL path (no leading `/`) to an output path.
+    pub fn lookup_url(&self, path: &str) -> Option<String> {
+        if let Some(o) = self.urls.get(path) {
+            return Some(o.clone());
+        }
+        if let Some(o) = self.urls.get(&format!("{path}/")) {
+            return Some(o.clone());
+        }
+        if path.ends_with("index.html") {
+            let dir = path.trim_end_matches("index.html");
+            if let Some(o) = self.urls.get(dir) {
+                return Some(o.clone());
+            }
+        }
+        if self.outputs.contains(path) {
+            return Some(path.to_string());
+        }
+        None
+    }
+}
+
+/// `../` once per folder level of `output`: the way from a page back to the root.
+pub fn root_prefix(output: &str) -> String {
+    "../".repeat(output.matches('/').count())
+}
+
+/// Joins a relative path onto a folder and folds `.` and `..`; None if it climbs above the root.
+pub fn join(dir: &str, rel: &str) -> Option<String> {
+    let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    let mut out = parts.join("/");
+    if rel.ends_with('/') && !out.is_empty() {
+        out.push('/');
+    }
+    Some(out)
+}
+
+pub fn dir_of(path: &str) -> &str {
+    match path.rfind('/') {
+        Some(i) => &path[..i + 1],
+        None => "",
+    }
+}
+
+pub fn is_external(dest: &str) -> bool {
+    if dest.starts_with("//") {
+        return true;
+    }
+    // A URL scheme: letters, then letters/digits/+.- up to a colon.
+    match dest.find(':') {
+        Some(i) => {
+            let scheme = &dest[..i];
+            !scheme.is_empty()
+                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        }
+        None => false,
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// How one document resolves its links.
+pub struct DocLinks<'a> {
+    pub index: &'a Index,
+    /// Root-relative source path of the document (`content/notices/a.md`).
+    pub source: &'a str,
+    /// Output path of the page the links are written into.
+    pub output: &'a str,
+    /// For the one-page views of a manual: links to its own chapters become
+    /// in-page anchors. (chapter output path → anchor prefix)
+    pub same_page: Option<&'a HashMap<String, String>>,
+    /// Anchor prefix of the chapter being rendered in a one-page view.
+    pub own_prefix: &'a str,
+    /// Images become data: URIs (the offline download): output path → data URI.
+    pub inline: Option<&'a HashMap<String, String>>,
+}
+
+impl Links for DocLinks<'_> {
+    fn resolve(&self, dest: &str) -> Result<Resolved, String> {
+        if is_external(dest) {
+            return Ok(Resolved::External);
+        }
+        let (path, anchor) = match dest.split_once('#') {
+            Some((p, a)) => (p, Some(percent_decode(a))),
+            None => (dest, None),
+        };
+        let path = path.split('?').next().unwrap_or("");
+        let path = percent_decode(path);
+        let target = if path.is_empty() {
+            self.output.to_string()
+        } else if let Some(content) = path.strip_prefix("@/") {
+            let key = format!("content/{content}");
+            self.index
+                .sources
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| format!("no content file {key}"))?
+        } else if let Some(abs) = path.strip_prefix('/') {
+            self.index
+                .lookup_url(abs)
+                .ok_or_else(|| format!("no page or file at /{abs}"))?
+        } else {
+            let from_source = join(dir_of(self.source), &path).and_then(|s| self.index.sources.get(&s).cloned());
+            match from_source {
+                Some(t) => t,
+                None => join(dir_of(self.output), &path)
+                    .and_then(|p| self.index.lookup_url(&p))
+                    .ok_or_else(|| format!("no page or file at {path} (relative to {})", self.source))?,
+            }
+        };
+        if let Some(map) = self.inline {
+            if let Some(uri) = map.get(&target) {
+                return Ok(Resolved::Internal {
+                    href: uri.clone(),
+                    output: target,
+                    anchor: None,
+                });
+            }
+        }
+        if let Some(chapters) = self.same_page {
+            let prefix = if path.is_empty() {
+                Some(self.own_prefix.to_string())
+            } else {
+                chapters.get(&target).cloned()
+            };
+            if let Some(prefix) = prefix {
+                let href = match &anchor {
+                    Some(a) => format!("#{prefix}{a}"),
+                    None => format!("#{}", prefix.trim_end_matches("--")),
+                };
+                return Ok(Resolved::Internal {
+                    href,
+                    output: self.output.to_string(),
+                    anchor: anchor.map(|a| format!("{prefix}{a}")),
+                });
+            }
+        }
+        let href = if !path.is_empty() || target != self.output {
+            let mut h = format!("{}{}", root_prefix(self.output), target);
+            if let Some(a) = &anchor {
+                h.push('#');
+                h.push_str(a);
+            }
+            h
+        } else {
+            format!("#{}", anchor.clone().unwrap_or_default())
+        };
+        Ok(Resolved::Internal {
+            href,
+            output: target,
+            anchor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> Index {
+        let mut i = Index::default();
+        i.add_page(Some("content/notices/a.md".into()), "notices/a/".into(), "notices/a/index.html".into());
+        i.add_page(Some("content/_index.md".into()), "".into(), "index.html".into());
+        i.add_source("content/notices/pic.png".into(), "notices/pic.png".into());
+        i.outputs.insert("forms/departments/departments.xlsx".into());
+        i
+    }
+
+    fn href(links: &DocLinks, dest: &str) -> Result<String, String> {
+        match links.resolve(dest)? {
+            Resolved::External => Ok("EXTERNAL".into()),
+            Resolved::Internal { href, .. } => Ok(href),
+        }
+    }
+
+    #[test]
+    fn every_link_style_resolves_relative() {
+        let i = index();
+        let l = DocLinks {
+            index: &i,
+            source: "content/guide/b.md",
+            output: "guide/b/index.html",
+            same_page: None,
+            own_prefix: "",
+            inline: None,
+        };
+        assert_eq!(href(&l, "@/notices/a.md#x").unwrap(), "../../notices/a/index.html#x");
+        assert_eq!(href(&l, "/notices/a/").unwrap(), "../../notices/a/index.html");
+        assert_eq!(href(&l, "/notices/a").unwrap(), "../../notices/a/index.html");
+        assert_eq!(href(&l, "../../notices/a/").unwrap(), "../../notices/a/index.html");
+        assert_eq!(href(&l, "../notices/a.md").unwrap(), "../../notices/a/index.html");
+        assert_eq!(href(&l, "/").unwrap(), "../../index.html");
+        assert_eq!(href(&l, "/forms/departments/departments.xlsx").unwrap(), "../../forms/departments/departments.xlsx");
+        assert_eq!(href(&l, "#top").unwrap(), "#top");
+        assert_eq!(href(&l, "https://example.org/").unwrap(), "EXTERNAL");
+        assert_eq!(href(&l, "mailto:a@b").unwrap(), "EXTERNAL");
+        assert!(href(&l, "/nowhere/").is_err());
+        assert!(href(&l, "@/missing.md").is_err());
+        assert!(href(&l, "../../../../x").is_err());
+    }
+
+    #[test]
+    fn prefixes_and_joins() {
+        assert_eq!(root_prefix("index.html"), "");
+        assert_eq!(root_prefix("a/b/index.html"), "../../");
+        assert_eq!(join("a/b/", "../c.md").as_deref(), Some("a/c.md"));
+        assert_eq!(join("a/", "../../c"), None);
+        assert!(is_external("tel:0753"));
+        assert!(!is_external("a/b:c"));
+        assert_eq!(percent_decode("%E6%93%8D"), "操");
+    }
+}

@@ -1,0 +1,170 @@
+//! Templates and stylesheets shared by the generator and the intake service.
+//!
+//! The defaults are compiled into the binary so a bare content folder builds;
+//! a site's `templates/` folder overrides any of them by file name, as in Zola
+//! and mdBook. Pages the intake renders (a form with errors, a receipt) use
+//! the same templates as the static site, so they look the same.
+//!
+//! Every page template extends `base.html` and gets at least:
+//! - `site` (the `[site]` table), `office` (the `[office]` table);
+//! - `root`: the relative path from the page to the site root ("", "../", ...),
+//!   prefixed to every link so `public/` works from `file://` and any sub-path;
+//! - `page_title`; optional `description`, `meta` (name → content), `live_reload`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// (name, source) of every built-in template.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("index.html", include_str!("../templates/index.html")),
+    ("section.html", include_str!("../templates/section.html")),
+    ("page.html", include_str!("../templates/page.html")),
+    ("notice.html", include_str!("../templates/notice.html")),
+    ("form.html", include_str!("../templates/form.html")),
+    ("form_print.html", include_str!("../templates/form_print.html")),
+    ("manual_index.html", include_str!("../templates/manual_index.html")),
+    ("manual_chapter.html", include_str!("../templates/manual_chapter.html")),
+    ("manual_print.html", include_str!("../templates/manual_print.html")),
+    ("receipt.html", include_str!("../templates/receipt.html")),
+    ("message.html", include_str!("../templates/message.html")),
+    ("404.html", include_str!("../templates/404.html")),
+];
+
+/// (output path, bytes) of every built-in static file.
+pub const STATIC: &[(&str, &str)] = &[
+    ("style.css", include_str!("../static/style.css")),
+    ("print.css", include_str!("../static/print.css")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ThemeError {
+    #[error("{path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("template {name}: {reason}")]
+    Render { name: String, reason: String },
+}
+
+pub struct Theme {
+    tera: tera::Tera,
+    /// Static files after overrides (name → bytes).
+    statics: BTreeMap<String, Vec<u8>>,
+    /// Which templates came from the site's `templates/` folder.
+    overridden: Vec<String>,
+}
+
+impl Theme {
+    /// The built-in templates, overridden by `<root>/templates/*.html` and
+    /// `<root>/templates/*.css` where present.
+    pub fn load(root: &Path) -> Result<Theme, ThemeError> {
+        let mut sources: BTreeMap<String, String> = TEMPLATES
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.to_string()))
+            .collect();
+        let mut statics: BTreeMap<String, Vec<u8>> = STATIC
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.as_bytes().to_vec()))
+            .collect();
+        let mut overridden = Vec::new();
+        let dir = root.join("templates");
+        if dir.is_dir() {
+            let entries = std::fs::read_dir(&dir).map_err(|e| ThemeError::Load {
+                path: dir.clone(),
+                reason: e.to_string(),
+            })?;
+            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            paths.sort();
+            for path in paths {
+                let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string)
+                else {
+                    continue;
+                };
+                let read = |p: &Path| {
+                    std::fs::read(p).map_err(|e| ThemeError::Load {
+                        path: p.to_path_buf(),
+                        reason: e.to_string(),
+                    })
+                };
+                if name.ends_with(".html") {
+                    let bytes = read(&path)?;
+                    let text = String::from_utf8(bytes).map_err(|_| ThemeError::Load {
+                        path: path.clone(),
+                        reason: "not UTF-8".into(),
+                    })?;
+                    sources.insert(name.clone(), text);
+                    overridden.push(name);
+                } else if name.ends_with(".css") {
+                    statics.insert(name.clone(), read(&path)?);
+                    overridden.push(name);
+                }
+            }
+        }
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
+            .map_err(|e| ThemeError::Load {
+                path: dir.clone(),
+                reason: error_chain(&e),
+            })?;
+        Ok(Theme {
+            tera,
+            statics,
+            overridden,
+        })
+    }
+
+    pub fn render(&self, name: &str, context: &tera::Context) -> Result<String, ThemeError> {
+        self.tera
+            .render(name, context)
+            .map_err(|e| ThemeError::Render {
+                name: name.to_string(),
+                reason: error_chain(&e),
+            })
+    }
+
+    pub fn statics(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.statics.iter().map(|(n, b)| (n.as_str(), b.as_slice()))
+    }
+
+    pub fn static_file(&self, name: &str) -> Option<&[u8]> {
+        self.statics.get(name).map(Vec::as_slice)
+    }
+
+    pub fn overridden(&self) -> &[String] {
+        &self.overridden
+    }
+
+    /// Names of the templates `name` extends or includes, itself first.
+    pub fn dependencies(&self, name: &str) -> Vec<String> {
+        let mut out = vec![name.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(t) = self.tera.get_template(&out[i]).ok() {
+                let mut next: Vec<String> = Vec::new();
+                if let Some(parent) = &t.parent {
+                    next.push(parent.clone());
+                }
+                next.extend(t.imported_macro_files.iter().map(|(f, _)| f.clone()));
+                for n in next {
+                    if !out.contains(&n) {
+                        out.push(n);
+                    }
+                }
+            }
+            i += 1;
+        }
+        out
+    }
+}
+
+/// Tera nests the real cause (file, line) in `source()`: show all of it on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        parts.push(s.to_string());
+        cur = s.source();
+    }
+    parts.join(": ")
+}
