@@ -338,7 +338,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" => n * 60.0,
         "h" => n * 3600.0,
-        other => return Err(format!("unknown unit {other:?} in {s:?}; use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {s:?}; use ms, s, m or h"
+            ))
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("{s:?} is not a positive duration"));
@@ -396,7 +400,10 @@ mod tests {
     fn env_overrides_file() {
         let dir = site("[intake]\nlisten = \"127.0.0.1:9000\"\n[mail]\nretry_max = 3\n");
         let env = vec![
-            ("GAZETTE_INTAKE_LISTEN".to_string(), "127.0.0.1:8081".to_string()),
+            (
+                "GAZETTE_INTAKE_LISTEN".to_string(),
+                "127.0.0.1:8081".to_string(),
+            ),
             ("GAZETTE_MAIL_RETRY_MAX".to_string(), "5".to_string()),
             (
                 "GAZETTE_INTAKE_ALLOWED_ORIGINS".to_string(),

@@ -33,8 +33,10 @@ pub struct Site {
 
 impl Site {
     pub fn load(root: &Path) -> Result<Site, Vec<Problem>> {
-        let config = Config::load(root).map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
-        let theme = Theme::load(root).map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
+        let config = Config::load(root)
+            .map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
+        let theme =
+            Theme::load(root).map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
         let forms = FormDef::load_dir(&root.join("content/forms")).map_err(|e| {
             let file = e.path.strip_prefix(root).unwrap_or(&e.path).to_path_buf();
             vec![Problem::new(file, e.line, e.reason)]
@@ -73,7 +75,7 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
     let ctx = Shared::new(site, &index);
 
     // 1. Markdown, in parallel: content docs and manual chapters.
-    let doc_bodies: Vec<(Body, Vec<LinkUse>, Vec<Problem>)> = site
+    let doc_bodies: Vec<(Body, Vec<(String, LinkUse)>, Vec<Problem>)> = site
         .content
         .docs
         .par_iter()
@@ -118,7 +120,10 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
     for m in &site.manuals {
         match render_manual(&ctx, m) {
             Ok((files, uses)) => {
-                manual_sizes.insert(m.id.clone(), files.get(&m.download_output()).map_or(0, Vec::len));
+                manual_sizes.insert(
+                    m.id.clone(),
+                    files.get(&m.download_output()).map_or(0, Vec::len),
+                );
                 outputs.extend(files);
                 link_uses.extend(uses);
             }
@@ -132,7 +137,11 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
             Ok(bytes) => {
                 outputs.insert(form_xlsx(f), bytes);
             }
-            Err(e) => problems.push(Problem::new(format!("content/forms/{}.toml", f.id), None, e)),
+            Err(e) => problems.push(Problem::new(
+                format!("content/forms/{}.toml", f.id),
+                None,
+                e,
+            )),
         }
     }
     if !problems.is_empty() {
@@ -152,7 +161,11 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
         .par_iter()
         .zip(bodies.par_iter())
         .map(|(d, b)| render_doc(&ctx, d, b, &bodies, &sizes))
-        .chain(site.forms.par_iter().flat_map_iter(|f| render_form(&ctx, f, &sizes)))
+        .chain(
+            site.forms
+                .par_iter()
+                .flat_map_iter(|f| render_form(&ctx, f, &sizes)),
+        )
         .collect();
     for r in pages {
         match r {
@@ -208,7 +221,11 @@ fn build_index(site: &Site, problems: &mut Vec<Problem>) -> Index {
     let mut claimed: HashMap<String, String> = HashMap::new();
     let mut claim = |output: &str, by: String, problems: &mut Vec<Problem>| {
         if let Some(prev) = claimed.insert(output.to_string(), by.clone()) {
-            problems.push(Problem::new(&by, None, format!("writes {output}, which {prev} writes too")));
+            problems.push(Problem::new(
+                &by,
+                None,
+                format!("writes {output}, which {prev} writes too"),
+            ));
         }
     };
     for d in &site.content.docs {
@@ -233,7 +250,11 @@ fn build_index(site: &Site, problems: &mut Vec<Problem>) -> Index {
     for m in &site.manuals {
         let src = m.src_dir.to_string_lossy().replace('\\', "/");
         let book = format!("manuals/{}/book.toml", m.id);
-        claim(&format!("{}index.html", m.out_dir()), book.clone(), problems);
+        claim(
+            &format!("{}index.html", m.out_dir()),
+            book.clone(),
+            problems,
+        );
         index.add_page(None, m.out_dir(), format!("{}index.html", m.out_dir()));
         for out in [m.print_output(), m.download_output()] {
             claim(&out, book.clone(), problems);
@@ -252,18 +273,42 @@ fn build_index(site: &Site, problems: &mut Vec<Problem>) -> Index {
             index.add_source(format!("{src}/{a}"), out);
         }
     }
-    for generated in ["index.html", "forms/index.html", "manuals/index.html", "404.html", "sitemap.xml", "atom.xml", "robots.txt"] {
+    for generated in [
+        "index.html",
+        "forms/index.html",
+        "manuals/index.html",
+        "404.html",
+        "sitemap.xml",
+        "atom.xml",
+        "robots.txt",
+    ] {
         if generated == "index.html" && index.outputs.contains("index.html") {
             continue; // content/_index.md is the home page
         }
-        if index.outputs.contains(generated) && generated != "forms/index.html" && generated != "manuals/index.html" {
-            problems.push(Problem::new(generated, None, "this path is reserved for a generated file"));
+        if index.outputs.contains(generated)
+            && generated != "forms/index.html"
+            && generated != "manuals/index.html"
+        {
+            problems.push(Problem::new(
+                generated,
+                None,
+                "this path is reserved for a generated file",
+            ));
         }
         index.outputs.insert(generated.to_string());
     }
-    index.urls.entry(String::new()).or_insert_with(|| "index.html".into());
-    index.urls.entry("forms/".into()).or_insert_with(|| "forms/index.html".into());
-    index.urls.entry("manuals/".into()).or_insert_with(|| "manuals/index.html".into());
+    index
+        .urls
+        .entry(String::new())
+        .or_insert_with(|| "index.html".into());
+    index
+        .urls
+        .entry("forms/".into())
+        .or_insert_with(|| "forms/index.html".into());
+    index
+        .urls
+        .entry("manuals/".into())
+        .or_insert_with(|| "manuals/index.html".into());
     for (name, _) in site.theme.statics() {
         index.outputs.insert(name.to_string());
     }
@@ -278,11 +323,15 @@ fn build_index(site: &Site, problems: &mut Vec<Problem>) -> Index {
 }
 
 fn walk_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
     entries.sort_by_key(|e| e.file_name());
     for e in entries {
-        let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
         let rel = format!("{prefix}{name}");
         if e.path().is_dir() {
             walk_files(&e.path(), &format!("{rel}/"), out);
@@ -426,10 +475,18 @@ fn list_item(d: &Doc, root: &str) -> ListItem {
     ListItem {
         title: d.title(),
         href: format!("{root}{}", d.output()),
-        date: d.date.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default(),
+        date: d
+            .date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
         date_zh: d.date.as_ref().map(date_zh).unwrap_or_default(),
         description: d.meta.description.clone().unwrap_or_default(),
-        doc_number: d.meta.notice.as_ref().map(|n| n.doc_number.clone()).unwrap_or_default(),
+        doc_number: d
+            .meta
+            .notice
+            .as_ref()
+            .map(|n| n.doc_number.clone())
+            .unwrap_or_default(),
     }
 }
 
@@ -450,7 +507,13 @@ fn section_pages<'a>(site: &'a Site, section: &Doc) -> Vec<&'a Doc> {
     pages
 }
 
-fn render_doc(ctx: &Shared, d: &Doc, body: &Body, all: &[Body], sizes: &Sizes) -> Result<(String, Vec<u8>), Problem> {
+fn render_doc(
+    ctx: &Shared,
+    d: &Doc,
+    body: &Body,
+    all: &[Body],
+    sizes: &Sizes,
+) -> Result<(String, Vec<u8>), Problem> {
     let output = d.output();
     let source = format!("content/{}", d.rel);
     let root = links::root_prefix(&output);
@@ -481,19 +544,36 @@ fn render_doc(ctx: &Shared, d: &Doc, body: &Body, all: &[Body], sizes: &Sizes) -
             .map(|s| json!({"title": s.title(), "href": format!("{root}{}", s.output()), "description": s.meta.description}))
             .collect();
         c.insert("sections", &sections);
-        let mut recent: Vec<&Doc> = ctx.site.content.docs.iter().filter(|p| !p.is_section && p.date.is_some()).collect();
-        let notices_only: Vec<&Doc> = recent.iter().copied().filter(|p| p.meta.notice.is_some()).collect();
+        let mut recent: Vec<&Doc> = ctx
+            .site
+            .content
+            .docs
+            .iter()
+            .filter(|p| !p.is_section && p.date.is_some())
+            .collect();
+        let notices_only: Vec<&Doc> = recent
+            .iter()
+            .copied()
+            .filter(|p| p.meta.notice.is_some())
+            .collect();
         if !notices_only.is_empty() {
             recent = notices_only;
         }
         recent.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel)));
-        let recent: Vec<ListItem> = recent.iter().take(10).map(|p| list_item(p, &root)).collect();
+        let recent: Vec<ListItem> = recent
+            .iter()
+            .take(10)
+            .map(|p| list_item(p, &root))
+            .collect();
         c.insert("recent", &recent);
         c.insert("forms", &form_links(ctx, &root));
         c.insert("manuals", &manual_links(ctx, &root, sizes));
         "index.html".to_string()
     } else if d.is_section {
-        let pages: Vec<ListItem> = section_pages(ctx.site, d).iter().map(|p| list_item(p, &root)).collect();
+        let pages: Vec<ListItem> = section_pages(ctx.site, d)
+            .iter()
+            .map(|p| list_item(p, &root))
+            .collect();
         c.insert("pages", &pages);
         let dir = d.section_dir();
         let subs: Vec<_> = ctx
@@ -505,13 +585,20 @@ fn render_doc(ctx: &Shared, d: &Doc, body: &Body, all: &[Body], sizes: &Sizes) -
             .map(|s| json!({"title": s.title(), "href": format!("{root}{}", s.output())}))
             .collect();
         c.insert("subsections", &subs);
-        d.meta.template.clone().unwrap_or_else(|| "section.html".into())
+        d.meta
+            .template
+            .clone()
+            .unwrap_or_else(|| "section.html".into())
     } else if let Some(n) = &d.meta.notice {
         insert_notice(ctx, &mut c, d, n, &source, &root, sizes)?;
-        d.meta.template.clone().unwrap_or_else(|| "notice.html".into())
+        d.meta
+            .template
+            .clone()
+            .unwrap_or_else(|| "notice.html".into())
     } else {
         if let Some(date) = d.date {
-            let mut meta: Vec<(&str, String)> = vec![("SiteName", ctx.site.config.site.title.clone())];
+            let mut meta: Vec<(&str, String)> =
+                vec![("SiteName", ctx.site.config.site.title.clone())];
             if !ctx.site.config.site.domain.is_empty() {
                 meta.push(("SiteDomain", ctx.site.config.site.domain.clone()));
             }
@@ -523,7 +610,10 @@ fn render_doc(ctx: &Shared, d: &Doc, body: &Body, all: &[Body], sizes: &Sizes) -
             }
             c.insert("meta", &meta_list(&meta));
         }
-        d.meta.template.clone().unwrap_or_else(|| "page.html".into())
+        d.meta
+            .template
+            .clone()
+            .unwrap_or_else(|| "page.html".into())
     };
     let _ = all;
     let html = ctx.render(&template, &c, &source)?;
@@ -573,23 +663,34 @@ fn insert_notice(
     root: &str,
     sizes: &Sizes,
 ) -> Result<(), Problem> {
-    let written = frontmatter::to_datetime(&n.written)
-        .ok_or_else(|| Problem::new(source, None, "notice.written is not a date such as 2016-07-15"))?;
+    let written = frontmatter::to_datetime(&n.written).ok_or_else(|| {
+        Problem::new(
+            source,
+            None,
+            "notice.written is not a date such as 2016-07-15",
+        )
+    })?;
     let published = match &n.published {
-        Some(v) => frontmatter::to_datetime(v)
-            .ok_or_else(|| Problem::new(source, None, "notice.published is not a date such as 2016-07-15 09:00:00"))?,
+        Some(v) => frontmatter::to_datetime(v).ok_or_else(|| {
+            Problem::new(
+                source,
+                None,
+                "notice.published is not a date such as 2016-07-15 09:00:00",
+            )
+        })?,
         None => d.date.unwrap_or(written),
     };
     let mut attachments = Vec::new();
     for (i, a) in n.attachments.iter().enumerate() {
         let number = i + 1;
         let item = if let Some(id) = &a.form {
-            let f = ctx
-                .site
-                .forms
-                .iter()
-                .find(|f| &f.id == id)
-                .ok_or_else(|| Problem::new(source, None, format!("attachment {number}: unknown form id {id:?}")))?;
+            let f = ctx.site.forms.iter().find(|f| &f.id == id).ok_or_else(|| {
+                Problem::new(
+                    source,
+                    None,
+                    format!("attachment {number}: unknown form id {id:?}"),
+                )
+            })?;
             let xlsx = form_xlsx(f);
             json!({
                 "number": number, "title": a.title, "kind": "form",
@@ -607,7 +708,13 @@ fn insert_notice(
                 .manuals
                 .iter()
                 .find(|m| &m.id == id)
-                .ok_or_else(|| Problem::new(source, None, format!("attachment {number}: unknown manual id {id:?}")))?;
+                .ok_or_else(|| {
+                    Problem::new(
+                        source,
+                        None,
+                        format!("attachment {number}: unknown manual id {id:?}"),
+                    )
+                })?;
             json!({
                 "number": number, "title": a.title, "kind": "manual",
                 "href": format!("{root}{}index.html", m.out_dir()),
@@ -623,9 +730,16 @@ fn insert_notice(
             let target = if let Some(abs) = file.strip_prefix('/') {
                 ctx.index.lookup_url(abs)
             } else {
-                links::join(links::dir_of(source), &file).and_then(|s| ctx.index.sources.get(&s).cloned())
+                links::join(links::dir_of(source), &file)
+                    .and_then(|s| ctx.index.sources.get(&s).cloned())
             }
-            .ok_or_else(|| Problem::new(source, None, format!("attachment {number}: file {file} does not exist")))?;
+            .ok_or_else(|| {
+                Problem::new(
+                    source,
+                    None,
+                    format!("attachment {number}: file {file} does not exist"),
+                )
+            })?;
             let size = file_size(ctx.site, &target, source);
             let format = target.rsplit('.').next().unwrap_or("").to_ascii_uppercase();
             json!({
@@ -673,14 +787,21 @@ fn insert_notice(
 }
 
 fn file_size(site: &Site, output: &str, _source: &str) -> usize {
-    let candidates = [site.root.join("content").join(output), site.root.join("static").join(output)];
+    let candidates = [
+        site.root.join("content").join(output),
+        site.root.join("static").join(output),
+    ];
     candidates
         .iter()
         .find_map(|p| std::fs::metadata(p).ok())
         .map_or(0, |m| m.len() as usize)
 }
 
-fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<Result<(String, Vec<u8>), Problem>> {
+fn render_form(
+    ctx: &Shared,
+    f: &FormDef,
+    sizes: &Sizes,
+) -> Vec<Result<(String, Vec<u8>), Problem>> {
     let source = format!("content/forms/{}.toml", f.id);
     let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let view = f.view(&[], &forms::Errors::default(), epoch);
@@ -690,7 +811,10 @@ fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<Result<(String, 
     };
     let intake = ctx.site.config.intake.url.trim_end_matches('/');
     let mut results = Vec::new();
-    for (output, template) in [(form_page(f), "form.html"), (form_print(f), "form_print.html")] {
+    for (output, template) in [
+        (form_page(f), "form.html"),
+        (form_print(f), "form_print.html"),
+    ] {
         let root = links::root_prefix(&output);
         let mut c = ctx.base(&output, &page_title, &f.description);
         c.insert("form", &view);
@@ -701,7 +825,10 @@ fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<Result<(String, 
         };
         c.insert("action", &action);
         c.insert("xlsx_url", &format!("{root}{}", form_xlsx(f)));
-        c.insert("xlsx_size", &format_size(sizes.files.get(&form_xlsx(f)).copied().unwrap_or(0)));
+        c.insert(
+            "xlsx_size",
+            &format_size(sizes.files.get(&form_xlsx(f)).copied().unwrap_or(0)),
+        );
         c.insert("print_url", &format!("{root}{}", form_print(f)));
         c.insert("page_url", &format!("{root}{}", form_page(f)));
         results.push(
@@ -719,10 +846,25 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
     let mut out = Outputs::new();
     if !site.content.docs.iter().any(|d| d.rel == "_index.md") {
         let root = "";
-        let mut c = ctx.base("index.html", &site.config.site.title, &site.config.site.description);
-        c.insert("page", &json!({"title": site.config.site.title, "content": ""}));
-        c.insert("section", &json!({"title": site.config.site.title, "content": ""}));
-        let mut recent: Vec<&Doc> = site.content.docs.iter().filter(|p| !p.is_section && p.date.is_some()).collect();
+        let mut c = ctx.base(
+            "index.html",
+            &site.config.site.title,
+            &site.config.site.description,
+        );
+        c.insert(
+            "page",
+            &json!({"title": site.config.site.title, "content": ""}),
+        );
+        c.insert(
+            "section",
+            &json!({"title": site.config.site.title, "content": ""}),
+        );
+        let mut recent: Vec<&Doc> = site
+            .content
+            .docs
+            .iter()
+            .filter(|p| !p.is_section && p.date.is_some())
+            .collect();
         recent.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel)));
         let recent: Vec<ListItem> = recent.iter().take(10).map(|p| list_item(p, root)).collect();
         c.insert("recent", &recent);
@@ -735,13 +877,30 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
             .collect();
         c.insert("sections", &sections);
         c.insert("forms", &form_links(ctx, root));
-        let empty = Sizes { manual: HashMap::new(), files: HashMap::new() };
+        let empty = Sizes {
+            manual: HashMap::new(),
+            files: HashMap::new(),
+        };
         c.insert("manuals", &manual_links(ctx, root, &empty));
-        out.insert("index.html".into(), ctx.render("index.html", &c, "index.html")?.into_bytes());
+        out.insert(
+            "index.html".into(),
+            ctx.render("index.html", &c, "index.html")?.into_bytes(),
+        );
     }
     for (output, title, items) in [
         ("forms/index.html", "表格填报", form_links(ctx, "../")),
-        ("manuals/index.html", "操作手册", manual_links(ctx, "../", &Sizes { manual: HashMap::new(), files: HashMap::new() })),
+        (
+            "manuals/index.html",
+            "操作手册",
+            manual_links(
+                ctx,
+                "../",
+                &Sizes {
+                    manual: HashMap::new(),
+                    files: HashMap::new(),
+                },
+            ),
+        ),
     ] {
         if items.is_empty() {
             continue;
@@ -758,7 +917,10 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
         c.insert("page", &json!({"title": title, "content": ""}));
         c.insert("pages", &pages);
         c.insert("subsections", &Vec::<String>::new());
-        out.insert(output.into(), ctx.render("section.html", &c, output)?.into_bytes());
+        out.insert(
+            output.into(),
+            ctx.render("section.html", &c, output)?.into_bytes(),
+        );
     }
     // 404 is served at any depth: its links are root-absolute.
     let mut c = ctx.base("404.html", "页面不存在", "");
@@ -774,16 +936,31 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
         .map(|(t, o)| json!({"title": t, "href": format!("{root}{o}"), "current": false}))
         .collect();
     c.insert("nav", &nav);
-    out.insert("404.html".into(), ctx.render("404.html", &c, "404.html")?.into_bytes());
-    out.insert("sitemap.xml".into(), crate::feeds::sitemap(ctx.site, &|o| ctx.absolute(o)).into_bytes());
-    out.insert("atom.xml".into(), crate::feeds::atom(ctx.site, &|o| ctx.absolute(o)).into_bytes());
-    out.insert("robots.txt".into(), crate::feeds::robots(ctx.site).into_bytes());
+    out.insert(
+        "404.html".into(),
+        ctx.render("404.html", &c, "404.html")?.into_bytes(),
+    );
+    out.insert(
+        "sitemap.xml".into(),
+        crate::feeds::sitemap(ctx.site, &|o| ctx.absolute(o)).into_bytes(),
+    );
+    out.insert(
+        "atom.xml".into(),
+        crate::feeds::atom(ctx.site, &|o| ctx.absolute(o)).into_bytes(),
+    );
+    out.insert(
+        "robots.txt".into(),
+        crate::feeds::robots(ctx.site).into_bytes(),
+    );
     Ok(out)
 }
 
 /// Contents page, one page per chapter, the one-page print view and the
 /// self-contained download of a manual.
-fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, LinkUse)>), Vec<Problem>> {
+fn render_manual(
+    ctx: &Shared,
+    m: &Manual,
+) -> Result<(Outputs, Vec<(String, LinkUse)>), Vec<Problem>> {
     let root_dir = &ctx.site.root;
     let src = m.src_dir.to_string_lossy().replace('\\', "/");
     let mut problems = Vec::new();
@@ -838,7 +1015,9 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
     };
     // Chapter pages.
     for (k, &(i, path)) in pages.iter().enumerate() {
-        let Some((source, text)) = &texts[i] else { continue };
+        let Some((source, text)) = &texts[i] else {
+            continue;
+        };
         let output = m.chapter_output(path);
         let root = links::root_prefix(&output);
         let links = DocLinks {
@@ -850,14 +1029,22 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
             inline: None,
         };
         let r = markdown::render(text, 1, "", &links);
-        problems.extend(r.problems.iter().map(|(l, msg)| Problem::new(source, Some(*l), msg.clone())));
+        problems.extend(
+            r.problems
+                .iter()
+                .map(|(l, msg)| Problem::new(source, Some(*l), msg.clone())),
+        );
         uses.extend(tag_links(r.links, source));
         let chapter = &m.chapters[i];
         let link = |j: usize| {
             let (ci, p) = pages[j];
             json!({"title": m.chapters[ci].title, "href": format!("{root}{}", m.chapter_output(p))})
         };
-        let mut c = ctx.base(&output, &format!("{} - {}", chapter.title, m.title), &m.description);
+        let mut c = ctx.base(
+            &output,
+            &format!("{} - {}", chapter.title, m.title),
+            &m.description,
+        );
         c.insert("manual", &manual_ctx(&root));
         c.insert("chapters", &chapter_list(&root, Some(path)));
         c.insert(
@@ -882,7 +1069,12 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
     // The print view and the download share one rendering of all chapters.
     let anchors: HashMap<String, String> = pages
         .iter()
-        .map(|(_, p)| (m.chapter_output(p), format!("{}--", Manual::chapter_anchor(p))))
+        .map(|(_, p)| {
+            (
+                m.chapter_output(p),
+                format!("{}--", Manual::chapter_anchor(p)),
+            )
+        })
         .collect();
     let mut inline_images: HashMap<String, String> = HashMap::new();
     for a in &m.assets {
@@ -896,7 +1088,9 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
         let root = links::root_prefix(&output);
         let mut chapters = Vec::new();
         for &(i, path) in &pages {
-            let Some((source, text)) = &texts[i] else { continue };
+            let Some((source, text)) = &texts[i] else {
+                continue;
+            };
             let prefix = format!("{}--", Manual::chapter_anchor(path));
             let links = DocLinks {
                 index: ctx.index,
@@ -926,14 +1120,22 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
                 .join("\n");
             c.insert("inline_css", &css);
         }
-        match ctx.render("manual_print.html", &c, &format!("manuals/{}/book.toml", m.id)) {
+        match ctx.render(
+            "manual_print.html",
+            &c,
+            &format!("manuals/{}/book.toml", m.id),
+        ) {
             Ok(html) => {
                 print_pages.insert(output, html.into_bytes());
             }
             Err(p) => problems.push(p),
         }
     }
-    match ctx.render("manual_index.html", &c, &format!("manuals/{}/book.toml", m.id)) {
+    match ctx.render(
+        "manual_index.html",
+        &c,
+        &format!("manuals/{}/book.toml", m.id),
+    ) {
         Ok(html) => {
             out.insert(index_out, html.into_bytes());
         }
@@ -948,7 +1150,12 @@ fn render_manual(ctx: &Shared, m: &Manual) -> Result<(Outputs, Vec<(String, Link
 }
 
 fn data_uri(name: &str, bytes: &[u8]) -> String {
-    let mime = match name.rsplit('.').next().map(str::to_ascii_lowercase).as_deref() {
+    let mime = match name
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("svg") => "image/svg+xml",
         Some("png") => "image/png",
         Some("jpg" | "jpeg") => "image/jpeg",
@@ -957,7 +1164,10 @@ fn data_uri(name: &str, bytes: &[u8]) -> String {
         _ => "application/octet-stream",
     };
     use base64::Engine;
-    format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
 }
 
 /// Content assets, manual images and the site's `static/` folder.
@@ -968,7 +1178,10 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
     }
     for m in &site.manuals {
         for a in &m.assets {
-            jobs.push((site.root.join(&m.src_dir).join(a), format!("{}{a}", m.out_dir())));
+            jobs.push((
+                site.root.join(&m.src_dir).join(a),
+                format!("{}{a}", m.out_dir()),
+            ));
         }
     }
     let mut files = Vec::new();
@@ -979,9 +1192,13 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
     let read: Vec<Result<(String, Vec<u8>), Problem>> = jobs
         .into_par_iter()
         .map(|(from, to)| {
-            std::fs::read(&from)
-                .map(|b| (to, b))
-                .map_err(|e| Problem::new(from.strip_prefix(&site.root).unwrap_or(&from), None, e.to_string()))
+            std::fs::read(&from).map(|b| (to, b)).map_err(|e| {
+                Problem::new(
+                    from.strip_prefix(&site.root).unwrap_or(&from),
+                    None,
+                    e.to_string(),
+                )
+            })
         })
         .collect();
     let mut problems = Vec::new();
@@ -1015,9 +1232,15 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
             if !u.output.ends_with(".html") {
                 return None;
             }
-            let ok = ids.get(u.output.as_str()).is_some_and(|set| set.contains(anchor));
+            let ok = ids
+                .get(u.output.as_str())
+                .is_some_and(|set| set.contains(anchor));
             (!ok).then(|| {
-                Problem::new(source, Some(u.line), format!("broken anchor {}: {} has no #{anchor}", u.written, u.output))
+                Problem::new(
+                    source,
+                    Some(u.line),
+                    format!("broken anchor {}: {} has no #{anchor}", u.written, u.output),
+                )
             })
         })
         .collect();
@@ -1031,9 +1254,10 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
                 if links::is_external(&link) || link.starts_with("data:") {
                     continue;
                 }
-                let (file, anchor) = match link.split_once('#') {
+                let decoded = links::percent_decode(&link);
+                let (file, anchor) = match decoded.split_once('#') {
                     Some((f, a)) => (f, Some(a)),
-                    None => (link.as_str(), None),
+                    None => (decoded.as_str(), None),
                 };
                 let target = if file.is_empty() {
                     Some(path.clone())
@@ -1046,16 +1270,34 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
                     if file.starts_with('/') {
                         continue;
                     }
-                    found.push(Problem::new(path.as_str(), None, format!("link {link} climbs above the site root")));
+                    found.push(Problem::new(
+                        path.as_str(),
+                        None,
+                        format!("link {link} climbs above the site root"),
+                    ));
                     continue;
                 };
-                let target = if target.is_empty() || target.ends_with('/') { format!("{target}index.html") } else { target };
+                let target = if target.is_empty() || target.ends_with('/') {
+                    format!("{target}index.html")
+                } else {
+                    target
+                };
                 if !outputs.contains_key(&target) {
-                    found.push(Problem::new(path.as_str(), None, format!("link {link} leads nowhere ({target} is not built)")));
+                    found.push(Problem::new(
+                        path.as_str(),
+                        None,
+                        format!("link {link} leads nowhere ({target} is not built)"),
+                    ));
                 } else if let Some(a) = anchor.filter(|a| !a.is_empty()) {
-                    let a = crate::html::unescape(a);
-                    if target.ends_with(".html") && !ids.get(target.as_str()).is_some_and(|s| s.contains(&a)) {
-                        found.push(Problem::new(path.as_str(), None, format!("link {link}: {target} has no #{a}")));
+                    let a = a.to_string();
+                    if target.ends_with(".html")
+                        && !ids.get(target.as_str()).is_some_and(|s| s.contains(&a))
+                    {
+                        found.push(Problem::new(
+                            path.as_str(),
+                            None,
+                            format!("link {link}: {target} has no #{a}"),
+                        ));
                     }
                 }
             }

@@ -72,6 +72,7 @@ pub struct Asset {
     pub rel: String,
 }
 
+#[derive(Debug)]
 pub struct Content {
     pub docs: Vec<Doc>,
     pub assets: Vec<Asset>,
@@ -85,7 +86,8 @@ pub fn load(root: &Path) -> Result<Content, Vec<Problem>> {
     if dir.is_dir() {
         walk(&dir, "", &mut files).map_err(|e| vec![Problem::new("content", None, e)])?;
     }
-    let (md, other): (Vec<String>, Vec<String>) = files.into_iter().partition(|f| f.ends_with(".md"));
+    let (md, other): (Vec<String>, Vec<String>) =
+        files.into_iter().partition(|f| f.ends_with(".md"));
     let assets = other
         .into_iter()
         .filter(|f| !(f.starts_with("forms/") && f.ends_with(".toml")))
@@ -123,7 +125,9 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
             continue;
         }
         let rel = format!("{prefix}{name}");
-        let ft = e.file_type().map_err(|err| format!("{}: {err}", e.path().display()))?;
+        let ft = e
+            .file_type()
+            .map_err(|err| format!("{}: {err}", e.path().display()))?;
         if ft.is_dir() {
             walk(&e.path(), &format!("{rel}/"), out)?;
         } else {
@@ -135,7 +139,8 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
 
 fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let source = Path::new("content").join(&rel);
-    let bytes = std::fs::read(dir.join(&rel)).map_err(|e| Problem::new(&source, None, e.to_string()))?;
+    let bytes =
+        std::fs::read(dir.join(&rel)).map_err(|e| Problem::new(&source, None, e.to_string()))?;
     let text = String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
@@ -151,7 +156,11 @@ fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let date = match &meta.date {
         None => None,
         Some(v) => Some(frontmatter::to_datetime(v).ok_or_else(|| {
-            Problem::new(&source, Some(2), format!("date {v} is not a date such as 2016-07-15"))
+            Problem::new(
+                &source,
+                Some(2),
+                format!("date {v} is not a date such as 2016-07-15"),
+            )
         })?),
     };
     let is_section = rel == "_index.md" || rel.ends_with("/_index.md");
@@ -170,7 +179,11 @@ fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
 fn url_of(rel: &str, is_section: bool, meta: &FrontMatter) -> String {
     if let Some(path) = &meta.path {
         let p = path.trim_matches('/');
-        return if p.is_empty() { String::new() } else { format!("{p}/") };
+        return if p.is_empty() {
+            String::new()
+        } else {
+            format!("{p}/")
+        };
     }
     if is_section {
         return rel.trim_end_matches("_index.md").to_string();
@@ -207,14 +220,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
         write(r, "content/_index.md", "+++\ntitle = \"首页\"\n+++\n");
-        write(r, "content/notices/_index.md", "+++\ntitle = \"通知\"\n+++\n");
-        write(r, "content/notices/a.md", "+++\ntitle = \"A\"\ndate = 2016-07-15\n+++\nbody\n");
+        write(
+            r,
+            "content/notices/_index.md",
+            "+++\ntitle = \"通知\"\n+++\n",
+        );
+        write(
+            r,
+            "content/notices/a.md",
+            "+++\ntitle = \"A\"\ndate = 2016-07-15\n+++\nbody\n",
+        );
         write(r, "content/notices/b/index.md", "+++\ntitle = \"B\"\n+++\n");
         write(r, "content/notices/b/pic.png", "png");
-        write(r, "content/notices/c.md", "+++\ntitle = \"C\"\ndraft = true\n+++\n");
+        write(
+            r,
+            "content/notices/c.md",
+            "+++\ntitle = \"C\"\ndraft = true\n+++\n",
+        );
         write(r, "content/forms/x.toml", "title = \"x\"");
         let c = load(r).unwrap();
-        let urls: Vec<_> = c.docs.iter().map(|d| (d.rel.as_str(), d.url.as_str())).collect();
+        let urls: Vec<_> = c
+            .docs
+            .iter()
+            .map(|d| (d.rel.as_str(), d.url.as_str()))
+            .collect();
         assert_eq!(
             urls,
             [
@@ -239,8 +268,16 @@ mod tests {
         let r = dir.path();
         write(r, "content/ok.md", "+++\ntitle = \"ok\"\n+++\n");
         write(r, "content/bad.md", "+++\ntitle = \"a\"\ntitle2 = \n+++\n");
-        write(r, "content/bin.md", "+++\ntitle = \"a\"\n+++\nline\n\u{0}\u{ff}");
-        std::fs::write(r.join("content/bin.md"), b"+++\ntitle = \"a\"\n+++\nok\n\xff\n").unwrap();
+        write(
+            r,
+            "content/bin.md",
+            "+++\ntitle = \"a\"\n+++\nline\n\u{0}\u{ff}",
+        );
+        std::fs::write(
+            r.join("content/bin.md"),
+            b"+++\ntitle = \"a\"\n+++\nok\n\xff\n",
+        )
+        .unwrap();
         let problems = load(r).unwrap_err();
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(lines.len(), 2, "{lines:?}");

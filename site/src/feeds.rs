@@ -38,7 +38,10 @@ pub fn sitemap(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
         out.push_str(&xml_escape(&url(abs, &o)));
         out.push_str("</loc>\n");
         if let Some(d) = date {
-            out.push_str(&format!("    <lastmod>{}</lastmod>\n", d.format("%Y-%m-%d")));
+            out.push_str(&format!(
+                "    <lastmod>{}</lastmod>\n",
+                d.format("%Y-%m-%d")
+            ));
         }
         out.push_str("  </url>\n");
     }
@@ -48,7 +51,12 @@ pub fn sitemap(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
 
 /// The newest dated pages (notices first of all) as an Atom feed.
 pub fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
-    let mut pages: Vec<_> = site.content.docs.iter().filter(|d| !d.is_section && d.date.is_some()).collect();
+    let mut pages: Vec<_> = site
+        .content
+        .docs
+        .iter()
+        .filter(|d| !d.is_section && d.date.is_some())
+        .collect();
     pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel)));
     pages.truncate(20);
     let updated = pages
@@ -66,7 +74,10 @@ pub fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
     );
     for d in pages {
         let link = url(abs, &d.output());
-        let date = d.date.map(|d| d.format("%Y-%m-%dT%H:%M:%S+08:00").to_string()).unwrap_or_default();
+        let date = d
+            .date
+            .map(|d| d.format("%Y-%m-%dT%H:%M:%S+08:00").to_string())
+            .unwrap_or_default();
         out.push_str(&format!(
             "  <entry>\n    <title>{}</title>\n    <link href=\"{}\"/>\n    <id>{}</id>\n    <updated>{date}</updated>\n    <summary>{}</summary>\n  </entry>\n",
             xml_escape(&d.title()),
@@ -82,7 +93,10 @@ pub fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
 pub fn robots(site: &Site) -> String {
     let mut out = String::from("User-agent: *\nAllow: /\n");
     if !site.config.site.base_url.is_empty() {
-        out.push_str(&format!("Sitemap: {}/sitemap.xml\n", site.config.site.base_url.trim_end_matches('/')));
+        out.push_str(&format!(
+            "Sitemap: {}/sitemap.xml\n",
+            site.config.site.base_url.trim_end_matches('/')
+        ));
     }
     out
 }

@@ -38,7 +38,10 @@ pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
     let mut pos = after;
     let mut line = 2;
     while pos < text.len() {
-        let end = text[pos..].find('\n').map(|i| pos + i).unwrap_or(text.len());
+        let end = text[pos..]
+            .find('\n')
+            .map(|i| pos + i)
+            .unwrap_or(text.len());
         if text[pos..end].trim_end() == "+++" {
             let body_start = (end + 1).min(text.len());
             return Ok(Split {
@@ -147,7 +150,12 @@ pub fn parse(split: &Split<'_>) -> Result<FrontMatter, (usize, String)> {
     let fm: FrontMatter = toml::from_str(split.front).map_err(|e| {
         let line = e
             .span()
-            .map(|s| split.front_line + split.front[..s.start.min(split.front.len())].matches('\n').count())
+            .map(|s| {
+                split.front_line
+                    + split.front[..s.start.min(split.front.len())]
+                        .matches('\n')
+                        .count()
+            })
             .unwrap_or(split.front_line);
         (line, e.message().trim().to_string())
     })?;
@@ -222,7 +230,9 @@ pub fn to_datetime(v: &toml::Value) -> Option<NaiveDateTime> {
             let date = NaiveDate::from_ymd_opt(d.year.into(), d.month.into(), d.day.into())?;
             let time = dt
                 .time
-                .and_then(|t| NaiveTime::from_hms_opt(t.hour.into(), t.minute.into(), t.second.into()))
+                .and_then(|t| {
+                    NaiveTime::from_hms_opt(t.hour.into(), t.minute.into(), t.second.into())
+                })
                 .unwrap_or(NaiveTime::MIN);
             Some(date.and_time(time))
         }
@@ -291,6 +301,9 @@ mod tests {
         let d = to_datetime(&toml::Value::String("2016-07-15".into())).unwrap();
         assert_eq!(d.to_string(), "2016-07-15 00:00:00");
         let v: toml::Table = toml::from_str("d = 2016-07-15T09:30:00").unwrap();
-        assert_eq!(to_datetime(&v["d"]).unwrap().to_string(), "2016-07-15 09:30:00");
+        assert_eq!(
+            to_datetime(&v["d"]).unwrap().to_string(),
+            "2016-07-15 09:30:00"
+        );
     }
 }

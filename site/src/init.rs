@@ -6,18 +6,47 @@ use std::path::Path;
 
 const FILES: &[(&str, &str)] = &[
     ("gazette.toml", include_str!("../scaffold/gazette.toml")),
-    ("content/_index.md", include_str!("../scaffold/content/_index.md")),
-    ("content/notices/_index.md", include_str!("../scaffold/content/notices/_index.md")),
-    ("content/notices/first.md", include_str!("../scaffold/content/notices/first.md")),
-    ("content/forms/contacts.toml", include_str!("../scaffold/content/forms/contacts.toml")),
-    ("manuals/guide/book.toml", include_str!("../scaffold/manuals/guide/book.toml")),
-    ("manuals/guide/src/SUMMARY.md", include_str!("../scaffold/manuals/guide/src/SUMMARY.md")),
-    ("manuals/guide/src/start.md", include_str!("../scaffold/manuals/guide/src/start.md")),
-    ("manuals/guide/src/submit.md", include_str!("../scaffold/manuals/guide/src/submit.md")),
+    (
+        "content/_index.md",
+        include_str!("../scaffold/content/_index.md"),
+    ),
+    (
+        "content/notices/_index.md",
+        include_str!("../scaffold/content/notices/_index.md"),
+    ),
+    (
+        "content/notices/first.md",
+        include_str!("../scaffold/content/notices/first.md"),
+    ),
+    (
+        "content/forms/contacts.toml",
+        include_str!("../scaffold/content/forms/contacts.toml"),
+    ),
+    (
+        "manuals/guide/book.toml",
+        include_str!("../scaffold/manuals/guide/book.toml"),
+    ),
+    (
+        "manuals/guide/src/SUMMARY.md",
+        include_str!("../scaffold/manuals/guide/src/SUMMARY.md"),
+    ),
+    (
+        "manuals/guide/src/start.md",
+        include_str!("../scaffold/manuals/guide/src/start.md"),
+    ),
+    (
+        "manuals/guide/src/submit.md",
+        include_str!("../scaffold/manuals/guide/src/submit.md"),
+    ),
 ];
 
 pub fn init(dir: &Path) -> Result<()> {
-    if dir.exists() && std::fs::read_dir(dir).with_context(|| dir.display().to_string())?.next().is_some() {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .with_context(|| dir.display().to_string())?
+            .next()
+            .is_some()
+    {
         bail!("{} already exists and is not empty", dir.display());
     }
     for (rel, text) in FILES {

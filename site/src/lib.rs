@@ -57,7 +57,9 @@ pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
 pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let start = Instant::now();
     let outputs = render_site(root)?;
-    let out_dir = output.map(Path::to_path_buf).unwrap_or_else(|| root.join("public"));
+    let out_dir = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.join("public"));
     write_outputs(&out_dir, &outputs)?;
     let pages = outputs.keys().filter(|k| k.ends_with(".html")).count();
     Ok(Report {
@@ -82,7 +84,8 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Problem>> {
 pub fn write_outputs(out_dir: &Path, outputs: &Outputs) -> anyhow::Result<()> {
     use rayon::prelude::*;
     if out_dir.is_dir() {
-        let looks_like_ours = out_dir.join("index.html").is_file() || out_dir.join("sitemap.xml").is_file();
+        let looks_like_ours =
+            out_dir.join("index.html").is_file() || out_dir.join("sitemap.xml").is_file();
         let empty = std::fs::read_dir(out_dir)?.next().is_none();
         if !looks_like_ours && !empty {
             anyhow::bail!(
@@ -92,16 +95,18 @@ pub fn write_outputs(out_dir: &Path, outputs: &Outputs) -> anyhow::Result<()> {
         }
         remove_stale(out_dir, "", outputs)?;
     }
-    outputs.par_iter().try_for_each(|(rel, bytes)| -> anyhow::Result<()> {
-        let path = out_dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if std::fs::read(&path).is_ok_and(|old| &old == bytes) {
-            return Ok(());
-        }
-        std::fs::write(&path, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-    })
+    outputs
+        .par_iter()
+        .try_for_each(|(rel, bytes)| -> anyhow::Result<()> {
+            let path = out_dir.join(rel);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            if std::fs::read(&path).is_ok_and(|old| &old == bytes) {
+                return Ok(());
+            }
+            std::fs::write(&path, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
 }
 
 fn remove_stale(dir: &Path, prefix: &str, outputs: &Outputs) -> anyhow::Result<()> {

@@ -92,14 +92,19 @@ pub fn is_external(dest: &str) -> bool {
         Some(i) => {
             let scheme = &dest[..i];
             !scheme.is_empty()
-                && scheme.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-                && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+                && scheme
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
         }
         None => false,
     }
 }
 
-fn percent_decode(s: &str) -> String {
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -158,12 +163,15 @@ impl Links for DocLinks<'_> {
                 .lookup_url(abs)
                 .ok_or_else(|| format!("no page or file at /{abs}"))?
         } else {
-            let from_source = join(dir_of(self.source), &path).and_then(|s| self.index.sources.get(&s).cloned());
+            let from_source =
+                join(dir_of(self.source), &path).and_then(|s| self.index.sources.get(&s).cloned());
             match from_source {
                 Some(t) => t,
                 None => join(dir_of(self.output), &path)
                     .and_then(|p| self.index.lookup_url(&p))
-                    .ok_or_else(|| format!("no page or file at {path} (relative to {})", self.source))?,
+                    .ok_or_else(|| {
+                        format!("no page or file at {path} (relative to {})", self.source)
+                    })?,
             }
         };
         if let Some(map) = self.inline {
@@ -217,10 +225,19 @@ mod tests {
 
     fn index() -> Index {
         let mut i = Index::default();
-        i.add_page(Some("content/notices/a.md".into()), "notices/a/".into(), "notices/a/index.html".into());
-        i.add_page(Some("content/_index.md".into()), "".into(), "index.html".into());
+        i.add_page(
+            Some("content/notices/a.md".into()),
+            "notices/a/".into(),
+            "notices/a/index.html".into(),
+        );
+        i.add_page(
+            Some("content/_index.md".into()),
+            "".into(),
+            "index.html".into(),
+        );
         i.add_source("content/notices/pic.png".into(), "notices/pic.png".into());
-        i.outputs.insert("forms/departments/departments.xlsx".into());
+        i.outputs
+            .insert("forms/departments/departments.xlsx".into());
         i
     }
 
@@ -242,13 +259,31 @@ mod tests {
             own_prefix: "",
             inline: None,
         };
-        assert_eq!(href(&l, "@/notices/a.md#x").unwrap(), "../../notices/a/index.html#x");
-        assert_eq!(href(&l, "/notices/a/").unwrap(), "../../notices/a/index.html");
-        assert_eq!(href(&l, "/notices/a").unwrap(), "../../notices/a/index.html");
-        assert_eq!(href(&l, "../../notices/a/").unwrap(), "../../notices/a/index.html");
-        assert_eq!(href(&l, "../notices/a.md").unwrap(), "../../notices/a/index.html");
+        assert_eq!(
+            href(&l, "@/notices/a.md#x").unwrap(),
+            "../../notices/a/index.html#x"
+        );
+        assert_eq!(
+            href(&l, "/notices/a/").unwrap(),
+            "../../notices/a/index.html"
+        );
+        assert_eq!(
+            href(&l, "/notices/a").unwrap(),
+            "../../notices/a/index.html"
+        );
+        assert_eq!(
+            href(&l, "../../notices/a/").unwrap(),
+            "../../notices/a/index.html"
+        );
+        assert_eq!(
+            href(&l, "../notices/a.md").unwrap(),
+            "../../notices/a/index.html"
+        );
         assert_eq!(href(&l, "/").unwrap(), "../../index.html");
-        assert_eq!(href(&l, "/forms/departments/departments.xlsx").unwrap(), "../../forms/departments/departments.xlsx");
+        assert_eq!(
+            href(&l, "/forms/departments/departments.xlsx").unwrap(),
+            "../../forms/departments/departments.xlsx"
+        );
         assert_eq!(href(&l, "#top").unwrap(), "#top");
         assert_eq!(href(&l, "https://example.org/").unwrap(), "EXTERNAL");
         assert_eq!(href(&l, "mailto:a@b").unwrap(), "EXTERNAL");

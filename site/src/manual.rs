@@ -88,7 +88,10 @@ impl Manual {
 
     /// Anchor of a chapter in the one-page views: its path with `/` and `.md` folded.
     pub fn chapter_anchor(path: &str) -> String {
-        format!("ch-{}", path.trim_end_matches(".md").replace(['/', '.'], "-"))
+        format!(
+            "ch-{}",
+            path.trim_end_matches(".md").replace(['/', '.'], "-")
+        )
     }
 }
 
@@ -118,7 +121,9 @@ pub fn load_all(root: &Path) -> Result<Vec<Manual>, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    manuals.sort_by(|a, b| (a.annex.unwrap_or(u32::MAX), &a.id).cmp(&(b.annex.unwrap_or(u32::MAX), &b.id)));
+    manuals.sort_by(|a, b| {
+        (a.annex.unwrap_or(u32::MAX), &a.id).cmp(&(b.annex.unwrap_or(u32::MAX), &b.id))
+    });
     Ok(manuals)
 }
 
@@ -130,13 +135,23 @@ fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
         let line = e
             .span()
             .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count());
-        vec![Problem::new(&book_rel, line, e.message().trim().to_string())]
+        vec![Problem::new(
+            &book_rel,
+            line,
+            e.message().trim().to_string(),
+        )]
     })?;
     let src_dir = PathBuf::from("manuals").join(id).join(&book.book.src);
     let summary_rel = src_dir.join("SUMMARY.md");
-    let summary = std::fs::read_to_string(root.join(&summary_rel))
-        .map_err(|e| vec![Problem::new(&summary_rel, None, format!("cannot read: {e}"))])?;
-    let chapters = parse_summary(&summary).map_err(|(line, m)| vec![Problem::new(&summary_rel, Some(line), m)])?;
+    let summary = std::fs::read_to_string(root.join(&summary_rel)).map_err(|e| {
+        vec![Problem::new(
+            &summary_rel,
+            None,
+            format!("cannot read: {e}"),
+        )]
+    })?;
+    let chapters = parse_summary(&summary)
+        .map_err(|(line, m)| vec![Problem::new(&summary_rel, Some(line), m)])?;
     let mut problems = Vec::new();
     for c in &chapters {
         if let Some(p) = &c.path {
@@ -169,9 +184,13 @@ fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
 }
 
 fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.filter_map(Result::ok) {
-        let Some(name) = e.file_name().to_str().map(str::to_string) else { continue };
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
         if name.starts_with('.') {
             continue;
         }
@@ -215,12 +234,19 @@ pub fn parse_summary(text: &str) -> Result<Vec<Chapter>, (usize, String)> {
             continue; // separator
         }
         let indent = line.len() - trimmed.len();
-        let item = trimmed.strip_prefix("- ").or_else(|| trimmed.strip_prefix("* "));
-        let (title, path) = parse_link(item.unwrap_or(trimmed))
-            .ok_or((line_no, format!("expected a chapter link like - [标题](file.md), found {trimmed:?}")))?;
+        let item = trimmed
+            .strip_prefix("- ")
+            .or_else(|| trimmed.strip_prefix("* "));
+        let (title, path) = parse_link(item.unwrap_or(trimmed)).ok_or((
+            line_no,
+            format!("expected a chapter link like - [标题](file.md), found {trimmed:?}"),
+        ))?;
         if let Some(p) = &path {
             if p.contains("://") || p.starts_with('/') || p.split('/').any(|s| s == "..") {
-                return Err((line_no, format!("chapter path {p} must be relative to src/ and stay inside it")));
+                return Err((
+                    line_no,
+                    format!("chapter path {p} must be relative to src/ and stay inside it"),
+                ));
             }
         }
         let (depth, number) = if item.is_some() {
@@ -266,7 +292,14 @@ fn parse_link(s: &str) -> Option<(String, Option<String>)> {
     let title = s[..close].to_string();
     let rest = s[close + 2..].strip_suffix(')')?;
     let path = rest.trim();
-    Some((title, if path.is_empty() { None } else { Some(path.replace("%20", " ")) }))
+    Some((
+        title,
+        if path.is_empty() {
+            None
+        } else {
+            Some(path.replace("%20", " "))
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -279,7 +312,14 @@ mod tests {
         let c = parse_summary(text).unwrap();
         let got: Vec<_> = c
             .iter()
-            .map(|c| (c.title.as_str(), c.path.as_deref(), c.depth, c.number.as_str()))
+            .map(|c| {
+                (
+                    c.title.as_str(),
+                    c.path.as_deref(),
+                    c.depth,
+                    c.number.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -309,12 +349,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let m = dir.path().join("manuals/demo");
         std::fs::create_dir_all(m.join("src/images")).unwrap();
-        std::fs::write(m.join("book.toml"), "[book]\ntitle = \"示例\"\n[gazette]\nannex = 3\naudience = \"个人\"\n[output.html]\n").unwrap();
+        std::fs::write(
+            m.join("book.toml"),
+            "[book]\ntitle = \"示例\"\n[gazette]\nannex = 3\naudience = \"个人\"\n[output.html]\n",
+        )
+        .unwrap();
         std::fs::write(m.join("src/SUMMARY.md"), "- [一](one.md)\n- [二](two.md)\n").unwrap();
         std::fs::write(m.join("src/one.md"), "# 一\n").unwrap();
         std::fs::write(m.join("src/images/a.svg"), "<svg/>").unwrap();
         let p = load_all(dir.path()).unwrap_err();
-        assert_eq!(p[0].to_string(), "manuals/demo/src/SUMMARY.md:2: chapter file two.md does not exist");
+        assert_eq!(
+            p[0].to_string(),
+            "manuals/demo/src/SUMMARY.md:2: chapter file two.md does not exist"
+        );
         std::fs::write(m.join("src/two.md"), "# 二\n").unwrap();
         let all = load_all(dir.path()).unwrap();
         assert_eq!(all[0].annex, Some(3));

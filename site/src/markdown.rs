@@ -104,7 +104,13 @@ pub fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) 
                 title,
                 id,
             }) => {
-                let href = rewrite(&dest_url, line_of(range.start), links, &mut link_uses, &mut problems);
+                let href = rewrite(
+                    &dest_url,
+                    line_of(range.start),
+                    links,
+                    &mut link_uses,
+                    &mut problems,
+                );
                 out.push(Event::Start(Tag::Link {
                     link_type,
                     dest_url: href.map(CowStr::from).unwrap_or(dest_url),
@@ -118,7 +124,13 @@ pub fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) 
                 title,
                 id,
             }) => {
-                let href = rewrite(&dest_url, line_of(range.start), links, &mut link_uses, &mut problems);
+                let href = rewrite(
+                    &dest_url,
+                    line_of(range.start),
+                    links,
+                    &mut link_uses,
+                    &mut problems,
+                );
                 out.push(Event::Start(Tag::Image {
                     link_type,
                     dest_url: href.map(CowStr::from).unwrap_or(dest_url),
@@ -237,7 +249,12 @@ mod tests {
 
     #[test]
     fn headings_get_unique_ids() {
-        let r = render("## 操作步骤\n\n## 操作步骤\n\n### Hello World!\n", 1, "", &Fixed);
+        let r = render(
+            "## 操作步骤\n\n## 操作步骤\n\n### Hello World!\n",
+            1,
+            "",
+            &Fixed,
+        );
         let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["操作步骤", "操作步骤-1", "hello-world"]);
         assert!(r.html.contains("<h2 id=\"操作步骤\">"), "{}", r.html);

@@ -23,10 +23,22 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("page.html", include_str!("../templates/page.html")),
     ("notice.html", include_str!("../templates/notice.html")),
     ("form.html", include_str!("../templates/form.html")),
-    ("form_print.html", include_str!("../templates/form_print.html")),
-    ("manual_index.html", include_str!("../templates/manual_index.html")),
-    ("manual_chapter.html", include_str!("../templates/manual_chapter.html")),
-    ("manual_print.html", include_str!("../templates/manual_print.html")),
+    (
+        "form_print.html",
+        include_str!("../templates/form_print.html"),
+    ),
+    (
+        "manual_index.html",
+        include_str!("../templates/manual_index.html"),
+    ),
+    (
+        "manual_chapter.html",
+        include_str!("../templates/manual_chapter.html"),
+    ),
+    (
+        "manual_print.html",
+        include_str!("../templates/manual_print.html"),
+    ),
     ("receipt.html", include_str!("../templates/receipt.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("404.html", include_str!("../templates/404.html")),
@@ -73,10 +85,14 @@ impl Theme {
                 path: dir.clone(),
                 reason: e.to_string(),
             })?;
-            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for path in paths {
-                let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string)
+                let Some(name) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_string)
                 else {
                     continue;
                 };
@@ -102,6 +118,7 @@ impl Theme {
         }
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![".html"]);
+        tera.set_escape_fn(escape_html);
         tera.add_raw_templates(sources.iter().map(|(n, s)| (n.as_str(), s.as_str())))
             .map_err(|e| ThemeError::Load {
                 path: dir.clone(),
@@ -158,6 +175,24 @@ impl Theme {
     }
 }
 
+/// Escapes what HTML needs escaped. Tera's default also escapes `/`, which
+/// makes every relative link unreadable (`..&#x2F;index.html`) for no gain
+/// inside quoted attributes.
+pub fn escape_html(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + input.len() / 8);
+    for c in input.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Tera nests the real cause (file, line) in `source()`: show all of it on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut parts = vec![e.to_string()];
@@ -167,4 +202,40 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_templates_compile_and_escape_without_mangling_paths() {
+        let dir = std::env::temp_dir().join(format!("gazette-theme-{}", std::process::id()));
+        let theme = Theme::load(&dir).unwrap();
+        assert!(theme.overridden().is_empty());
+        assert_eq!(
+            escape_html("../a/<b>&\"'"),
+            "../a/&lt;b&gt;&amp;&quot;&#39;"
+        );
+        assert!(theme
+            .dependencies("notice.html")
+            .contains(&"base.html".to_string()));
+    }
+
+    #[test]
+    fn site_templates_override_by_name() {
+        let dir = std::env::temp_dir().join(format!("gazette-theme-o-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::write(dir.join("templates/404.html"), "custom {{ page_title }}").unwrap();
+        std::fs::write(dir.join("templates/style.css"), "body{}").unwrap();
+        let theme = Theme::load(&dir).unwrap();
+        let mut c = tera::Context::new();
+        c.insert("page_title", "<x>");
+        assert_eq!(theme.render("404.html", &c).unwrap(), "custom &lt;x&gt;");
+        assert_eq!(theme.static_file("style.css"), Some(&b"body{}"[..]));
+        std::fs::write(dir.join("templates/page.html"), "{% if %}").unwrap();
+        let err = Theme::load(&dir).err().unwrap().to_string();
+        assert!(err.contains("page.html"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The one test command (README, .ci/run). Installs what the tests need on a
+# machine that has only the Rust toolchain, then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: pdftotext (fax sheets), a CJK font (fax PDFs).
+need=()
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "== installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --workspace
+if [ -x tests/browser/run.sh ]; then
+  echo "== browser tests"
+  tests/browser/run.sh
+fi
