@@ -41,7 +41,9 @@ pub struct Field {
     pub kind: Kind,
     #[serde(default)]
     pub required: bool,
-    /// Maximum length in characters (after normalisation).
+    /// Maximum length in characters (after normalisation). Without it,
+    /// text, textarea, docnum and email get a default cap
+    /// (`Field::effective_max_length`).
     #[serde(default)]
     pub max_length: Option<usize>,
     /// Allowed values of `select` and `multi` fields.
@@ -165,9 +167,13 @@ impl Kind {
             Kind::Multi => "可选多项，多项之间用“、”分隔",
             Kind::Email => "电子邮箱地址，例如 name@example.com",
             Kind::Mobile => "11 位手机号码，例如 13800138000",
-            Kind::Phone => "固定电话或传真，须带区号，例如 0753-2128309；有分机的写成 0753-2128309转123",
+            Kind::Phone => {
+                "固定电话或传真，须带区号，例如 0753-2128309；有分机的写成 0753-2128309转123"
+            }
             Kind::Postcode => "6 位数字邮政编码，例如 514000",
-            Kind::Uscc => "18 位统一社会信用代码，例如 11441700007280420Y，以营业执照或登记证书为准",
+            Kind::Uscc => {
+                "18 位统一社会信用代码，例如 11441700007280420Y，以营业执照或登记证书为准"
+            }
             Kind::Docnum => "发文字号，年份用六角括号〔〕，例如 梅市人社函〔2016〕216号",
             Kind::Date => "日期，例如 2016-07-27 或 2016年7月27日",
         }

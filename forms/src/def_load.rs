@@ -114,7 +114,11 @@ fn is_field_name(name: &str) -> bool {
 /// 1-based line of a byte offset.
 fn line_of_offset(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Lines (1-based) where a `key = "value"` (or 'value') assignment occurs.
@@ -142,12 +146,13 @@ fn lines_of_assignment(text: &str, key: &str, value: &str) -> Vec<usize> {
 
 /// First line whose key is `key` (for form-level settings).
 fn line_of_key(text: &str, key: &str) -> Option<usize> {
-    text.lines().position(|line| {
-        line.trim_start()
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.trim_start().starts_with('='))
-    })
-    .map(|i| i + 1)
+    text.lines()
+        .position(|line| {
+            line.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 /// Checks what serde cannot: names, labels, options, limits.
@@ -203,7 +208,9 @@ fn check(def: &FormDef, text: &str) -> Result<(), (Option<usize>, String)> {
         }
         // The spreadsheet marks required columns with * and import strips it.
         if label.ends_with('*') || label.starts_with('*') {
-            return fail("label must not start or end with '*' (used to mark required columns)".into());
+            return fail(
+                "label must not start or end with '*' (used to mark required columns)".into(),
+            );
         }
         // Import finds columns by label, so two equal labels are ambiguous.
         if !labels.insert(crate::sheet::header_key(label)) {
@@ -228,7 +235,9 @@ fn check(def: &FormDef, text: &str) -> Result<(), (Option<usize>, String)> {
                 }
                 // Several choices are written joined by these in spreadsheets.
                 if field.kind == Kind::Multi
-                    && option.chars().any(|c| crate::sheet::MULTI_SEPARATORS.contains(&c))
+                    && option
+                        .chars()
+                        .any(|c| crate::sheet::MULTI_SEPARATORS.contains(&c))
                 {
                     return fail(format!(
                         "option {option:?} contains a separator (、 , ， ; ； or a line break) used between several choices"
@@ -313,7 +322,10 @@ options = ["机关", "其他"]
         let text = GOOD.replace("kind = \"select\"", "kind = select");
         let e = parse_str(&text).unwrap_err();
         assert_eq!(e.line, Some(15), "{e}");
-        assert!(e.to_string().starts_with("content/forms/sample.toml:15: "), "{e}");
+        assert!(
+            e.to_string().starts_with("content/forms/sample.toml:15: "),
+            "{e}"
+        );
     }
 
     #[test]
@@ -350,18 +362,19 @@ options = ["机关", "其他"]
 
     #[test]
     fn options_must_match_kind() {
-        let e = parse_str(&GOOD.replace("options = [\"机关\", \"其他\"]", "options = []"))
-            .unwrap_err();
+        let e =
+            parse_str(&GOOD.replace("options = [\"机关\", \"其他\"]", "options = []")).unwrap_err();
         assert_eq!(e.line, Some(13));
         assert!(e.reason.contains("needs options"), "{}", e.reason);
 
-        let text = GOOD.replace(
-            "kind = \"text\"",
-            "kind = \"text\"\noptions = [\"a\"]",
-        );
+        let text = GOOD.replace("kind = \"text\"", "kind = \"text\"\noptions = [\"a\"]");
         let e = parse_str(&text).unwrap_err();
         assert_eq!(e.line, Some(7));
-        assert!(e.reason.contains("only for select and multi"), "{}", e.reason);
+        assert!(
+            e.reason.contains("only for select and multi"),
+            "{}",
+            e.reason
+        );
 
         let e = parse_str(&GOOD.replace("\"其他\"]", "\"机关\"]")).unwrap_err();
         assert!(e.reason.contains("listed twice"), "{}", e.reason);
@@ -445,5 +458,190 @@ options = ["机关", "其他"]
         let text = "name = \"a\"\n  name='b'\nname = \"ab\"\nname = \"a\"\n";
         assert_eq!(lines_of_assignment(text, "name", "a"), [1, 4]);
         assert_eq!(lines_of_assignment(text, "name", "b"), [2]);
+    }
+
+    fn bundled() -> Vec<FormDef> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/forms");
+        load_dir(&dir).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn shape(def: &FormDef) -> Vec<(&str, Kind, bool)> {
+        def.fields
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind, f.required))
+            .collect()
+    }
+
+    #[test]
+    fn bundled_definitions_have_the_agreed_fields() {
+        let defs = bundled();
+        let ids: Vec<_> = defs.iter().map(|d| d.id.as_str()).collect();
+        assert_eq!(ids, ["committees", "departments"]);
+        let (committees, departments) = (&defs[0], &defs[1]);
+
+        assert_eq!(departments.title, "市直主管部门信息一览表");
+        assert_eq!(departments.annex, Some(1));
+        use Kind::*;
+        assert_eq!(
+            shape(departments),
+            [
+                ("unit_name", Text, true),
+                ("uscc", Uscc, true),
+                ("unit_type", Select, true),
+                ("address", Text, true),
+                ("postcode", Postcode, false),
+                ("admin_name", Text, true),
+                ("admin_title", Text, false),
+                ("admin_section", Text, false),
+                ("office_phone", Phone, true),
+                ("mobile", Mobile, true),
+                ("fax", Phone, false),
+                ("email", Email, true),
+                ("remarks", Textarea, false),
+                ("filled_by", Text, true),
+            ]
+        );
+        let labels: Vec<_> = departments
+            .fields
+            .iter()
+            .map(|f| f.label.as_str())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "单位全称",
+                "统一社会信用代码",
+                "单位类型",
+                "单位地址",
+                "邮政编码",
+                "系统管理员姓名",
+                "职务",
+                "所在科室",
+                "办公电话",
+                "手机",
+                "传真",
+                "电子邮箱",
+                "备注",
+                "填报人"
+            ]
+        );
+        assert_eq!(
+            departments.field("unit_type").unwrap().options,
+            ["机关", "事业单位", "社会团体", "其他"]
+        );
+        assert_eq!(
+            departments.field("unit_name").unwrap().help,
+            "与单位公章一致的全称"
+        );
+
+        assert_eq!(committees.title, "市属评委会信息一览表");
+        assert_eq!(committees.annex, Some(2));
+        assert_eq!(
+            shape(committees),
+            [
+                ("committee_name", Text, true),
+                ("series", Text, true),
+                ("specialties", Text, true),
+                ("levels", Multi, true),
+                ("scope", Textarea, false),
+                ("founder_name", Text, true),
+                ("founder_uscc", Uscc, true),
+                ("office_name", Text, true),
+                ("office_uscc", Uscc, true),
+                ("approval_no", Docnum, false),
+                ("approval_date", Date, false),
+                ("valid_until", Date, false),
+                ("admin_name", Text, false),
+                ("admin_title", Text, false),
+                ("office_phone", Phone, true),
+                ("mobile", Mobile, true),
+                ("email", Email, true),
+                ("remarks", Textarea, false),
+                ("filled_by", Text, true),
+            ]
+        );
+        let labels: Vec<_> = committees.fields.iter().map(|f| f.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "评委会全称",
+                "系列",
+                "评审专业",
+                "评审级别",
+                "评审范围",
+                "组建单位",
+                "组建单位统一社会信用代码",
+                "日常工作部门",
+                "日常工作部门统一社会信用代码",
+                "核准/备案文号",
+                "核准日期",
+                "有效期至",
+                "管理员姓名",
+                "职务",
+                "办公电话",
+                "手机",
+                "电子邮箱",
+                "备注",
+                "填报人"
+            ]
+        );
+        assert_eq!(
+            committees.field("levels").unwrap().options,
+            ["初级", "中级", "副高级", "正高级"]
+        );
+
+        for def in &defs {
+            assert_eq!(def.deadline, NaiveDate::from_ymd_opt(2016, 7, 27));
+            assert_eq!(def.after_deadline, crate::AfterDeadline::Accept);
+            assert!(def.recipients.is_empty());
+            assert!(!def.description.is_empty());
+            assert!(
+                def.fields.iter().all(|f| !f.help.is_empty()),
+                "{}: help on every field",
+                def.id
+            );
+        }
+    }
+
+    #[test]
+    fn bundled_definitions_work_end_to_end() {
+        let defs = bundled();
+        let sample = |def: &FormDef| -> Vec<(String, String)> {
+            def.fields
+                .iter()
+                .map(|f| {
+                    let v = match f.kind {
+                        Kind::Select | Kind::Multi => f.options[0].clone(),
+                        Kind::Email => "renshi@example.com".into(),
+                        Kind::Mobile => "13800138000".into(),
+                        Kind::Phone => "0753-2128309".into(),
+                        Kind::Postcode => "514000".into(),
+                        Kind::Uscc => "11441700007280420Y".into(),
+                        Kind::Docnum => "粤人社函〔2016〕12号".into(),
+                        Kind::Date => "2016-07-27".into(),
+                        Kind::Text | Kind::Textarea => format!("{}示例", f.label),
+                    };
+                    (f.name.clone(), v)
+                })
+                .collect()
+        };
+        for def in &defs {
+            let pairs = sample(def);
+            let answers = def
+                .validate(&pairs)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", def.id));
+            assert_eq!(
+                def.title_answer(&answers),
+                format!("{}示例", def.fields[0].label)
+            );
+            let bytes = crate::sheet::blank_xlsx(def, &["说明".into()]).unwrap();
+            assert!(crate::sheet::read_xlsx(def, &bytes).unwrap().is_empty());
+            let filled: Vec<String> = pairs.iter().map(|(_, v)| v.clone()).collect();
+            let bytes = crate::sheet::build_form_workbook(def, &[], &[filled]).unwrap();
+            assert_eq!(crate::sheet::read_xlsx(def, &bytes).unwrap(), vec![answers]);
+            let errors = def.validate(&[]).unwrap_err();
+            let required = def.fields.iter().filter(|f| f.required).count();
+            assert_eq!(errors.len(), required);
+        }
     }
 }

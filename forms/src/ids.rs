@@ -8,7 +8,9 @@ use chrono::{Datelike, NaiveDate};
 
 /// The 31 symbols of a 统一社会信用代码, valued by index (no I, O, S, V, Z).
 pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const ID_CHECK: &[u8; 11] = b"10X98765432";
@@ -42,12 +44,18 @@ pub enum OrgCodeProblem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdCardProblem {
     Length(usize),
-    BadChar { position: usize, found: char },
+    BadChar {
+        position: usize,
+        found: char,
+    },
     /// Positions 7–14 are not a real date (or before 1900).
     BirthDate,
     /// The birth date lies after `today`.
     FutureBirthDate,
-    CheckChar { expected: char, found: char },
+    CheckChar {
+        expected: char,
+        found: char,
+    },
 }
 
 fn uscc_value(c: char) -> Option<u32> {
@@ -274,7 +282,10 @@ mod tests {
 
     #[test]
     fn uscc_problems_are_distinct() {
-        assert_eq!(check_uscc("11441700007280420"), Err(UsccProblem::Length(17)));
+        assert_eq!(
+            check_uscc("11441700007280420"),
+            Err(UsccProblem::Length(17))
+        );
         assert_eq!(check_uscc(""), Err(UsccProblem::Length(0)));
         assert_eq!(
             check_uscc("11441700007280420YY"),
@@ -321,8 +332,8 @@ mod tests {
         );
         // An org code with X as check, embedded.
         let body = "12345678"; // check computed below by hand
-        // 1*3+2*7+3*9+4*10+5*5+6*8+7*4+8*2 = 3+14+27+40+25+48+28+16 = 201;
-        // 201 mod 11 = 3; 11 - 3 = 8.
+                               // 1*3+2*7+3*9+4*10+5*5+6*8+7*4+8*2 = 3+14+27+40+25+48+28+16 = 201;
+                               // 201 mod 11 = 3; 11 - 3 = 8.
         assert_eq!(org_code_check_char(body), Some('8'));
         let first17 = format!("12441400{body}8");
         let code = format!("{first17}{}", uscc_check_char(&first17).unwrap());
@@ -352,7 +363,10 @@ mod tests {
                 found: '-'
             })
         );
-        assert!(matches!(check_org_code("0000143"), Err(OrgCodeProblem::Length(7))));
+        assert!(matches!(
+            check_org_code("0000143"),
+            Err(OrgCodeProblem::Length(7))
+        ));
         assert_eq!(
             check_org_code("0000#434-9"),
             Err(OrgCodeProblem::BadChar {
@@ -408,7 +422,10 @@ mod tests {
         );
         let future = "44140220200101001";
         let id = format!("{future}{}", id_card_check_char(future).unwrap());
-        assert_eq!(check_id_card(&id, today()), Err(IdCardProblem::FutureBirthDate));
+        assert_eq!(
+            check_id_card(&id, today()),
+            Err(IdCardProblem::FutureBirthDate)
+        );
         assert_eq!(
             check_id_card(&id, NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
             Ok(())
