@@ -46,7 +46,11 @@ fn builds_the_bundled_site() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     assert!(stdout.starts_with("built "), "one-line summary: {stdout}");
 
     // The notice in the 函 layout, with the portal metadata and meta tags.
@@ -79,9 +83,15 @@ fn builds_the_bundled_site() {
         "../../forms/departments/departments.xlsx",
         "../../manuals/individual/individual-offline.html",
     ] {
-        assert!(notice.contains(&format!("href=\"{href}\"")), "notice lacks a link to {href}");
+        assert!(
+            notice.contains(&format!("href=\"{href}\"")),
+            "notice lacks a link to {href}"
+        );
     }
-    assert!(notice.contains("XLSX，") && notice.contains("HTML，") && notice.contains(" KB<"), "sizes shown");
+    assert!(
+        notice.contains("XLSX，") && notice.contains("HTML，") && notice.contains(" KB<"),
+        "sizes shown"
+    );
 
     // Forms: a plain POST form with honeypot, constraints and the offline route.
     let form = read(&out.join("forms/departments/index.html"));
@@ -101,7 +111,11 @@ fn builds_the_bundled_site() {
         assert!(form.contains(needle), "form page lacks {needle}");
     }
     let committees = read(&out.join("forms/committees/index.html"));
-    assert_eq!(committees.matches("type=\"checkbox\"").count(), 4, "levels as four checkboxes");
+    assert_eq!(
+        committees.matches("type=\"checkbox\"").count(),
+        4,
+        "levels as four checkboxes"
+    );
     assert!(out.join("forms/departments/print.html").is_file());
 
     // Manuals: contents, chapters with prev/next, print view, offline download.
@@ -112,11 +126,24 @@ fn builds_the_bundled_site() {
         assert!(chapters >= 6, "{id}: {chapters} chapters");
         let print = read(&dir.join("print.html"));
         let offline = read(&dir.join(format!("{id}-offline.html")));
-        assert!(offline.contains("<style>") && !offline.contains("rel=\"stylesheet\""), "{id}: CSS inlined");
-        assert!(offline.contains("data:image/svg+xml;base64,"), "{id}: figure inlined");
-        assert!(!offline.contains("src=\"images/"), "{id}: no image left outside the file");
+        assert!(
+            offline.contains("<style>") && !offline.contains("rel=\"stylesheet\""),
+            "{id}: CSS inlined"
+        );
+        assert!(
+            offline.contains("data:image/svg+xml;base64,"),
+            "{id}: figure inlined"
+        );
+        assert!(
+            !offline.contains("src=\"images/"),
+            "{id}: no image left outside the file"
+        );
         // Anchors in the one-page views are unique.
-        let ids: Vec<&str> = print.split(" id=\"").skip(1).map(|s| &s[..s.find('"').unwrap()]).collect();
+        let ids: Vec<&str> = print
+            .split(" id=\"")
+            .skip(1)
+            .map(|s| &s[..s.find('"').unwrap()])
+            .collect();
         let mut sorted = ids.clone();
         sorted.sort();
         sorted.dedup();
@@ -128,26 +155,60 @@ fn builds_the_bundled_site() {
 
     // The blank spreadsheet, re-read with calamine.
     use calamine::{Reader, Xlsx};
-    let mut book: Xlsx<_> = calamine::open_workbook(out.join("forms/departments/departments.xlsx")).unwrap();
+    let mut book: Xlsx<_> =
+        calamine::open_workbook(out.join("forms/departments/departments.xlsx")).unwrap();
     let names = book.sheet_names().to_vec();
-    assert!(names.len() >= 2, "a data sheet and an instructions sheet: {names:?}");
+    assert!(
+        names.len() >= 2,
+        "a data sheet and an instructions sheet: {names:?}"
+    );
     let range = book.worksheet_range(&names[0]).unwrap();
-    let cells: Vec<String> = range.rows().take(3).flatten().map(|c| c.to_string()).collect();
-    for label in ["单位全称", "统一社会信用代码", "单位类型", "电子邮箱", "填报人"] {
-        assert!(cells.iter().any(|c| c.contains(label)), "xlsx header lacks {label}: {cells:?}");
+    let cells: Vec<String> = range
+        .rows()
+        .take(3)
+        .flatten()
+        .map(|c| c.to_string())
+        .collect();
+    for label in [
+        "单位全称",
+        "统一社会信用代码",
+        "单位类型",
+        "电子邮箱",
+        "填报人",
+    ] {
+        assert!(
+            cells.iter().any(|c| c.contains(label)),
+            "xlsx header lacks {label}: {cells:?}"
+        );
     }
 
     // Home, feeds and the rest.
     let home = read(&out.join("index.html"));
     assert!(home.contains("notices/2016-216/index.html") && home.contains("2016-07-15"));
-    for f in ["sitemap.xml", "atom.xml", "404.html", "robots.txt", "style.css", "print.css"] {
+    for f in [
+        "sitemap.xml",
+        "atom.xml",
+        "404.html",
+        "robots.txt",
+        "style.css",
+        "print.css",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    assert!(!read(&out.join("sitemap.xml")).contains("http"), "no absolute URLs without base_url");
+    assert!(
+        !read(&out.join("sitemap.xml")).contains("<loc>http"),
+        "no absolute URLs without base_url"
+    );
 
     // Byte-for-byte deterministic.
     let again = tmp.path().join("again");
-    let status = gazette().args(["build", "--root"]).arg(repo()).arg("--output").arg(&again).status().unwrap();
+    let status = gazette()
+        .args(["build", "--root"])
+        .arg(repo())
+        .arg("--output")
+        .arg(&again)
+        .status()
+        .unwrap();
     assert!(status.success());
     assert_eq!(tree(&out), tree(&again));
 }
@@ -160,7 +221,10 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 walk(&p, base, out);
             } else {
-                out.push((p.strip_prefix(base).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(base).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -171,8 +235,16 @@ fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn check_passes_on_the_bundled_site() {
-    let out = gazette().args(["check", "--root"]).arg(repo()).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(repo())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -183,37 +255,77 @@ fn a_broken_link_fails_the_build_naming_the_file() {
     let mut text = read(&page);
     text.push_str("\n见[不存在的页面](/notices/no-such-notice/)和[坏锚点](@/notices/2016-216.md#no-such-anchor)。\n");
     std::fs::write(&page, text).unwrap();
-    let out = gazette().args(["build", "--root"]).arg(tmp.path()).output().unwrap();
+    let out = gazette()
+        .args(["build", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("content/guide/accounts.md:") && err.contains("/notices/no-such-notice/"), "{err}");
-    assert!(!tmp.path().join("public").exists(), "nothing written on failure");
-    let out = gazette().args(["check", "--root"]).arg(tmp.path()).output().unwrap();
+    assert!(
+        err.contains("content/guide/accounts.md:") && err.contains("/notices/no-such-notice/"),
+        "{err}"
+    );
+    assert!(
+        !tmp.path().join("public").exists(),
+        "nothing written on failure"
+    );
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let lines = String::from_utf8_lossy(&out.stdout);
-    assert!(lines.lines().any(|l| l.contains("no-such-notice")), "{lines}");
+    assert!(
+        lines.lines().any(|l| l.contains("no-such-notice")),
+        "{lines}"
+    );
 
     // Fix that one; the broken anchor alone still fails, at its line.
     let text = read(&page).replace("[不存在的页面](/notices/no-such-notice/)", "");
     std::fs::write(&page, text).unwrap();
-    let out = gazette().args(["check", "--root"]).arg(tmp.path()).output().unwrap();
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{lines}");
-    assert!(lines.contains("content/guide/accounts.md:") && lines.contains("no-such-anchor"), "{lines}");
+    assert!(
+        lines.contains("content/guide/accounts.md:") && lines.contains("no-such-anchor"),
+        "{lines}"
+    );
 }
 
 #[test]
 fn malformed_content_is_reported_with_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     copy_site(tmp.path());
-    std::fs::write(tmp.path().join("content/guide/bad.md"), "+++\ntitle = \"坏\"\ndate = 2016-02-30\n+++\n").unwrap();
-    std::fs::write(tmp.path().join("content/forms/broken.toml"), "title = \"x\"\n[[fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"colour\"\n").unwrap();
-    let out = gazette().args(["build", "--root"]).arg(tmp.path()).output().unwrap();
+    std::fs::write(
+        tmp.path().join("content/guide/bad.md"),
+        "+++\ntitle = \"坏\"\ndate = 2016-02-30\n+++\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("content/forms/broken.toml"),
+        "title = \"x\"\n[[fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"colour\"\n",
+    )
+    .unwrap();
+    let out = gazette()
+        .args(["build", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("content/forms/broken.toml:5"), "{err}");
     std::fs::remove_file(tmp.path().join("content/forms/broken.toml")).unwrap();
-    let out = gazette().args(["build", "--root"]).arg(tmp.path()).output().unwrap();
+    let out = gazette()
+        .args(["build", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("content/guide/bad.md:3"), "{err}");
 }
@@ -223,16 +335,35 @@ fn unknown_attachment_ids_and_duplicate_outputs_fail() {
     let tmp = tempfile::tempdir().unwrap();
     copy_site(tmp.path());
     let notice = tmp.path().join("content/notices/2016-216.md");
-    std::fs::write(&notice, read(&notice).replace("form = \"committees\"", "form = \"committes\"")).unwrap();
+    std::fs::write(
+        &notice,
+        read(&notice).replace("form = \"committees\"", "form = \"committes\""),
+    )
+    .unwrap();
     // content/notices/2016-216/index.md would write the same page as 2016-216.md.
     std::fs::create_dir_all(tmp.path().join("content/notices/2016-216")).unwrap();
-    std::fs::write(tmp.path().join("content/notices/2016-216/index.md"), "+++\ntitle = \"重复\"\n+++\n").unwrap();
-    let out = gazette().args(["check", "--root"]).arg(tmp.path()).output().unwrap();
+    std::fs::write(
+        tmp.path().join("content/notices/2016-216/index.md"),
+        "+++\ntitle = \"重复\"\n+++\n",
+    )
+    .unwrap();
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
-    assert!(lines.contains("notices/2016-216/index.html"), "duplicate output named: {lines}");
+    assert!(
+        lines.contains("notices/2016-216/index.html"),
+        "duplicate output named: {lines}"
+    );
     std::fs::remove_dir_all(tmp.path().join("content/notices/2016-216")).unwrap();
-    let out = gazette().args(["check", "--root"]).arg(tmp.path()).output().unwrap();
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);
     assert!(lines.contains("unknown form id \"committes\""), "{lines}");
 }
@@ -242,8 +373,21 @@ fn init_makes_a_site_that_builds_and_checks() {
     let tmp = tempfile::tempdir().unwrap();
     let site = tmp.path().join("new-site");
     assert!(gazette().arg("init").arg(&site).status().unwrap().success());
-    let out = gazette().args(["check", "--root"]).arg(&site).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
-    assert!(gazette().args(["build", "--root"]).arg(&site).status().unwrap().success());
+    let out = gazette()
+        .args(["check", "--root"])
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(gazette()
+        .args(["build", "--root"])
+        .arg(&site)
+        .status()
+        .unwrap()
+        .success());
     assert!(site.join("public/index.html").is_file());
 }
