@@ -27,7 +27,9 @@ struct RootArg {
 #[derive(Subcommand)]
 enum Command {
     /// Build the static site into public/.
-    #[command(after_help = "Examples:\n  gazette build\n  gazette build --root site --output /var/www/html")]
+    #[command(
+        after_help = "Examples:\n  gazette build\n  gazette build --root site --output /var/www/html"
+    )]
     Build {
         #[command(flatten)]
         root: RootArg,
@@ -36,7 +38,9 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Render everything in memory and check every internal link and anchor; write nothing.
-    #[command(after_help = "Exit status 1 with one line per problem.\n\nExample:\n  gazette check --root site")]
+    #[command(
+        after_help = "Exit status 1 with one line per problem.\n\nExample:\n  gazette check --root site"
+    )]
     Check {
         #[command(flatten)]
         root: RootArg,
@@ -48,10 +52,24 @@ enum Command {
         dir: PathBuf,
     },
     /// Run the intake service that takes the forms' returns.
-    #[command(after_help = "Settings come from [intake] and [mail] in gazette.toml, each overridable\nby GAZETTE_<SECTION>_<KEY>, e.g. GAZETTE_INTAKE_LISTEN=127.0.0.1:8081.\n\nExample:\n  gazette intake --root site")]
+    #[command(
+        after_help = "Settings come from [intake] and [mail] in gazette.toml, each overridable\nby GAZETTE_<SECTION>_<KEY>, e.g. GAZETTE_INTAKE_LISTEN=127.0.0.1:8081.\n\nExample:\n  gazette intake --root site"
+    )]
     Intake {
         #[command(flatten)]
         root: RootArg,
+    },
+    /// Build the site into memory and serve it with the intake on one address; rebuild on every change.
+    #[command(after_help = "Serves on [intake] listen (default 127.0.0.1:8080). Watches content/, manuals/,\ntemplates/, static/ and gazette.toml; open pages reload themselves.\n\nExamples:\n  gazette serve\n  gazette serve --root site --port 3000 --open")]
+    Serve {
+        #[command(flatten)]
+        root: RootArg,
+        /// Port to listen on (overrides the port of [intake] listen).
+        #[arg(long)]
+        port: Option<u16>,
+        /// Open the site in the default browser.
+        #[arg(long)]
+        open: bool,
     },
     /// List pending and failed notifications, or requeue the failed ones.
     #[command(after_help = "Examples:\n  gazette outbox\n  gazette outbox retry")]
@@ -105,8 +123,17 @@ fn run(command: Command) -> Result<ExitCode> {
         }
         Command::Init { dir } => {
             site::init(&dir)?;
-            println!("created {}; build it with: gazette build --root {}", dir.display(), dir.display());
+            println!(
+                "created {}; build it with: gazette build --root {}",
+                dir.display(),
+                dir.display()
+            );
         }
+        Command::Serve { root, port, open } => runtime()?.block_on(serve::run(serve::Options {
+            root: root.root,
+            port,
+            open,
+        }))?,
         Command::Intake { root } => runtime()?.block_on(intake::run(&root.root))?,
         Command::Outbox { root, action } => match action {
             None => print!("{}", intake::outbox_report(&root.root)?),

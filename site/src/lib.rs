@@ -10,6 +10,7 @@ mod content;
 mod feeds;
 mod frontmatter;
 mod html;
+mod incremental;
 mod init;
 mod links;
 mod manual;
@@ -17,6 +18,7 @@ mod markdown;
 mod problem;
 
 pub use build::{render, Outputs, Site};
+pub use incremental::{Incremental, Update};
 pub use init::init;
 pub use problem::{Problem, Problems};
 

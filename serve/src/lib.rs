@@ -1,0 +1,280 @@
+//! `gazette serve`: builds the site into memory, serves it together with the
+//! intake routes on one address, and rebuilds on every change under
+//! `content/`, `manuals/`, `templates/`, `static/` and `gazette.toml`.
+//!
+//! A broken edit keeps the last good build on the air: the problems are
+//! printed and shown in a banner on every page until the next good build.
+//! Open pages reload themselves through server-sent events; the script that
+//! listens is injected into HTML responses here, so built sites carry none.
+
+mod watch;
+
+use anyhow::Context as _;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use tokio::sync::watch as tokio_watch;
+use tokio_stream::wrappers::WatchStream;
+use tokio_stream::StreamExt as _;
+
+pub struct Options {
+    pub root: PathBuf,
+    /// Overrides the port of `[intake] listen`.
+    pub port: Option<u16>,
+    pub open: bool,
+}
+
+/// What is on the air: the last good build and, if the newest attempt
+/// failed, why.
+pub struct Snapshot {
+    pub outputs: Arc<site::Outputs>,
+    pub error: Option<String>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    snapshot: Arc<RwLock<Snapshot>>,
+    /// Bumped after every rebuild, good or bad; open pages listen to it.
+    version: tokio_watch::Receiver<u64>,
+}
+
+const EVENTS: &str = "/__gazette/events";
+const RELOAD_JS: &str = "/__gazette/reload.js";
+
+/// Keeps one connection open and reloads the page when the version changes.
+/// EventSource is missing in old browsers; they simply don't reload.
+const RELOAD_SCRIPT: &str = "(function(){if(!window.EventSource)return;var seen=null;var es=new EventSource('/__gazette/events');es.onmessage=function(e){if(seen===null){seen=e.data;}else if(e.data!==seen){location.reload();}};})();\n";
+
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    // Watcher events carry absolute paths.
+    let root = opts
+        .root
+        .canonicalize()
+        .with_context(|| format!("{}: no such folder", opts.root.display()))?;
+    let service = intake::Service::open(&root)?;
+    let mut listen: SocketAddr = service
+        .config()
+        .intake
+        .listen
+        .parse()
+        .context("[intake] listen")?;
+    if let Some(p) = opts.port {
+        listen.set_port(p);
+    }
+    let (version_tx, version_rx) = tokio_watch::channel(0u64);
+    let (first, incremental) = watch::first_build(&root);
+    let snapshot = Arc::new(RwLock::new(first));
+    let service = Arc::new(service);
+    let _watcher = watch::start(
+        root.clone(),
+        incremental,
+        snapshot.clone(),
+        version_tx,
+        service.clone(),
+    )?;
+    service.start_outbox()?;
+    let state = AppState {
+        snapshot,
+        version: version_rx,
+    };
+    let site_routes: Router = Router::new()
+        .route(EVENTS, get(events))
+        .route(RELOAD_JS, get(reload_js))
+        .fallback(static_file)
+        .with_state(state);
+    let app = service.router().merge(site_routes);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (set --port or [intake] listen)"))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}/");
+    println!(
+        "gazette serve: http://{addr}/ (site and forms); watching {}",
+        root.display()
+    );
+    if opts.open {
+        if let Err(e) = open::that_detached(&url) {
+            tracing::warn!("could not open a browser: {e}");
+        }
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    drop(_watcher);
+    if let Ok(service) = Arc::try_unwrap(service) {
+        service.shutdown().await;
+    }
+    Ok(())
+}
+
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl tokio_stream::Stream<Item = Result<Event, Infallible>>> {
+    let stream =
+        WatchStream::new(state.version.clone()).map(|v| Ok(Event::default().data(v.to_string())));
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn reload_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        RELOAD_SCRIPT,
+    )
+        .into_response()
+}
+
+async fn static_file(State(state): State<AppState>, req: Request) -> Response {
+    let path = req.uri().path();
+    let Some(rel) = decode_path(path) else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let (outputs, error) = {
+        let snap = match state.snapshot.read() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        (snap.outputs.clone(), snap.error.clone())
+    };
+    let key = if rel.is_empty() || rel.ends_with('/') {
+        format!("{rel}index.html")
+    } else {
+        rel.clone()
+    };
+    if let Some(bytes) = outputs.get(&key) {
+        return respond(&key, bytes, error.as_deref(), StatusCode::OK);
+    }
+    if outputs.contains_key(&format!("{rel}/index.html")) {
+        // 301 rather than 308: old browsers know it.
+        return (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, format!("{path}/"))],
+        )
+            .into_response();
+    }
+    match outputs.get("404.html") {
+        Some(bytes) => respond("404.html", bytes, error.as_deref(), StatusCode::NOT_FOUND),
+        None => (
+            StatusCode::NOT_FOUND,
+            error.unwrap_or_else(|| "not found".into()),
+        )
+            .into_response(),
+    }
+}
+
+/// `/forms/a%20b/` → `forms/a b/`; None if it tries to leave the site.
+fn decode_path(path: &str) -> Option<String> {
+    let trimmed = path.trim_start_matches('/');
+    let bytes = trimmed.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let s = String::from_utf8(out).ok()?;
+    if s.split('/').any(|seg| seg == "..") {
+        return None;
+    }
+    Some(s)
+}
+
+fn respond(key: &str, bytes: &[u8], error: Option<&str>, status: StatusCode) -> Response {
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
+    let mut response = if mime.essence_str() == "text/html" {
+        let html = String::from_utf8_lossy(bytes);
+        (status, inject(&html, error)).into_response()
+    } else {
+        (status, bytes.to_vec()).into_response()
+    };
+    let content_type = if mime.type_() == "text"
+        || mime.essence_str() == "image/svg+xml"
+        || mime.essence_str() == "application/xml"
+    {
+        format!("{}; charset=utf-8", mime.essence_str())
+    } else {
+        mime.essence_str().to_string()
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Adds the reload script and, after a failed rebuild, the error banner.
+fn inject(html: &str, error: Option<&str>) -> String {
+    let mut extra = String::new();
+    if let Some(e) = error {
+        extra.push_str("<div role=\"alert\" style=\"position:fixed;left:0;right:0;bottom:0;max-height:50vh;overflow:auto;z-index:9999;background:#b10e1e;color:#fff;font:15px/1.5 monospace;padding:12px 16px;white-space:pre-wrap\"><strong>gazette：最近一次修改未能构建，正在显示上一次成功的版本。</strong>\n");
+        extra.push_str(&html_escape::encode_text(e));
+        extra.push_str("</div>");
+    }
+    extra.push_str("<script src=\"");
+    extra.push_str(RELOAD_JS);
+    extra.push_str("\"></script>");
+    match html.rfind("</body>") {
+        Some(i) => format!("{}{extra}{}", &html[..i], &html[i..]),
+        None => format!("{html}{extra}"),
+    }
+}
+
+/// The root a watcher event belongs to, for messages.
+pub(crate) fn relative<'a>(root: &Path, p: &'a Path) -> std::borrow::Cow<'a, str> {
+    match p.strip_prefix(root) {
+        Ok(r) => r.to_string_lossy(),
+        Err(_) => p.to_string_lossy(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_decoded_and_kept_inside() {
+        assert_eq!(
+            decode_path("/forms/departments/").as_deref(),
+            Some("forms/departments/")
+        );
+        assert_eq!(decode_path("/a%20b").as_deref(), Some("a b"));
+        assert_eq!(decode_path("/%E6%93%8D.html").as_deref(), Some("操.html"));
+        assert_eq!(decode_path("/../etc/passwd"), None);
+        assert_eq!(decode_path("/a/%2e%2e/b"), None);
+    }
+
+    #[test]
+    fn the_script_and_banner_go_before_the_end_of_body() {
+        let out = inject(
+            "<html><body><p>x</p></body></html>",
+            Some("content/a.md:3: <bad>"),
+        );
+        assert!(
+            out.ends_with("<script src=\"/__gazette/reload.js\"></script></body></html>"),
+            "{out}"
+        );
+        assert!(out.contains("content/a.md:3: &lt;bad&gt;"));
+        assert!(!inject("<body></body>", None).contains("role=\"alert\""));
+    }
+}

@@ -1,0 +1,194 @@
+//! Watching the site folder and rebuilding. One thread owns the rebuilds, so
+//! they never overlap; the HTTP side only ever swaps in a finished build.
+
+use crate::Snapshot;
+use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use tokio::sync::watch as tokio_watch;
+
+/// Folders (and the one file) whose changes matter.
+const WATCHED: &[&str] = &["content", "manuals", "templates", "static"];
+
+pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
+    let start = Instant::now();
+    match site::Incremental::new(root) {
+        Ok(inc) => {
+            let outputs = inc.outputs();
+            println!(
+                "built {} files in {} ms",
+                outputs.len(),
+                start.elapsed().as_millis()
+            );
+            (
+                Snapshot {
+                    outputs,
+                    error: None,
+                },
+                Some(inc),
+            )
+        }
+        Err(problems) => {
+            eprintln!("build failed:\n{problems}");
+            let snapshot = Snapshot {
+                outputs: Arc::new(site::Outputs::new()),
+                error: Some(problems.to_string()),
+            };
+            (snapshot, None)
+        }
+    }
+}
+
+pub fn start(
+    root: PathBuf,
+    mut inc: Option<site::Incremental>,
+    snapshot: Arc<RwLock<Snapshot>>,
+    version: tokio_watch::Sender<u64>,
+    service: Arc<intake::Service>,
+) -> anyhow::Result<Arc<Mutex<RecommendedWatcher>>> {
+    let (tx, rx) = mpsc::channel::<PathBuf>();
+    // Reads (our own rebuilds read every file) are not changes.
+    let mut watcher: RecommendedWatcher =
+        notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            if let Ok(event) = res {
+                if !matches!(event.kind, EventKind::Access(_)) {
+                    for p in event.paths {
+                        let _ = tx.send(p);
+                    }
+                }
+            }
+        })?;
+    // The root itself, not recursively: gazette.toml, and folders created later.
+    watcher.watch(&root, RecursiveMode::NonRecursive)?;
+    for dir in WATCHED {
+        let p = root.join(dir);
+        if p.is_dir() {
+            watcher.watch(&p, RecursiveMode::Recursive)?;
+        }
+    }
+    let watcher = Arc::new(Mutex::new(watcher));
+    let watcher_for_thread = watcher.clone();
+    std::thread::Builder::new()
+        .name("gazette-rebuild".into())
+        .spawn(move || {
+            let mut n = 0u64;
+            let mut extra: Vec<PathBuf> = Vec::new();
+            while let Ok(first) = rx.recv() {
+                // Debounce: an editor's save is several events; take them all,
+                // until the folder has been quiet for a moment.
+                let mut batch = vec![first];
+                while let Ok(more) = rx.recv_timeout(QUIET) {
+                    batch.push(more);
+                }
+                // A watched folder created after start (say, templates/) gets its own watch.
+                for p in &batch {
+                    if p.parent() == Some(root.as_path()) && p.is_dir() && WATCHED.iter().any(|w| p.ends_with(w)) {
+                        if let Ok(mut w) = watcher_for_thread.lock() {
+                            let _ = w.watch(p, RecursiveMode::Recursive);
+                        }
+                        // Files already in it count as changed.
+                        batch_files(p, &mut extra);
+                    }
+                }
+                let mut changed: Vec<PathBuf> = batch.into_iter().chain(extra.drain(..)).filter(|p| relevant(&root, p)).collect();
+                changed.sort();
+                changed.dedup();
+                if changed.is_empty() {
+                    continue;
+                }
+                let start = Instant::now();
+                let names: Vec<String> = changed.iter().map(|p| crate::relative(&root, p).into_owned()).collect();
+                let result = match inc.as_mut() {
+                    Some(i) => i.update(&changed),
+                    None => site::Incremental::new(&root).map(|fresh| {
+                        let all = fresh.outputs().len();
+                        inc = Some(fresh);
+                        site::Update { rendered: all, full: true }
+                    }),
+                };
+                let ms = start.elapsed().as_secs_f64() * 1000.0;
+                match result {
+                    Ok(update) => {
+                        if let Some(i) = inc.as_ref() {
+                            if let Ok(mut s) = snapshot.write() {
+                                s.outputs = i.outputs();
+                                s.error = None;
+                            }
+                        }
+                        println!(
+                            "rebuilt {} file(s){} in {ms:.1} ms after change to {}",
+                            update.rendered,
+                            if update.full { " (full)" } else { "" },
+                            names.join(", ")
+                        );
+                    }
+                    Err(problems) => {
+                        eprintln!("rebuild failed after change to {}; still serving the last good build:\n{problems}", names.join(", "));
+                        if let Ok(mut s) = snapshot.write() {
+                            s.error = Some(problems.to_string());
+                        }
+                    }
+                }
+                if names.iter().any(|n| n.starts_with("content/forms/")) {
+                    match forms::FormDef::load_dir(&root.join("content/forms")) {
+                        Ok(defs) => {
+                            if let Err(e) = service.reload_forms(defs) {
+                                eprintln!("intake kept the old form definitions: {e:#}");
+                            }
+                        }
+                        Err(e) => eprintln!("intake kept the old form definitions: {e}"),
+                    }
+                }
+                if names.iter().any(|n| n.starts_with("templates/")) {
+                    if let Ok(theme) = theme::Theme::load(&root) {
+                        service.reload_theme(theme);
+                    }
+                }
+                if names.iter().any(|n| n == config::FILE_NAME) {
+                    println!("note: [intake], [mail] and [fax] changes take effect after a restart");
+                }
+                n += 1;
+                let _ = version.send(n);
+            }
+        })?;
+    Ok(watcher)
+}
+
+fn batch_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            batch_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// How long the folder must be quiet before a rebuild starts.
+const QUIET: Duration = Duration::from_millis(15);
+
+/// Ignores editor droppings and everything outside the watched parts.
+fn relevant(root: &Path, p: &Path) -> bool {
+    let Ok(rel) = p.strip_prefix(root) else {
+        return false;
+    };
+    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if name.starts_with('.')
+        || name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".tmp")
+    {
+        return false;
+    }
+    if p.is_dir() {
+        return false; // the files inside report their own changes
+    }
+    let first = rel
+        .components()
+        .next()
+        .and_then(|c| c.as_os_str().to_str())
+        .unwrap_or("");
+    rel == Path::new(config::FILE_NAME) || WATCHED.contains(&first)
+}
