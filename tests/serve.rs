@@ -85,6 +85,14 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
     let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| t.contains("关于本站（已修改）"));
     assert!(took.is_some(), "edit not served within 1 s: {}", server.log());
 
+    // A body-only edit re-renders that one page, not the site.
+    let edited = site.read(page);
+    site.write(page, &format!("{edited}\n只改正文。\n"));
+    let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| t.contains("只改正文。"));
+    assert!(took.is_some(), "edit not served within 1 s: {}", server.log());
+    let out = server.log();
+    assert!(out.contains("rebuilt 1 file(s) in"), "incremental rebuild expected: {out}");
+
     // A broken edit: the old page stays, with the error, file and line, on it.
     site.write(page, "+++\ntitle = \n+++\n");
     let shown = wait_for(&server, "/about/", Duration::from_secs(2), |t| t.contains("role=\"alert\""));

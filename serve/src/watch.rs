@@ -116,7 +116,7 @@ pub fn start(
                                 s.error = None;
                             }
                         }
-                        println!(
+                        eprintln!(
                             "rebuilt {} file(s){} in {ms:.1} ms after change to {}",
                             update.rendered,
                             if update.full { " (full)" } else { "" },

@@ -16,10 +16,13 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use theme::Theme;
 
-/// What a build produces: output path → bytes, in a stable order.
-pub type Outputs = BTreeMap<String, Vec<u8>>;
+/// What a build produces: output path → bytes, in a stable order. The bytes
+/// are shared so that `gazette serve` can keep a snapshot while a rebuild
+/// replaces a few pages.
+pub type Outputs = BTreeMap<String, Arc<[u8]>>;
 
 /// Everything read from the site folder.
 pub struct Site {
@@ -33,6 +36,13 @@ pub struct Site {
 
 impl Site {
     pub fn load(root: &Path) -> Result<Site, Vec<Problem>> {
+        let clock = std::time::Instant::now();
+        let site = Self::load_inner(root);
+        tracing::debug!("load: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
+        site
+    }
+
+    fn load_inner(root: &Path) -> Result<Site, Vec<Problem>> {
         let config = Config::load(root)
             .map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
         let theme =
@@ -67,54 +77,51 @@ struct Body {
 
 /// Renders the whole site in memory. On any problem, returns all of them.
 pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
+    render_full(site).map(|b| b.outputs)
+}
+
+/// A full render and what an incremental update needs from it.
+pub struct Built {
+    pub outputs: Outputs,
+    index: Index,
+    bodies: Vec<Body>,
+    /// Markdown links per content doc (same order as `site.content.docs`).
+    doc_links: Vec<Vec<LinkUse>>,
+    /// Markdown links of the manuals, with their source.
+    manual_links: Vec<(String, LinkUse)>,
+    sizes: Sizes,
+    ids: HashMap<String, HashSet<String>>,
+}
+
+pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
+    let clock = std::time::Instant::now();
+    let lap =
+        |what: &str| tracing::debug!("{what}: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
     let mut problems: Vec<Problem> = Vec::new();
     let index = build_index(site, &mut problems);
+    lap("index");
     if !problems.is_empty() {
         return Err(problems);
     }
     let ctx = Shared::new(site, &index);
 
     // 1. Markdown, in parallel: content docs and manual chapters.
-    let doc_bodies: Vec<(Body, Vec<(String, LinkUse)>, Vec<Problem>)> = site
+    let doc_bodies: Vec<(Body, Vec<LinkUse>, Vec<Problem>)> = site
         .content
         .docs
         .par_iter()
-        .map(|d| {
-            let source = d.source().to_string_lossy().replace('\\', "/");
-            let output = d.output();
-            let links = DocLinks {
-                index: &index,
-                source: &source,
-                output: &output,
-                same_page: None,
-                own_prefix: "",
-                inline: None,
-            };
-            let r = markdown::render(&d.body, d.body_line, "", &links);
-            let problems = r
-                .problems
-                .into_iter()
-                .map(|(l, m)| Problem::new(&source, Some(l), m))
-                .collect();
-            let links = tag_links(r.links, &source);
-            (
-                Body {
-                    html: r.html,
-                    headings: r.headings,
-                },
-                links,
-                problems,
-            )
-        })
+        .map(|d| render_markdown(&index, d))
         .collect();
-    let mut link_uses: Vec<(String, LinkUse)> = Vec::new();
+    let mut doc_links = Vec::with_capacity(doc_bodies.len());
     let mut bodies = Vec::with_capacity(doc_bodies.len());
     for (b, l, p) in doc_bodies {
         bodies.push(b);
-        link_uses.extend(l);
+        doc_links.push(l);
         problems.extend(p);
     }
+    let mut manual_links: Vec<(String, LinkUse)> = Vec::new();
 
+    lap("markdown");
     let mut outputs = Outputs::new();
     let mut manual_sizes: HashMap<String, usize> = HashMap::new();
     for m in &site.manuals {
@@ -122,10 +129,10 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
             Ok((files, uses)) => {
                 manual_sizes.insert(
                     m.id.clone(),
-                    files.get(&m.download_output()).map_or(0, Vec::len),
+                    files.get(&m.download_output()).map_or(0, |b| b.len()),
                 );
                 outputs.extend(files);
-                link_uses.extend(uses);
+                manual_links.extend(uses);
             }
             Err(p) => problems.extend(p),
         }
@@ -135,7 +142,7 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
     for f in &site.forms {
         match forms::sheet::blank_xlsx(f, &ctx.instructions) {
             Ok(bytes) => {
-                outputs.insert(form_xlsx(f), bytes);
+                outputs.insert(form_xlsx(f), bytes.into());
             }
             Err(e) => problems.push(Problem::new(
                 format!("content/forms/{}.toml", f.id),
@@ -154,13 +161,14 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
         files: outputs.iter().map(|(k, v)| (k.clone(), v.len())).collect(),
     };
 
+    lap("manuals and spreadsheets");
     // 3. Templates, in parallel.
-    let pages: Vec<Result<(String, Vec<u8>), Problem>> = site
+    let pages: Vec<Result<(String, Arc<[u8]>), Problem>> = site
         .content
         .docs
         .par_iter()
         .zip(bodies.par_iter())
-        .map(|(d, b)| render_doc(&ctx, d, b, &bodies, &sizes))
+        .map(|(d, b)| render_doc(&ctx, d, b, &sizes))
         .chain(
             site.forms
                 .par_iter()
@@ -175,26 +183,78 @@ pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
             Err(p) => problems.push(p),
         }
     }
-    match render_extras(&ctx, &bodies) {
+    lap("templates");
+    match render_extras(&ctx) {
         Ok(extra) => outputs.extend(extra),
         Err(p) => problems.push(p),
     }
     for (name, bytes) in site.theme.statics() {
-        outputs.insert(name.to_string(), bytes.to_vec());
+        outputs.insert(name.to_string(), bytes.into());
     }
     if let Err(p) = copy_files(site, &mut outputs) {
         problems.extend(p);
     }
+    lap("extras and copies");
+    let mut ids = HashMap::new();
     if problems.is_empty() {
-        problems.extend(check_links(&outputs, &link_uses));
+        ids = collect_ids(outputs.par_iter());
+        let uses = site
+            .content
+            .docs
+            .iter()
+            .zip(&doc_links)
+            .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
+            .chain(manual_links.iter().map(|(s, u)| (s.clone(), u)));
+        let all = Ids {
+            base: &ids,
+            overlay: None,
+        };
+        problems.extend(check_uses(uses, &all));
+        // A broken Markdown link shows up in the HTML too: report it once, at its source line.
+        if problems.is_empty() {
+            problems.extend(check_html_links(outputs.par_iter(), &outputs, &all));
+        }
     }
+    lap("link check");
     if problems.is_empty() {
-        Ok(outputs)
+        Ok(Built {
+            outputs,
+            index,
+            bodies,
+            doc_links,
+            manual_links,
+            sizes,
+            ids,
+        })
     } else {
         problems.sort();
         problems.dedup();
         Err(problems)
     }
+}
+
+fn render_markdown(index: &Index, d: &Doc) -> (Body, Vec<LinkUse>, Vec<Problem>) {
+    let source = d.source_str();
+    let output = d.output();
+    let links = DocLinks {
+        index,
+        source: &source,
+        output: &output,
+        same_page: None,
+        own_prefix: "",
+        inline: None,
+    };
+    let r = markdown::render(&d.body, d.body_line, "", &links);
+    let problems = r
+        .problems
+        .into_iter()
+        .map(|(l, m)| Problem::new(&source, Some(l), m))
+        .collect();
+    let body = Body {
+        html: r.html,
+        headings: r.headings,
+    };
+    (body, r.links, problems)
 }
 
 fn tag_links(uses: Vec<LinkUse>, source: &str) -> Vec<(String, LinkUse)> {
@@ -511,9 +571,8 @@ fn render_doc(
     ctx: &Shared,
     d: &Doc,
     body: &Body,
-    all: &[Body],
     sizes: &Sizes,
-) -> Result<(String, Vec<u8>), Problem> {
+) -> Result<(String, Arc<[u8]>), Problem> {
     let output = d.output();
     let source = format!("content/{}", d.rel);
     let root = links::root_prefix(&output);
@@ -528,8 +587,10 @@ fn render_doc(
         "description": description,
         "extra": d.meta.extra,
     });
-    c.insert("page", &page);
-    c.insert("section", &page);
+    c.insert(if d.is_section { "section" } else { "page" }, &page);
+    if d.rel == "_index.md" {
+        c.insert("page", &page);
+    }
     let template = if d.rel == "_index.md" {
         let mut sections: Vec<&Doc> = ctx
             .site
@@ -615,9 +676,8 @@ fn render_doc(
             .clone()
             .unwrap_or_else(|| "page.html".into())
     };
-    let _ = all;
     let html = ctx.render(&template, &c, &source)?;
-    Ok((output, html.into_bytes()))
+    Ok((output, html.into_bytes().into()))
 }
 
 fn form_links(ctx: &Shared, root: &str) -> Vec<serde_json::Value> {
@@ -801,7 +861,7 @@ fn render_form(
     ctx: &Shared,
     f: &FormDef,
     sizes: &Sizes,
-) -> Vec<Result<(String, Vec<u8>), Problem>> {
+) -> Vec<Result<(String, Arc<[u8]>), Problem>> {
     let source = format!("content/forms/{}.toml", f.id);
     let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let view = f.view(&[], &forms::Errors::default(), epoch);
@@ -833,7 +893,7 @@ fn render_form(
         c.insert("page_url", &format!("{root}{}", form_page(f)));
         results.push(
             ctx.render(template, &c, &source)
-                .map(|html| (output, html.into_bytes())),
+                .map(|html| (output, html.into_bytes().into())),
         );
     }
     results
@@ -841,7 +901,7 @@ fn render_form(
 
 /// Home page (when content has no `_index.md`), the forms and manuals lists,
 /// 404, sitemap, feed and robots.txt.
-fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
+fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
     let site = ctx.site;
     let mut out = Outputs::new();
     if !site.content.docs.iter().any(|d| d.rel == "_index.md") {
@@ -884,7 +944,9 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
         c.insert("manuals", &manual_links(ctx, root, &empty));
         out.insert(
             "index.html".into(),
-            ctx.render("index.html", &c, "index.html")?.into_bytes(),
+            ctx.render("index.html", &c, "index.html")?
+                .into_bytes()
+                .into(),
         );
     }
     for (output, title, items) in [
@@ -919,7 +981,7 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
         c.insert("subsections", &Vec::<String>::new());
         out.insert(
             output.into(),
-            ctx.render("section.html", &c, output)?.into_bytes(),
+            ctx.render("section.html", &c, output)?.into_bytes().into(),
         );
     }
     // 404 is served at any depth: its links are root-absolute.
@@ -938,19 +1000,23 @@ fn render_extras(ctx: &Shared, _bodies: &[Body]) -> Result<Outputs, Problem> {
     c.insert("nav", &nav);
     out.insert(
         "404.html".into(),
-        ctx.render("404.html", &c, "404.html")?.into_bytes(),
+        ctx.render("404.html", &c, "404.html")?.into_bytes().into(),
     );
     out.insert(
         "sitemap.xml".into(),
-        crate::feeds::sitemap(ctx.site, &|o| ctx.absolute(o)).into_bytes(),
+        crate::feeds::sitemap(ctx.site, &|o| ctx.absolute(o))
+            .into_bytes()
+            .into(),
     );
     out.insert(
         "atom.xml".into(),
-        crate::feeds::atom(ctx.site, &|o| ctx.absolute(o)).into_bytes(),
+        crate::feeds::atom(ctx.site, &|o| ctx.absolute(o))
+            .into_bytes()
+            .into(),
     );
     out.insert(
         "robots.txt".into(),
-        crate::feeds::robots(ctx.site).into_bytes(),
+        crate::feeds::robots(ctx.site).into_bytes().into(),
     );
     Ok(out)
 }
@@ -1055,7 +1121,7 @@ fn render_manual(
         c.insert("next", &(k + 1 < pages.len()).then(|| link(k + 1)));
         match ctx.render("manual_chapter.html", &c, source) {
             Ok(html) => {
-                out.insert(output, html.into_bytes());
+                out.insert(output, html.into_bytes().into());
             }
             Err(p) => problems.push(p),
         }
@@ -1126,7 +1192,7 @@ fn render_manual(
             &format!("manuals/{}/book.toml", m.id),
         ) {
             Ok(html) => {
-                print_pages.insert(output, html.into_bytes());
+                print_pages.insert(output, html.into_bytes().into());
             }
             Err(p) => problems.push(p),
         }
@@ -1137,7 +1203,7 @@ fn render_manual(
         &format!("manuals/{}/book.toml", m.id),
     ) {
         Ok(html) => {
-            out.insert(index_out, html.into_bytes());
+            out.insert(index_out, html.into_bytes().into());
         }
         Err(p) => problems.push(p),
     }
@@ -1189,10 +1255,10 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
     for f in files {
         jobs.push((site.root.join("static").join(&f), f));
     }
-    let read: Vec<Result<(String, Vec<u8>), Problem>> = jobs
+    let read: Vec<Result<(String, Arc<[u8]>), Problem>> = jobs
         .into_par_iter()
         .map(|(from, to)| {
-            std::fs::read(&from).map(|b| (to, b)).map_err(|e| {
+            std::fs::read(&from).map(|b| (to, b.into())).map_err(|e| {
                 Problem::new(
                     from.strip_prefix(&site.root).unwrap_or(&from),
                     None,
@@ -1217,35 +1283,59 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
     }
 }
 
-/// Checks the anchors of Markdown links (reported at their source line) and
-/// every href/src in the generated HTML (template links) against the outputs.
-fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
-    let ids: HashMap<&str, HashSet<String>> = outputs
-        .par_iter()
+/// The `id`s of the HTML outputs: a full map, optionally overlaid by the
+/// pages an incremental update re-rendered.
+struct Ids<'a> {
+    base: &'a HashMap<String, HashSet<String>>,
+    overlay: Option<&'a HashMap<String, HashSet<String>>>,
+}
+
+impl Ids<'_> {
+    fn get(&self, output: &str) -> Option<&HashSet<String>> {
+        self.overlay
+            .and_then(|o| o.get(output))
+            .or_else(|| self.base.get(output))
+    }
+}
+
+/// The `id`s of every HTML output.
+fn collect_ids<'a>(
+    outputs: impl ParallelIterator<Item = (&'a String, &'a Arc<[u8]>)>,
+) -> HashMap<String, HashSet<String>> {
+    outputs
         .filter(|(p, _)| p.ends_with(".html"))
-        .map(|(p, b)| (p.as_str(), crate::html::ids(&String::from_utf8_lossy(b))))
-        .collect();
-    let mut problems: Vec<Problem> = uses
-        .par_iter()
-        .filter_map(|(source, u)| {
-            let anchor = u.anchor.as_ref()?;
-            if !u.output.ends_with(".html") {
-                return None;
-            }
-            let ok = ids
-                .get(u.output.as_str())
-                .is_some_and(|set| set.contains(anchor));
-            (!ok).then(|| {
-                Problem::new(
-                    source,
-                    Some(u.line),
-                    format!("broken anchor {}: {} has no #{anchor}", u.written, u.output),
-                )
-            })
+        .map(|(p, b)| (p.clone(), crate::html::ids(&String::from_utf8_lossy(b))))
+        .collect()
+}
+
+/// Checks the anchors of Markdown links, reported at their source line.
+fn check_uses<'a>(uses: impl Iterator<Item = (String, &'a LinkUse)>, ids: &Ids) -> Vec<Problem> {
+    uses.filter_map(|(source, u)| {
+        let anchor = u.anchor.as_ref()?;
+        if !u.output.ends_with(".html") {
+            return None;
+        }
+        let ok = ids.get(&u.output).is_some_and(|set| set.contains(anchor));
+
+        (!ok).then(|| {
+            Problem::new(
+                source,
+                Some(u.line),
+                format!("broken anchor {}: {} has no #{anchor}", u.written, u.output),
+            )
         })
-        .collect();
-    let template_problems: Vec<Problem> = outputs
-        .par_iter()
+    })
+    .collect()
+}
+
+/// Checks every href/src in the given HTML outputs (template links included)
+/// against all outputs.
+fn check_html_links<'a>(
+    pages: impl ParallelIterator<Item = (&'a String, &'a Arc<[u8]>)>,
+    outputs: &Outputs,
+    ids: &Ids,
+) -> Vec<Problem> {
+    pages
         .filter(|(p, _)| p.ends_with(".html") && p.as_str() != "404.html")
         .flat_map_iter(|(path, bytes)| {
             let html = String::from_utf8_lossy(bytes);
@@ -1254,22 +1344,24 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
                 if links::is_external(&link) || link.starts_with("data:") {
                     continue;
                 }
-                let decoded = links::percent_decode(&link);
+                let decoded = if link.contains('%') {
+                    links::percent_decode(&link)
+                } else {
+                    link.clone()
+                };
                 let (file, anchor) = match decoded.split_once('#') {
                     Some((f, a)) => (f, Some(a)),
                     None => (decoded.as_str(), None),
                 };
+                if file.starts_with('/') {
+                    continue; // root-absolute: the form action and the like; the server owns it
+                }
                 let target = if file.is_empty() {
                     Some(path.clone())
-                } else if file.starts_with('/') {
-                    None // root-absolute: only the form action and the like; the server owns it
                 } else {
                     links::join(links::dir_of(path), file)
                 };
                 let Some(target) = target else {
-                    if file.starts_with('/') {
-                        continue;
-                    }
                     found.push(Problem::new(
                         path.as_str(),
                         None,
@@ -1289,9 +1381,7 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
                         format!("link {link} leads nowhere ({target} is not built)"),
                     ));
                 } else if let Some(a) = anchor.filter(|a| !a.is_empty()) {
-                    let a = a.to_string();
-                    if target.ends_with(".html")
-                        && !ids.get(target.as_str()).is_some_and(|s| s.contains(&a))
+                    if target.ends_with(".html") && !ids.get(&target).is_some_and(|s| s.contains(a))
                     {
                         found.push(Problem::new(
                             path.as_str(),
@@ -1303,10 +1393,134 @@ fn check_links(outputs: &Outputs, uses: &[(String, LinkUse)]) -> Vec<Problem> {
             }
             found
         })
-        .collect();
-    // A broken Markdown link shows up in the HTML too: report it once, at its source line.
-    if problems.is_empty() {
-        problems.extend(template_problems);
+        .collect()
+}
+
+impl Built {
+    /// After `content/<rel>` was edited: re-renders that page and, when its
+    /// title, date or description changed, the pages that list it (its
+    /// section, the home page, the feeds). Returns the outputs rendered, or
+    /// None when the change needs a full rebuild (a new, deleted or moved
+    /// page, or a change to the navigation). On problems nothing changes.
+    pub fn update_doc(
+        &mut self,
+        site: &mut Site,
+        rel: &str,
+    ) -> Result<Option<Vec<String>>, Vec<Problem>> {
+        let Some(i) = site.content.docs.iter().position(|d| d.rel == rel) else {
+            return Ok(None);
+        };
+        let fresh = match content::load_doc(&site.root.join("content"), rel.to_string()) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Ok(None), // became a draft
+            Err(p) => return Err(vec![p]),
+        };
+        let old = &site.content.docs[i];
+        if fresh.url != old.url || fresh.is_section != old.is_section {
+            return Ok(None);
+        }
+        let listed = |d: &Doc| {
+            (
+                d.title(),
+                d.date,
+                d.meta.description.clone(),
+                d.meta.weight,
+                d.meta.sort_by.clone(),
+                d.meta.notice.as_ref().map(|n| n.doc_number.clone()),
+            )
+        };
+        let listing_changed = listed(&fresh) != listed(old);
+        if listing_changed && fresh.is_section && fresh.parent_section().is_empty() {
+            return Ok(None); // a top-level section: its title is in every page's navigation
+        }
+        let (body, doc_links, problems) = render_markdown(&self.index, &fresh);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let old_doc = std::mem::replace(&mut site.content.docs[i], fresh);
+        let result = self.rerender(site, i, body, doc_links, listing_changed);
+        if result.is_err() {
+            site.content.docs[i] = old_doc;
+        }
+        result.map(Some)
     }
-    problems
+
+    fn rerender(
+        &mut self,
+        site: &Site,
+        i: usize,
+        body: Body,
+        doc_links: Vec<LinkUse>,
+        listing_changed: bool,
+    ) -> Result<Vec<String>, Vec<Problem>> {
+        let doc = &site.content.docs[i];
+        let mut targets = vec![i];
+        if listing_changed {
+            let parent = doc.parent_section();
+            targets.extend(
+                site.content
+                    .docs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| {
+                        d.is_section && (d.section_dir() == parent || d.rel == "_index.md")
+                    })
+                    .map(|(j, _)| j),
+            );
+        }
+        let ctx = Shared::new(site, &self.index);
+        let mut fresh: Vec<(String, Arc<[u8]>)> = Vec::new();
+        let mut problems = Vec::new();
+        for &j in &targets {
+            let b = if j == i { &body } else { &self.bodies[j] };
+            match render_doc(&ctx, &site.content.docs[j], b, &self.sizes) {
+                Ok(out) => fresh.push(out),
+                Err(p) => problems.push(p),
+            }
+        }
+        if listing_changed {
+            match render_extras(&ctx) {
+                Ok(extra) => fresh.extend(extra),
+                Err(p) => problems.push(p),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // Check against the site as it would be after this update (the set
+        // of output paths stays the same; only these pages' ids change).
+        let fresh_ids = collect_ids(fresh.par_iter().map(|(k, v)| (k, v)));
+        let ids = Ids {
+            base: &self.ids,
+            overlay: Some(&fresh_ids),
+        };
+        let own_output = doc.output();
+        let mine = doc_links.iter().map(|u| (doc.source_str(), u));
+        // Links elsewhere into this page: its anchors may be gone.
+        let into_it = site
+            .content
+            .docs
+            .iter()
+            .zip(&self.doc_links)
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, (d, links))| links.iter().map(move |u| (d.source_str(), u)))
+            .chain(self.manual_links.iter().map(|(s, u)| (s.clone(), u)))
+            .filter(|(_, u)| u.output == own_output);
+        let mut problems = check_uses(mine.chain(into_it), &ids);
+        if problems.is_empty() {
+            problems = check_html_links(fresh.par_iter().map(|(k, v)| (k, v)), &self.outputs, &ids);
+        }
+        if !problems.is_empty() {
+            problems.sort();
+            problems.dedup();
+            return Err(problems);
+        }
+        let rendered = fresh.iter().map(|(k, _)| k.clone()).collect();
+        self.ids.extend(fresh_ids);
+        self.outputs.extend(fresh);
+        self.bodies[i] = body;
+        self.doc_links[i] = doc_links;
+        Ok(rendered)
+    }
 }

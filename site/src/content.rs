@@ -26,6 +26,11 @@ impl Doc {
         Path::new("content").join(&self.rel)
     }
 
+    /// `content/<rel>`, as link problems name it.
+    pub fn source_str(&self) -> String {
+        format!("content/{}", self.rel)
+    }
+
     pub fn output(&self) -> String {
         format!("{}index.html", self.url)
     }
@@ -137,7 +142,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
     Ok(())
 }
 
-fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
+pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let source = Path::new("content").join(&rel);
     let bytes =
         std::fs::read(dir.join(&rel)).map_err(|e| Problem::new(&source, None, e.to_string()))?;

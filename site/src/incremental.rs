@@ -1,6 +1,7 @@
-//! Rebuilding after a change, for `gazette serve`.
+//! Rebuilding after a change, for `gazette serve`: an edited page re-renders
+//! itself and the pages that list it; anything else rebuilds everything.
 
-use crate::build::{self, Outputs, Site};
+use crate::build::{self, Built, Outputs, Site};
 use crate::problem::Problems;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,12 +9,14 @@ use std::sync::Arc;
 /// The site as last built, kept between changes.
 pub struct Incremental {
     root: PathBuf,
-    outputs: Arc<Outputs>,
+    site: Site,
+    built: Built,
+    snapshot: Arc<Outputs>,
 }
 
 /// What a rebuild did.
 pub struct Update {
-    /// Files rendered (or re-checked) by this rebuild.
+    /// Files rendered by this rebuild.
     pub rendered: usize,
     /// Whether everything was rebuilt.
     pub full: bool,
@@ -22,28 +25,51 @@ pub struct Update {
 impl Incremental {
     pub fn new(root: &Path) -> Result<Incremental, Problems> {
         let site = Site::load(root).map_err(Problems)?;
-        let outputs = build::render(&site).map_err(Problems)?;
+        let built = build::render_full(&site).map_err(Problems)?;
+        let snapshot = Arc::new(built.outputs.clone());
         Ok(Incremental {
             root: root.to_path_buf(),
-            outputs: Arc::new(outputs),
+            site,
+            built,
+            snapshot,
         })
     }
 
     /// The current outputs; cheap to clone and hand to the HTTP side.
     pub fn outputs(&self) -> Arc<Outputs> {
-        self.outputs.clone()
+        self.snapshot.clone()
     }
 
-    /// Rebuilds after `changed` paths changed. On problems the previous
-    /// outputs stay as they were.
-    pub fn update(&mut self, _changed: &[PathBuf]) -> Result<Update, Problems> {
-        let site = Site::load(&self.root).map_err(Problems)?;
-        let outputs = build::render(&site).map_err(Problems)?;
-        let rendered = outputs.len();
-        self.outputs = Arc::new(outputs);
+    /// Rebuilds after `changed` (absolute paths under the root). On problems
+    /// the previous outputs stay as they were.
+    pub fn update(&mut self, changed: &[PathBuf]) -> Result<Update, Problems> {
+        if let [one] = changed {
+            if let Some(rel) = self.content_page(one) {
+                if let Some(rendered) = self
+                    .built
+                    .update_doc(&mut self.site, &rel)
+                    .map_err(Problems)?
+                {
+                    self.snapshot = Arc::new(self.built.outputs.clone());
+                    return Ok(Update {
+                        rendered: rendered.len(),
+                        full: false,
+                    });
+                }
+            }
+        }
+        let fresh = Incremental::new(&self.root)?;
+        *self = fresh;
         Ok(Update {
-            rendered,
+            rendered: self.snapshot.len(),
             full: true,
         })
+    }
+
+    /// `content/a/b.md` → `a/b.md`, for an existing Markdown file (not a form definition).
+    fn content_page(&self, path: &Path) -> Option<String> {
+        let rel = path.strip_prefix(self.root.join("content")).ok()?;
+        let rel = rel.to_str()?.replace('\\', "/");
+        (rel.ends_with(".md") && path.is_file()).then_some(rel)
     }
 }

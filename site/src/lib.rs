@@ -59,6 +59,7 @@ pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
 pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let start = Instant::now();
     let outputs = render_site(root)?;
+    tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
     let out_dir = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("public"));
@@ -67,7 +68,7 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     Ok(Report {
         pages,
         files: outputs.len() - pages,
-        bytes: outputs.values().map(Vec::len).sum(),
+        bytes: outputs.values().map(|b| b.len()).sum(),
         millis: start.elapsed().as_millis(),
         output: out_dir,
     })
@@ -104,7 +105,7 @@ pub fn write_outputs(out_dir: &Path, outputs: &Outputs) -> anyhow::Result<()> {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent)?;
             }
-            if std::fs::read(&path).is_ok_and(|old| &old == bytes) {
+            if std::fs::read(&path).is_ok_and(|old| old[..] == bytes[..]) {
                 return Ok(());
             }
             std::fs::write(&path, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
