@@ -405,9 +405,9 @@ fn walk_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
 struct Shared<'a> {
     site: &'a Site,
     index: &'a Index,
-    /// Top-level sections for the navigation: (title, output).
-    nav: Vec<(String, String)>,
     instructions: Vec<String>,
+    /// What every page's context starts from, made once.
+    base_ctx: tera::Context,
 }
 
 impl<'a> Shared<'a> {
@@ -445,34 +445,34 @@ impl<'a> Shared<'a> {
         if !o.person.is_empty() || !o.phone.is_empty() {
             instructions.push(format!("联系人：{} 电话：{}", o.person, o.phone));
         }
+        let mut base_ctx = tera::Context::new();
+        base_ctx.insert("site", &site.config.site);
+        base_ctx.insert("office", &site.config.office);
+        let nav_items: Vec<_> = nav
+            .iter()
+            .map(|(t, o)| json!({"title": t, "output": o}))
+            .collect();
+        base_ctx.insert("nav", &nav_items);
+        let mut meta = vec![("SiteName", site.config.site.title.clone())];
+        if !site.config.site.domain.is_empty() {
+            meta.push(("SiteDomain", site.config.site.domain.clone()));
+        }
+        base_ctx.insert("meta", &meta_list(&meta));
         Shared {
             site,
             index,
-            nav,
             instructions,
+            base_ctx,
         }
     }
 
     /// The context every template gets, for a page written at `output`.
     fn base(&self, output: &str, title: &str, description: &str) -> tera::Context {
-        let root = links::root_prefix(output);
-        let mut c = tera::Context::new();
-        c.insert("site", &self.site.config.site);
-        c.insert("office", &self.site.config.office);
-        c.insert("root", &root);
+        let mut c = self.base_ctx.clone();
+        c.insert("root", &links::root_prefix(output));
+        c.insert("current", output);
         c.insert("page_title", title);
         c.insert("description", description);
-        let nav: Vec<_> = self
-            .nav
-            .iter()
-            .map(|(t, o)| json!({"title": t, "href": format!("{root}{o}"), "current": o == output}))
-            .collect();
-        c.insert("nav", &nav);
-        let mut meta = vec![("SiteName", self.site.config.site.title.clone())];
-        if !self.site.config.site.domain.is_empty() {
-            meta.push(("SiteDomain", self.site.config.site.domain.clone()));
-        }
-        c.insert("meta", &meta_list(&meta));
         c.insert("canonical", &self.absolute(output));
         c
     }
@@ -992,12 +992,7 @@ fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
         format!("{}/", site.config.site.base_url.trim_end_matches('/'))
     };
     c.insert("root", &root);
-    let nav: Vec<_> = ctx
-        .nav
-        .iter()
-        .map(|(t, o)| json!({"title": t, "href": format!("{root}{o}"), "current": false}))
-        .collect();
-    c.insert("nav", &nav);
+    c.insert("current", "");
     out.insert(
         "404.html".into(),
         ctx.render("404.html", &c, "404.html")?.into_bytes().into(),
@@ -1304,7 +1299,7 @@ fn collect_ids<'a>(
 ) -> HashMap<String, HashSet<String>> {
     outputs
         .filter(|(p, _)| p.ends_with(".html"))
-        .map(|(p, b)| (p.clone(), crate::html::ids(&String::from_utf8_lossy(b))))
+        .map(|(p, b)| (p.clone(), crate::html::ids(b)))
         .collect()
 }
 
@@ -1338,9 +1333,8 @@ fn check_html_links<'a>(
     pages
         .filter(|(p, _)| p.ends_with(".html") && p.as_str() != "404.html")
         .flat_map_iter(|(path, bytes)| {
-            let html = String::from_utf8_lossy(bytes);
             let mut found = Vec::new();
-            for link in crate::html::links(&html) {
+            for link in crate::html::links(bytes) {
                 if links::is_external(&link) || link.starts_with("data:") {
                     continue;
                 }
