@@ -1,1 +1,119 @@
-//! The intake service. See the crate description.
+//! The intake service: takes the forms' returns, validates them with the
+//! `forms` crate, stores them durably in SQLite, answers with a receipt, and
+//! emails the contact office from an outbox.
+//!
+//! A submission's path: limits (size, content type, origin, rate) → decode
+//! (strict UTF-8) → honeypot → deadline → validation (422 with the form again)
+//! → one transaction with the submission and its outbox row, committed by the
+//! single writer thread together with whatever else is queued (group commit)
+//! → `303 See Other` to `/receipts/{token}`. The outbox worker sends the
+//! email afterwards and retries with backoff; it never delays a post.
+//!
+//! Embedding (`gazette serve`):
+//! ```no_run
+//! # async fn f(root: &std::path::Path) -> anyhow::Result<()> {
+//! let service = intake::Service::open(root)?;
+//! service.start_outbox()?;
+//! let app = service.router(); // merge with the static files
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(
+//!     listener,
+//!     app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+//! )
+//! .await?;
+//! service.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod body;
+mod http;
+pub mod limits;
+pub mod mail;
+pub mod outbox;
+pub mod refs;
+mod service;
+pub mod store;
+
+pub use service::{answer_rows, cst_text, Service};
+
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// `gazette intake`: serves on `[intake] listen` until Ctrl-C or SIGTERM.
+pub async fn run(root: &Path) -> anyhow::Result<()> {
+    let service = Service::open(root)?;
+    let listen = service.config().intake.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("[intake.listen] cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    service.start_outbox()?;
+    let app = service.standalone_router();
+    tracing::info!(
+        "database {}, mail {}",
+        service.config().database_path().display(),
+        mail::redact(&service.config().mail.transport)
+    );
+    // One line on stdout that scripts can wait for.
+    println!("gazette intake listening on http://{addr}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("stopping");
+    service.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `gazette outbox`: counts, then every pending and failed notification.
+pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
+    let config = config::Config::load(root)?;
+    let path = config.database_path();
+    if !path.exists() {
+        return Ok(format!(
+            "no database yet at {} (nothing has been submitted)\n",
+            path.display()
+        ));
+    }
+    let conn =
+        store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
+    let summary = store::outbox_summary(&conn)?;
+    Ok(outbox::report(&summary))
+}
+
+/// `gazette outbox retry`: requeues every failed notification; a running
+/// service picks them up within a couple of seconds.
+pub fn outbox_retry(root: &Path) -> anyhow::Result<usize> {
+    let config = config::Config::load(root)?;
+    let path = config.database_path();
+    if !path.exists() {
+        return Ok(0);
+    }
+    let mut conn =
+        store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
+    Ok(store::requeue_failed(&mut conn, store::now_ms())?)
+}

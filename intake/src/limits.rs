@@ -155,7 +155,11 @@ pub fn origin_of(url: &str) -> Option<String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
-    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+') {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+')
+    {
         return None;
     }
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -217,7 +221,10 @@ mod tests {
             rl.check(ip, t0).unwrap();
         }
         let wait = rl.check(ip, t0).unwrap_err();
-        assert!(wait > Duration::from_secs(19) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(19) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         rl.check(other, t0).unwrap();
         rl.check(ip, t0 + Duration::from_secs(20)).unwrap();
         assert!(rl.check(ip, t0 + Duration::from_secs(20)).is_err());

@@ -82,9 +82,8 @@ pub fn now_ms() -> i64 {
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Sqlite(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Sqlite(format!("cannot create {}: {e}", dir.display())))?;
         }
     }
     let mut conn = Connection::open(path)
@@ -208,6 +207,11 @@ impl Writer {
             .name("gazette-db-writer".into())
             .spawn(move || writer_loop(conn, rx, notify))?;
         Ok((Writer { tx }, handle))
+    }
+
+    /// Whether the writer thread has gone (it only stops on shutdown).
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
     }
 
     /// Stores a submission and its outbox row; returns after the commit.
@@ -713,7 +717,10 @@ mod tests {
         let a = writer.insert(sample("same", now)).await.unwrap();
         let b = writer.insert(sample("same", now + 60_000)).await.unwrap();
         assert!(b.repeat);
-        assert_eq!((a.reference.clone(), a.token.clone()), (b.reference, b.token));
+        assert_eq!(
+            (a.reference.clone(), a.token.clone()),
+            (b.reference, b.token)
+        );
         // After the window: a new row.
         let c = writer
             .insert(sample("same", now + REPEAT_WINDOW_MS + 1))
@@ -726,7 +733,9 @@ mod tests {
         let (subs, outbox) = readers
             .run(|c| {
                 Ok((
-                    c.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get::<_, i64>(0))?,
+                    c.query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
                     c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?,
                 ))
             })

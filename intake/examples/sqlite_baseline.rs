@@ -1,0 +1,69 @@
+//! Baseline for the intake benchmark: plain SQLite inserts into the intake's
+//! own schema with the same durability settings (WAL, synchronous=FULL,
+//! BEGIN IMMEDIATE), from one thread, with no HTTP in front.
+//!
+//! ```text
+//! cargo run --release -p gazette-intake --example sqlite_baseline -- [SECONDS] [DIR]
+//! ```
+//! Prints single-row commits per second, then rows per second when 32 rows
+//! share a commit.
+
+use rusqlite::{params, TransactionBehavior};
+use std::time::{Duration, Instant};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let secs: f64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5.0);
+    let dir = match args.next() {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::temp_dir(),
+    };
+    let run = Duration::from_secs_f64(secs);
+    let answers = r#"[["unit_name","梅州市教育局"],["uscc","11441700007280420Y"],["unit_type","机关"],["address","梅州市梅江区江南路1号"],["postcode","514000"],["admin_name","张三"],["admin_title",""],["admin_section",""],["office_phone","0753-2128309"],["mobile","13812345678"],["fax",""],["email","admin@example.org"],["remarks",""],["filled_by","李四"]]"#;
+
+    for batch in [1usize, 32] {
+        let path = dir.join(format!("gazette-baseline-{}-{batch}.db", std::process::id()));
+        let mut conn = intake::store::open(&path)?;
+        let start = Instant::now();
+        let mut rows = 0u64;
+        let mut commits = 0u64;
+        while start.elapsed() < run {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for _ in 0..batch {
+                let now = intake::store::now_ms();
+                tx.prepare_cached(
+                    "INSERT INTO submissions
+                     (reference, token, form_id, form_title, unit, answers, hash, late, received_at)
+                     VALUES (?1, ?2, 'departments', '市直主管部门信息一览表', '梅州市教育局', ?3, ?4, 1, ?5)",
+                )?
+                .execute(params![
+                    intake::refs::reference(),
+                    intake::refs::token(),
+                    answers,
+                    intake::refs::token(),
+                    now
+                ])?;
+                let id = tx.last_insert_rowid();
+                tx.prepare_cached(
+                    "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
+                     VALUES (?1, 'email', '[\"zjk@hrss.meizhou.example\"]', ?2, ?2)",
+                )?
+                .execute(params![id, now])?;
+                rows += 1;
+            }
+            tx.commit()?;
+            commits += 1;
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        drop(conn);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        println!(
+            "baseline batch={batch}: {:.0} commits/s, {:.0} rows/s ({rows} rows in {elapsed:.1} s)",
+            commits as f64 / elapsed,
+            rows as f64 / elapsed
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,313 @@
+//! The outbox worker: sends each pending notification, retries with
+//! exponential backoff, and marks rows sent or failed. It never touches the
+//! request path: posts are answered once their row commits, whatever the mail
+//! server does.
+
+use crate::mail::{self, Mailer};
+use crate::service::Inner;
+use crate::store::{self, Mark, OutboxItem};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Longest wait between two tries, however many have failed.
+pub const MAX_DELAY: Duration = Duration::from_secs(3600);
+
+/// How often the queue is looked at even without news (rows requeued by
+/// `gazette outbox retry` from another process).
+const POLL: Duration = Duration::from_secs(2);
+
+/// Rows sent at the same time.
+const CONCURRENCY: usize = 16;
+
+/// Wait after the `tries`-th failure (1-based): base, 2·base, 4·base, … capped at [`MAX_DELAY`].
+pub fn backoff(base: Duration, tries: u32) -> Duration {
+    let exp = tries.saturating_sub(1).min(30);
+    base.saturating_mul(1u32 << exp).min(MAX_DELAY)
+}
+
+/// What to write back after an attempt.
+pub fn after_attempt(
+    item_id: i64,
+    tries_before: i64,
+    result: Result<(), mail::SendError>,
+    now: i64,
+    base: Duration,
+    max_tries: u32,
+) -> Mark {
+    let tries = tries_before + 1;
+    match result {
+        Ok(()) => Mark::Sent {
+            id: item_id,
+            at: now,
+        },
+        Err(e) if e.permanent || tries >= i64::from(max_tries) => Mark::Failed {
+            id: item_id,
+            tries,
+            error: e.text,
+        },
+        Err(e) => Mark::Retry {
+            id: item_id,
+            tries,
+            next_at: now + backoff(base, tries as u32).as_millis() as i64,
+            error: e.text,
+        },
+    }
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
+    let base = inner.retry_base;
+    let max_tries = inner.config.mail.retry_max;
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        let now = store::now_ms();
+        let rows = match inner
+            .readers
+            .run(move |c| store::due(c, now, CONCURRENCY * 4))
+            .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!("outbox: cannot read the queue: {e}");
+                wait(&inner, &mut stop, POLL).await;
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            let next = inner.readers.run(store::next_due).await.ok().flatten();
+            let pause = match next {
+                Some(t) => Duration::from_millis((t - store::now_ms()).max(0) as u64).min(POLL),
+                None => POLL,
+            };
+            if !pause.is_zero() && wait(&inner, &mut stop, pause).await {
+                break;
+            }
+            continue;
+        }
+        let mut marks = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(CONCURRENCY) {
+            let mut set = tokio::task::JoinSet::new();
+            for item in chunk.iter().cloned() {
+                let inner = Arc::clone(&inner);
+                let mailer = Arc::clone(&mailer);
+                set.spawn(async move {
+                    let result = deliver(&inner, &mailer, &item).await;
+                    let mark = after_attempt(
+                        item.id,
+                        item.tries,
+                        result,
+                        store::now_ms(),
+                        base,
+                        max_tries,
+                    );
+                    log_mark(&item, &mark);
+                    mark
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Ok(mark) = r {
+                    marks.push(mark);
+                }
+            }
+        }
+        if let Err(e) = inner.writer.mark(marks).await {
+            tracing::warn!("outbox: cannot record delivery results: {e}");
+            if wait(&inner, &mut stop, POLL).await {
+                break;
+            }
+        }
+    }
+}
+
+/// Sleeps up to `pause` or until new rows commit; true when told to stop.
+async fn wait(inner: &Inner, stop: &mut watch::Receiver<bool>, pause: Duration) -> bool {
+    tokio::select! {
+        _ = inner.outbox_wake.notified() => false,
+        _ = tokio::time::sleep(pause) => false,
+        r = stop.changed() => r.is_err() || *stop.borrow(),
+    }
+}
+
+async fn deliver(inner: &Inner, mailer: &Mailer, item: &OutboxItem) -> Result<(), mail::SendError> {
+    if item.channel != "email" {
+        return Err(mail::SendError {
+            permanent: true,
+            text: format!("unknown channel {:?}", item.channel),
+        });
+    }
+    let sub = &item.submission;
+    let forms = inner.forms();
+    let def = forms.get(&sub.form_id);
+    let rows = crate::service::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
+    let layout = mail::layout(
+        sub,
+        def.and_then(|d| d.annex),
+        &rows,
+        &crate::service::cst_text(sub.received_at),
+        &inner.config.office,
+    );
+    let message = mail::message(&mailer.from, &item.recipients, layout)?;
+    mailer.send(message).await
+}
+
+fn log_mark(item: &OutboxItem, mark: &Mark) {
+    let r = &item.submission.reference;
+    match mark {
+        Mark::Sent { .. } => tracing::debug!("outbox: sent {r} (row {})", item.id),
+        Mark::Retry { tries, error, .. } => {
+            tracing::warn!(
+                "outbox: {r} (row {}) try {tries} failed, will retry: {error}",
+                item.id
+            )
+        }
+        Mark::Failed { tries, error, .. } => {
+            tracing::error!(
+                "outbox: {r} (row {}) failed after {tries} tries: {error}",
+                item.id
+            )
+        }
+    }
+}
+
+/// Rows listed per status by `gazette outbox`; the rest are counted.
+pub const REPORT_MAX: usize = 100;
+
+/// The text `gazette outbox` prints.
+pub fn report(summary: &store::OutboxSummary) -> String {
+    let pending = summary
+        .lines
+        .iter()
+        .filter(|l| l.status == "pending")
+        .count();
+    let failed = summary
+        .lines
+        .iter()
+        .filter(|l| l.status == "failed")
+        .count();
+    let mut out = format!(
+        "{} submission(s); notifications: {} sent, {} pending, {} failed\n",
+        summary.submissions, summary.sent, pending, failed
+    );
+    let mut shown = (0usize, 0usize);
+    for l in &summary.lines {
+        let n = if l.status == "pending" {
+            &mut shown.0
+        } else {
+            &mut shown.1
+        };
+        *n += 1;
+        if *n > REPORT_MAX {
+            continue;
+        }
+        let when = if l.status == "pending" {
+            format!("next try {}", crate::service::cst_text(l.next_attempt_at))
+        } else {
+            "gave up".to_string()
+        };
+        out.push_str(&format!(
+            "{:<7} #{:<5} {} {:<12} tries {:<2} {} {}\n",
+            l.status, l.id, l.reference, l.form_id, l.tries, when, l.unit
+        ));
+        if let Some(e) = &l.last_error {
+            out.push_str(&format!("        last error: {}\n", e.replace('\n', " ")));
+        }
+    }
+    for (status, total) in [("pending", pending), ("failed", failed)] {
+        if total > REPORT_MAX {
+            out.push_str(&format!("… and {} more {status}\n", total - REPORT_MAX));
+        }
+    }
+    if failed > 0 {
+        out.push_str("requeue the failed ones with: gazette outbox retry\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_and_is_capped() {
+        let base = Duration::from_secs(30);
+        let waits: Vec<u64> = (1..=9).map(|n| backoff(base, n).as_secs()).collect();
+        assert_eq!(waits, vec![30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(
+            backoff(Duration::from_millis(200), 3),
+            Duration::from_millis(800)
+        );
+        assert_eq!(backoff(base, 1000), MAX_DELAY);
+        assert_eq!(backoff(base, 0), base);
+    }
+
+    #[test]
+    fn report_counts_and_caps_the_listing() {
+        let line = |id: i64, status: &str| store::OutboxLine {
+            id,
+            status: status.into(),
+            reference: "K7M2XR9P".into(),
+            form_id: "departments".into(),
+            unit: "梅州市某局".into(),
+            tries: 2,
+            next_attempt_at: 0,
+            last_error: Some("connection refused".into()),
+        };
+        let mut lines: Vec<_> = (0..150).map(|i| line(i, "pending")).collect();
+        lines.push(line(999, "failed"));
+        let text = report(&store::OutboxSummary {
+            submissions: 200,
+            sent: 49,
+            lines,
+        });
+        assert!(text.starts_with("200 submission(s); notifications: 49 sent, 150 pending, 1 failed\n"));
+        assert_eq!(text.matches("pending #").count(), REPORT_MAX);
+        assert!(text.contains("… and 50 more pending"));
+        assert!(text.contains("failed  #999"));
+        assert!(text.contains("last error: connection refused"));
+        assert!(text.contains("gazette outbox retry"));
+    }
+
+    #[test]
+    fn attempts_retry_then_fail() {
+        let base = Duration::from_millis(200);
+        let err = |permanent| {
+            Err(mail::SendError {
+                permanent,
+                text: "connection refused".into(),
+            })
+        };
+        assert_eq!(
+            after_attempt(7, 0, Ok(()), 1000, base, 3),
+            Mark::Sent { id: 7, at: 1000 }
+        );
+        assert_eq!(
+            after_attempt(7, 0, err(false), 1000, base, 3),
+            Mark::Retry {
+                id: 7,
+                tries: 1,
+                next_at: 1200,
+                error: "connection refused".into()
+            }
+        );
+        assert_eq!(
+            after_attempt(7, 1, err(false), 1000, base, 3),
+            Mark::Retry {
+                id: 7,
+                tries: 2,
+                next_at: 1400,
+                error: "connection refused".into()
+            }
+        );
+        assert!(matches!(
+            after_attempt(7, 2, err(false), 1000, base, 3),
+            Mark::Failed { tries: 3, .. }
+        ));
+        assert!(matches!(
+            after_attempt(7, 0, err(true), 1000, base, 3),
+            Mark::Failed { tries: 1, .. }
+        ));
+    }
+}

@@ -1,0 +1,286 @@
+//! Helpers shared by the end-to-end tests: a temporary site, the real
+//! `gazette` binary started with environment overrides, a plain HTTP/1.1
+//! client, a real SMTP server on loopback, and a small MIME reader.
+//!
+//! Use from a test file with `mod common;`.
+#![allow(dead_code)]
+
+pub mod http;
+pub mod mime;
+pub mod smtp;
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The repository (where `gazette.toml` and `content/` live).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn gazette_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gazette"))
+}
+
+/// A site folder in a temporary directory, removed on drop.
+pub struct Site {
+    dir: tempfile::TempDir,
+}
+
+impl Site {
+    /// An empty folder.
+    pub fn empty() -> Site {
+        Site {
+            dir: tempfile::Builder::new()
+                .prefix("gazette-test-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    /// A copy of the repository's `gazette.toml` and `content/`.
+    pub fn copy_of_repo() -> Site {
+        let site = Site::empty();
+        std::fs::copy(repo().join("gazette.toml"), site.path().join("gazette.toml"))
+            .expect("copy gazette.toml");
+        copy_dir(&repo().join("content"), &site.path().join("content"));
+        site
+    }
+
+    /// The repository's `gazette.toml` and its form definitions only.
+    pub fn with_repo_forms() -> Site {
+        let site = Site::empty();
+        std::fs::copy(repo().join("gazette.toml"), site.path().join("gazette.toml"))
+            .expect("copy gazette.toml");
+        copy_dir(
+            &repo().join("content/forms"),
+            &site.path().join("content/forms"),
+        );
+        site
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path().join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).expect("mkdir");
+        }
+        std::fs::write(p, text).expect("write");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).expect("read")
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Builds `gazette <args[0]> --root <root> <args[1..]>` with `env`, and with every
+/// `GAZETTE_*` variable of the test process removed so the tests do not
+/// depend on the developer's shell.
+pub fn command(args: &[&str], root: &Path, env: &[(&str, String)]) -> Command {
+    let mut cmd = Command::new(gazette_bin());
+    // `--root` right after the command name, so it also works before a
+    // nested subcommand (`gazette outbox --root DIR retry`).
+    let (first, rest) = args.split_first().expect("a command");
+    cmd.arg(first).arg("--root").arg(root).args(rest);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GAZETTE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs a `gazette` command to completion.
+pub fn run(args: &[&str], root: &Path, env: &[(&str, String)]) -> Output {
+    command(args, root, env).output().expect("run gazette")
+}
+
+/// A running `gazette` server process, killed on drop.
+pub struct Server {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    /// Everything the process wrote to stderr so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `gazette <args> --root <root>` and waits (up to 30 s) for the
+    /// line on stdout that names its address (`... http://127.0.0.1:PORT`).
+    /// Pass `GAZETTE_INTAKE_LISTEN=127.0.0.1:0` to get a free port.
+    pub fn start(args: &[&str], root: &Path, env: &[(&str, String)]) -> Server {
+        match Server::try_start(args, root, env) {
+            Ok(s) => s,
+            Err(e) => panic!("gazette {args:?} did not start: {e}"),
+        }
+    }
+
+    /// Like [`Server::start`], but an early exit is an `Err` with its stderr.
+    pub fn try_start(
+        args: &[&str],
+        root: &Path,
+        env: &[(&str, String)],
+    ) -> Result<Server, String> {
+        let mut child = command(args, root, env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr");
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stderr.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => log2
+                        .lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n])),
+                }
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if !sent {
+                    if let Some(addr) = address_in(&line) {
+                        let _ = tx.send(addr);
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(addr) = rx.recv_timeout(Duration::from_millis(50)) {
+                return Ok(Server {
+                    child: Some(child),
+                    addr,
+                    log,
+                });
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                return Err(format!("exited with {status}: {}", log.lock().unwrap()));
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                return Err(format!("no address within 30 s: {}", log.lock().unwrap()));
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then wait up to 10 s (SIGKILL after that).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// `http://127.0.0.1:8080` anywhere in a line → the socket address.
+fn address_in(line: &str) -> Option<SocketAddr> {
+    let start = line.find("http://")? + "http://".len();
+    let rest = &line[start..];
+    let end = rest
+        .find(|c: char| c == '/' || c.is_whitespace())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Waits until something accepts TCP connections on `addr`.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Polls `f` every 20 ms until it returns `Some`, or `timeout` passes.
+pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
