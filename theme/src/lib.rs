@@ -238,4 +238,75 @@ mod tests {
         assert!(err.contains("page.html"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    /// The form template with a definition from the forms crate: labels,
+    /// constraints, the honeypot, and after a failed post the error summary
+    /// linking to each field with the values kept.
+    #[test]
+    fn form_template_renders_fields_errors_and_values() {
+        let def = forms::FormDef::parse(
+            std::path::Path::new("t.toml"),
+            "title = \"测试表\"\nannex = 1\n[[fields]]\nname = \"unit_name\"\nlabel = \"单位全称\"\nkind = \"text\"\nrequired = true\n[[fields]]\nname = \"mobile\"\nlabel = \"手机\"\nkind = \"mobile\"\nrequired = true\n[[fields]]\nname = \"levels\"\nlabel = \"级别\"\nkind = \"multi\"\noptions = [\"初级\", \"中级\"]\n",
+        )
+        .unwrap();
+        let theme = Theme::load(std::path::Path::new("/nonexistent")).unwrap();
+        let now = chrono::Utc::now();
+        let render = |pairs: &[(String, String)]| {
+            // A blank form is shown without errors; a posted one with them.
+            let errors = match def.validate(pairs) {
+                Err(e) if !pairs.is_empty() => e,
+                _ => forms::Errors::default(),
+            };
+            let mut c = tera::Context::new();
+            c.insert(
+                "site",
+                &serde_json::json!({"title": "站点", "language": "zh-CN"}),
+            );
+            c.insert(
+                "office",
+                &serde_json::json!({"email": "a@b.cn", "fax": "0753-1"}),
+            );
+            c.insert("root", "../../");
+            c.insert("page_title", "测试表");
+            c.insert("form", &def.view(pairs, &errors, now));
+            c.insert("action", "/forms/t");
+            c.insert("xlsx_url", "t.xlsx");
+            c.insert("print_url", "print.html");
+            theme.render("form.html", &c).unwrap()
+        };
+        let blank = render(&[]);
+        assert!(blank.contains(r#"<form class="return-form" method="post" action="/forms/t" accept-charset="UTF-8""#), "{blank}");
+        assert!(blank.contains(r#"<label for="f-unit_name">单位全称"#));
+        assert!(blank.contains(r#"type="tel""#) && blank.contains(r#"inputmode="numeric""#));
+        assert!(blank.contains(r#"name="website""#), "honeypot");
+        assert!(!blank.contains("error-summary"));
+
+        let pairs = vec![
+            ("unit_name".to_string(), "梅州市<测试>局".to_string()),
+            ("mobile".to_string(), "1380013".to_string()),
+            ("levels".to_string(), "中级".to_string()),
+        ];
+        let html = render(&pairs);
+        assert!(
+            html.contains("<title>错误："),
+            "the title says there are errors"
+        );
+        assert!(
+            html.contains(r##"<a href="#f-mobile">"##),
+            "summary links to the field"
+        );
+        assert!(html.contains(r#"id="f-mobile-error""#) && html.contains(r#"aria-invalid="true""#));
+        assert!(
+            html.contains(r#"value="梅州市&lt;测试&gt;局""#),
+            "value kept, escaped"
+        );
+        assert!(
+            html.contains(r#"value="1380013""#),
+            "bad value kept for correction"
+        );
+        assert!(
+            html.contains(r#"value="中级" checked"#),
+            "multi choice kept"
+        );
+    }
 }
