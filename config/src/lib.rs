@@ -227,10 +227,8 @@ impl Config {
                 ),
             ));
         }
-        if !self.site.base_url.is_empty()
-            && !(self.site.base_url.starts_with("http://")
-                || self.site.base_url.starts_with("https://"))
-        {
+        let base = &self.site.base_url;
+        if !base.is_empty() && !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(invalid(
                 "site.base_url",
                 "must start with http:// or https://".into(),

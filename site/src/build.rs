@@ -24,6 +24,12 @@ use theme::Theme;
 /// replaces a few pages.
 pub type Outputs = BTreeMap<String, Arc<[u8]>>;
 
+/// One rendered output file, or why it could not be made.
+type Rendered = Result<(String, Arc<[u8]>), Problem>;
+
+/// A manual's files and the Markdown links found in it.
+type ManualOutput = (Outputs, Vec<(String, LinkUse)>);
+
 /// Everything read from the site folder.
 pub struct Site {
     pub root: PathBuf,
@@ -163,7 +169,7 @@ pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
 
     lap("manuals and spreadsheets");
     // 3. Templates, in parallel.
-    let pages: Vec<Result<(String, Arc<[u8]>), Problem>> = site
+    let pages: Vec<Rendered> = site
         .content
         .docs
         .par_iter()
@@ -567,12 +573,7 @@ fn section_pages<'a>(site: &'a Site, section: &Doc) -> Vec<&'a Doc> {
     pages
 }
 
-fn render_doc(
-    ctx: &Shared,
-    d: &Doc,
-    body: &Body,
-    sizes: &Sizes,
-) -> Result<(String, Arc<[u8]>), Problem> {
+fn render_doc(ctx: &Shared, d: &Doc, body: &Body, sizes: &Sizes) -> Rendered {
     let output = d.output();
     let source = format!("content/{}", d.rel);
     let root = links::root_prefix(&output);
@@ -857,11 +858,7 @@ fn file_size(site: &Site, output: &str, _source: &str) -> usize {
         .map_or(0, |m| m.len() as usize)
 }
 
-fn render_form(
-    ctx: &Shared,
-    f: &FormDef,
-    sizes: &Sizes,
-) -> Vec<Result<(String, Arc<[u8]>), Problem>> {
+fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<Rendered> {
     let source = format!("content/forms/{}.toml", f.id);
     let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let view = f.view(&[], &forms::Errors::default(), epoch);
@@ -1018,10 +1015,7 @@ fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
 
 /// Contents page, one page per chapter, the one-page print view and the
 /// self-contained download of a manual.
-fn render_manual(
-    ctx: &Shared,
-    m: &Manual,
-) -> Result<(Outputs, Vec<(String, LinkUse)>), Vec<Problem>> {
+fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Vec<Problem>> {
     let root_dir = &ctx.site.root;
     let src = m.src_dir.to_string_lossy().replace('\\', "/");
     let mut problems = Vec::new();
@@ -1161,7 +1155,7 @@ fn render_manual(
                 own_prefix: &prefix,
                 inline: offline.then_some(&inline_images),
             };
-            let r = markdown::render(text, 1, &prefix, &links);
+            let r = markdown::render_shifted(text, 1, &prefix, 1, &links);
             if !offline {
                 uses.extend(tag_links(r.links, source));
             }
@@ -1250,7 +1244,7 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
     for f in files {
         jobs.push((site.root.join("static").join(&f), f));
     }
-    let read: Vec<Result<(String, Arc<[u8]>), Problem>> = jobs
+    let read: Vec<Rendered> = jobs
         .into_par_iter()
         .map(|(from, to)| {
             std::fs::read(&from).map(|b| (to, b.into())).map_err(|e| {

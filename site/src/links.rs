@@ -57,6 +57,27 @@ pub fn root_prefix(output: &str) -> String {
     "../".repeat(output.matches('/').count())
 }
 
+/// The shortest relative href from the page `from` to the file `to`
+/// (both output paths): `notices/a/index.html` → `notices/b/index.html` is
+/// `../b/index.html`.
+pub fn relative(from: &str, to: &str) -> String {
+    let from_dir: Vec<&str> = dir_of(from).split('/').filter(|s| !s.is_empty()).collect();
+    let to_parts: Vec<&str> = to.split('/').collect();
+    let (to_dirs, file) = to_parts.split_at(to_parts.len() - 1);
+    let common = from_dir
+        .iter()
+        .zip(to_dirs)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut out = "../".repeat(from_dir.len() - common);
+    for d in &to_dirs[common..] {
+        out.push_str(d);
+        out.push('/');
+    }
+    out.push_str(file[0]);
+    out
+}
+
 /// Joins a relative path onto a folder and folds `.` and `..`; None if it climbs above the root.
 pub fn join(dir: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
@@ -202,7 +223,7 @@ impl Links for DocLinks<'_> {
             }
         }
         let href = if !path.is_empty() || target != self.output {
-            let mut h = format!("{}{}", root_prefix(self.output), target);
+            let mut h = relative(self.output, &target);
             if let Some(a) = &anchor {
                 h.push('#');
                 h.push_str(a);
@@ -290,6 +311,27 @@ mod tests {
         assert!(href(&l, "/nowhere/").is_err());
         assert!(href(&l, "@/missing.md").is_err());
         assert!(href(&l, "../../../../x").is_err());
+    }
+
+    #[test]
+    fn shortest_relative_paths() {
+        assert_eq!(
+            relative("notices/a/index.html", "notices/b/index.html"),
+            "../b/index.html"
+        );
+        assert_eq!(
+            relative("manuals/x/login.html", "manuals/x/faq.html"),
+            "faq.html"
+        );
+        assert_eq!(
+            relative("index.html", "forms/a/index.html"),
+            "forms/a/index.html"
+        );
+        assert_eq!(
+            relative("guide/b/index.html", "index.html"),
+            "../../index.html"
+        );
+        assert_eq!(relative("a/index.html", "a/index.html"), "index.html");
     }
 
     #[test]

@@ -54,6 +54,18 @@ pub fn options() -> Options {
 /// Renders `src`, whose first line is line `first_line` of its file.
 /// Heading ids get `id_prefix` (the one-page print view needs them unique).
 pub fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) -> Rendered {
+    render_shifted(src, first_line, id_prefix, 0, links)
+}
+
+/// As [`render`], with every heading `shift` levels lower: in a one-page
+/// book the book title is the only `h1`, so chapter titles become `h2`.
+pub fn render_shifted(
+    src: &str,
+    first_line: usize,
+    id_prefix: &str,
+    shift: u8,
+    links: &dyn Links,
+) -> Rendered {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(src.match_indices('\n').map(|(i, _)| i + 1))
         .collect();
@@ -69,11 +81,22 @@ pub fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) 
 
     for (event, range) in Parser::new_ext(src, options()).into_offset_iter() {
         match event {
-            Event::Start(Tag::Heading { .. }) => {
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs,
+            }) => {
                 open_heading = Some((out.len(), String::new()));
-                out.push(event);
+                out.push(Event::Start(Tag::Heading {
+                    level: shifted(level, shift),
+                    id,
+                    classes,
+                    attrs,
+                }));
             }
             Event::End(TagEnd::Heading(level)) => {
+                let level = shifted(level, shift);
                 if let Some((at, text)) = open_heading.take() {
                     if let Event::Start(Tag::Heading { id, .. }) = &mut out[at] {
                         let base = match id {
@@ -180,6 +203,11 @@ fn rewrite(
     }
 }
 
+fn shifted(level: HeadingLevel, shift: u8) -> HeadingLevel {
+    let n = (heading_number(level) + shift).min(6);
+    HeadingLevel::try_from(n as usize).unwrap_or(HeadingLevel::H6)
+}
+
 fn heading_number(level: HeadingLevel) -> u8 {
     match level {
         HeadingLevel::H1 => 1,
@@ -259,6 +287,15 @@ mod tests {
         assert_eq!(ids, ["操作步骤", "操作步骤-1", "hello-world"]);
         assert!(r.html.contains("<h2 id=\"操作步骤\">"), "{}", r.html);
         assert!(r.html.contains("<h2 id=\"操作步骤-1\">"));
+    }
+
+    #[test]
+    fn headings_shift_down_for_one_page_books() {
+        let r = render_shifted("# 章\n\n## 节\n\n###### 六\n", 1, "", 1, &Fixed);
+        assert!(r.html.contains("<h2 id=\"章\">章</h2>"), "{}", r.html);
+        assert!(r.html.contains("<h3 id=\"节\">"));
+        assert!(r.html.contains("<h6 id=\"六\">"));
+        assert_eq!(r.headings[0].level, 2);
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl Theme {
         let mut out = vec![name.to_string()];
         let mut i = 0;
         while i < out.len() {
-            if let Some(t) = self.tera.get_template(&out[i]).ok() {
+            if let Ok(t) = self.tera.get_template(&out[i]) {
                 let mut next: Vec<String> = Vec::new();
                 if let Some(parent) = &t.parent {
                     next.push(parent.clone());

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# The browser suite (issue 6): Debian's Chromium, headless, driven by
+# playwright-core; axe-core; the Nu HTML checker (vnu.jar, Java).
+#
+# Installs what is missing (chromium, a CJK font, a JRE, poppler-utils, Node),
+# runs `npm ci`, builds the release binary and the site, starts the intake and
+# a small static server that passes the intake's paths through to it (one
+# origin, as behind the production web server), runs test/*.test.js with
+# node's test runner, and stops everything it started.
+#
+#   tests/browser/run.sh                     # everything
+#   tests/browser/run.sh test/axe.test.js    # some files only
+#
+# Environment: GAZETTE_BIN (a gazette binary to use instead of building one),
+# CHROMIUM (default /usr/bin/chromium), BROWSER_TEST_TIMEOUT (seconds, 900).
+# Artefacts (screenshots, PDFs, downloads, vnu report, the built site) go to
+# tests/browser/artifacts/.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+
+# --- system packages -------------------------------------------------------
+need=()
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || need+=(chromium)
+if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 \
+   && ! { command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; }; then
+  need+=(fonts-wqy-microhei)
+fi
+command -v java >/dev/null 2>&1 || need+=(default-jre-headless)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "== browser tests: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || {
+  echo "browser tests: playwright-core needs Node.js 20 or later (found $(node --version))" >&2
+  exit 1
+}
+
+# --- npm packages (playwright-core, axe-core, vnu-jar) ---------------------
+# --ignore-scripts: vnu-jar's postinstall would download a Java runtime; we
+# use the system's. playwright-core downloads nothing by itself.
+if [ ! -f "$HERE/node_modules/.package-lock.json" ] || [ "$HERE/package-lock.json" -nt "$HERE/node_modules/.package-lock.json" ]; then
+  echo "== browser tests: npm ci"
+  (cd "$HERE" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+fi
+
+# --- the binary and the site -----------------------------------------------
+if [ -z "${GAZETTE_BIN:-}" ]; then
+  echo "== browser tests: cargo build --release"
+  cargo build --release --quiet --bin gazette
+  GAZETTE_BIN="$ROOT/target/release/gazette"
+fi
+ART="$HERE/artifacts"
+rm -rf "$ART"
+mkdir -p "$ART"
+SITE="$ART/site"
+"$GAZETTE_BIN" build --root "$ROOT" --output "$SITE"
+
+# --- servers on free loopback ports ----------------------------------------
+WORK="$(mktemp -d)"
+pids=()
+cleanup() {
+  local status=$?
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits for "listening on http://…" in a log; prints the URL.
+wait_for_url() {
+  local log="$1" pid="$2" what="$3"
+  for _ in $(seq 1 300); do
+    if url="$(grep -o -m1 'listening on http://[0-9.:]*' "$log" 2>/dev/null)"; then
+      echo "${url#listening on }"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$what exited before it listened:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "$what did not start within 30 s:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+# The intake: its own database and mail folder; port 0 = any free port; no
+# rate limit (the suite sends a few dozen returns from one address).
+GAZETTE_INTAKE_LISTEN=127.0.0.1:0 \
+GAZETTE_INTAKE_DATABASE="$WORK/intake.db" \
+GAZETTE_INTAKE_RATE_LIMIT=0 \
+GAZETTE_MAIL_TRANSPORT="$WORK/outbox" \
+  "$GAZETTE_BIN" intake --root "$ROOT" >"$ART/intake.log" 2>&1 &
+pids+=($!)
+INTAKE_URL="$(wait_for_url "$ART/intake.log" "${pids[-1]}" "gazette intake")"
+
+node "$HERE/lib/server.js" "$SITE" "$INTAKE_URL" >"$ART/server.log" 2>&1 &
+pids+=($!)
+BASE_URL="$(wait_for_url "$ART/server.log" "${pids[-1]}" "the static server")"
+echo "== browser tests: site $BASE_URL (intake $INTAKE_URL), $(find "$SITE" -name '*.html' | wc -l) built pages"
+
+# --- the suite ---------------------------------------------------------------
+cd "$HERE"
+if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.js); fi
+# Two files at a time: the Java checker or one browser beside another.
+opts=(--test --test-reporter=spec --test-concurrency=2)
+GAZETTE_SITE_DIR="$SITE" GAZETTE_BASE_URL="$BASE_URL" GAZETTE_INTAKE=1 GAZETTE_ARTIFACTS="$ART" \
+  timeout "${BROWSER_TEST_TIMEOUT:-900}" node "${opts[@]}" "${files[@]}"
+echo "== browser tests: artefacts in $ART"
