@@ -17,7 +17,8 @@ command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null;
 if ! command -v hugo >/dev/null && [ "${INSTALL_HUGO:-1}" = 1 ]; then
   apt-get install -y -qq hugo >/dev/null 2>&1 || echo "(hugo not installable; skipped)"
 fi
-cargo build --release --quiet --bin gazette --example floor -p gazette-site
+cargo build --release --quiet --bin gazette
+cargo build --release --quiet -p gazette-site --example floor
 GAZETTE=$PWD/target/release/gazette
 FLOOR=$PWD/target/release/examples/floor
 
