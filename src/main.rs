@@ -60,7 +60,9 @@ enum Command {
         root: RootArg,
     },
     /// Build the site into memory and serve it with the intake on one address; rebuild on every change.
-    #[command(after_help = "Serves on [intake] listen (default 127.0.0.1:8080). Watches content/, manuals/,\ntemplates/, static/ and gazette.toml; open pages reload themselves.\n\nExamples:\n  gazette serve\n  gazette serve --root site --port 3000 --open")]
+    #[command(
+        after_help = "Serves on [intake] listen (default 127.0.0.1:8080). Watches content/, manuals/,\ntemplates/, static/ and gazette.toml; open pages reload themselves.\n\nExamples:\n  gazette serve\n  gazette serve --root site --port 3000 --open"
+    )]
     Serve {
         #[command(flatten)]
         root: RootArg,

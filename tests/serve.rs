@@ -9,20 +9,34 @@ use std::time::{Duration, Instant};
 fn start(site: &Site) -> Server {
     let env = [
         ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".to_string()),
-        ("GAZETTE_INTAKE_DATABASE", site.path().join("var/serve.db").display().to_string()),
-        ("GAZETTE_MAIL_TRANSPORT", site.path().join("var/outbox").display().to_string()),
+        (
+            "GAZETTE_INTAKE_DATABASE",
+            site.path().join("var/serve.db").display().to_string(),
+        ),
+        (
+            "GAZETTE_MAIL_TRANSPORT",
+            site.path().join("var/outbox").display().to_string(),
+        ),
     ];
     Server::start(&["serve"], site.path(), &env)
 }
 
 fn site_with_manuals() -> Site {
     let site = Site::copy_of_repo();
-    common::copy_dir(&common::repo().join("manuals"), &site.path().join("manuals"));
+    common::copy_dir(
+        &common::repo().join("manuals"),
+        &site.path().join("manuals"),
+    );
     site
 }
 
 /// Polls until `check` holds for the page at `path`, for up to `limit`.
-fn wait_for(server: &Server, path: &str, limit: Duration, check: impl Fn(&str) -> bool) -> Option<Duration> {
+fn wait_for(
+    server: &Server,
+    path: &str,
+    limit: Duration,
+    check: impl Fn(&str) -> bool,
+) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
         let r = http::get(server.addr, path);
@@ -40,8 +54,14 @@ fn serves_the_site_and_takes_a_return_on_one_address() {
     let server = start(&site);
     let home = http::get(server.addr, "/");
     assert_eq!(home.status, 200);
-    assert!(home.header("content-type").unwrap_or("").starts_with("text/html"));
-    assert!(home.text().contains("/__gazette/reload.js"), "reload script injected in serve mode");
+    assert!(home
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("text/html"));
+    assert!(
+        home.text().contains("/__gazette/reload.js"),
+        "reload script injected in serve mode"
+    );
     let notice = http::get(server.addr, "/notices/2016-216/index.html");
     assert!(notice.text().contains("梅市人社函〔2016〕216号"));
     assert_eq!(http::get(server.addr, "/forms/departments").status, 301);
@@ -64,12 +84,21 @@ fn serves_the_site_and_takes_a_return_on_one_address() {
         ("filled_by", "李四"),
     ]);
     let origin = format!("http://{}", server.addr);
-    let r = http::post_with(server.addr, "/forms/departments", &[("Origin", origin.as_str())], body.as_bytes());
+    let r = http::post_with(
+        server.addr,
+        "/forms/departments",
+        &[("Origin", origin.as_str())],
+        body.as_bytes(),
+    );
     assert_eq!(r.status, 303, "{}", r.text());
     let receipt = r.header("location").expect("receipt location").to_string();
-    assert!(http::get(server.addr, &receipt).text().contains("梅州市测试局"));
+    assert!(http::get(server.addr, &receipt)
+        .text()
+        .contains("梅州市测试局"));
     let db = rusqlite::Connection::open(site.path().join("var/serve.db")).unwrap();
-    let n: i64 = db.query_row("SELECT count(*) FROM submissions", [], |r| r.get(0)).unwrap();
+    let n: i64 = db
+        .query_row("SELECT count(*) FROM submissions", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -82,35 +111,69 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
 
     // An edit shows within a second.
     site.write(page, &original.replace("关于本站", "关于本站（已修改）"));
-    let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| t.contains("关于本站（已修改）"));
-    assert!(took.is_some(), "edit not served within 1 s: {}", server.log());
+    let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| {
+        t.contains("关于本站（已修改）")
+    });
+    assert!(
+        took.is_some(),
+        "edit not served within 1 s: {}",
+        server.log()
+    );
 
     // A body-only edit re-renders that one page, not the site.
     let edited = site.read(page);
     site.write(page, &format!("{edited}\n只改正文。\n"));
-    let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| t.contains("只改正文。"));
-    assert!(took.is_some(), "edit not served within 1 s: {}", server.log());
+    let took = wait_for(&server, "/about/", Duration::from_secs(1), |t| {
+        t.contains("只改正文。")
+    });
+    assert!(
+        took.is_some(),
+        "edit not served within 1 s: {}",
+        server.log()
+    );
     let out = server.log();
-    assert!(out.contains("rebuilt 1 file(s) in"), "incremental rebuild expected: {out}");
+    assert!(
+        out.contains("rebuilt 1 file(s) in"),
+        "incremental rebuild expected: {out}"
+    );
 
     // A broken edit: the old page stays, with the error, file and line, on it.
     site.write(page, "+++\ntitle = \n+++\n");
-    let shown = wait_for(&server, "/about/", Duration::from_secs(2), |t| t.contains("role=\"alert\""));
+    let shown = wait_for(&server, "/about/", Duration::from_secs(2), |t| {
+        t.contains("role=\"alert\"")
+    });
     assert!(shown.is_some(), "error banner not shown: {}", server.log());
     let text = http::get(server.addr, "/about/").text();
-    assert!(text.contains("关于本站（已修改）"), "the last good page is still served");
-    assert!(text.contains("content/about.md:2"), "the error names file and line");
-    assert!(server.log().contains("content/about.md:2"), "and the terminal too");
+    assert!(
+        text.contains("关于本站（已修改）"),
+        "the last good page is still served"
+    );
+    assert!(
+        text.contains("content/about.md:2"),
+        "the error names file and line"
+    );
+    assert!(
+        server.log().contains("content/about.md:2"),
+        "and the terminal too"
+    );
 
     // Fixing it recovers without a restart.
     site.write(page, &original);
-    let fixed = wait_for(&server, "/about/", Duration::from_secs(2), |t| !t.contains("role=\"alert\"") && !t.contains("已修改"));
+    let fixed = wait_for(&server, "/about/", Duration::from_secs(2), |t| {
+        !t.contains("role=\"alert\"") && !t.contains("已修改")
+    });
     assert!(fixed.is_some(), "did not recover: {}", server.log());
 
     // A broken link is a broken edit too.
     site.write(page, &format!("{original}\n[坏链接](/no-such-page/)\n"));
-    let shown = wait_for(&server, "/", Duration::from_secs(2), |t| t.contains("no-such-page"));
-    assert!(shown.is_some(), "broken link not reported: {}", server.log());
+    let shown = wait_for(&server, "/", Duration::from_secs(2), |t| {
+        t.contains("no-such-page")
+    });
+    assert!(
+        shown.is_some(),
+        "broken link not reported: {}",
+        server.log()
+    );
 }
 
 #[test]
@@ -118,10 +181,26 @@ fn a_template_change_reaches_every_page_that_uses_it() {
     let site = site_with_manuals();
     let server = start(&site);
     let base = std::fs::read_to_string(common::repo().join("theme/templates/base.html")).unwrap();
-    site.write("templates/base.html", &base.replace("跳到正文", "跳到正文（新模板）"));
-    let took = wait_for(&server, "/notices/2016-216/index.html", Duration::from_secs(2), |t| t.contains("（新模板）"));
+    site.write(
+        "templates/base.html",
+        &base.replace("跳到正文", "跳到正文（新模板）"),
+    );
+    let took = wait_for(
+        &server,
+        "/notices/2016-216/index.html",
+        Duration::from_secs(2),
+        |t| t.contains("（新模板）"),
+    );
     assert!(took.is_some(), "{}", server.log());
-    for path in ["/", "/guide/accounts/index.html", "/forms/committees/index.html", "/manuals/employer/login.html"] {
-        assert!(http::get(server.addr, path).text().contains("（新模板）"), "{path} not rebuilt");
+    for path in [
+        "/",
+        "/guide/accounts/index.html",
+        "/forms/committees/index.html",
+        "/manuals/employer/login.html",
+    ] {
+        assert!(
+            http::get(server.addr, path).text().contains("（新模板）"),
+            "{path} not rebuilt"
+        );
     }
 }
