@@ -56,7 +56,10 @@ fn count(site: &Site, sql: &str) -> i64 {
 }
 
 fn body(pairs: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     encode(&refs)
 }
 
@@ -137,11 +140,20 @@ fn receipt(intake: &Intake, res: &Response) -> (String, String) {
     let token = location
         .strip_prefix("/receipts/")
         .unwrap_or_else(|| panic!("Location {location}"));
-    assert_eq!(token.len(), 32, "128-bit token in hex: {token}");
-    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
-    let json = http::get_with(intake.server.addr, &location, &[("Accept", "application/json")]);
+    // The reference, then a 128-bit secret in hex.
+    assert_eq!(token.len(), 40, "{token}");
+    assert!(token[8..].bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+    let json = http::get_with(
+        intake.server.addr,
+        &location,
+        &[("Accept", "application/json")],
+    );
     assert_eq!(json.status, 200);
     let reference = json.json()["ref"].as_str().unwrap().to_string();
+    assert_eq!(&token[..8], reference);
+    // Knowing the reference is not enough: the secret must match.
+    let forged = format!("/receipts/{reference}{}", "0".repeat(32));
+    assert_eq!(http::get(intake.server.addr, &forged).status, 404);
     let page = http::get(intake.server.addr, &location);
     assert_eq!(page.status, 200);
     assert_eq!(page.header("Cache-Control"), Some("no-store, private"));
@@ -152,7 +164,8 @@ fn receipt(intake: &Intake, res: &Response) -> (String, String) {
 fn assert_reference_shape(r: &str) {
     assert_eq!(r.len(), 8, "{r}");
     assert!(
-        r.bytes().all(|b| b"ABCDEFGHJKLMNPRSTUVWXYZ23456789".contains(&b)),
+        r.bytes()
+            .all(|b| b"ABCDEFGHJKLMNPRSTUVWXYZ23456789".contains(&b)),
         "{r}"
     );
 }
@@ -183,7 +196,10 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     assert!(page.contains("/print.css"), "print styles linked");
     assert_eq!(intake.rows(), 1);
     assert_eq!(
-        count(&intake.site, "SELECT COUNT(*) FROM submissions WHERE late = 1"),
+        count(
+            &intake.site,
+            "SELECT COUNT(*) FROM submissions WHERE late = 1"
+        ),
         1
     );
 
@@ -215,7 +231,10 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
-        count(&intake.site, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
+        count(
+            &intake.site,
+            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
+        ),
         1
     );
 }
@@ -240,7 +259,10 @@ fn a_valid_committee_return_keeps_every_level() {
     let text = mails[0].text();
     assert!(text.contains(&format!("参考编号：{reference}")), "{text}");
     assert!(text.contains("评审级别：中级、副高级"), "{text}");
-    assert!(text.contains("核准/备案文号：粤人社函〔2015〕123号"), "{text}");
+    assert!(
+        text.contains("核准/备案文号：粤人社函〔2015〕123号"),
+        "{text}"
+    );
     assert!(
         mails[0]
             .header("Subject")
@@ -261,7 +283,13 @@ struct Case {
     expect: &'static str,
 }
 
-fn case(name: &'static str, form: &'static str, p: Vec<(String, String)>, status: u16, expect: &'static str) -> Case {
+fn case(
+    name: &'static str,
+    form: &'static str,
+    p: Vec<(String, String)>,
+    status: u16,
+    expect: &'static str,
+) -> Case {
     Case {
         name,
         form,
@@ -276,7 +304,9 @@ fn case(name: &'static str, form: &'static str, p: Vec<(String, String)>, status
 /// character recomputed (GB 32100-2015), so only the embedded 组织机构代码 is wrong.
 fn uscc_with_org(base: &str, org: &str) -> String {
     const CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const W: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    const W: [u32; 17] = [
+        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+    ];
     let first17 = format!("{}{}", &base[..8], org);
     let sum: u32 = first17
         .chars()
@@ -293,44 +323,284 @@ fn bad_cases() -> Vec<Case> {
     let long_name = "梅".repeat(61);
     let long_remarks = "备".repeat(501);
     let mut v = vec![
-        case("check character", "departments", with(d(), "uscc", "11441700007280420X"), 422, "「统一社会信用代码」的校验位不正确"),
-        case("letter I in credit code", "departments", with(d(), "uscc", "114417000I7280420Y"), 422, "字母“I”不会出现在代码中"),
-        case("letter O in credit code", "departments", with(d(), "uscc", "11441700O07280420Y"), 422, "字母“O”不会出现在代码中"),
-        case("letter S in credit code", "departments", with(d(), "uscc", "1144170000728042SY"), 422, "字母“S”不会出现在代码中"),
-        case("letter V in credit code", "departments", with(d(), "uscc", "V1441700007280420Y"), 422, "字母“V”不会出现在代码中"),
-        case("letter Z in credit code", "departments", with(d(), "uscc", "114417Z0007280420Y"), 422, "字母“Z”不会出现在代码中"),
-        case("short credit code", "departments", with(d(), "uscc", "1144170000728042"), 422, "应为 18 位，现在是 16 位"),
-        case("spaces in credit code", "departments", with(d(), "uscc", "114417 00007280420Y"), 422, "中间不能有空格"),
-        case("embedded organisation code", "departments", with(d(), "uscc", &uscc_with_org("11441700007280420Y", "007280421")), 422, "组织机构代码）的校验码不正确"),
-        case("missing credit code", "departments", without(d(), "uscc"), 422, "请填写「统一社会信用代码」"),
-        case("short mobile", "departments", with(d(), "mobile", "1381234567"), 422, "「手机」应为 11 位手机号码，现在是 10 位"),
-        case("mobile 12x", "departments", with(d(), "mobile", "12812345678"), 422, "应以 13–19 开头"),
-        case("mobile with letters", "departments", with(d(), "mobile", "1381234567a"), 422, "「手机」只能填写数字"),
-        case("landline as mobile", "departments", with(d(), "mobile", "07532128309"), 422, "固定电话不能填在这里"),
-        case("fax without area code", "departments", with(d(), "fax", "2128309"), 422, "「传真」缺少区号"),
-        case("phone with letters", "departments", with(d(), "office_phone", "0753-21283O9"), 422, "「办公电话」只能包含数字"),
-        case("Meizhou number of 8 digits", "departments", with(d(), "office_phone", "0753-21283090"), 422, "梅州（0753）的电话号码是 7 位"),
-        case("mobile in phone field", "departments", with(d(), "office_phone", "13812345678"), 422, "手机号码请填在手机栏"),
-        case("short postcode", "departments", with(d(), "postcode", "51400"), 422, "「邮政编码」应为 6 位数字，现在是 5 位"),
-        case("postcode letters", "departments", with(d(), "postcode", "51400a"), 422, "「邮政编码」只能填写数字"),
-        case("email without @", "departments", with(d(), "email", "admin.example.org"), 422, "「电子邮箱」应包含一个“@”"),
-        case("email without domain dot", "departments", with(d(), "email", "admin@localhost"), 422, "后面应是完整的域名"),
-        case("unknown select value", "departments", with(d(), "unit_type", "公司"), 422, "「单位类型」只能从以下选项中选择：机关、事业单位、社会团体、其他"),
-        case("missing select", "departments", with(d(), "unit_type", ""), 422, "请选择「单位类型」"),
-        case("missing required text", "departments", with(d(), "unit_name", "  "), 422, "请填写「单位全称」"),
-        case("missing key", "departments", without(d(), "filled_by"), 422, "请填写「填报人」"),
-        case("over-long name", "departments", with(d(), "unit_name", &long_name), 422, "「单位全称」最多 60 个字，现在有 61 个字"),
-        case("over-long remarks", "departments", with(d(), "remarks", &long_remarks), 422, "「备注」最多 500 个字，现在有 501 个字"),
-        case("newline in a one-line field", "departments", with(d(), "unit_name", "梅州市\n教育局"), 422, "「单位全称」只能填写一行文字"),
-        case("duplicate key", "departments", { let mut p = d(); p.push(("unit_name".into(), "另一个单位".into())); p }, 422, "「单位全称」只能填写一项"),
-        case("several problems at once", "departments", without(without(without(d(), "unit_name"), "mobile"), "email"), 422, "有 3 处需要修改"),
-        case("文号 in square brackets", "committees", with(c(), "approval_no", "粤人社函[2015]123号"), 422, "年份应使用六角括号〔〕，例如：粤人社函〔2015〕123号"),
-        case("文号 in 【】", "committees", with(c(), "approval_no", "粤人社函【2015】123号"), 422, "六角括号"),
-        case("文号 with leading zero", "committees", with(c(), "approval_no", "粤人社函〔2015〕0123号"), 422, "序号前面不加“0”"),
-        case("unknown multi value", "committees", { let mut p = c(); p.push(("levels".into(), "特级".into())); p }, 422, "「评审级别」中的“特级”不是可选项"),
-        case("no level chosen", "committees", without(c(), "levels"), 422, "请至少选择一项「评审级别」"),
-        case("impossible date", "committees", with(c(), "approval_date", "2015-02-30"), 422, "「核准日期」不是真实的日期：2015年2月没有30日"),
-        case("bad founder credit code", "committees", with(c(), "founder_uscc", "11441700007280420A"), 422, "「组建单位统一社会信用代码」"),
+        case(
+            "check character",
+            "departments",
+            with(d(), "uscc", "11441700007280420X"),
+            422,
+            "「统一社会信用代码」的校验位不正确",
+        ),
+        case(
+            "letter I in credit code",
+            "departments",
+            with(d(), "uscc", "114417000I7280420Y"),
+            422,
+            "字母“I”不会出现在代码中",
+        ),
+        case(
+            "letter O in credit code",
+            "departments",
+            with(d(), "uscc", "11441700O07280420Y"),
+            422,
+            "字母“O”不会出现在代码中",
+        ),
+        case(
+            "letter S in credit code",
+            "departments",
+            with(d(), "uscc", "1144170000728042SY"),
+            422,
+            "字母“S”不会出现在代码中",
+        ),
+        case(
+            "letter V in credit code",
+            "departments",
+            with(d(), "uscc", "V1441700007280420Y"),
+            422,
+            "字母“V”不会出现在代码中",
+        ),
+        case(
+            "letter Z in credit code",
+            "departments",
+            with(d(), "uscc", "114417Z0007280420Y"),
+            422,
+            "字母“Z”不会出现在代码中",
+        ),
+        case(
+            "short credit code",
+            "departments",
+            with(d(), "uscc", "1144170000728042"),
+            422,
+            "应为 18 位，现在是 16 位",
+        ),
+        case(
+            "spaces in credit code",
+            "departments",
+            with(d(), "uscc", "114417 00007280420Y"),
+            422,
+            "中间不能有空格",
+        ),
+        case(
+            "embedded organisation code",
+            "departments",
+            with(
+                d(),
+                "uscc",
+                &uscc_with_org("11441700007280420Y", "007280421"),
+            ),
+            422,
+            "组织机构代码）的校验码不正确",
+        ),
+        case(
+            "missing credit code",
+            "departments",
+            without(d(), "uscc"),
+            422,
+            "请填写「统一社会信用代码」",
+        ),
+        case(
+            "short mobile",
+            "departments",
+            with(d(), "mobile", "1381234567"),
+            422,
+            "「手机」应为 11 位手机号码，现在是 10 位",
+        ),
+        case(
+            "mobile 12x",
+            "departments",
+            with(d(), "mobile", "12812345678"),
+            422,
+            "应以 13–19 开头",
+        ),
+        case(
+            "mobile with letters",
+            "departments",
+            with(d(), "mobile", "1381234567a"),
+            422,
+            "「手机」只能填写数字",
+        ),
+        case(
+            "landline as mobile",
+            "departments",
+            with(d(), "mobile", "07532128309"),
+            422,
+            "固定电话不能填在这里",
+        ),
+        case(
+            "fax without area code",
+            "departments",
+            with(d(), "fax", "2128309"),
+            422,
+            "「传真」缺少区号",
+        ),
+        case(
+            "phone with letters",
+            "departments",
+            with(d(), "office_phone", "0753-21283O9"),
+            422,
+            "「办公电话」只能包含数字",
+        ),
+        case(
+            "Meizhou number of 8 digits",
+            "departments",
+            with(d(), "office_phone", "0753-21283090"),
+            422,
+            "梅州（0753）的电话号码是 7 位",
+        ),
+        case(
+            "mobile in phone field",
+            "departments",
+            with(d(), "office_phone", "13812345678"),
+            422,
+            "手机号码请填在手机栏",
+        ),
+        case(
+            "short postcode",
+            "departments",
+            with(d(), "postcode", "51400"),
+            422,
+            "「邮政编码」应为 6 位数字，现在是 5 位",
+        ),
+        case(
+            "postcode letters",
+            "departments",
+            with(d(), "postcode", "51400a"),
+            422,
+            "「邮政编码」只能填写数字",
+        ),
+        case(
+            "email without @",
+            "departments",
+            with(d(), "email", "admin.example.org"),
+            422,
+            "「电子邮箱」应包含一个“@”",
+        ),
+        case(
+            "email without domain dot",
+            "departments",
+            with(d(), "email", "admin@localhost"),
+            422,
+            "后面应是完整的域名",
+        ),
+        case(
+            "unknown select value",
+            "departments",
+            with(d(), "unit_type", "公司"),
+            422,
+            "「单位类型」只能从以下选项中选择：机关、事业单位、社会团体、其他",
+        ),
+        case(
+            "missing select",
+            "departments",
+            with(d(), "unit_type", ""),
+            422,
+            "请选择「单位类型」",
+        ),
+        case(
+            "missing required text",
+            "departments",
+            with(d(), "unit_name", "  "),
+            422,
+            "请填写「单位全称」",
+        ),
+        case(
+            "missing key",
+            "departments",
+            without(d(), "filled_by"),
+            422,
+            "请填写「填报人」",
+        ),
+        case(
+            "over-long name",
+            "departments",
+            with(d(), "unit_name", &long_name),
+            422,
+            "「单位全称」最多 60 个字，现在有 61 个字",
+        ),
+        case(
+            "over-long remarks",
+            "departments",
+            with(d(), "remarks", &long_remarks),
+            422,
+            "「备注」最多 500 个字，现在有 501 个字",
+        ),
+        case(
+            "newline in a one-line field",
+            "departments",
+            with(d(), "unit_name", "梅州市\n教育局"),
+            422,
+            "「单位全称」只能填写一行文字",
+        ),
+        case(
+            "duplicate key",
+            "departments",
+            {
+                let mut p = d();
+                p.push(("unit_name".into(), "另一个单位".into()));
+                p
+            },
+            422,
+            "「单位全称」只能填写一项",
+        ),
+        case(
+            "several problems at once",
+            "departments",
+            without(without(without(d(), "unit_name"), "mobile"), "email"),
+            422,
+            "有 3 处需要修改",
+        ),
+        case(
+            "文号 in square brackets",
+            "committees",
+            with(c(), "approval_no", "粤人社函[2015]123号"),
+            422,
+            "年份应使用六角括号〔〕，例如：粤人社函〔2015〕123号",
+        ),
+        case(
+            "文号 in 【】",
+            "committees",
+            with(c(), "approval_no", "粤人社函【2015】123号"),
+            422,
+            "六角括号",
+        ),
+        case(
+            "文号 with leading zero",
+            "committees",
+            with(c(), "approval_no", "粤人社函〔2015〕0123号"),
+            422,
+            "序号前面不加“0”",
+        ),
+        case(
+            "unknown multi value",
+            "committees",
+            {
+                let mut p = c();
+                p.push(("levels".into(), "特级".into()));
+                p
+            },
+            422,
+            "「评审级别」中的“特级”不是可选项",
+        ),
+        case(
+            "no level chosen",
+            "committees",
+            without(c(), "levels"),
+            422,
+            "请至少选择一项「评审级别」",
+        ),
+        case(
+            "impossible date",
+            "committees",
+            with(c(), "approval_date", "2015-02-30"),
+            422,
+            "「核准日期」不是真实的日期：2015年2月没有30日",
+        ),
+        case(
+            "bad founder credit code",
+            "committees",
+            with(c(), "founder_uscc", "11441700007280420A"),
+            422,
+            "「组建单位统一社会信用代码」",
+        ),
         case("unknown form", "nosuchform", d(), 404, "没有这份表格"),
     ];
     // Invalid UTF-8: GBK bytes for 梅州 as a page in another encoding sends them.
@@ -377,7 +647,10 @@ fn bad_cases() -> Vec<Case> {
     for (name, ct) in [
         ("multipart", "multipart/form-data; boundary=x"),
         ("JSON body", "application/json"),
-        ("GBK charset", "application/x-www-form-urlencoded; charset=gbk"),
+        (
+            "GBK charset",
+            "application/x-www-form-urlencoded; charset=gbk",
+        ),
         ("plain text", "text/plain"),
     ] {
         v.push(Case {
@@ -463,13 +736,30 @@ fn bad_inputs_get_their_status_and_message_and_nothing_is_stored() {
         if c.status == 422 {
             // The form again: summary at the top, values kept.
             assert!(text.contains("提交未成功"), "{}", c.name);
-            assert!(text.contains("href=\"#f-"), "{}: summary links to fields", c.name);
-            assert!(text.contains("aria-invalid=\"true\"") || text.contains("field-error"), "{}", c.name);
-            let kept = if c.form == "departments" { "value=\"张三\"" } else { "value=\"王五\"" };
+            assert!(
+                text.contains("href=\"#f-"),
+                "{}: summary links to fields",
+                c.name
+            );
+            assert!(
+                text.contains("aria-invalid=\"true\"") || text.contains("field-error"),
+                "{}",
+                c.name
+            );
+            let kept = if c.form == "departments" {
+                "value=\"张三\""
+            } else {
+                "value=\"王五\""
+            };
             assert!(text.contains(kept), "{}: values kept", c.name);
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     assert_eq!(intake.rows(), 0, "nothing stored");
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(intake.smtp.count(), 0, "nothing emailed");
@@ -480,22 +770,49 @@ fn json_clients_get_json_with_the_same_status_codes() {
     let intake = Intake::bundled();
     let addr = intake.server.addr;
     let json = [("Accept", "application/json")];
-    let res = http::post_with(addr, "/forms/departments", &json, body(&department("梅州市财政局")).as_bytes());
+    let res = http::post_with(
+        addr,
+        "/forms/departments",
+        &json,
+        body(&department("梅州市财政局")).as_bytes(),
+    );
     assert_eq!(res.status, 303);
     let v = res.json();
     let reference = v["ref"].as_str().unwrap();
     assert_reference_shape(reference);
     assert_eq!(res.header("Location"), v["receipt"].as_str());
 
-    let bad = with(with(department("梅州市财政局"), "uscc", "11441700007280420X"), "mobile", "123");
+    let bad = with(
+        with(department("梅州市财政局"), "uscc", "11441700007280420X"),
+        "mobile",
+        "123",
+    );
     let res = http::post_with(addr, "/forms/departments", &json, body(&bad).as_bytes());
     assert_eq!(res.status, 422);
     let v = res.json();
-    assert!(v["errors"]["uscc"].as_str().unwrap().contains("校验位不正确"), "{v}");
-    assert!(v["errors"]["mobile"].as_str().unwrap().contains("「手机」"), "{v}");
+    assert!(
+        v["errors"]["uscc"]
+            .as_str()
+            .unwrap()
+            .contains("校验位不正确"),
+        "{v}"
+    );
+    assert!(
+        v["errors"]["mobile"].as_str().unwrap().contains("「手机」"),
+        "{v}"
+    );
     assert_eq!(v["errors"].as_object().unwrap().len(), 2);
 
-    let res = http::request(addr, "POST", "/forms/departments", &[("Accept", "application/json"), ("Content-Type", "text/plain")], b"x");
+    let res = http::request(
+        addr,
+        "POST",
+        "/forms/departments",
+        &[
+            ("Accept", "application/json"),
+            ("Content-Type", "text/plain"),
+        ],
+        b"x",
+    );
     let res = res.unwrap();
     assert_eq!(res.status, 415);
     assert_eq!(res.json()["status"], 415);
@@ -511,7 +828,10 @@ fn json_clients_get_json_with_the_same_status_codes() {
 fn origins_the_intake_and_site_own_or_list_are_accepted() {
     let intake = Intake::start(
         Site::with_repo_forms(),
-        &[("GAZETTE_INTAKE_ALLOWED_ORIGINS", "https://hrss.meizhou.gov.cn".into())],
+        &[(
+            "GAZETTE_INTAKE_ALLOWED_ORIGINS",
+            "https://hrss.meizhou.gov.cn".into(),
+        )],
     );
     let addr = intake.server.addr;
     let own = format!("http://{addr}");
@@ -522,7 +842,12 @@ fn origins_the_intake_and_site_own_or_list_are_accepted() {
         vec![],
     ];
     for (i, headers) in ok.iter().enumerate() {
-        let res = http::post_with(addr, "/forms/departments", headers, body(&department(&format!("单位{i}"))).as_bytes());
+        let res = http::post_with(
+            addr,
+            "/forms/departments",
+            headers,
+            body(&department(&format!("单位{i}"))).as_bytes(),
+        );
         assert_eq!(res.status, 303, "{headers:?}: {}", res.text());
     }
     for headers in [
@@ -531,7 +856,12 @@ fn origins_the_intake_and_site_own_or_list_are_accepted() {
         vec![("Origin", "http://127.0.0.1:1")],
         vec![("Referer", "http://evil.example/")],
     ] {
-        let res = http::post_with(addr, "/forms/departments", &headers, body(&department("坏单位")).as_bytes());
+        let res = http::post_with(
+            addr,
+            "/forms/departments",
+            &headers,
+            body(&department("坏单位")).as_bytes(),
+        );
         assert_eq!(res.status, 403, "{headers:?}");
         assert!(res.text().contains("不接收来自其他网站的提交"));
     }
@@ -540,7 +870,10 @@ fn origins_the_intake_and_site_own_or_list_are_accepted() {
 
 #[test]
 fn too_many_posts_from_one_client_get_429_with_retry_after() {
-    let intake = Intake::start(Site::with_repo_forms(), &[("GAZETTE_INTAKE_RATE_LIMIT", "3".into())]);
+    let intake = Intake::start(
+        Site::with_repo_forms(),
+        &[("GAZETTE_INTAKE_RATE_LIMIT", "3".into())],
+    );
     let addr = intake.server.addr;
     for i in 0..3 {
         let res = intake.post("departments", &department(&format!("单位{i}")));
@@ -552,7 +885,12 @@ fn too_many_posts_from_one_client_get_429_with_retry_after() {
     assert!((1..=20).contains(&wait), "{wait}");
     assert!(res.text().contains("提交过于频繁"));
     assert!(res.text().contains(&format!("{wait} 秒后")));
-    let res = http::post_with(addr, "/forms/departments", &[("Accept", "application/json")], b"");
+    let res = http::post_with(
+        addr,
+        "/forms/departments",
+        &[("Accept", "application/json")],
+        b"",
+    );
     assert_eq!(res.status, 429);
     assert_eq!(res.json()["status"], 429);
     // Reading receipts and health is not limited.
@@ -565,7 +903,11 @@ fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
     let intake = Intake::bundled();
     let res = intake.post(
         "departments",
-        &with(department("梅州市机器人局"), "website", "http://spam.example"),
+        &with(
+            department("梅州市机器人局"),
+            "website",
+            "http://spam.example",
+        ),
     );
     assert_eq!(res.status, 303);
     let location = res.header("Location").unwrap().to_string();
@@ -589,7 +931,10 @@ fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
     assert_eq!(second.status, 303);
     assert_eq!(first.header("Location"), second.header("Location"));
     // Normalisation makes a full-width retype the same answers.
-    let third = intake.post("departments", &with(answers.clone(), "mobile", "１３８１２３４５６７８"));
+    let third = intake.post(
+        "departments",
+        &with(answers.clone(), "mobile", "１３８１２３４５６７８"),
+    );
     assert_eq!(first.header("Location"), third.header("Location"));
     assert_eq!(intake.rows(), 1);
     // Different answers are a new return.
@@ -606,7 +951,10 @@ fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
     let text = site.read("content/forms/departments.toml");
     let text = text
         .replace("deadline = 2016-07-27", &format!("deadline = {deadline}"))
-        .replace("after_deadline = \"accept\"", &format!("after_deadline = \"{after}\""));
+        .replace(
+            "after_deadline = \"accept\"",
+            &format!("after_deadline = \"{after}\""),
+        );
     assert!(text.contains(&format!("deadline = {deadline}")));
     assert!(text.contains(&format!("after_deadline = \"{after}\"")));
     site.write(&format!("content/forms/{id}.toml"), &text);
@@ -630,9 +978,17 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
         OFFICE_EMAIL,
         "传真：0753-2128309",
     ] {
-        assert!(text.contains(expected), "410 page lacks {expected}:\n{text}");
+        assert!(
+            text.contains(expected),
+            "410 page lacks {expected}:\n{text}"
+        );
     }
-    let res = http::post_with(intake.server.addr, "/forms/closed", &[("Accept", "application/json")], body(&department("x")).as_bytes());
+    let res = http::post_with(
+        intake.server.addr,
+        "/forms/closed",
+        &[("Accept", "application/json")],
+        body(&department("x")).as_bytes(),
+    );
     assert_eq!(res.status, 410);
     assert_eq!(res.json()["email"], OFFICE_EMAIL);
     assert_eq!(intake.rows(), 0);
@@ -643,7 +999,10 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
     assert!(page.contains("按时报送"), "{page}");
     assert!(!page.contains("逾期"), "{page}");
     assert_eq!(
-        count(&intake.site, "SELECT COUNT(*) FROM submissions WHERE late = 1"),
+        count(
+            &intake.site,
+            "SELECT COUNT(*) FROM submissions WHERE late = 1"
+        ),
         1
     );
     let mails = intake.smtp.wait_for(2, Duration::from_secs(15));
@@ -654,8 +1013,16 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
             .and_then(|m| m.header("Subject"))
             .unwrap_or_default()
     };
-    assert!(subject_of(&late_ref).starts_with("【逾期】"), "{}", subject_of(&late_ref));
-    assert!(subject_of(&open_ref).starts_with("【附件1"), "{}", subject_of(&open_ref));
+    assert!(
+        subject_of(&late_ref).starts_with("【逾期】"),
+        "{}",
+        subject_of(&late_ref)
+    );
+    assert!(
+        subject_of(&open_ref).starts_with("【附件1"),
+        "{}",
+        subject_of(&open_ref)
+    );
 }
 
 #[test]
@@ -677,7 +1044,11 @@ fn health_stylesheets_redirects_and_unknown_pages() {
     let res = http::get(addr, "/no/such/page");
     assert_eq!(res.status, 404);
     assert!(res.text().contains("页面不存在"));
-    for bad in ["/receipts/00000000000000000000000000000000", "/receipts/..%2F..%2Fetc", "/receipts/ABCD2345"] {
+    for bad in [
+        "/receipts/00000000000000000000000000000000",
+        "/receipts/..%2F..%2Fetc",
+        "/receipts/ABCD2345",
+    ] {
         let res = http::get(addr, bad);
         assert_eq!(res.status, 404, "{bad}");
         assert!(res.text().contains("找不到这份回执"));
@@ -702,14 +1073,26 @@ fn smtp_credentials_come_from_the_transport_url() {
 fn bad_configuration_stops_start_up_naming_the_key() {
     let site = Site::with_repo_forms();
     for (var, value, key) in [
-        ("GAZETTE_MAIL_TRANSPORT", "ftp://mail.example.org", "mail.transport"),
-        ("GAZETTE_MAIL_TRANSPORT", "smtp://mail.example.org?tls=sometimes", "mail.transport"),
+        (
+            "GAZETTE_MAIL_TRANSPORT",
+            "ftp://mail.example.org",
+            "mail.transport",
+        ),
+        (
+            "GAZETTE_MAIL_TRANSPORT",
+            "smtp://mail.example.org?tls=sometimes",
+            "mail.transport",
+        ),
         ("GAZETTE_MAIL_TRANSPORT", "smtp://", "mail.transport"),
         ("GAZETTE_MAIL_FROM", "not an address", "mail.from"),
         ("GAZETTE_OFFICE_EMAIL", "office at example", "office.email"),
         ("GAZETTE_INTAKE_LISTEN", "nowhere", "intake.listen"),
         ("GAZETTE_MAIL_RETRY_BASE", "soon", "mail.retry_base"),
-        ("GAZETTE_INTAKE_RATE_LIMIT", "many", "GAZETTE_INTAKE_RATE_LIMIT"),
+        (
+            "GAZETTE_INTAKE_RATE_LIMIT",
+            "many",
+            "GAZETTE_INTAKE_RATE_LIMIT",
+        ),
     ] {
         let out = common::run(&["intake"], site.path(), &[(var, value.to_string())]);
         assert!(!out.status.success(), "{var}={value} started");
@@ -721,7 +1104,10 @@ fn bad_configuration_stops_start_up_naming_the_key() {
     let out = common::run(
         &["intake"],
         site.path(),
-        &[("GAZETTE_INTAKE_LISTEN", taken.local_addr().unwrap().to_string())],
+        &[(
+            "GAZETTE_INTAKE_LISTEN",
+            taken.local_addr().unwrap().to_string(),
+        )],
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("intake.listen"));

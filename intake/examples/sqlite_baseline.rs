@@ -22,7 +22,10 @@ fn main() -> anyhow::Result<()> {
     let answers = r#"[["unit_name","梅州市教育局"],["uscc","11441700007280420Y"],["unit_type","机关"],["address","梅州市梅江区江南路1号"],["postcode","514000"],["admin_name","张三"],["admin_title",""],["admin_section",""],["office_phone","0753-2128309"],["mobile","13812345678"],["fax",""],["email","admin@example.org"],["remarks",""],["filled_by","李四"]]"#;
 
     for batch in [1usize, 32] {
-        let path = dir.join(format!("gazette-baseline-{}-{batch}.db", std::process::id()));
+        let path = dir.join(format!(
+            "gazette-baseline-{}-{batch}.db",
+            std::process::id()
+        ));
         let mut conn = intake::store::open(&path)?;
         let start = Instant::now();
         let mut rows = 0u64;
@@ -31,16 +34,18 @@ fn main() -> anyhow::Result<()> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for _ in 0..batch {
                 let now = intake::store::now_ms();
+                let reference = intake::refs::reference();
+                let hash = intake::store::repeat_hash("departments", &format!("{answers}{rows}"));
                 tx.prepare_cached(
                     "INSERT INTO submissions
                      (reference, token, form_id, form_title, unit, answers, hash, late, received_at)
                      VALUES (?1, ?2, 'departments', '市直主管部门信息一览表', '梅州市教育局', ?3, ?4, 1, ?5)",
                 )?
                 .execute(params![
-                    intake::refs::reference(),
-                    intake::refs::token(),
+                    reference,
+                    intake::refs::token(&reference),
                     answers,
-                    intake::refs::token(),
+                    hash,
                     now
                 ])?;
                 let id = tx.last_insert_rowid();

@@ -715,8 +715,8 @@ impl<'a> Pages<'a> {
 
     /// The honeypot was filled: answer as if stored, store nothing.
     fn decoy(&self, def: &FormDef, pairs: &[(String, String)]) -> Response {
-        let token = refs::token();
         let reference = refs::reference();
+        let token = refs::token(&reference);
         let rows = def
             .fields
             .iter()

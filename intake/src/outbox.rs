@@ -262,7 +262,9 @@ mod tests {
             sent: 49,
             lines,
         });
-        assert!(text.starts_with("200 submission(s); notifications: 49 sent, 150 pending, 1 failed\n"));
+        assert!(
+            text.starts_with("200 submission(s); notifications: 49 sent, 150 pending, 1 failed\n")
+        );
         assert_eq!(text.matches("pending #").count(), REPORT_MAX);
         assert!(text.contains("… and 50 more pending"));
         assert!(text.contains("failed  #999"));

@@ -8,8 +8,11 @@ pub const ALPHABET: &[u8; 31] = b"ABCDEFGHJKLMNPRSTUVWXYZ23456789";
 /// Characters in a reference (31^8 ≈ 8.5 × 10^11 of them).
 pub const REFERENCE_LEN: usize = 8;
 
-/// Bytes of randomness in a receipt token (128 bits).
-pub const TOKEN_BYTES: usize = 16;
+/// Bytes of randomness in a receipt token's secret (128 bits).
+pub const SECRET_BYTES: usize = 16;
+
+/// Length of a receipt token: the reference, then the secret in hex.
+pub const TOKEN_LEN: usize = REFERENCE_LEN + SECRET_BYTES * 2;
 
 /// A fresh reference such as `K7M2XR9P`, from the OS-seeded CSPRNG.
 pub fn reference() -> String {
@@ -19,16 +22,36 @@ pub fn reference() -> String {
         .collect()
 }
 
-/// A receipt token: 128 random bits as 32 lower-case hex digits.
-pub fn token() -> String {
-    let mut bytes = [0u8; TOKEN_BYTES];
+/// The receipt token for `reference`: the reference (which finds the row
+/// through its index) followed by 128 random bits as 32 lower-case hex
+/// digits (which nobody can guess), e.g. `K7M2XR9P3f9c…`.
+pub fn token(reference: &str) -> String {
+    let mut bytes = [0u8; SECRET_BYTES];
     rand::rng().fill_bytes(&mut bytes);
-    hex(&bytes)
+    format!("{reference}{}", hex(&bytes))
 }
 
 /// Whether `s` has the shape of a token (checked before any database look-up).
 pub fn is_token(s: &str) -> bool {
-    s.len() == TOKEN_BYTES * 2 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    s.len() == TOKEN_LEN
+        && is_reference(&s[..REFERENCE_LEN])
+        && s.as_bytes()[REFERENCE_LEN..]
+            .iter()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The reference part of a token (call after [`is_token`]).
+pub fn token_reference(token: &str) -> &str {
+    &token[..REFERENCE_LEN.min(token.len())]
+}
+
+/// Compares two tokens in time that does not depend on where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub fn is_reference(s: &str) -> bool {
@@ -79,12 +102,23 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_128_bit_hex() {
-        let t = token();
+    fn tokens_are_the_reference_and_a_128_bit_secret() {
+        let r = reference();
+        let t = token(&r);
+        assert_eq!(t.len(), 40);
         assert!(is_token(&t), "{t}");
-        assert_ne!(token(), t);
+        assert_eq!(token_reference(&t), r);
+        assert_ne!(token(&r), t, "a new secret each time");
         assert!(!is_token("../etc/passwd"));
         assert!(!is_token(&t.to_uppercase()));
+        assert!(
+            !is_token(&format!("ABCDEFGI{}", &t[8..])),
+            "I is not in references"
+        );
+        assert!(!is_token(&t[..39]));
+        assert!(same_token(&t, &t.clone()));
+        assert!(!same_token(&t, &token(&r)));
+        assert!(!same_token(&t, &t[..39]));
         assert_eq!(hex(&[0, 15, 255]), "000fff");
     }
 }

@@ -73,12 +73,11 @@ impl Inner {
 }
 
 /// The intake service. Build it with [`Service::open`] (or [`Service::new`]),
-/// mount [`Service::router`], and call [`Service::start_outbox`] inside the
-/// Tokio runtime.
+/// mount [`Service::router`], and call [`Service::start_outbox`].
 pub struct Service {
     inner: Arc<Inner>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     stop: watch::Sender<bool>,
 }
 
@@ -172,8 +171,11 @@ impl Service {
         crate::http::standalone(Arc::clone(&self.inner))
     }
 
-    /// Starts the outbox worker on the current Tokio runtime (pending rows
-    /// from before a restart are sent too). Calling it twice does nothing.
+    /// Starts the outbox worker on a thread of its own (a single-threaded
+    /// Tokio runtime, at a lower CPU priority so a burst of posts is answered
+    /// first and the email catches up afterwards). Pending rows from before a
+    /// restart are sent too. Calling it twice does nothing; a bad transport is
+    /// an error naming `mail.transport`.
     pub fn start_outbox(&self) -> anyhow::Result<()> {
         let mut slot = self
             .worker
@@ -182,10 +184,44 @@ impl Service {
         if slot.is_some() {
             return Ok(());
         }
-        let mailer = Arc::new(Mailer::new(&self.inner.mail)?);
         let inner = Arc::clone(&self.inner);
         let stop = self.stop.subscribe();
-        *slot = Some(tokio::spawn(crate::outbox::run(inner, mailer, stop)));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+        let thread = std::thread::Builder::new()
+            .name("gazette-outbox".into())
+            .spawn(move || {
+                lower_priority();
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .thread_name("gazette-outbox-io")
+                    .max_blocking_threads(8)
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.into()));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let mailer = match Mailer::new(&inner.mail) {
+                        Ok(m) => Arc::new(m),
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    crate::outbox::run(inner, mailer, stop).await;
+                });
+            })
+            .context("cannot start the outbox thread")?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => anyhow::bail!("the outbox thread stopped at start-up"),
+        }
+        *slot = Some(thread);
         Ok(())
     }
 
@@ -212,19 +248,30 @@ impl Service {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let worker = self.worker.lock().ok().and_then(|mut w| w.take());
-        if let Some(w) = worker {
-            let _ = w.await;
-        }
-        let thread = self.writer_thread.lock().ok().and_then(|mut t| t.take());
+        let writer = self.writer_thread.lock().ok().and_then(|mut t| t.take());
         drop(self.inner);
-        if let Some(t) = thread {
-            // The thread ends once the last handle to the writer is gone.
-            let _ = tokio::time::timeout(
-                Duration::from_secs(10),
-                tokio::task::spawn_blocking(move || t.join()),
-            )
-            .await;
-        }
+        // The worker stops at its next wait; the writer ends once the last
+        // handle to it (held by the worker and the router) is gone.
+        let join = tokio::task::spawn_blocking(move || {
+            if let Some(w) = worker {
+                let _ = w.join();
+            }
+            if let Some(t) = writer {
+                let _ = t.join();
+            }
+        });
+        let _ = tokio::time::timeout(Duration::from_secs(10), join).await;
+    }
+}
+
+/// Background work yields to request handling: nice +10 for this thread
+/// (Linux applies nice per thread; threads it starts inherit it).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain syscalls on the calling thread, no pointers involved.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 

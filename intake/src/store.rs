@@ -20,21 +20,22 @@ pub const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE submissions (
     id          INTEGER PRIMARY KEY,
     reference   TEXT NOT NULL UNIQUE,
-    token       TEXT NOT NULL UNIQUE,
+    -- The receipt token (reference + 128-bit secret); found through reference.
+    token       TEXT NOT NULL,
     form_id     TEXT NOT NULL,
     form_title  TEXT NOT NULL,
     -- The unit's name (the form's title answer), for listings.
     unit        TEXT NOT NULL,
     -- JSON [[name, value], ...] in field order; value a string or a list.
-    answers     TEXT NOT NULL,
-    -- sha256 of the form id and the canonical answers: finds repeats.
+    answers     TEXT NOT NULL CHECK (json_valid(answers)),
+    -- sha256 of the form id and the canonical answers: finds repeats (the
+    -- writer keeps the last ten minutes of these in memory, so no index).
     hash        TEXT NOT NULL,
     late        INTEGER NOT NULL DEFAULT 0,
     -- Unix time in milliseconds.
     received_at INTEGER NOT NULL,
     source      TEXT NOT NULL DEFAULT 'web'
 );
-CREATE INDEX submissions_hash ON submissions(hash, received_at);
 CREATE INDEX submissions_form ON submissions(form_id, received_at);
 CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
@@ -203,9 +204,27 @@ impl Writer {
         notify: Arc<Notify>,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(4096);
+        // Checkpoints (copying the WAL into the database file) run on a
+        // thread of their own, so commits never wait behind one.
+        let checkpoints = match conn.path().map(PathBuf::from) {
+            Some(path) if !path.as_os_str().is_empty() => {
+                let (ck_tx, ck_rx) = std::sync::mpsc::channel::<()>();
+                std::thread::Builder::new()
+                    .name("gazette-db-ckpt".into())
+                    .spawn(move || checkpoint_loop(&path, ck_rx))?;
+                if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", 0) {
+                    tracing::warn!("cannot hand checkpoints to their thread: {e}");
+                }
+                Some(ck_tx)
+            }
+            _ => None,
+        };
         let handle = std::thread::Builder::new()
             .name("gazette-db-writer".into())
-            .spawn(move || writer_loop(conn, rx, notify))?;
+            .spawn(move || {
+                writer_loop(conn, rx, notify);
+                drop(checkpoints);
+            })?;
         Ok((Writer { tx }, handle))
     }
 
@@ -238,7 +257,17 @@ impl Writer {
 }
 
 fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Notify>) {
+    let mut recent = match Recent::load(&conn, now_ms()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(
+                "cannot read recent returns (repeats of them will be stored again): {e}"
+            );
+            Recent::default()
+        }
+    };
     let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
+    let (mut transactions, mut operations) = (0u64, 0u64);
     while let Some(op) = rx.blocking_recv() {
         batch.push(op);
         // Everything that queued up while the last commit was syncing goes
@@ -249,104 +278,236 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Not
                 Err(_) => break,
             }
         }
-        let inserted = commit_batch(&mut conn, &mut batch);
+        transactions += 1;
+        operations += batch.len() as u64;
+        recent.prune(now_ms());
+        let inserted = commit_batch(&mut conn, &mut batch, &mut recent);
         if inserted {
             notify.notify_one();
         }
     }
+    tracing::info!(
+        "database writer done: {operations} operations in {transactions} transactions ({:.1} per commit)",
+        operations as f64 / transactions.max(1) as f64
+    );
 }
+
+/// Every 200 ms, and once more when the writer stops: a PASSIVE checkpoint,
+/// which never blocks the writer or readers.
+fn checkpoint_loop(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+    let conn = match Connection::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("checkpoint thread: {e}");
+            return;
+        }
+    };
+    loop {
+        let last = match stop.recv_timeout(Duration::from_millis(200)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) | Ok(()) => false,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+        };
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("checkpoint: {e}");
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// The repeat index: hash → receipt for the returns of the last ten minutes,
+/// kept by the writer thread (cheaper than a database index on a random key).
+#[derive(Default)]
+struct Recent {
+    by_hash: std::collections::HashMap<String, (Stored, i64)>,
+    order: std::collections::VecDeque<(i64, String)>,
+}
+
+impl Recent {
+    /// The returns of the last ten minutes, newest first, read by rowid so
+    /// only they are visited.
+    fn load(conn: &Connection, now: i64) -> Result<Recent, rusqlite::Error> {
+        let cutoff = now - REPEAT_WINDOW_MS;
+        let mut stmt = conn.prepare(
+            "SELECT hash, reference, token, received_at FROM submissions ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut found: Vec<(String, Stored, i64)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let at: i64 = r.get(3)?;
+            if at < cutoff {
+                // Rows are in arrival order; allow an hour of clock steps.
+                if at < cutoff - 3_600_000 {
+                    break;
+                }
+                continue;
+            }
+            let stored = Stored {
+                reference: r.get(1)?,
+                token: r.get(2)?,
+                repeat: true,
+            };
+            found.push((r.get(0)?, stored, at));
+        }
+        let mut recent = Recent::default();
+        for (hash, stored, at) in found.into_iter().rev() {
+            recent.insert(hash, stored, at);
+        }
+        Ok(recent)
+    }
+
+    fn get(&self, hash: &str, at: i64) -> Option<Stored> {
+        self.by_hash
+            .get(hash)
+            .filter(|(_, t)| *t >= at - REPEAT_WINDOW_MS)
+            .map(|(s, _)| Stored {
+                repeat: true,
+                ..s.clone()
+            })
+    }
+
+    fn insert(&mut self, hash: String, stored: Stored, at: i64) {
+        self.order.push_back((at, hash.clone()));
+        self.by_hash.insert(hash, (stored, at));
+    }
+
+    fn prune(&mut self, now: i64) {
+        let cutoff = now - REPEAT_WINDOW_MS;
+        while let Some((at, _)) = self.order.front() {
+            if *at >= cutoff {
+                break;
+            }
+            if let Some((at, hash)) = self.order.pop_front() {
+                if self.by_hash.get(&hash).is_some_and(|(_, t)| *t == at) {
+                    self.by_hash.remove(&hash);
+                }
+            }
+        }
+    }
+}
+
+/// Repeat-index entries of a transaction not yet committed.
+type Pending = Vec<(String, Stored, i64)>;
 
 enum Outcome {
     Insert(Result<Stored, StoreError>),
     Marks(Result<(), StoreError>),
 }
 
-/// Applies `batch` in one transaction, each operation in its own savepoint so
-/// one failing row does not take the others with it; replies after COMMIT.
-/// Returns whether any submission was stored.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>) -> bool {
-    let result = (|| -> Result<Vec<Outcome>, rusqlite::Error> {
-        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for op in batch.iter() {
-            let sp = tx.savepoint()?;
-            let outcome = match op {
-                Op::Insert(s, _) => {
-                    let r = insert_one(&sp, s);
-                    Outcome::Insert(r.map_err(StoreError::from))
-                }
-                Op::Marks(marks, _) => {
-                    let r = apply_marks(&sp, marks);
-                    Outcome::Marks(r.map_err(StoreError::from))
-                }
-            };
-            let ok = matches!(&outcome, Outcome::Insert(Ok(_)) | Outcome::Marks(Ok(_)));
-            if ok {
-                sp.commit()?;
-            } else {
-                drop(sp); // rolls back to the savepoint
-            }
-            outcomes.push(outcome);
+impl Outcome {
+    fn failed(op: &Op, text: String) -> Outcome {
+        let err = StoreError::Sqlite(text);
+        match op {
+            Op::Insert(..) => Outcome::Insert(Err(err)),
+            Op::Marks(..) => Outcome::Marks(Err(err)),
         }
-        tx.commit()?;
-        Ok(outcomes)
-    })();
-    let mut inserted = false;
-    match result {
-        Ok(outcomes) => {
-            for (op, outcome) in batch.drain(..).zip(outcomes) {
-                match (op, outcome) {
-                    (Op::Insert(_, reply), Outcome::Insert(r)) => {
-                        inserted |= matches!(&r, Ok(s) if !s.repeat);
-                        let _ = reply.send(r);
-                    }
-                    (Op::Marks(_, reply), Outcome::Marks(r)) => {
-                        let _ = reply.send(r);
-                    }
-                    _ => unreachable!("outcomes follow the batch order"),
-                }
+    }
+}
+
+/// Applies `ops` in one transaction; any error rolls all of them back. The
+/// repeat index learns the new rows only once they are committed.
+fn run_ops(
+    conn: &mut Connection,
+    ops: &[Op],
+    recent: &mut Recent,
+) -> Result<Vec<Outcome>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut pending: Pending = Vec::new();
+    for op in ops {
+        outcomes.push(match op {
+            Op::Insert(s, _) => Outcome::Insert(Ok(insert_one(&tx, s, recent, &mut pending)?)),
+            Op::Marks(marks, _) => {
+                apply_marks(&tx, marks)?;
+                Outcome::Marks(Ok(()))
             }
+        });
+    }
+    tx.commit()?;
+    for (hash, stored, at) in pending {
+        recent.insert(hash, stored, at);
+    }
+    Ok(outcomes)
+}
+
+/// Applies `batch` in one transaction and replies to each caller after the
+/// COMMIT. Should anything fail, the batch is redone one operation per
+/// transaction, so only the failing caller gets the error. Returns whether
+/// any new outbox row was stored.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, recent: &mut Recent) -> bool {
+    let outcomes = match run_ops(conn, batch, recent) {
+        Ok(outcomes) => outcomes,
+        Err(e) if batch.len() > 1 => {
+            tracing::warn!(
+                "a batch of {} failed ({e}); retrying one by one",
+                batch.len()
+            );
+            batch
+                .iter()
+                .map(|op| match run_ops(conn, std::slice::from_ref(op), recent) {
+                    Ok(mut one) if one.len() == 1 => one.remove(0),
+                    Ok(_) => Outcome::failed(op, "no outcome".into()),
+                    Err(e) => {
+                        tracing::error!("database write failed: {e}");
+                        Outcome::failed(op, e.to_string())
+                    }
+                })
+                .collect()
         }
         Err(e) => {
-            tracing::error!("database commit failed: {e}");
-            let err = StoreError::from(e);
-            for op in batch.drain(..) {
-                match op {
-                    Op::Insert(_, reply) => {
-                        let _ = reply.send(Err(err.clone()));
-                    }
-                    Op::Marks(_, reply) => {
-                        let _ = reply.send(Err(err.clone()));
-                    }
-                }
+            tracing::error!("database write failed: {e}");
+            batch
+                .iter()
+                .map(|op| Outcome::failed(op, e.to_string()))
+                .collect()
+        }
+    };
+    let mut inserted = false;
+    for (op, outcome) in batch.drain(..).zip(outcomes) {
+        match (op, outcome) {
+            (Op::Insert(new, reply), Outcome::Insert(r)) => {
+                // Wake the outbox worker only for a new outbox row.
+                inserted |= !new.recipients.is_empty() && matches!(&r, Ok(s) if !s.repeat);
+                let _ = reply.send(r);
+            }
+            (Op::Marks(_, reply), Outcome::Marks(r)) => {
+                let _ = reply.send(r);
+            }
+            // Outcomes are made in the batch's order, one per operation.
+            (Op::Insert(_, reply), Outcome::Marks(_)) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
+            }
+            (Op::Marks(_, reply), Outcome::Insert(_)) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
             }
         }
     }
     inserted
 }
 
-fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
-    let earlier = conn
-        .prepare_cached(
-            "SELECT reference, token FROM submissions
-             WHERE hash = ?1 AND received_at >= ?2
-             ORDER BY id DESC LIMIT 1",
-        )?
-        .query_row(params![s.hash, s.received_at - REPEAT_WINDOW_MS], |r| {
-            Ok(Stored {
-                reference: r.get(0)?,
-                token: r.get(1)?,
+fn insert_one(
+    conn: &Connection,
+    s: &NewSubmission,
+    recent: &Recent,
+    pending: &mut Pending,
+) -> Result<Stored, rusqlite::Error> {
+    let earlier = recent.get(&s.hash, s.received_at).or_else(|| {
+        pending
+            .iter()
+            .find(|(h, _, at)| *h == s.hash && *at >= s.received_at - REPEAT_WINDOW_MS)
+            .map(|(_, stored, _)| Stored {
                 repeat: true,
+                ..stored.clone()
             })
-        })
-        .optional()?;
+    });
     if let Some(stored) = earlier {
         return Ok(stored);
     }
     let mut tries = 0;
     let (id, reference, token) = loop {
         let reference = crate::refs::reference();
-        let token = crate::refs::token();
+        let token = crate::refs::token(&reference);
         let r = conn
             .prepare_cached(
                 "INSERT INTO submissions
@@ -366,7 +527,7 @@ fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
             ]);
         match r {
             Ok(_) => break (conn.last_insert_rowid(), reference, token),
-            // A reference (or, in theory, a token) already taken: draw again.
+            // A reference already taken: draw again.
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == ErrorCode::ConstraintViolation && tries < 8 =>
             {
@@ -384,11 +545,13 @@ fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
         )?
         .execute(params![id, recipients, s.received_at])?;
     }
-    Ok(Stored {
+    let stored = Stored {
         reference,
         token,
         repeat: false,
-    })
+    };
+    pending.push((s.hash.clone(), stored.clone(), s.received_at));
+    Ok(stored)
 }
 
 fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
@@ -460,15 +623,24 @@ fn submission_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Submiss
     })
 }
 
+/// The submission a receipt token belongs to: found by the token's
+/// reference, then the whole token compared in constant time.
 pub fn submission_by_token(
     conn: &Connection,
     token: &str,
 ) -> Result<Option<Submission>, rusqlite::Error> {
-    conn.prepare_cached(&format!(
-        "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.token = ?1"
-    ))?
-    .query_row([token], |r| submission_from_row(r, 0))
-    .optional()
+    if !crate::refs::is_token(token) {
+        return Ok(None);
+    }
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"
+        ))?
+        .query_row([crate::refs::token_reference(token)], |r| {
+            submission_from_row(r, 0)
+        })
+        .optional()?;
+    Ok(found.filter(|s| crate::refs::same_token(&s.token, token)))
 }
 
 /// One outbox row with its submission, ready to send.
@@ -664,6 +836,33 @@ mod tests {
         assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_bad_row_does_not_fail_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("x.db")).unwrap();
+        let (writer, handle) = Writer::start(conn, Arc::new(Notify::new())).unwrap();
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let w = writer.clone();
+            let mut s = sample(&format!("h{i}"), now);
+            if i == 25 {
+                s.answers_json = "not json".into();
+            }
+            tasks.push(tokio::spawn(async move { w.insert(s).await }));
+        }
+        let mut ok = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(i, 25, "{e}"),
+            }
+        }
+        assert_eq!(ok, 49);
+        drop(writer);
+        handle.join().unwrap();
+    }
+
     #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -742,6 +941,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((subs, outbox), (202, 202));
+        assert!(readers
+            .run(|c| submission_by_token(c, "K7M2XR9P00000000000000000000000000"))
+            .await
+            .unwrap()
+            .is_none());
 
         let got = readers
             .run(move |c| submission_by_token(c, &a.token))
@@ -791,10 +995,32 @@ mod tests {
         assert_eq!(summary.lines[0].status, "failed");
         assert_eq!(summary.lines[0].last_error.as_deref(), Some("550 no"));
 
+        // Identical posts arriving together (one batch) share one receipt.
+        let mut burst = Vec::new();
+        for _ in 0..10 {
+            let w = writer.clone();
+            burst.push(tokio::spawn(
+                async move { w.insert(sample("burst", now)).await },
+            ));
+        }
+        let mut receipts = std::collections::HashSet::new();
+        for t in burst {
+            receipts.insert(t.await.unwrap().unwrap().reference);
+        }
+        assert_eq!(receipts.len(), 1);
+
         drop(writer);
         handle.join().unwrap();
         let mut conn = open(&path).unwrap();
         assert_eq!(requeue_failed(&mut conn, now).unwrap(), 1);
         assert_eq!(next_due(&conn).unwrap(), Some(now));
+
+        // After a restart the repeat index is rebuilt from the database.
+        let (writer, handle) = Writer::start(conn, notify).unwrap();
+        let again = writer.insert(sample("burst", now + 1000)).await.unwrap();
+        assert!(again.repeat);
+        assert!(receipts.contains(&again.reference));
+        drop(writer);
+        handle.join().unwrap();
     }
 }

@@ -19,6 +19,8 @@ DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-1}
 PORT=${PORT:-18731}
+# MAIL=off: no [office] email, so no outbox rows (to see what notifications cost).
+MAIL=${MAIL:-on}
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)" >&2
@@ -45,7 +47,9 @@ cp -r content/forms "$work/content/"
 
 export GAZETTE_INTAKE_LISTEN="127.0.0.1:$PORT"
 export GAZETTE_INTAKE_RATE_LIMIT=0
+export NO_COLOR=1
 export GAZETTE_MAIL_TRANSPORT="$work/outbox"
+if [ "$MAIL" = off ]; then export GAZETTE_OFFICE_EMAIL=""; fi
 "$target/gazette" intake --root "$work" >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 1 300); do
@@ -58,12 +62,23 @@ submissions() {
   "$target/gazette" outbox --root "$work" | sed -nE '1s/^([0-9]+) submission.*/\1/p'
 }
 
+# CPU seconds used so far by the server's threads, by thread name.
+cpu_by_thread() {
+  for t in /proc/"$pid"/task/*; do
+    echo "$(tr ' ' '_' < "$t/comm") $(awk '{ print $14 + $15 }' "$t/stat")"
+  done | awk -v hz="$(getconf CLK_TCK)" '{ a[$1] += $2 } END { for (k in a) printf "%s %.2f\n", k, a[k] / hz }'
+}
+
 # Warm-up (connections, page cache, WAL file growth).
 wrk -t1 -c8 -d2s -s "$here/intake_post.lua" "http://127.0.0.1:$PORT" -- warmup >/dev/null
 before=$(submissions)
+cpu_by_thread | sort >"$work/cpu.before"
+proc_before=$(awk '{ print $14 + $15 }' /proc/"$pid"/stat)
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$here/intake_post.lua" \
   "http://127.0.0.1:$PORT" -- "run$$" >"$work/wrk.txt"
 after=$(submissions)
+cpu_by_thread | sort >"$work/cpu.after"
+proc_after=$(awk '{ print $14 + $15 }' /proc/"$pid"/stat)
 outbox_line=$("$target/gazette" outbox --root "$work" | sed -n 1p)
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
 
@@ -85,3 +100,9 @@ echo "accepted (new durable rows): $accepted in ${secs}s = $rate submissions/s"
 echo "latency p50 $p50, p99 $p99 ($CONNECTIONS connections, $THREADS wrk thread(s))"
 echo "responses other than 303: ${non3xx:-0}"
 echo "outbox after the run: $outbox_line"
+grep -o "database writer done.*" "$work/stderr" | sed 's/^/group commit (whole server life): /' || true
+echo "server CPU during the run, by thread (s):"
+join -a2 -e0 -o 0,1.2,2.2 "$work/cpu.before" "$work/cpu.after" \
+  | awk '{ printf "  %-18s %6.2f\n", $1, $3 - $2 }'
+awk -v a="$proc_before" -v b="$proc_after" -v hz="$(getconf CLK_TCK)" -v n="$accepted" -v s="$secs" \
+  'BEGIN { t = (b - a) / hz; printf "  %-18s %6.2f  (%.2f cores; %.0f us per accepted submission)\n", "whole process", t, t / s, n ? t * 1e6 / n : 0 }'

@@ -50,7 +50,11 @@ pub fn request(
     let chunked = headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("transfer-encoding"));
-    if !chunked && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-length")) {
+    if !chunked
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+    {
         head.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     for (k, v) in headers {
@@ -146,12 +150,7 @@ pub fn post_form(addr: SocketAddr, path: &str, body: &str) -> Response {
 }
 
 /// A urlencoded post with extra headers.
-pub fn post_with(
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Response {
+pub fn post_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
     let mut h = vec![("Content-Type", "application/x-www-form-urlencoded")];
     h.extend_from_slice(headers);
     request(addr, "POST", path, &h, body).unwrap_or_else(|e| panic!("POST {path}: {e}"))

@@ -76,7 +76,10 @@ fn collect(raw: &[u8], out: &mut String) {
         }
         return;
     }
-    let decoded = match get("Content-Transfer-Encoding").to_ascii_lowercase().as_str() {
+    let decoded = match get("Content-Transfer-Encoding")
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "base64" => {
             let compact: String = String::from_utf8_lossy(body)
                 .chars()
@@ -150,11 +153,16 @@ pub fn decode_words(value: &str) -> String {
             let end = after.find("?=")?;
             let text = &after[..end];
             let bytes = match enc.to_ascii_lowercase().as_str() {
-                "b" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
+                "b" => base64::engine::general_purpose::STANDARD
+                    .decode(text)
+                    .ok()?,
                 "q" => quoted_printable(text.replace('_', " ").as_bytes()),
                 _ => return None,
             };
-            Some((String::from_utf8_lossy(&bytes).into_owned(), &after[end + 2..]))
+            Some((
+                String::from_utf8_lossy(&bytes).into_owned(),
+                &after[end + 2..],
+            ))
         })();
         match parsed {
             Some((word, remaining)) => {

@@ -45,8 +45,11 @@ impl Site {
     /// A copy of the repository's `gazette.toml` and `content/`.
     pub fn copy_of_repo() -> Site {
         let site = Site::empty();
-        std::fs::copy(repo().join("gazette.toml"), site.path().join("gazette.toml"))
-            .expect("copy gazette.toml");
+        std::fs::copy(
+            repo().join("gazette.toml"),
+            site.path().join("gazette.toml"),
+        )
+        .expect("copy gazette.toml");
         copy_dir(&repo().join("content"), &site.path().join("content"));
         site
     }
@@ -54,8 +57,11 @@ impl Site {
     /// The repository's `gazette.toml` and its form definitions only.
     pub fn with_repo_forms() -> Site {
         let site = Site::empty();
-        std::fs::copy(repo().join("gazette.toml"), site.path().join("gazette.toml"))
-            .expect("copy gazette.toml");
+        std::fs::copy(
+            repo().join("gazette.toml"),
+            site.path().join("gazette.toml"),
+        )
+        .expect("copy gazette.toml");
         copy_dir(
             &repo().join("content/forms"),
             &site.path().join("content/forms"),
@@ -139,11 +145,7 @@ impl Server {
     }
 
     /// Like [`Server::start`], but an early exit is an `Err` with its stderr.
-    pub fn try_start(
-        args: &[&str],
-        root: &Path,
-        env: &[(&str, String)],
-    ) -> Result<Server, String> {
+    pub fn try_start(args: &[&str], root: &Path, env: &[(&str, String)]) -> Result<Server, String> {
         let mut child = command(args, root, env)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -211,22 +213,22 @@ impl Server {
         }
     }
 
-    /// SIGTERM, then wait up to 10 s (SIGKILL after that).
-    pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &c.id().to_string()])
-                .status();
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = c.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+    /// SIGTERM, then wait up to 10 s; `None` if it had to be killed.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut c = self.child.take()?;
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = c.try_wait() {
+                return Some(status);
             }
-            let _ = c.kill();
-            let _ = c.wait();
+            std::thread::sleep(Duration::from_millis(20));
         }
+        let _ = c.kill();
+        let _ = c.wait();
+        None
     }
 
     pub fn log(&self) -> String {
