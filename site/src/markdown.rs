@@ -121,45 +121,12 @@ pub fn render_shifted(
                 }
                 out.push(event);
             }
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
-                let href = rewrite(
-                    &dest_url,
-                    line_of(range.start),
-                    links,
-                    &mut link_uses,
-                    &mut problems,
-                );
-                out.push(Event::Start(Tag::Link {
-                    link_type,
-                    dest_url: href.map(CowStr::from).unwrap_or(dest_url),
-                    title,
-                    id,
-                }));
-            }
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
-                let href = rewrite(
-                    &dest_url,
-                    line_of(range.start),
-                    links,
-                    &mut link_uses,
-                    &mut problems,
-                );
-                out.push(Event::Start(Tag::Image {
-                    link_type,
-                    dest_url: href.map(CowStr::from).unwrap_or(dest_url),
-                    title,
-                    id,
-                }));
+            Event::Start(Tag::Link { ref dest_url, .. } | Tag::Image { ref dest_url, .. }) => {
+                let line = line_of(range.start);
+                match rewrite(dest_url, line, links, &mut link_uses, &mut problems) {
+                    Some(href) => out.push(with_dest(event, href)),
+                    None => out.push(event),
+                }
             }
             other => out.push(other),
         }
@@ -206,6 +173,35 @@ fn rewrite(
 fn shifted(level: HeadingLevel, shift: u8) -> HeadingLevel {
     let n = (heading_number(level) + shift).min(6);
     HeadingLevel::try_from(n as usize).unwrap_or(HeadingLevel::H6)
+}
+
+/// The same link or image start tag with another destination.
+fn with_dest(event: Event<'_>, href: String) -> Event<'_> {
+    match event {
+        Event::Start(Tag::Link {
+            link_type,
+            title,
+            id,
+            ..
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: href.into(),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            title,
+            id,
+            ..
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: href.into(),
+            title,
+            id,
+        }),
+        other => other,
+    }
 }
 
 fn heading_number(level: HeadingLevel) -> u8 {
