@@ -81,6 +81,52 @@ enum Command {
         #[command(subcommand)]
         action: Option<OutboxAction>,
     },
+    /// Write the 一览表 (every return to one form) as .xlsx or .csv.
+    #[command(
+        after_help = "The table has 序号, 参考编号, the form's columns in order, 接收时间, 是否逾期 and\n处理状态; codes and numbers are text. CSV is UTF-8 with BOM for Excel, and cells\nthat a spreadsheet would run as a formula start with '.\n\nExamples:\n  gazette export departments                      writes departments-一览表.xlsx\n  gazette export committees --format csv --output - > committees.csv"
+    )]
+    Export {
+        /// The form's id (the file name in content/forms/ without .toml).
+        form: String,
+        #[command(flatten)]
+        root: RootArg,
+        /// xlsx or csv [default: from the output's extension, else xlsx].
+        #[arg(long)]
+        format: Option<intake::exchange::Format>,
+        /// The file to write, or - for stdout [default: FORM-一览表.xlsx].
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Import returns from a filled-in spreadsheet (the blank form the site publishes).
+    #[command(
+        after_help = "Every row is checked as a web return would be. If any cell is wrong, every\nproblem is listed as 第 R 行 第 C 列 (字段): 问题, nothing is imported and the exit\nstatus is 1. Imported rows get references and notify the office like web returns;\nthis works while gazette intake or serve runs on the same database.\n\nExamples:\n  gazette import departments 回收表格.xlsx --dry-run\n  gazette import departments 回收表格.xlsx"
+    )]
+    Import {
+        /// The form's id (the file name in content/forms/ without .toml).
+        form: String,
+        /// The filled-in .xlsx file.
+        file: PathBuf,
+        #[command(flatten)]
+        root: RootArg,
+        /// Check and report only; store nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Administration helpers.
+    #[command(
+        after_help = "Examples:\n  gazette admin hash-password            type the password, then Enter\n  echo 'long passphrase' | gazette admin hash-password\n\nPut the printed hash in gazette.toml as [admin] password_hash, or in\nGAZETTE_ADMIN_PASSWORD_HASH."
+    )]
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Read a password (one line) from stdin and print its argon2 hash for [admin] password_hash.
+    #[command(after_help = "Example:\n  echo 'long passphrase' | gazette admin hash-password")]
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -144,6 +190,42 @@ fn run(command: Command) -> Result<ExitCode> {
                 println!("requeued {n} failed notification(s)");
             }
         },
+        Command::Export {
+            form,
+            root,
+            format,
+            output,
+        } => {
+            let said = intake::exchange::export(&root.root, &form, format, output.as_deref())?;
+            eprint!("{said}");
+        }
+        Command::Import {
+            form,
+            file,
+            root,
+            dry_run,
+        } => {
+            let report = intake::exchange::import(&root.root, &form, &file, dry_run)?;
+            print!("{}", report.stdout);
+            eprint!("{}", report.stderr);
+            if !report.ok {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Admin {
+            action: AdminAction::HashPassword,
+        } => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            let password = line.strip_suffix('\n').unwrap_or(&line);
+            let password = password.strip_suffix('\r').unwrap_or(password);
+            if password.is_empty() {
+                anyhow::bail!("标准输入中没有密码：请输入密码后按回车，或用管道传入");
+            }
+            let hash = intake::admin::hash_password(password)
+                .map_err(|e| anyhow::anyhow!("无法计算密码散列：{e}"))?;
+            println!("{hash}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -23,6 +23,7 @@ pub fn routes(inner: Arc<Inner>) -> Router {
         .route("/forms/{id}", post(post_form).get(get_form))
         .route("/receipts/{token}", get(get_receipt))
         .route("/healthz", get(healthz))
+        .merge(crate::admin::routes())
         .layer(axum::middleware::map_response(common_headers))
         .with_state(inner)
 }
@@ -676,6 +677,8 @@ impl<'a> Pages<'a> {
             late,
             received_at: now.timestamp_millis(),
             recipients: self.inner.recipients(def),
+            faxes: crate::fax::queued_numbers(&self.inner.config),
+            source: "web",
         };
         match self.inner.writer.insert(new).await {
             Ok(stored) => {

@@ -25,7 +25,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod admin;
 pub mod body;
+pub mod exchange;
+pub mod fax;
 mod http;
 pub mod limits;
 pub mod mail;

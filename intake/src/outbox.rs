@@ -3,6 +3,7 @@
 //! request path: posts are answered once their row commits, whatever the mail
 //! server does.
 
+use crate::fax::Fax;
 use crate::mail::{self, Mailer};
 use crate::service::Inner;
 use crate::store::{self, Mark, OutboxItem};
@@ -57,6 +58,15 @@ pub fn after_attempt(
 
 /// Runs until `stop` turns true.
 pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
+    // The font is found once, at start-up, so a missing one is said at once.
+    let config = inner.config.clone();
+    let fax = match tokio::task::spawn_blocking(move || Fax::load(&config)).await {
+        Ok(fax) => Arc::new(fax),
+        Err(e) => {
+            tracing::error!("fax: start-up: {e}");
+            return;
+        }
+    };
     let base = inner.retry_base;
     let max_tries = inner.config.mail.retry_max;
     loop {
@@ -93,8 +103,9 @@ pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiv
             for item in chunk.iter().cloned() {
                 let inner = Arc::clone(&inner);
                 let mailer = Arc::clone(&mailer);
+                let fax = Arc::clone(&fax);
                 set.spawn(async move {
-                    let result = deliver(&inner, &mailer, &item).await;
+                    let result = deliver(&inner, &mailer, &fax, &item).await;
                     let mark = after_attempt(
                         item.id,
                         item.tries,
@@ -131,16 +142,25 @@ async fn wait(inner: &Inner, stop: &mut watch::Receiver<bool>, pause: Duration) 
     }
 }
 
-async fn deliver(inner: &Inner, mailer: &Mailer, item: &OutboxItem) -> Result<(), mail::SendError> {
-    if item.channel != "email" {
-        return Err(mail::SendError {
-            permanent: true,
-            text: format!("unknown channel {:?}", item.channel),
-        });
-    }
+async fn deliver(
+    inner: &Inner,
+    mailer: &Mailer,
+    fax: &Fax,
+    item: &OutboxItem,
+) -> Result<(), mail::SendError> {
     let sub = &item.submission;
     let forms = inner.forms();
     let def = forms.get(&sub.form_id);
+    match item.channel.as_str() {
+        "email" => {}
+        "fax" => return fax.send(mailer, item, def.map(|d| d.as_ref())).await,
+        other => {
+            return Err(mail::SendError {
+                permanent: true,
+                text: format!("unknown channel {other:?}"),
+            })
+        }
+    }
     let rows = crate::service::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
     let layout = mail::layout(
         sub,

@@ -32,6 +32,8 @@ pub struct Inner {
     /// Woken after a commit that stored outbox rows.
     pub outbox_wake: Arc<Notify>,
     pub mail: MailSettings,
+    /// Admin sessions and the login throttle (in memory).
+    pub admin: crate::admin::AdminState,
 }
 
 impl Inner {
@@ -57,19 +59,24 @@ impl Inner {
     /// Who is emailed about a return to `def`: `[office] email`, then the
     /// form's own recipients. Never an address from the answers.
     pub fn recipients(&self, def: &FormDef) -> Vec<String> {
-        let mut out: Vec<String> = Vec::new();
-        let office = self.config.office.email.trim();
-        if !office.is_empty() {
-            out.push(office.to_string());
-        }
-        for r in &def.recipients {
-            let r = r.trim();
-            if !r.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
-                out.push(r.to_string());
-            }
-        }
-        out
+        recipients_for(&self.config, def)
     }
+}
+
+/// [`Inner::recipients`] without a running service (`gazette import`).
+pub fn recipients_for(config: &Config, def: &FormDef) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let office = config.office.email.trim();
+    if !office.is_empty() {
+        out.push(office.to_string());
+    }
+    for r in &def.recipients {
+        let r = r.trim();
+        if !r.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
+            out.push(r.to_string());
+        }
+    }
+    out
 }
 
 /// The intake service. Build it with [`Service::open`] (or [`Service::new`]),
@@ -142,6 +149,7 @@ impl Service {
             decoys: Decoys::default(),
             outbox_wake,
             mail,
+            admin: crate::admin::AdminState::default(),
             config,
         };
         let (stop, _) = watch::channel(false);

@@ -16,7 +16,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Schema migrations; `PRAGMA user_version` counts how many have run.
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE submissions (
     id          INTEGER PRIMARY KEY,
     reference   TEXT NOT NULL UNIQUE,
@@ -52,7 +53,24 @@ CREATE TABLE outbox (
     created_at      INTEGER NOT NULL
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
-"#];
+"#,
+    r#"
+-- The office's work on a return (admin pages); no row means 待处理.
+CREATE TABLE processing (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    status   TEXT NOT NULL DEFAULT '待处理' CHECK (status IN ('待处理','已设置','已反馈')),
+    account  TEXT NOT NULL DEFAULT '',   -- the account name given to the unit
+    note     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+);
+-- Who changed what and when (append only).
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,
+    submission_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_submission ON audit(submission_id, id);
+"#,
+];
 
 /// How long the same answers to the same form count as a repeat.
 pub const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
@@ -143,6 +161,10 @@ pub struct NewSubmission {
     pub received_at: i64,
     /// Who is emailed; empty: no outbox row.
     pub recipients: Vec<String>,
+    /// Fax numbers; one `fax` outbox row each (see `fax::queued_numbers`).
+    pub faxes: Vec<String>,
+    /// `web` or `import`.
+    pub source: &'static str,
 }
 
 /// What a caller gets back once its transaction has committed.
@@ -184,9 +206,14 @@ pub enum Mark {
     },
 }
 
+/// A write of any other kind, run inside the writer's transaction. `Fn`, not
+/// `FnOnce`: a failed batch is redone one operation at a time.
+pub type ApplyFn = Arc<dyn Fn(&Connection) -> Result<usize, rusqlite::Error> + Send + Sync>;
+
 enum Op {
     Insert(NewSubmission, oneshot::Sender<Result<Stored, StoreError>>),
     Marks(Vec<Mark>, oneshot::Sender<Result<(), StoreError>>),
+    Apply(ApplyFn, oneshot::Sender<Result<usize, StoreError>>),
 }
 
 /// Handle to the writer thread; cheap to clone.
@@ -238,6 +265,17 @@ impl Writer {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Op::Insert(s, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` in a write transaction (with whatever else is queued);
+    /// returns its result after the commit.
+    pub async fn apply(&self, f: ApplyFn) -> Result<usize, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Apply(f, tx))
             .await
             .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
@@ -393,6 +431,7 @@ type Pending = Vec<(String, Stored, i64)>;
 enum Outcome {
     Insert(Result<Stored, StoreError>),
     Marks(Result<(), StoreError>),
+    Apply(Result<usize, StoreError>),
 }
 
 impl Outcome {
@@ -401,6 +440,7 @@ impl Outcome {
         match op {
             Op::Insert(..) => Outcome::Insert(Err(err)),
             Op::Marks(..) => Outcome::Marks(Err(err)),
+            Op::Apply(..) => Outcome::Apply(Err(err)),
         }
     }
 }
@@ -422,6 +462,7 @@ fn run_ops(
                 apply_marks(&tx, marks)?;
                 Outcome::Marks(Ok(()))
             }
+            Op::Apply(f, _) => Outcome::Apply(Ok(f(&tx)?)),
         });
     }
     tx.commit()?;
@@ -468,17 +509,24 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, recent: &mut Recent)
         match (op, outcome) {
             (Op::Insert(new, reply), Outcome::Insert(r)) => {
                 // Wake the outbox worker only for a new outbox row.
-                inserted |= !new.recipients.is_empty() && matches!(&r, Ok(s) if !s.repeat);
+                inserted |= !(new.recipients.is_empty() && new.faxes.is_empty())
+                    && matches!(&r, Ok(s) if !s.repeat);
                 let _ = reply.send(r);
             }
             (Op::Marks(_, reply), Outcome::Marks(r)) => {
                 let _ = reply.send(r);
             }
+            (Op::Apply(_, reply), Outcome::Apply(r)) => {
+                let _ = reply.send(r);
+            }
             // Outcomes are made in the batch's order, one per operation.
-            (Op::Insert(_, reply), Outcome::Marks(_)) => {
+            (Op::Insert(_, reply), _) => {
                 let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
             }
-            (Op::Marks(_, reply), Outcome::Insert(_)) => {
+            (Op::Marks(_, reply), _) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
+            }
+            (Op::Apply(_, reply), _) => {
                 let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
             }
         }
@@ -504,6 +552,28 @@ fn insert_one(
     if let Some(stored) = earlier {
         return Ok(stored);
     }
+    let stored = insert_new(conn, s)?;
+    pending.push((s.hash.clone(), stored.clone(), s.received_at));
+    Ok(stored)
+}
+
+/// Stores every row of an imported file in one transaction: all or none.
+/// No repeat check: each row of the file is a return of its own.
+pub fn insert_all(
+    conn: &mut Connection,
+    subs: &[NewSubmission],
+) -> Result<Vec<Stored>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let stored = subs
+        .iter()
+        .map(|s| insert_new(&tx, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    Ok(stored)
+}
+
+/// The submission row and its outbox rows (one email row, one row per fax number).
+fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
     let mut tries = 0;
     let (id, reference, token) = loop {
         let reference = crate::refs::reference();
@@ -511,8 +581,8 @@ fn insert_one(
         let r = conn
             .prepare_cached(
                 "INSERT INTO submissions
-                 (reference, token, form_id, form_title, unit, answers, hash, late, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 (reference, token, form_id, form_title, unit, answers, hash, late, received_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 reference,
@@ -523,7 +593,8 @@ fn insert_one(
                 s.answers_json,
                 s.hash,
                 s.late,
-                s.received_at
+                s.received_at,
+                s.source
             ]);
         match r {
             Ok(_) => break (conn.last_insert_rowid(), reference, token),
@@ -545,13 +616,20 @@ fn insert_one(
         )?
         .execute(params![id, recipients, s.received_at])?;
     }
-    let stored = Stored {
+    for number in &s.faxes {
+        let recipients = serde_json::to_string(&[number])
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        conn.prepare_cached(
+            "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
+             VALUES (?1, 'fax', ?2, ?3, ?3)",
+        )?
+        .execute(params![id, recipients, s.received_at])?;
+    }
+    Ok(Stored {
         reference,
         token,
         repeat: false,
-    };
-    pending.push((s.hash.clone(), stored.clone(), s.received_at));
-    Ok(stored)
+    })
 }
 
 fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
@@ -641,6 +719,19 @@ pub fn submission_by_token(
         })
         .optional()?;
     Ok(found.filter(|s| crate::refs::same_token(&s.token, token)))
+}
+
+/// The submission with this reference (for the admin pages, which are
+/// behind a login; the public receipt goes through the whole token).
+pub fn submission_by_reference(
+    conn: &Connection,
+    reference: &str,
+) -> Result<Option<Submission>, rusqlite::Error> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"
+    ))?
+    .query_row([reference], |r| submission_from_row(r, 0))
+    .optional()
 }
 
 /// One outbox row with its submission, ready to send.
@@ -813,6 +904,8 @@ mod tests {
             late: false,
             received_at: at,
             recipients: vec!["office@example.org".into()],
+            faxes: vec![],
+            source: "web",
         }
     }
 

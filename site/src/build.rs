@@ -81,16 +81,33 @@ struct Body {
     headings: Vec<Heading>,
 }
 
+/// Where rendered files go.
+pub enum Sink {
+    /// Kept in memory (`gazette serve`).
+    Memory,
+    /// Written into this folder as they are made, so a large site never has
+    /// to fit in memory (`gazette build`).
+    Dir(PathBuf),
+    /// Checked and dropped (`gazette check`).
+    Discard,
+}
+
 /// Renders the whole site in memory. On any problem, returns all of them.
 pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
-    render_full(site).map(|b| b.outputs)
+    render_full(site, &Sink::Memory).map(|b| b.outputs)
 }
 
 /// A full render and what an incremental update needs from it.
 pub struct Built {
+    /// Every file, when rendered into [`Sink::Memory`].
     pub outputs: Outputs,
+    /// Number of files and bytes made.
+    pub files: usize,
+    pub bytes: usize,
+    pub pages: usize,
     index: Index,
-    bodies: Vec<Body>,
+    /// Rendered bodies of the sections (they are re-rendered when a page they list changes).
+    bodies: HashMap<usize, Body>,
     /// Markdown links per content doc (same order as `site.content.docs`).
     doc_links: Vec<Vec<LinkUse>>,
     /// Markdown links of the manuals, with their source.
@@ -99,7 +116,139 @@ pub struct Built {
     ids: HashMap<String, HashSet<String>>,
 }
 
-pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
+/// A link found in generated HTML whose anchor is in another page, checked
+/// once every page is made.
+struct Pending {
+    page: String,
+    link: String,
+    target: String,
+    anchor: String,
+}
+
+/// A content page after rendering: its body if it is a section (kept for
+/// incremental updates), its Markdown links, problems, and the file made.
+type DocResult = (Option<Body>, Vec<LinkUse>, Vec<Problem>, Option<Emitted>);
+
+/// What is kept of one output file after it went to the sink.
+struct Emitted {
+    path: String,
+    len: usize,
+    bytes: Option<Arc<[u8]>>,
+    ids: Option<HashSet<String>>,
+    pending: Vec<Pending>,
+    problems: Vec<Problem>,
+}
+
+/// Hands one file to the sink; for HTML, reads its ids and checks its links
+/// against the index of every output (anchors elsewhere are left pending).
+fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -> Emitted {
+    let mut problems = Vec::new();
+    let mut pending = Vec::new();
+    let ids = if path.ends_with(".html") {
+        let ids = crate::html::ids(&bytes);
+        if path != "404.html" {
+            scan_links(&path, &bytes, &ids, index, &mut pending, &mut problems);
+        }
+        Some(ids)
+    } else {
+        None
+    };
+    let len = bytes.len();
+    let kept = match sink {
+        Sink::Memory => Some(bytes),
+        Sink::Discard => None,
+        Sink::Dir(dir) => {
+            let file = dir.join(&path);
+            let written = file
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| std::fs::write(&file, &bytes));
+            if let Err(e) = written {
+                problems.push(Problem::new(file, None, e.to_string()));
+            }
+            None
+        }
+    };
+    Emitted {
+        path,
+        len,
+        bytes: kept,
+        ids,
+        pending,
+        problems,
+    }
+}
+
+/// Every href/src of a generated page: the target must be built; an anchor
+/// on the same page must exist; anchors elsewhere are checked later.
+fn scan_links(
+    path: &str,
+    html: &[u8],
+    own_ids: &HashSet<String>,
+    index: &Index,
+    pending: &mut Vec<Pending>,
+    problems: &mut Vec<Problem>,
+) {
+    for link in crate::html::links(html) {
+        if links::is_external(&link) || link.starts_with("data:") {
+            continue;
+        }
+        let decoded = if link.contains('%') {
+            links::percent_decode(&link)
+        } else {
+            link.clone()
+        };
+        let (file, anchor) = match decoded.split_once('#') {
+            Some((f, a)) => (f, a),
+            None => (decoded.as_str(), ""),
+        };
+        if file.starts_with('/') {
+            continue; // root-absolute: the form action and the like; the server owns it
+        }
+        let target = if file.is_empty() {
+            path.to_string()
+        } else {
+            match links::join(links::dir_of(path), file) {
+                Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
+                Some(t) => t,
+                None => {
+                    problems.push(Problem::new(
+                        path,
+                        None,
+                        format!("link {link} climbs above the site root"),
+                    ));
+                    continue;
+                }
+            }
+        };
+        if !index.outputs.contains(&target) {
+            problems.push(Problem::new(
+                path,
+                None,
+                format!("link {link} leads nowhere ({target} is not built)"),
+            ));
+        } else if !anchor.is_empty() && target.ends_with(".html") {
+            if target == path {
+                if !own_ids.contains(anchor) {
+                    problems.push(Problem::new(
+                        path,
+                        None,
+                        format!("link {link}: {target} has no #{anchor}"),
+                    ));
+                }
+            } else {
+                pending.push(Pending {
+                    page: path.to_string(),
+                    link: link.clone(),
+                    target,
+                    anchor: anchor.to_string(),
+                });
+            }
+        }
+    }
+}
+
+pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
     let clock = std::time::Instant::now();
     let lap =
         |what: &str| tracing::debug!("{what}: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
@@ -110,45 +259,32 @@ pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
         return Err(problems);
     }
     let ctx = Shared::new(site, &index);
+    let mut emitted: Vec<Emitted> = Vec::new();
 
-    // 1. Markdown, in parallel: content docs and manual chapters.
-    let doc_bodies: Vec<(Body, Vec<LinkUse>, Vec<Problem>)> = site
-        .content
-        .docs
-        .par_iter()
-        .map(|d| render_markdown(&index, d))
-        .collect();
-    let mut doc_links = Vec::with_capacity(doc_bodies.len());
-    let mut bodies = Vec::with_capacity(doc_bodies.len());
-    for (b, l, p) in doc_bodies {
-        bodies.push(b);
-        doc_links.push(l);
-        problems.extend(p);
-    }
+    // 1. The artifacts whose sizes the pages show: manuals and spreadsheets.
     let mut manual_links: Vec<(String, LinkUse)> = Vec::new();
-
-    lap("markdown");
-    let mut outputs = Outputs::new();
-    let mut manual_sizes: HashMap<String, usize> = HashMap::new();
+    let mut sizes = Sizes {
+        manual: HashMap::new(),
+        files: HashMap::new(),
+    };
     for m in &site.manuals {
         match render_manual(&ctx, m) {
             Ok((files, uses)) => {
-                manual_sizes.insert(
+                sizes.manual.insert(
                     m.id.clone(),
                     files.get(&m.download_output()).map_or(0, |b| b.len()),
                 );
-                outputs.extend(files);
+                emitted.extend(files.into_iter().map(|(k, v)| emit(sink, &index, k, v)));
                 manual_links.extend(uses);
             }
             Err(p) => problems.extend(p),
         }
     }
-
-    // 2. Artifacts whose sizes the pages show.
     for f in &site.forms {
         match forms::sheet::blank_xlsx(f, &ctx.instructions) {
             Ok(bytes) => {
-                outputs.insert(form_xlsx(f), bytes.into());
+                sizes.files.insert(form_xlsx(f), bytes.len());
+                emitted.push(emit(sink, &index, form_xlsx(f), bytes.into()));
             }
             Err(e) => problems.push(Problem::new(
                 format!("content/forms/{}.toml", f.id),
@@ -162,48 +298,90 @@ pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
         problems.dedup();
         return Err(problems);
     }
-    let sizes = Sizes {
-        manual: manual_sizes,
-        files: outputs.iter().map(|(k, v)| (k.clone(), v.len())).collect(),
-    };
-
     lap("manuals and spreadsheets");
-    // 3. Templates, in parallel.
-    let pages: Vec<Rendered> = site
+
+    // 2. Every content page: Markdown, template and out, in parallel, so
+    // that no more than a few pages are held at a time.
+    let docs: Vec<DocResult> = site
         .content
         .docs
         .par_iter()
-        .zip(bodies.par_iter())
-        .map(|(d, b)| render_doc(&ctx, d, b, &sizes))
-        .chain(
-            site.forms
-                .par_iter()
-                .flat_map_iter(|f| render_form(&ctx, f, &sizes)),
-        )
+        .map(|d| {
+            let (body, links, problems) = render_markdown(&index, d);
+            if !problems.is_empty() {
+                return (None, links, problems, None);
+            }
+            match render_doc(&ctx, d, &body, &sizes) {
+                Ok((path, bytes)) => {
+                    let e = emit(sink, &index, path, bytes);
+                    (d.is_section.then_some(body), links, Vec::new(), Some(e))
+                }
+                Err(p) => (None, links, vec![p], None),
+            }
+        })
         .collect();
-    for r in pages {
+    let mut doc_links = Vec::with_capacity(docs.len());
+    let mut bodies = HashMap::new();
+    for (i, (body, links, p, e)) in docs.into_iter().enumerate() {
+        if let Some(b) = body {
+            bodies.insert(i, b);
+        }
+        doc_links.push(links);
+        problems.extend(p);
+        emitted.extend(e);
+    }
+    lap("pages");
+    let forms: Vec<Rendered> = site
+        .forms
+        .par_iter()
+        .flat_map_iter(|f| render_form(&ctx, f, &sizes))
+        .collect();
+    let mut rest = Outputs::new();
+    for r in forms {
         match r {
             Ok((path, bytes)) => {
-                outputs.insert(path, bytes);
+                rest.insert(path, bytes);
             }
             Err(p) => problems.push(p),
         }
     }
-    lap("templates");
     match render_extras(&ctx) {
-        Ok(extra) => outputs.extend(extra),
+        Ok(extra) => rest.extend(extra),
         Err(p) => problems.push(p),
     }
     for (name, bytes) in site.theme.statics() {
-        outputs.insert(name.to_string(), bytes.into());
+        rest.insert(name.to_string(), bytes.into());
     }
-    if let Err(p) = copy_files(site, &mut outputs) {
+    if let Err(p) = copy_files(site, &mut rest) {
         problems.extend(p);
     }
-    lap("extras and copies");
+    emitted.extend(rest.into_iter().map(|(k, v)| emit(sink, &index, k, v)));
+    lap("forms, extras and copies");
+
+    // 3. Anchors across pages, now that every page's ids are known.
+    let mut outputs = Outputs::new();
     let mut ids = HashMap::new();
+    let mut pending = Vec::new();
+    let mut template_problems = Vec::new();
+    let (mut files, mut bytes, mut pages) = (0, 0, 0);
+    for e in emitted {
+        files += 1;
+        bytes += e.len;
+        if let Some(set) = e.ids {
+            pages += 1;
+            ids.insert(e.path.clone(), set);
+        }
+        pending.extend(e.pending);
+        template_problems.extend(e.problems);
+        if let Some(b) = e.bytes {
+            outputs.insert(e.path, b);
+        }
+    }
     if problems.is_empty() {
-        ids = collect_ids(outputs.par_iter());
+        let all = Ids {
+            base: &ids,
+            overlay: None,
+        };
         let uses = site
             .content
             .docs
@@ -211,20 +389,29 @@ pub fn render_full(site: &Site) -> Result<Built, Vec<Problem>> {
             .zip(&doc_links)
             .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
             .chain(manual_links.iter().map(|(s, u)| (s.clone(), u)));
-        let all = Ids {
-            base: &ids,
-            overlay: None,
-        };
         problems.extend(check_uses(uses, &all));
         // A broken Markdown link shows up in the HTML too: report it once, at its source line.
         if problems.is_empty() {
-            problems.extend(check_html_links(outputs.par_iter(), &outputs, &all));
+            problems.extend(template_problems);
+            problems.extend(pending.iter().filter_map(|p| {
+                let ok = all.get(&p.target).is_some_and(|s| s.contains(&p.anchor));
+                (!ok).then(|| {
+                    Problem::new(
+                        &p.page,
+                        None,
+                        format!("link {}: {} has no #{}", p.link, p.target, p.anchor),
+                    )
+                })
+            }));
         }
     }
     lap("link check");
     if problems.is_empty() {
         Ok(Built {
             outputs,
+            files,
+            bytes,
+            pages,
             index,
             bodies,
             doc_links,
@@ -1460,7 +1647,12 @@ impl Built {
         let mut fresh: Vec<(String, Arc<[u8]>)> = Vec::new();
         let mut problems = Vec::new();
         for &j in &targets {
-            let b = if j == i { &body } else { &self.bodies[j] };
+            let b = if j == i {
+                Some(&body)
+            } else {
+                self.bodies.get(&j)
+            };
+            let Some(b) = b else { continue };
             match render_doc(&ctx, &site.content.docs[j], b, &self.sizes) {
                 Ok(out) => fresh.push(out),
                 Err(p) => problems.push(p),
@@ -1507,7 +1699,9 @@ impl Built {
         let rendered = fresh.iter().map(|(k, _)| k.clone()).collect();
         self.ids.extend(fresh_ids);
         self.outputs.extend(fresh);
-        self.bodies[i] = body;
+        if site.content.docs[i].is_section {
+            self.bodies.insert(i, body);
+        }
         self.doc_links[i] = doc_links;
         Ok(rendered)
     }

@@ -25,7 +25,7 @@ pub struct Update {
 impl Incremental {
     pub fn new(root: &Path) -> Result<Incremental, Problems> {
         let site = Site::load(root).map_err(Problems)?;
-        let built = build::render_full(&site).map_err(Problems)?;
+        let built = build::render_full(&site, &build::Sink::Memory).map_err(Problems)?;
         let snapshot = Arc::new(built.outputs.clone());
         Ok(Incremental {
             root: root.to_path_buf(),

@@ -2,8 +2,11 @@
 //! definitions into one model, renders it with the theme, checks every link
 //! and writes `public/`.
 //!
-//! The whole site is rendered in memory first and written only when it has no
-//! problems, so a failed build never leaves a half-written `public/`.
+//! `gazette build` renders into a staging folder beside the output and swaps
+//! it in only when there were no problems, so a failed build never leaves a
+//! half-written `public/`; pages are written as they are made, so memory
+//! stays flat however large the site. `gazette serve` keeps everything in
+//! memory instead ([`Sink::Memory`], [`Incremental`]).
 
 mod build;
 mod content;
@@ -17,7 +20,7 @@ mod manual;
 mod markdown;
 mod problem;
 
-pub use build::{render, Outputs, Site};
+pub use build::{render, render_full, Built, Outputs, Sink, Site};
 pub use incremental::{Incremental, Update};
 pub use init::init;
 pub use problem::{Problem, Problems};
@@ -54,77 +57,77 @@ pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
     render(&site).map_err(Problems)
 }
 
-/// `gazette build`: render, then write into `output` (default `ROOT/public`),
-/// removing files a previous build left that this one no longer makes.
+/// `gazette build`: renders straight into a staging folder beside the
+/// output, then swaps it in, so a failed build leaves the old `public/`
+/// untouched and a large site never has to fit in memory.
 pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let start = Instant::now();
-    let outputs = render_site(root)?;
-    tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
+    let site = Site::load(root).map_err(Problems)?;
     let out_dir = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("public"));
-    write_outputs(&out_dir, &outputs)?;
-    let pages = outputs.keys().filter(|k| k.ends_with(".html")).count();
+    check_output_dir(&out_dir)?;
+    let name = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "public".into());
+    let staging = out_dir.with_file_name(format!(".{name}.gazette-new"));
+    let old = out_dir.with_file_name(format!(".{name}.gazette-old"));
+    for leftover in [&staging, &old] {
+        if leftover.exists() {
+            std::fs::remove_dir_all(leftover)?;
+        }
+    }
+    std::fs::create_dir_all(&staging)?;
+    let built = match render_full(&site, &Sink::Dir(staging.clone())) {
+        Ok(b) => b,
+        Err(problems) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            return Err(Problems(problems).into());
+        }
+    };
+    tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
+    if out_dir.exists() {
+        std::fs::rename(&out_dir, &old)?;
+    }
+    std::fs::rename(&staging, &out_dir)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
     Ok(Report {
-        pages,
-        files: outputs.len() - pages,
-        bytes: outputs.values().map(|b| b.len()).sum(),
+        pages: built.pages,
+        files: built.files - built.pages,
+        bytes: built.bytes,
         millis: start.elapsed().as_millis(),
         output: out_dir,
     })
 }
 
-/// `gazette check`: everything a build does except writing.
-pub fn check(root: &Path) -> anyhow::Result<Vec<Problem>> {
-    match render_site(root) {
-        Ok(_) => Ok(Vec::new()),
-        Err(Problems(p)) => Ok(p),
+/// Refuses to replace a folder that holds something other than a build.
+fn check_output_dir(out_dir: &Path) -> anyhow::Result<()> {
+    if !out_dir.is_dir() {
+        return Ok(());
     }
-}
-
-/// Writes the outputs, skipping files whose bytes are unchanged (so watchers
-/// and caches see only real changes), and deletes stale files.
-pub fn write_outputs(out_dir: &Path, outputs: &Outputs) -> anyhow::Result<()> {
-    use rayon::prelude::*;
-    if out_dir.is_dir() {
-        let looks_like_ours =
-            out_dir.join("index.html").is_file() || out_dir.join("sitemap.xml").is_file();
-        let empty = std::fs::read_dir(out_dir)?.next().is_none();
-        if !looks_like_ours && !empty {
-            anyhow::bail!(
-                "{} is not empty and holds no earlier build; remove it or choose another --output",
-                out_dir.display()
-            );
-        }
-        remove_stale(out_dir, "", outputs)?;
-    }
-    outputs
-        .par_iter()
-        .try_for_each(|(rel, bytes)| -> anyhow::Result<()> {
-            let path = out_dir.join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            if std::fs::read(&path).is_ok_and(|old| old[..] == bytes[..]) {
-                return Ok(());
-            }
-            std::fs::write(&path, bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        })
-}
-
-fn remove_stale(dir: &Path, prefix: &str, outputs: &Outputs) -> anyhow::Result<()> {
-    for e in std::fs::read_dir(dir)? {
-        let e = e?;
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel = format!("{prefix}{name}");
-        if e.file_type()?.is_dir() {
-            remove_stale(&e.path(), &format!("{rel}/"), outputs)?;
-            if std::fs::read_dir(e.path())?.next().is_none() {
-                std::fs::remove_dir(e.path())?;
-            }
-        } else if !outputs.contains_key(&rel) {
-            std::fs::remove_file(e.path())?;
-        }
+    let looks_like_ours =
+        out_dir.join("index.html").is_file() || out_dir.join("sitemap.xml").is_file();
+    let empty = std::fs::read_dir(out_dir)?.next().is_none();
+    if !looks_like_ours && !empty {
+        anyhow::bail!(
+            "{} is not empty and holds no earlier build; remove it or choose another --output",
+            out_dir.display()
+        );
     }
     Ok(())
+}
+
+/// `gazette check`: everything a build does except writing.
+pub fn check(root: &Path) -> anyhow::Result<Vec<Problem>> {
+    let site = match Site::load(root) {
+        Ok(s) => s,
+        Err(p) => return Ok(p),
+    };
+    match render_full(&site, &Sink::Discard) {
+        Ok(_) => Ok(Vec::new()),
+        Err(p) => Ok(p),
+    }
 }

@@ -101,7 +101,10 @@ wait_for_url() {
 }
 
 # The intake: its own database and mail folder; port 0 = any free port; no
-# rate limit (the suite sends a few dozen returns from one address).
+# rate limit (the suite sends a few dozen returns from one address); an admin
+# password, so the admin login page is served and checked.
+ADMIN_HASH="$(echo 'browser-suite-admin' | "$GAZETTE_BIN" admin hash-password)"
+GAZETTE_ADMIN_PASSWORD_HASH="$ADMIN_HASH" \
 GAZETTE_INTAKE_LISTEN=127.0.0.1:0 \
 GAZETTE_INTAKE_DATABASE="$WORK/intake.db" \
 GAZETTE_INTAKE_RATE_LIMIT=0 \

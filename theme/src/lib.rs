@@ -42,6 +42,30 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("receipt.html", include_str!("../templates/receipt.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("404.html", include_str!("../templates/404.html")),
+    (
+        "admin_base.html",
+        include_str!("../templates/admin_base.html"),
+    ),
+    (
+        "admin_login.html",
+        include_str!("../templates/admin_login.html"),
+    ),
+    (
+        "admin_index.html",
+        include_str!("../templates/admin_index.html"),
+    ),
+    (
+        "admin_list.html",
+        include_str!("../templates/admin_list.html"),
+    ),
+    (
+        "admin_detail.html",
+        include_str!("../templates/admin_detail.html"),
+    ),
+    (
+        "admin_outbox.html",
+        include_str!("../templates/admin_outbox.html"),
+    ),
 ];
 
 /// (output path, bytes) of every built-in static file.

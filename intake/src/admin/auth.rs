@@ -1,0 +1,273 @@
+//! Admin authentication: the argon2 password, in-memory sessions with a
+//! CSRF token each, and the per-client brake on wrong passwords.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore as _;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Name of the session cookie.
+pub const COOKIE: &str = "gazette_admin";
+
+/// A session ends after this long without a request.
+pub const IDLE: Duration = Duration::from_secs(8 * 3600);
+
+/// ... and in any case this long after login.
+pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// Wrong passwords a client may give before it has to wait.
+pub const FREE_TRIES: u32 = 5;
+
+/// The first wait after [`FREE_TRIES`]; it doubles with each further failure.
+pub const FIRST_WAIT: Duration = Duration::from_secs(30);
+
+/// The longest wait between two tries.
+pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// A client's failures are forgotten after this long without a try.
+const FORGET: Duration = Duration::from_secs(24 * 3600);
+
+/// The argon2id PHC string for `password` (what `[admin] password_hash` holds).
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)?;
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Whether the configured hash is usable at all (a PHC string argon2 reads).
+pub fn hash_is_valid(hash: &str) -> bool {
+    PasswordHash::new(hash.trim()).is_ok()
+}
+
+/// Checks `password` against the PHC string `hash`. Slow on purpose (argon2):
+/// call from a blocking thread.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash.trim()) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// 256 random bits as 64 hex digits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    crate::refs::hex(&bytes)
+}
+
+/// Sessions are kept under the sha256 of their token, so the map's lookup
+/// timing says nothing useful about a live token.
+fn key(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    crate::refs::hex(&Sha256::digest(token.as_bytes()))
+}
+
+struct Session {
+    csrf: String,
+    created: Instant,
+    seen: Instant,
+}
+
+/// Logged-in browsers, in memory: a restart logs everybody out.
+#[derive(Default)]
+pub struct Sessions {
+    map: Mutex<HashMap<String, Session>>,
+}
+
+impl Sessions {
+    /// A new session: (cookie token, CSRF token).
+    pub fn create(&self, now: Instant) -> (String, String) {
+        let token = random_token();
+        let csrf = random_token();
+        if let Ok(mut map) = self.map.lock() {
+            map.retain(|_, s| alive(s, now));
+            map.insert(
+                key(&token),
+                Session {
+                    csrf: csrf.clone(),
+                    created: now,
+                    seen: now,
+                },
+            );
+        }
+        (token, csrf)
+    }
+
+    /// The CSRF token of a live session, which counts as seen at `now`;
+    /// `None` for an unknown or expired one (which is then dropped).
+    pub fn touch(&self, token: &str, now: Instant) -> Option<String> {
+        let mut map = self.map.lock().ok()?;
+        let k = key(token);
+        let live = map.get(&k).is_some_and(|s| alive(s, now));
+        if !live {
+            map.remove(&k);
+            return None;
+        }
+        let s = map.get_mut(&k)?;
+        s.seen = now;
+        Some(s.csrf.clone())
+    }
+
+    pub fn remove(&self, token: &str) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(&key(token));
+        }
+    }
+}
+
+fn alive(s: &Session, now: Instant) -> bool {
+    now.saturating_duration_since(s.seen) < IDLE
+        && now.saturating_duration_since(s.created) < LIFETIME
+}
+
+struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Wrong passwords per client address: after [`FREE_TRIES`] the client must
+/// wait before the next try is even checked, longer after each failure.
+#[derive(Default)]
+pub struct LoginThrottle {
+    map: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+/// How long a client with `count` failures waits after its last one.
+pub fn wait_after(count: u32) -> Duration {
+    if count < FREE_TRIES {
+        return Duration::ZERO;
+    }
+    let exp = (count - FREE_TRIES).min(16);
+    FIRST_WAIT.saturating_mul(1u32 << exp).min(MAX_WAIT)
+}
+
+impl LoginThrottle {
+    /// `Err(wait)` when `client` may not try yet.
+    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        let Ok(mut map) = self.map.lock() else {
+            return Ok(());
+        };
+        let Some(f) = map.get(&client) else {
+            return Ok(());
+        };
+        let since = now.saturating_duration_since(f.last);
+        if since >= FORGET {
+            map.remove(&client);
+            return Ok(());
+        }
+        let wait = wait_after(f.count);
+        if since < wait {
+            Err(wait - since)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Records a wrong password.
+    pub fn failed(&self, client: IpAddr, now: Instant) {
+        if let Ok(mut map) = self.map.lock() {
+            if map.len() > 10_000 {
+                map.retain(|_, f| now.saturating_duration_since(f.last) < FORGET);
+            }
+            let f = map.entry(client).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
+            f.count = f.count.saturating_add(1);
+            f.last = now;
+        }
+    }
+
+    /// A correct password clears the client's record.
+    pub fn succeeded(&self, client: IpAddr) {
+        if let Ok(mut map) = self.map.lock() {
+            map.remove(&client);
+        }
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    crate::refs::same_token(a, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_verifies_and_rejects() {
+        let h = hash_password("梅州 secret 2016").unwrap();
+        assert!(h.starts_with("$argon2id$"), "{h}");
+        assert!(hash_is_valid(&h));
+        assert!(verify_password("梅州 secret 2016", &h));
+        assert!(!verify_password("梅州 secret 2017", &h));
+        assert!(!verify_password("", &h));
+        // Salted: the same password hashes differently each time.
+        assert_ne!(h, hash_password("梅州 secret 2016").unwrap());
+        assert!(!hash_is_valid("not a hash"));
+        assert!(!verify_password("x", "not a hash"));
+        assert!(!verify_password("x", ""));
+    }
+
+    #[test]
+    fn sessions_expire_when_idle_and_after_their_lifetime() {
+        let s = Sessions::default();
+        let t0 = Instant::now();
+        let (token, csrf) = s.create(t0);
+        assert_eq!(token.len(), 64);
+        assert_ne!(token, csrf);
+        assert_eq!(
+            s.touch(&token, t0 + Duration::from_secs(60)),
+            Some(csrf.clone())
+        );
+        assert_eq!(s.touch("0".repeat(64).as_str(), t0), None);
+        // Used every seven hours: alive past eight hours since login ...
+        let mut t = t0;
+        for _ in 0..3 {
+            t += Duration::from_secs(7 * 3600);
+            assert!(s.touch(&token, t).is_some());
+        }
+        // ... but not past its lifetime.
+        t += Duration::from_secs(4 * 3600);
+        assert!(t.duration_since(t0) >= LIFETIME);
+        assert_eq!(s.touch(&token, t), None);
+
+        let (idle, _) = s.create(t0);
+        assert_eq!(s.touch(&idle, t0 + IDLE), None, "idle too long");
+        let (gone, _) = s.create(t0);
+        s.remove(&gone);
+        assert_eq!(s.touch(&gone, t0), None, "logged out");
+    }
+
+    #[test]
+    fn throttle_lets_five_through_then_waits_longer_each_time() {
+        let th = LoginThrottle::default();
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        let other: IpAddr = "192.0.2.8".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..FREE_TRIES {
+            assert!(th.check(ip, t0).is_ok());
+            th.failed(ip, t0);
+        }
+        assert_eq!(th.check(ip, t0), Err(FIRST_WAIT));
+        assert!(th.check(other, t0).is_ok(), "per client");
+        let t1 = t0 + FIRST_WAIT;
+        assert!(th.check(ip, t1).is_ok());
+        th.failed(ip, t1);
+        assert_eq!(th.check(ip, t1), Err(FIRST_WAIT * 2));
+        assert_eq!(wait_after(40), MAX_WAIT);
+        th.succeeded(ip);
+        assert!(th.check(ip, t1).is_ok());
+        th.failed(ip, t1);
+        assert!(th.check(ip, t1).is_ok(), "count starts again after success");
+    }
+}

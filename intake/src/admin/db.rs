@@ -1,0 +1,461 @@
+//! The admin pages' reads and writes. Reads run on the reader pool, writes
+//! inside the writer thread's transaction (see [`crate::store::Writer::apply`]).
+
+use crate::store::{self, Submission};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Processing states, in order.
+pub const STATUSES: [&str; 3] = ["待处理", "已设置", "已反馈"];
+
+/// Who made a change: one shared admin password, so one name.
+pub const ACTOR: &str = "管理员";
+
+/// One notification's state, for the listings.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelState {
+    pub channel: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ListRow {
+    pub reference: String,
+    pub unit: String,
+    pub received_at: i64,
+    pub late: bool,
+    pub status: String,
+    pub channels: Vec<ChannelState>,
+}
+
+/// Returns to `form_id`, newest first, optionally only those in `status`.
+pub fn list(
+    conn: &Connection,
+    form_id: &str,
+    status: Option<&str>,
+) -> Result<Vec<ListRow>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, '待处理')
+         FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, '待处理') = ?2)
+         ORDER BY s.received_at DESC, s.id DESC",
+    )?;
+    let rows: Vec<(i64, ListRow)> = stmt
+        .query_map(params![form_id, status], |r| {
+            Ok((
+                r.get(0)?,
+                ListRow {
+                    reference: r.get(1)?,
+                    unit: r.get(2)?,
+                    received_at: r.get(3)?,
+                    late: r.get(4)?,
+                    status: r.get(5)?,
+                    channels: Vec::new(),
+                },
+            ))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut channels: HashMap<i64, Vec<ChannelState>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.submission_id, o.channel, o.status FROM outbox o
+         JOIN submissions s ON s.id = o.submission_id
+         WHERE s.form_id = ?1 ORDER BY o.id",
+    )?;
+    let mut q = stmt.query([form_id])?;
+    while let Some(r) = q.next()? {
+        channels.entry(r.get(0)?).or_default().push(ChannelState {
+            channel: r.get(1)?,
+            status: r.get(2)?,
+        });
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, mut row)| {
+            row.channels = channels.remove(&id).unwrap_or_default();
+            row
+        })
+        .collect())
+}
+
+/// Per form: how many returns in each processing state.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FormCounts {
+    pub total: i64,
+    pub pending: i64,
+    pub set_up: i64,
+    pub fed_back: i64,
+}
+
+pub fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.form_id, COALESCE(p.status, '待处理'), COUNT(*)
+         FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+         GROUP BY 1, 2",
+    )?;
+    let mut out: HashMap<String, FormCounts> = HashMap::new();
+    let mut q = stmt.query([])?;
+    while let Some(r) = q.next()? {
+        let c = out.entry(r.get(0)?).or_default();
+        let n: i64 = r.get(2)?;
+        c.total += n;
+        match r.get::<_, String>(1)?.as_str() {
+            "已设置" => c.set_up += n,
+            "已反馈" => c.fed_back += n,
+            _ => c.pending += n,
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    pub id: i64,
+    pub channel: String,
+    pub recipients: String,
+    pub status: String,
+    pub tries: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub sent_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Detail {
+    pub submission: Submission,
+    pub source: String,
+    pub status: String,
+    pub account: String,
+    pub note: String,
+    pub notifications: Vec<Notification>,
+    pub audit: Vec<AuditEntry>,
+}
+
+pub fn detail(conn: &Connection, reference: &str) -> Result<Option<Detail>, rusqlite::Error> {
+    let Some(submission) = store::submission_by_reference(conn, reference)? else {
+        return Ok(None);
+    };
+    let id = submission.id;
+    let source: String = conn
+        .prepare_cached("SELECT source FROM submissions WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let (status, account, note) = conn
+        .prepare_cached("SELECT status, account, note FROM processing WHERE submission_id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .unwrap_or_else(|| (STATUSES[0].to_string(), String::new(), String::new()));
+    let notifications = conn
+        .prepare_cached(
+            "SELECT id, channel, recipients, status, tries, next_attempt_at, last_error, sent_at
+             FROM outbox WHERE submission_id = ?1 ORDER BY id",
+        )?
+        .query_map([id], |r| {
+            let recipients: String = r.get(2)?;
+            // A JSON list of addresses (or numbers), shown as one line.
+            let recipients = serde_json::from_str::<Vec<String>>(&recipients)
+                .map(|v| v.join("，"))
+                .unwrap_or(recipients);
+            Ok(Notification {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                recipients,
+                status: r.get(3)?,
+                tries: r.get(4)?,
+                next_attempt_at: r.get(5)?,
+                last_error: r.get(6)?,
+                sent_at: r.get(7)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let audit = conn
+        .prepare_cached(
+            "SELECT at, actor, action, detail FROM audit WHERE submission_id = ?1 ORDER BY id",
+        )?
+        .query_map([id], |r| {
+            Ok(AuditEntry {
+                at: r.get(0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                detail: r.get(3)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(Detail {
+        submission,
+        source,
+        status,
+        account,
+        note,
+        notifications,
+        audit,
+    }))
+}
+
+/// A processing change asked for on the detail page.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// 已设置, with the account name given to the unit.
+    SetUp { account: String, note: String },
+    /// 已反馈 (the unit was told); the account stays.
+    FedBack { note: String },
+}
+
+/// Applies `change` to the return `reference` and appends it to the audit
+/// trail. Returns 0 when there is no such return.
+pub fn change(
+    conn: &Connection,
+    reference: &str,
+    change: &Change,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
+    let Some(id) = conn
+        .prepare_cached("SELECT id FROM submissions WHERE reference = ?1")?
+        .query_row([reference], |r| r.get::<_, i64>(0))
+        .optional()?
+    else {
+        return Ok(0);
+    };
+    let (action, detail) = match change {
+        Change::SetUp { account, note } => {
+            conn.prepare_cached(
+                "INSERT INTO processing (submission_id, status, account, note, updated_at)
+                 VALUES (?1, '已设置', ?2, ?3, ?4)
+                 ON CONFLICT (submission_id) DO UPDATE SET
+                   status = excluded.status, account = excluded.account,
+                   note = excluded.note, updated_at = excluded.updated_at",
+            )?
+            .execute(params![id, account, note, now])?;
+            let mut d = format!("账号：{account}");
+            if !note.is_empty() {
+                d.push_str(&format!("；备注：{note}"));
+            }
+            ("标记为已设置", d)
+        }
+        Change::FedBack { note } => {
+            conn.prepare_cached(
+                "INSERT INTO processing (submission_id, status, note, updated_at)
+                 VALUES (?1, '已反馈', ?2, ?3)
+                 ON CONFLICT (submission_id) DO UPDATE SET
+                   status = excluded.status,
+                   note = CASE WHEN excluded.note = '' THEN processing.note ELSE excluded.note END,
+                   updated_at = excluded.updated_at",
+            )?
+            .execute(params![id, note, now])?;
+            let d = if note.is_empty() {
+                String::new()
+            } else {
+                format!("备注：{note}")
+            };
+            ("标记为已反馈", d)
+        }
+    };
+    audit(conn, now, Some(id), action, &detail)?;
+    Ok(1)
+}
+
+fn audit(
+    conn: &Connection,
+    at: i64,
+    submission_id: Option<i64>,
+    action: &str,
+    detail: &str,
+) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(
+        "INSERT INTO audit (at, actor, submission_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![at, ACTOR, submission_id, action, detail])?;
+    Ok(())
+}
+
+/// A pending or failed notification, for the outbox page.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub reference: String,
+    pub form_id: String,
+    pub form_title: String,
+    pub unit: String,
+    pub channel: String,
+    pub status: String,
+    pub tries: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// Failed rows first, then pending ones, each oldest first.
+pub fn outbox(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
+                o.tries, o.next_attempt_at, o.last_error
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status IN ('pending', 'failed')
+         ORDER BY o.status DESC, o.id",
+    )?
+    .query_map([], |r| {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            reference: r.get(1)?,
+            form_id: r.get(2)?,
+            form_title: r.get(3)?,
+            unit: r.get(4)?,
+            channel: r.get(5)?,
+            status: r.get(6)?,
+            tries: r.get(7)?,
+            next_attempt_at: r.get(8)?,
+            last_error: r.get(9)?,
+        })
+    })?
+    .collect()
+}
+
+/// Puts failed notifications back in the queue (one, or all with `None`),
+/// due now with their tries reset, and notes each in the audit trail.
+pub fn requeue(conn: &Connection, id: Option<i64>, now: i64) -> Result<usize, rusqlite::Error> {
+    let targets: Vec<(i64, i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, submission_id, channel FROM outbox
+             WHERE status = 'failed' AND (?1 IS NULL OR id = ?1) ORDER BY id",
+        )?
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    for (row, submission, channel) in &targets {
+        conn.prepare_cached(
+            "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?2 WHERE id = ?1",
+        )?
+        .execute(params![row, now])?;
+        audit(
+            conn,
+            now,
+            Some(*submission),
+            "重新发送通知",
+            &channel_text(channel),
+        )?;
+    }
+    Ok(targets.len())
+}
+
+/// 电子邮件 / 传真 for the channel names the outbox uses.
+pub fn channel_text(channel: &str) -> String {
+    match channel {
+        "email" => "电子邮件".into(),
+        "fax" => "传真".into(),
+        other => other.to_string(),
+    }
+}
+
+/// 已发送 / 待发送 / 失败.
+pub fn delivery_text(status: &str) -> &'static str {
+    match status {
+        "sent" => "已发送",
+        "failed" => "失败",
+        _ => "待发送",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = store::open(&dir.path().join("x.db")).unwrap();
+        (dir, conn)
+    }
+
+    fn add(conn: &Connection, reference: &str, unit: &str, at: i64) -> i64 {
+        conn.execute(
+            "INSERT INTO submissions (reference, token, form_id, form_title, unit, answers, hash, received_at)
+             VALUES (?1, ?1, 'departments', '市直主管部门信息一览表', ?2, ?3, 'h', ?4)",
+            params![reference, unit, format!(r#"[["unit_name",{}]]"#, serde_json::json!(unit)), at],
+        )
+        .unwrap();
+        let id = conn.last_insert_rowid();
+        conn.execute(
+            "INSERT INTO outbox (submission_id, channel, recipients, status, next_attempt_at, created_at, last_error)
+             VALUES (?1, 'email', '[\"a@b.cn\"]', 'failed', 0, 0, 'refused')",
+            [id],
+        )
+        .unwrap();
+        id
+    }
+
+    #[test]
+    fn list_filters_and_changes_are_audited() {
+        let (_d, conn) = db();
+        add(&conn, "AAAAAAA2", "甲局", 1000);
+        add(&conn, "BBBBBBB3", "乙局", 2000);
+        let all = list(&conn, "departments", None).unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[0].unit, "乙局", "newest first");
+        assert_eq!(all[0].status, "待处理");
+        assert_eq!(all[0].channels[0].status, "failed");
+
+        let set = Change::SetUp {
+            account: "mz_jia".into(),
+            note: "已电话告知".into(),
+        };
+        assert_eq!(change(&conn, "AAAAAAA2", &set, 3000).unwrap(), 1);
+        assert_eq!(change(&conn, "NOSUCH22", &set, 3000).unwrap(), 0);
+        let fb = Change::FedBack {
+            note: String::new(),
+        };
+        change(&conn, "AAAAAAA2", &fb, 4000).unwrap();
+        let d = detail(&conn, "AAAAAAA2").unwrap().unwrap();
+        assert_eq!(d.status, "已反馈");
+        assert_eq!(d.account, "mz_jia");
+        assert_eq!(
+            d.note, "已电话告知",
+            "an empty feedback note keeps the old one"
+        );
+        assert_eq!(d.audit.len(), 2);
+        assert_eq!(d.audit[0].action, "标记为已设置");
+        assert!(d.audit[0].detail.contains("mz_jia"));
+        assert_eq!(d.audit[1].actor, ACTOR);
+
+        let pending = list(&conn, "departments", Some("待处理")).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].unit, "乙局");
+        let c = counts(&conn).unwrap();
+        assert_eq!((c["departments"].total, c["departments"].fed_back), (2, 1));
+    }
+
+    #[test]
+    fn requeue_one_or_all() {
+        let (_d, conn) = db();
+        let a = add(&conn, "AAAAAAA2", "甲局", 1000);
+        add(&conn, "BBBBBBB3", "乙局", 2000);
+        assert_eq!(outbox(&conn).unwrap().len(), 2);
+        let first: i64 = conn
+            .query_row("SELECT id FROM outbox WHERE submission_id = ?1", [a], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(requeue(&conn, Some(first), 5000).unwrap(), 1);
+        assert_eq!(
+            requeue(&conn, Some(first), 5000).unwrap(),
+            0,
+            "no longer failed"
+        );
+        assert_eq!(requeue(&conn, None, 5000).unwrap(), 1);
+        let rows = outbox(&conn).unwrap();
+        assert!(rows
+            .iter()
+            .all(|r| r.status == "pending" && r.tries == 0 && r.next_attempt_at == 5000));
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM audit WHERE action = '重新发送通知'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+}

@@ -1,0 +1,281 @@
+//! The 一览表 export and the spreadsheet import, both driven by the form
+//! definitions (`forms::sheet`) and both on the same database as the intake
+//! service: `gazette import` may run while `gazette intake` or `serve` is
+//! up (WAL, a busy timeout, and one short write transaction for the file).
+
+use crate::store::{self, NewSubmission, Stored};
+use anyhow::Context as _;
+use config::Config;
+use forms::sheet::{CellError, ExportRow};
+use forms::FormDef;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+
+/// The processing status of a return nobody has touched yet.
+pub const STATUS_NEW: &str = "待处理";
+
+/// `2016-07-20 10:31` in China Standard Time: sorts as text and reads in Excel.
+pub fn received_text(ms: i64) -> String {
+    use chrono::TimeZone;
+    let Some(tz) = chrono::FixedOffset::east_opt(8 * 3600) else {
+        return String::new();
+    };
+    match tz.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%Y-%m-%d %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+/// Whether the admin pages' `processing` table exists yet (it comes with a
+/// later migration; a database without it has every return 待处理).
+fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'processing')",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Every return to `def`, oldest first, as the 一览表 lists them.
+pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, rusqlite::Error> {
+    let status = if has_processing(conn)? {
+        "COALESCE(p.status, '待处理') FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
+    } else {
+        "'待处理' FROM submissions s"
+    };
+    let sql = format!(
+        "SELECT s.reference, s.received_at, s.late, s.answers, {status}
+         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([&def.id], |r| {
+        let answers: String = r.get(3)?;
+        let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(ExportRow {
+            reference: r.get(0)?,
+            received: received_text(r.get(1)?),
+            late: r.get(2)?,
+            status: r.get(4)?,
+            answers,
+        })
+    })?;
+    rows.collect()
+}
+
+/// `--format` of `gazette export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "xlsx" => Ok(Format::Xlsx),
+            "csv" => Ok(Format::Csv),
+            _ => Err(format!("{s:?}: use xlsx or csv")),
+        }
+    }
+}
+
+fn load_form(root: &Path, id: &str) -> anyhow::Result<(Config, FormDef)> {
+    let config = Config::load(root)?;
+    let defs = FormDef::load_dir(&root.join("content").join("forms"))?;
+    let names: Vec<String> = defs.iter().map(|d| d.id.clone()).collect();
+    let Some(def) = defs.into_iter().find(|d| d.id == id) else {
+        anyhow::bail!(
+            "没有名为 “{id}” 的表单；content/forms/ 中有：{}",
+            if names.is_empty() {
+                "（无）".to_string()
+            } else {
+                names.join("、")
+            }
+        );
+    };
+    Ok((config, def))
+}
+
+fn open_db(config: &Config) -> anyhow::Result<Connection> {
+    let path = config.database_path();
+    store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))
+}
+
+/// `gazette export`: writes the 一览表 and says where. `output` `-` is
+/// stdout; no output means `<form>-一览表.<format>` in the current folder.
+/// The format follows `format`, else the output's extension, else xlsx.
+pub fn export(
+    root: &Path,
+    form: &str,
+    format: Option<Format>,
+    output: Option<&Path>,
+) -> anyhow::Result<String> {
+    let (config, def) = load_form(root, form)?;
+    let format = format
+        .or_else(|| {
+            let ext = output?.extension()?.to_str()?.to_ascii_lowercase();
+            (ext == "csv").then_some(Format::Csv)
+        })
+        .unwrap_or(Format::Xlsx);
+    let rows = if config.database_path().exists() {
+        export_rows(&open_db(&config)?, &def)?
+    } else {
+        Vec::new()
+    };
+    let bytes = match format {
+        Format::Xlsx => forms::sheet::export_xlsx(&def, &rows)
+            .map_err(|e| anyhow::anyhow!("生成 .xlsx 失败：{e}"))?,
+        Format::Csv => forms::sheet::export_csv(&def, &rows).into_bytes(),
+    };
+    let ext = match format {
+        Format::Xlsx => "xlsx",
+        Format::Csv => "csv",
+    };
+    let target = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{}-一览表.{ext}", def.id)));
+    if target.as_os_str() == "-" {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&bytes)?;
+        out.flush()?;
+        return Ok(String::new());
+    }
+    std::fs::write(&target, &bytes)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    Ok(format!(
+        "《{}》{} 条记录已导出到 {}\n",
+        def.title,
+        rows.len(),
+        target.display()
+    ))
+}
+
+/// What `gazette import` has to say; `ok` false means exit status 1.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The submission a validated spreadsheet row becomes: the same shape as a
+/// web return, marked `import`, with the same notifications queued.
+pub fn new_submission(
+    config: &Config,
+    def: &FormDef,
+    answers: &forms::Answers,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<NewSubmission> {
+    let answers_json = serde_json::to_string(answers)?;
+    Ok(NewSubmission {
+        form_id: def.id.clone(),
+        form_title: def.title.clone(),
+        unit: def.title_answer(answers),
+        hash: store::repeat_hash(&def.id, &answers_json),
+        answers_json,
+        late: def.is_late(now),
+        received_at: now.timestamp_millis(),
+        recipients: crate::service::recipients_for(config, def),
+        faxes: crate::fax::queued_numbers(config),
+        source: "import",
+    })
+}
+
+/// `gazette import`: reads `file` with the form's own validation; all rows
+/// or none. `dry_run` only reports.
+pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Result<ImportReport> {
+    let (config, def) = load_form(root, form)?;
+    let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
+    let mut report = ImportReport::default();
+    let all = match forms::sheet::read_xlsx(&def, &bytes) {
+        Ok(all) => all,
+        Err(errors) => {
+            report.stderr = refusal(&def, file, &errors);
+            return Ok(report);
+        }
+    };
+    if all.is_empty() {
+        report.stderr = format!("{}：表格中没有填写任何数据行，没有导入。\n", file.display());
+        return Ok(report);
+    }
+    if dry_run {
+        report.ok = true;
+        report.stdout = format!(
+            "{} 行可以导入《{}》（试运行，没有保存任何数据）\n",
+            all.len(),
+            def.title
+        );
+        return Ok(report);
+    }
+    let now = chrono::Utc::now();
+    let subs = all
+        .iter()
+        .map(|answers| new_submission(&config, &def, answers, now))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut conn = open_db(&config)?;
+    let stored: Vec<Stored> = store::insert_all(&mut conn, &subs)?;
+    let mut out = format!(
+        "已导入 {} 行到《{}》{}：\n",
+        stored.len(),
+        def.title,
+        if def.is_late(now) {
+            "（已过截止日期，标记为逾期）"
+        } else {
+            ""
+        }
+    );
+    for (s, new) in stored.iter().zip(&subs) {
+        out.push_str(&format!("{}  {}\n", s.reference, new.unit));
+    }
+    let queued = subs
+        .first()
+        .map(|s| usize::from(!s.recipients.is_empty()) + s.faxes.len())
+        .unwrap_or(0);
+    if queued > 0 {
+        out.push_str(
+            "通知已排入发送队列，由运行中的 gazette intake 或 gazette serve 发送（gazette outbox 可查看）。\n",
+        );
+    }
+    report.ok = true;
+    report.stdout = out;
+    Ok(report)
+}
+
+/// Every problem, one line each, and that nothing was imported.
+fn refusal(def: &FormDef, file: &Path, errors: &[CellError]) -> String {
+    let mut text = format!(
+        "{} 不能导入《{}》，发现 {} 处问题，没有导入任何数据：\n",
+        file.display(),
+        def.title,
+        errors.len()
+    );
+    for e in errors {
+        text.push_str(&e.to_string());
+        text.push('\n');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn received_is_china_time() {
+        let ms = chrono::DateTime::parse_from_rfc3339("2016-07-20T02:31:00Z")
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(received_text(ms), "2016-07-20 10:31");
+    }
+
+    #[test]
+    fn formats_parse() {
+        assert_eq!("CSV".parse::<Format>(), Ok(Format::Csv));
+        assert_eq!("xlsx".parse::<Format>(), Ok(Format::Xlsx));
+        assert!("pdf".parse::<Format>().is_err());
+    }
+}

@@ -1,0 +1,491 @@
+//! The admin pages end to end: the real `gazette intake` binary, a real
+//! SQLite file, and (for the outbox) a real SMTP server on loopback.
+
+mod common;
+
+use common::http::{self, encode, Response};
+use common::smtp::SmtpServer;
+use common::{eventually, Server, Site};
+use std::time::Duration;
+
+const PASSWORD: &str = "梅州 专技科 2016 admin";
+
+/// One hash for the whole test binary (argon2 takes a moment).
+fn password_hash() -> String {
+    use std::sync::OnceLock;
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| intake::admin::hash_password(PASSWORD).expect("hash"))
+        .clone()
+}
+
+struct Admin {
+    _site: Site,
+    server: Server,
+}
+
+impl Admin {
+    fn start(env: &[(&str, String)]) -> Admin {
+        let site = Site::with_repo_forms();
+        let mut all: Vec<(&str, String)> = vec![
+            ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
+            ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
+            (
+                "GAZETTE_MAIL_TRANSPORT",
+                site.path().join("outbox").display().to_string(),
+            ),
+            ("GAZETTE_ADMIN_PASSWORD_HASH", password_hash()),
+        ];
+        for (k, v) in env {
+            all.retain(|(a, _)| a != k);
+            all.push((k, v.clone()));
+        }
+        let server = Server::start(&["intake"], site.path(), &all);
+        Admin {
+            _site: site,
+            server,
+        }
+    }
+
+    fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        match cookie {
+            Some(c) => http::get_with(self.server.addr, path, &[("Cookie", c)]),
+            None => http::get(self.server.addr, path),
+        }
+    }
+
+    fn post(&self, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Response {
+        let body = encode(pairs);
+        match cookie {
+            Some(c) => http::post_with(self.server.addr, path, &[("Cookie", c)], body.as_bytes()),
+            None => http::post_form(self.server.addr, path, &body),
+        }
+    }
+
+    /// Posts a valid return and gives back its reference.
+    fn submit(&self, form: &str, pairs: &[(&str, &str)]) -> String {
+        let res = self.post(&format!("/forms/{form}"), None, pairs);
+        assert_eq!(res.status, 303, "{}", res.text());
+        let location = res.header("location").expect("location").to_string();
+        let token = location.rsplit('/').next().expect("token");
+        token[..8].to_string()
+    }
+
+    /// Logs in; returns the `Cookie` header value.
+    fn login(&self) -> String {
+        let res = self.post("/admin/login", None, &[("password", PASSWORD)]);
+        assert_eq!(res.status, 303, "{}", res.text());
+        assert_eq!(res.header("location"), Some("/admin/"));
+        let set = res.header("set-cookie").expect("set-cookie").to_string();
+        for attr in ["HttpOnly", "SameSite=Strict", "Path=/admin"] {
+            assert!(set.contains(attr), "{set}");
+        }
+        assert!(!set.contains("Secure"), "plain HTTP: {set}");
+        let pair = set.split(';').next().expect("cookie").to_string();
+        assert!(
+            pair.starts_with("gazette_admin=") && pair.len() == 14 + 64,
+            "{pair}"
+        );
+        pair
+    }
+}
+
+/// The CSRF token in a page's forms.
+fn csrf(page: &str) -> String {
+    let key = r#"name="csrf" value=""#;
+    let at = page
+        .find(key)
+        .unwrap_or_else(|| panic!("no csrf in {page}"))
+        + key.len();
+    page[at..at + 64].to_string()
+}
+
+fn department(unit: &str) -> Vec<(&str, &str)> {
+    vec![
+        ("unit_name", unit),
+        ("uscc", "11441700007280420Y"),
+        ("unit_type", "机关"),
+        ("address", "梅州市梅江区江南路1号"),
+        ("postcode", "514000"),
+        ("admin_name", "张三"),
+        ("admin_title", "科长"),
+        ("admin_section", "人事科"),
+        ("office_phone", "0753-2128309"),
+        ("mobile", "13812345678"),
+        ("fax", "0753-2128310"),
+        ("email", "admin@example.org"),
+        ("remarks", ""),
+        ("filled_by", "李四"),
+        ("website", ""),
+    ]
+}
+
+fn assert_refused(res: &Response, what: &str) {
+    match res.status {
+        303 => assert!(
+            res.header("location")
+                .is_some_and(|l| l.starts_with("/admin/login")),
+            "{what}: redirected elsewhere: {:?}",
+            res.header("location")
+        ),
+        401 | 403 => {}
+        s => panic!("{what}: status {s}: {}", res.text()),
+    }
+    assert!(
+        !res.text().contains(r#"name="csrf""#) && !res.body.starts_with(b"PK"),
+        "{what}: content leaked"
+    );
+}
+
+#[test]
+fn admin_pages_refuse_access_without_login() {
+    let a = Admin::start(&[]);
+    let reference = a.submit("departments", &department("梅州市未登录测试局"));
+    let gets = [
+        "/admin".to_string(),
+        "/admin/".to_string(),
+        "/admin/forms/departments".to_string(),
+        "/admin/forms/departments?status=待处理".to_string(),
+        "/admin/forms/departments/export.xlsx".to_string(),
+        "/admin/forms/departments/export.csv".to_string(),
+        format!("/admin/returns/{reference}"),
+        "/admin/outbox".to_string(),
+    ];
+    let forged = format!("gazette_admin={}", "a".repeat(64));
+    for path in &gets {
+        let res = a.get(path, None);
+        assert_refused(&res, path);
+        assert_eq!(res.status, 303, "{path}");
+        assert_refused(
+            &a.get(path, Some(&forged)),
+            &format!("{path} (forged cookie)"),
+        );
+    }
+    // Sent back to where they were going after login, but never off-site.
+    let res = a.get("/admin/outbox", None);
+    assert_eq!(
+        res.header("location"),
+        Some("/admin/login?next=/admin/outbox")
+    );
+    let posts = [
+        format!("/admin/returns/{reference}/setup"),
+        format!("/admin/returns/{reference}/feedback"),
+        "/admin/outbox/retry".to_string(),
+        "/admin/outbox/1/retry".to_string(),
+        "/admin/logout".to_string(),
+    ];
+    for path in &posts {
+        let res = a.post(path, None, &[("csrf", &"a".repeat(64)), ("account", "x")]);
+        assert_eq!(res.status, 403, "{path}: {}", res.text());
+        assert!(res.text().contains("请先登录"), "{path}");
+        assert_refused(&a.post(path, Some(&forged), &[("account", "x")]), path);
+    }
+    // The login page itself is open, in Chinese, with a labelled field.
+    let login = a.get("/admin/login", None);
+    assert_eq!(login.status, 200);
+    let page = login.text();
+    assert!(
+        page.contains(r#"<label for="password">管理密码</label>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"autocomplete="current-password""#));
+    assert!(page.contains("lang=\"zh-CN\""));
+    // Nothing was changed by the refused posts.
+    let db = rusqlite::Connection::open(a._site.path().join("var/gazette.db")).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM processing", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn admin_pages_are_off_without_a_password_hash() {
+    let a = Admin::start(&[("GAZETTE_ADMIN_PASSWORD_HASH", String::new())]);
+    for path in [
+        "/admin/login",
+        "/admin/",
+        "/admin/forms/departments/export.xlsx",
+    ] {
+        let res = a.get(path, None);
+        assert_eq!(res.status, 404, "{path}");
+        assert!(res.text().contains("管理页面未启用"), "{path}");
+    }
+    let res = a.post("/admin/login", None, &[("password", "")]);
+    assert_eq!(res.status, 404);
+    assert!(res.header("set-cookie").is_none());
+}
+
+#[test]
+fn wrong_passwords_are_refused_then_slowed_down() {
+    let a = Admin::start(&[]);
+    let empty = a.post("/admin/login", None, &[("password", "")]);
+    assert_eq!(empty.status, 422);
+    assert!(empty.text().contains("请输入管理密码"));
+    for i in 1..=5 {
+        let res = a.post("/admin/login", None, &[("password", "wrong password")]);
+        assert_eq!(res.status, 403, "try {i}");
+        let page = res.text();
+        assert!(page.contains("密码不正确"), "{page}");
+        assert!(
+            page.contains(r#"class="error-summary""#) && page.contains(r##"href="#password""##)
+        );
+        assert!(page.contains("<title>错误："), "the title says so");
+        assert!(res.header("set-cookie").is_none());
+    }
+    // The sixth try waits, even with the right password: it is not checked.
+    for password in ["wrong password", PASSWORD] {
+        let res = a.post("/admin/login", None, &[("password", password)]);
+        assert_eq!(res.status, 429, "{}", res.text());
+        let wait: u64 = res
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=30).contains(&wait), "{wait}");
+        assert!(res.text().contains("秒后再试"));
+        assert!(res.header("set-cookie").is_none());
+    }
+}
+
+#[test]
+fn logged_in_admin_lists_marks_audits_and_exports() {
+    let a = Admin::start(&[]);
+    let first = a.submit("departments", &department("梅州市甲测试局"));
+    std::thread::sleep(Duration::from_millis(5));
+    let second = a.submit("departments", &department("梅州市乙测试局"));
+    let cookie = a.login();
+    let c = Some(cookie.as_str());
+
+    // The overview links each form with its counts.
+    let index = a.get("/admin/", c);
+    assert_eq!(index.status, 200, "{}", index.text());
+    let page = index.text();
+    assert!(
+        page.contains(r#"href="/admin/forms/departments""#),
+        "{page}"
+    );
+    assert!(page.contains("退出登录"));
+    assert_eq!(index.header("cache-control"), Some("no-store, private"));
+
+    // The list: newest first, with notification and processing state.
+    let list = a.get("/admin/forms/departments", c).text();
+    let (i1, i2) = (
+        list.find("梅州市甲测试局").expect("first unit listed"),
+        list.find("梅州市乙测试局").expect("second unit listed"),
+    );
+    assert!(i2 < i1, "newest first");
+    assert!(list.contains(&format!(r#"href="/admin/returns/{first}""#)));
+    assert!(list.contains(r#"<th scope="col">参考编号</th>"#));
+    assert!(list.contains("电子邮件："), "{list}");
+    assert!(list.contains("待处理"));
+    assert!(list.contains("下载一览表（Excel）") && list.contains("下载一览表（CSV）"));
+
+    // Detail: the answers in form order.
+    let detail = a.get(&format!("/admin/returns/{first}"), c);
+    assert_eq!(detail.status, 200);
+    let page = detail.text();
+    let (p1, p2) = (
+        page.find("11441700007280420Y").expect("uscc"),
+        page.find("514000").expect("postcode"),
+    );
+    assert!(p1 < p2, "form order");
+    let token = csrf(&page);
+
+    // Without the CSRF token, or with another one: refused, nothing stored.
+    let setup = format!("/admin/returns/{first}/setup");
+    let res = a.post(&setup, c, &[("account", "mz_jia")]);
+    assert_eq!(res.status, 403, "{}", res.text());
+    let res = a.post(
+        &setup,
+        c,
+        &[("account", "mz_jia"), ("csrf", &"0".repeat(64))],
+    );
+    assert_eq!(res.status, 403);
+    // From another site: refused even with the token.
+    let res = http::post_with(
+        a.server.addr,
+        &setup,
+        &[("Cookie", &cookie), ("Origin", "https://evil.example")],
+        encode(&[("account", "mz_jia"), ("csrf", &token)]).as_bytes(),
+    );
+    assert_eq!(res.status, 403);
+    assert!(!a
+        .get(&format!("/admin/returns/{first}"), c)
+        .text()
+        .contains("标记为已设置</td>"));
+
+    // No account name: the page again with an error summary.
+    let res = a.post(
+        &setup,
+        c,
+        &[("account", " "), ("note", "稍后"), ("csrf", &token)],
+    );
+    assert_eq!(res.status, 422);
+    let page = res.text();
+    assert!(page.contains("请填写开设给该单位的账号名称"), "{page}");
+    assert!(page.contains(r##"href="#account""##));
+
+    let res = a.post(
+        &setup,
+        c,
+        &[
+            ("account", "mz_jia_admin"),
+            ("note", "已电话通知张三"),
+            ("csrf", &token),
+        ],
+    );
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(
+        res.header("location"),
+        Some(format!("/admin/returns/{first}?saved=1").as_str())
+    );
+    let res = a.post(
+        &format!("/admin/returns/{first}/feedback"),
+        c,
+        &[("note", "单位已确认收到账号"), ("csrf", &token)],
+    );
+    assert_eq!(res.status, 303, "{}", res.text());
+
+    let page = a.get(&format!("/admin/returns/{first}?saved=1"), c).text();
+    assert!(page.contains("已保存"));
+    assert!(page.contains("<td>已反馈</td>"), "{page}");
+    assert!(page.contains("mz_jia_admin"));
+    let a1 = page.find("<td>标记为已设置</td>").expect("set-up audited");
+    let a2 = page
+        .find("<td>标记为已反馈</td>")
+        .expect("feedback audited");
+    assert!(a1 < a2, "in order");
+    assert!(page.contains("账号：mz_jia_admin；备注：已电话通知张三"));
+    assert!(page.contains("<td>管理员</td>"));
+
+    // The filter.
+    let done = a
+        .get(
+            "/admin/forms/departments?status=%E5%B7%B2%E5%8F%8D%E9%A6%88",
+            c,
+        )
+        .text();
+    assert!(done.contains("梅州市甲测试局") && !done.contains("梅州市乙测试局"));
+    let todo = a
+        .get(
+            "/admin/forms/departments?status=%E5%BE%85%E5%A4%84%E7%90%86",
+            c,
+        )
+        .text();
+    assert!(!todo.contains("梅州市甲测试局") && todo.contains("梅州市乙测试局"));
+    assert!(todo.contains(&second));
+
+    // Export: a real workbook with the units, oldest first, and the status.
+    let res = a.get("/admin/forms/departments/export.xlsx", c);
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("content-type"),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    let disposition = res.header("content-disposition").expect("disposition");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(
+        disposition.contains("filename*=UTF-8''%E5%B8%82"),
+        "{disposition}"
+    );
+    let cells = workbook_cells(&res.body);
+    let units: Vec<&String> = cells.iter().filter(|c| c.contains("测试局")).collect();
+    assert_eq!(units, ["梅州市甲测试局", "梅州市乙测试局"], "{cells:?}");
+    assert!(cells.iter().any(|c| c == "已反馈"));
+    assert!(cells.iter().any(|c| c == &first));
+
+    let csv = a.get("/admin/forms/departments/export.csv", c);
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with("\u{FEFF}".as_bytes()), "BOM");
+    assert!(csv.text().contains("梅州市乙测试局"));
+    assert!(csv
+        .header("content-type")
+        .is_some_and(|t| t.starts_with("text/csv")));
+
+    // Logout ends the session.
+    let res = a.post("/admin/logout", c, &[("csrf", &token)]);
+    assert_eq!(res.status, 303);
+    assert!(res
+        .header("set-cookie")
+        .is_some_and(|s| s.contains("Max-Age=0")));
+    assert_refused(&a.get("/admin/", c), "after logout");
+    assert_refused(
+        &a.get("/admin/forms/departments/export.xlsx", c),
+        "export after logout",
+    );
+}
+
+fn workbook_cells(bytes: &[u8]) -> Vec<String> {
+    use calamine::{Reader, Xlsx};
+    let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("xlsx");
+    let names = book.sheet_names().to_vec();
+    let range = book.worksheet_range(&names[0]).expect("sheet");
+    range
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn outbox_view_shows_failures_and_retry_sends_them() {
+    // A port with nobody listening yet: every send fails at once.
+    let port = common::free_port();
+    let a = Admin::start(&[
+        ("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}")),
+        ("GAZETTE_MAIL_RETRY_BASE", "50ms".into()),
+        ("GAZETTE_MAIL_RETRY_MAX", "1".into()),
+    ]);
+    let reference = a.submit("departments", &department("梅州市发信测试局"));
+    let cookie = a.login();
+    let c = Some(cookie.as_str());
+    let db = rusqlite::Connection::open(a._site.path().join("var/gazette.db")).unwrap();
+    let email_row = |db: &rusqlite::Connection| -> (i64, String) {
+        db.query_row(
+            "SELECT id, status FROM outbox WHERE channel = 'email'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let id = eventually(Duration::from_secs(20), || {
+        let (id, status) = email_row(&db);
+        (status == "failed").then_some(id)
+    })
+    .expect("the email fails");
+    let page = a.get("/admin/outbox", c).text();
+    assert!(page.contains(&reference), "{page}");
+    assert!(page.contains("失败") && page.contains("电子邮件"));
+    assert!(page.contains(&format!(r#"action="/admin/outbox/{id}/retry""#)));
+    assert!(page.contains("全部重试"));
+    // The error is shown on the return's page and in the list too.
+    let detail = a.get(&format!("/admin/returns/{reference}"), c).text();
+    assert!(detail.contains("失败"), "{detail}");
+    let list = a.get("/admin/forms/departments", c).text();
+    assert!(list.contains("电子邮件：失败"), "{list}");
+
+    // Now the mail server is up: "重试" on the row requeues and sends it.
+    let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
+    let token = csrf(&page);
+    let res = a.post(&format!("/admin/outbox/{id}/retry"), c, &[]);
+    assert_eq!(res.status, 403, "no CSRF token: refused");
+    let res = a.post(&format!("/admin/outbox/{id}/retry"), c, &[("csrf", &token)]);
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(res.header("location"), Some("/admin/outbox?requeued=1"));
+    let mails = smtp.wait_for(1, Duration::from_secs(20));
+    assert_eq!(mails.len(), 1, "sent after the retry");
+    let sent = eventually(Duration::from_secs(10), || {
+        (email_row(&db).1 == "sent").then_some(())
+    });
+    assert!(sent.is_some(), "marked sent");
+    let page = a.get("/admin/outbox?requeued=1", c).text();
+    assert!(page.contains("已重新排队 1 条通知"), "{page}");
+    assert!(!page.contains(&format!("/admin/outbox/{id}/retry")));
+    let detail = a.get(&format!("/admin/returns/{reference}"), c).text();
+    assert!(
+        detail.contains("重新发送通知"),
+        "the retry is in the audit trail"
+    );
+
+    // "全部重试" with nothing failed requeues nothing.
+    let res = a.post("/admin/outbox/retry", c, &[("csrf", &token)]);
+    assert_eq!(res.header("location"), Some("/admin/outbox?requeued=0"));
+}

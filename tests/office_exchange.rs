@@ -1,0 +1,634 @@
+//! `gazette export` and `gazette import` end to end: returns posted to the
+//! real `gazette intake`, the 一览表 read back with calamine, and filled-in
+//! spreadsheets (written here in the blank template's layout) imported while
+//! the service runs on the same database.
+
+mod common;
+
+use calamine::{Data, Reader, Xlsx};
+use common::http::{self, encode};
+use common::smtp::SmtpServer;
+use common::{Server, Site};
+use std::path::Path;
+use std::time::Duration;
+
+const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
+
+fn start(site: &Site, smtp: &SmtpServer) -> Server {
+    Server::start(
+        &["intake"],
+        site.path(),
+        &[
+            ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
+            ("GAZETTE_MAIL_TRANSPORT", smtp.url()),
+            ("GAZETTE_MAIL_RETRY_BASE", "100ms".into()),
+            ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
+            ("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into()),
+        ],
+    )
+}
+
+fn department(unit: &str, mobile: &str) -> Vec<(String, String)> {
+    [
+        ("unit_name", unit),
+        ("uscc", "11441700007280420Y"),
+        ("unit_type", "事业单位"),
+        ("address", "梅州市梅江区江南路1号"),
+        ("postcode", "514000"),
+        ("admin_name", "张三"),
+        ("admin_title", "科长"),
+        ("admin_section", "人事科"),
+        ("office_phone", "0753-2128309"),
+        ("mobile", mobile),
+        ("fax", "0753-2128310"),
+        ("email", "admin@example.org"),
+        ("remarks", ""),
+        ("filled_by", "李四"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn committee(name: &str, levels: &[&str]) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = [
+        ("committee_name", name),
+        ("series", "卫生技术"),
+        ("specialties", "临床医学、护理"),
+        ("scope", "梅州市直单位"),
+        ("founder_name", "梅州市卫生健康局"),
+        ("founder_uscc", "11441700007280420Y"),
+        ("office_name", "梅州市卫生健康局人事科"),
+        ("office_uscc", "11441700007280420Y"),
+        ("approval_no", "粤人社函〔2015〕123号"),
+        ("approval_date", "2015-03-01"),
+        ("valid_until", "2020-12-31"),
+        ("admin_name", "王五"),
+        ("admin_title", "科员"),
+        ("office_phone", "0753-2128309"),
+        ("mobile", "13912345678"),
+        ("email", "pwh@example.org"),
+        ("remarks", "第一行\n第二行"),
+        ("filled_by", "赵六"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for l in levels {
+        pairs.push(("levels".into(), l.to_string()));
+    }
+    pairs
+}
+
+fn post(server: &Server, form: &str, pairs: &[(String, String)]) -> String {
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let res = http::post_form(server.addr, &format!("/forms/{form}"), &encode(&refs));
+    assert_eq!(res.status, 303, "{}", res.text());
+    let location = res.header("Location").expect("Location").to_string();
+    let json = http::get_with(server.addr, &location, &[("Accept", "application/json")]);
+    json.json()["ref"].as_str().expect("ref").to_string()
+}
+
+fn count(site: &Site, sql: &str) -> i64 {
+    let path = site.path().join("var/gazette.db");
+    if !path.exists() {
+        return 0;
+    }
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+/// The data rows of an exported 一览表 (header in row 2), as text cells, with
+/// every string cell checked to be text (not a number).
+fn read_export(path: &Path) -> (Vec<String>, Vec<Vec<Data>>) {
+    let mut book: Xlsx<_> = calamine::open_workbook(path).expect("an xlsx file");
+    let range = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let header = rows[1].iter().map(|d| d.to_string()).collect();
+    (header, rows[2..].to_vec())
+}
+
+/// What the export shows for a posted field: several values joined with 、.
+fn expected(pairs: &[(String, String)], name: &str) -> String {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// Compares each exported row with what was posted, field by field.
+fn assert_export_equals(path: &Path, form: &str, posted: &[(String, Vec<(String, String)>)]) {
+    let def = forms::FormDef::load_dir(&common::repo().join("content/forms"))
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == form)
+        .unwrap();
+    let (header, rows) = read_export(path);
+    let mut want_header = vec!["序号".to_string(), "参考编号".to_string()];
+    want_header.extend(def.fields.iter().map(|f| f.label.clone()));
+    want_header.extend(["接收时间", "是否逾期", "处理状态"].map(String::from));
+    assert_eq!(header, want_header);
+    assert_eq!(rows.len(), posted.len());
+    for (i, (row, (reference, pairs))) in rows.iter().zip(posted).enumerate() {
+        assert_eq!(row[0], Data::Float((i + 1) as f64), "序号");
+        assert_eq!(row[1], Data::String(reference.clone()));
+        for (j, field) in def.fields.iter().enumerate() {
+            let want = expected(pairs, &field.name);
+            let got = &row[j + 2];
+            if want.is_empty() {
+                assert!(matches!(got, Data::Empty) || got == &Data::String(String::new()));
+            } else {
+                // Codes, phones and dates are text cells, exactly as posted.
+                assert_eq!(got, &Data::String(want), "{} of {reference}", field.label);
+            }
+        }
+        let tail = def.fields.len() + 2;
+        let received = row[tail].to_string();
+        assert_eq!(received.len(), "2016-07-20 10:31".len(), "{received}");
+        assert_eq!(
+            row[tail + 1],
+            Data::String("是".into()),
+            "past the 2016 deadline"
+        );
+        assert_eq!(row[tail + 2], Data::String("待处理".into()));
+    }
+}
+
+#[test]
+fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
+    let site = Site::with_repo_forms();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let server = start(&site, &smtp);
+    let mut departments = Vec::new();
+    for (unit, mobile) in [
+        ("梅州市教育局", "13812345678"),
+        ("梅州市财政局", "+8613912345678"),
+        ("=梅州市公式局", "13712345678"),
+    ] {
+        let pairs = department(unit, mobile);
+        departments.push((post(&server, "departments", &pairs), pairs));
+    }
+    let mut committees = Vec::new();
+    for (name, levels) in [
+        ("梅州市卫生系列中级评审委员会", &["中级", "副高级"][..]),
+        ("梅州市工程系列初级评审委员会", &["初级"][..]),
+    ] {
+        let pairs = committee(name, levels);
+        committees.push((post(&server, "committees", &pairs), pairs));
+    }
+    // The stored mobile is normalised; the export shows what was stored.
+    departments[1].1.iter_mut().for_each(|(k, v)| {
+        if k == "mobile" {
+            *v = "13912345678".into();
+        }
+    });
+
+    let out = tempfile::tempdir().unwrap();
+    let d = out.path().join("d.xlsx");
+    let c = out.path().join("c.xlsx");
+    for (form, path) in [("departments", &d), ("committees", &c)] {
+        let r = common::run(
+            &["export", form, "--output", path.to_str().unwrap()],
+            site.path(),
+            &[],
+        );
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+        assert!(String::from_utf8_lossy(&r.stderr).contains("条记录已导出到"));
+    }
+    assert_export_equals(&d, "departments", &departments);
+    assert_export_equals(&c, "committees", &committees);
+
+    // CSV on stdout: BOM, header, and the formula guard.
+    let r = common::run(
+        &["export", "departments", "--format", "csv", "--output", "-"],
+        site.path(),
+        &[],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(r.stdout.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    let csv = String::from_utf8(r.stdout).unwrap();
+    assert!(
+        csv.contains("\u{FEFF}序号,参考编号,单位全称,统一社会信用代码,"),
+        "{csv}"
+    );
+    assert!(csv.contains(",'=梅州市公式局,"), "{csv}");
+    assert!(!csv.contains(",=梅州市公式局"), "{csv}");
+    assert_eq!(csv.matches("\r\n").count(), 4, "header and three rows");
+
+    // Without --output: FORM-一览表.xlsx in the current folder.
+    let r = common::command(&["export", "committees"], site.path(), &[])
+        .current_dir(out.path())
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_export_equals(
+        &out.path().join("committees-一览表.xlsx"),
+        "committees",
+        &committees,
+    );
+
+    let r = common::run(&["export", "nosuchform"], site.path(), &[]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("departments"));
+}
+
+/// A cell of a filled-in sheet: text, as a text-formatted cell holds it, or
+/// a number, as Excel stores what looks like one.
+enum Cell {
+    T(&'static str),
+    N(f64),
+}
+
+/// A workbook in the layout of the published blank form: 填写说明 first,
+/// then the form sheet with its title in row 1 and the header in row 2
+/// (required columns marked *), rows from row 3.
+fn filled(title: &str, header: &[&str], rows: &[Vec<Cell>]) -> Vec<u8> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let notes = book.add_worksheet();
+    notes.set_name("填写说明").unwrap();
+    notes
+        .write_string(0, 0, "请按表头填写，每个单位一行。")
+        .unwrap();
+    let ws = book.add_worksheet();
+    ws.set_name(title).unwrap();
+    ws.write_string(0, 0, title).unwrap();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 2, c as u16);
+            match cell {
+                Cell::T("") => {}
+                Cell::T(s) => {
+                    ws.write_string(r, c, *s).unwrap();
+                }
+                Cell::N(n) => {
+                    ws.write_number(r, c, *n).unwrap();
+                }
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+const DEPARTMENT_HEADER: [&str; 14] = [
+    "*单位全称",
+    "*统一社会信用代码",
+    "*单位类型",
+    "*单位地址",
+    "邮政编码",
+    "*系统管理员姓名",
+    "职务",
+    "所在科室",
+    "*办公电话",
+    "*手机",
+    "传真",
+    "*电子邮箱",
+    "备注",
+    "*填报人",
+];
+
+fn department_row(unit: &'static str, uscc: Cell, mobile: Cell) -> Vec<Cell> {
+    use Cell::*;
+    vec![
+        T(unit),
+        uscc,
+        T("机关"),
+        T("梅州市梅江区彬芳大道1号"),
+        N(514000.0),
+        T("陈七"),
+        T("副科长"),
+        T("办公室"),
+        T("0753-2128309"),
+        mobile,
+        T(""),
+        T("chen@example.org"),
+        T(""),
+        T("周八"),
+    ]
+}
+
+#[test]
+fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
+    let site = Site::with_repo_forms();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let server = start(&site, &smtp);
+    // One web return first, so the service has the database open.
+    let web = post(
+        &server,
+        "departments",
+        &department("梅州市教育局", "13812345678"),
+    );
+
+    let file = site.path().join("回收表格.xlsx");
+    std::fs::write(
+        &file,
+        filled(
+            "市直主管部门信息一览表",
+            &DEPARTMENT_HEADER,
+            &[
+                department_row(
+                    "梅州市交通运输局",
+                    Cell::T("11441700007280420Y"),
+                    Cell::N(13800138000.0),
+                ),
+                department_row(
+                    "梅州市林业局",
+                    Cell::T("11441700007280420Y"),
+                    Cell::T("13900139000"),
+                ),
+            ],
+        ),
+    )
+    .unwrap();
+    let file_arg = file.to_str().unwrap();
+
+    let r = common::run(
+        &["import", "departments", file_arg, "--dry-run"],
+        site.path(),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(stdout.contains("2 行可以导入"), "{stdout}");
+    assert_eq!(
+        count(&site, "SELECT COUNT(*) FROM submissions"),
+        1,
+        "dry run stores nothing"
+    );
+
+    // The same settings as the service (in real use: gazette.toml).
+    let r = common::run(
+        &["import", "departments", file_arg],
+        site.path(),
+        &[("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into())],
+    );
+    let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(
+        r.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let refs: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.split_once("  "))
+        .map(|(r, _)| r.to_string())
+        .collect();
+    assert_eq!(refs.len(), 2, "{stdout}");
+    assert!(stdout.contains("梅州市交通运输局") && stdout.contains("梅州市林业局"));
+    assert_eq!(
+        count(
+            &site,
+            "SELECT COUNT(*) FROM submissions WHERE source = 'import' AND late = 1"
+        ),
+        2
+    );
+    for reference in &refs {
+        assert_eq!(reference.len(), 8);
+        let n = count(
+            &site,
+            &format!(
+                "SELECT COUNT(*) FROM outbox o JOIN submissions s ON s.id = o.submission_id
+                 WHERE s.reference = '{reference}' AND s.source = 'import'"
+            ),
+        );
+        assert_eq!(n, 2, "an email row and a fax row for {reference}");
+    }
+
+    // The running service sends the imported rows' notifications too:
+    // the web return's email and fax, then two of each for the import.
+    let mails = smtp.wait_for(6, Duration::from_secs(30));
+    assert_eq!(mails.len(), 6, "{}", server.log());
+    for reference in refs.iter().chain([&web]) {
+        let about: Vec<_> = mails
+            .iter()
+            .filter(|m| {
+                m.header("Subject")
+                    .is_some_and(|s| s.contains(reference.as_str()))
+            })
+            .collect();
+        assert_eq!(about.len(), 2, "email and fax for {reference}");
+        assert!(about.iter().any(|m| m.to == [OFFICE_EMAIL]));
+        assert!(about.iter().any(|m| m.to == ["07532128309@fax.test"]));
+    }
+
+    // And the export lists all three, the imported ones as imported.
+    let out = site.path().join("all.xlsx");
+    let r = common::run(
+        &["export", "departments", "--output", out.to_str().unwrap()],
+        site.path(),
+        &[],
+    );
+    assert!(r.status.success());
+    let (_, rows) = read_export(&out);
+    let units: Vec<String> = rows.iter().map(|r| r[2].to_string()).collect();
+    assert_eq!(units, ["梅州市教育局", "梅州市交通运输局", "梅州市林业局"]);
+    // The number typed as a number comes back as the mobile it was.
+    assert_eq!(rows[1][11], Data::String("13800138000".into()));
+    assert_eq!(rows[1][6], Data::String("514000".into()));
+}
+
+#[test]
+fn committees_import_from_any_column_order() {
+    let site = Site::with_repo_forms();
+    // The same columns as the template, last first.
+    let header = [
+        "*填报人",
+        "备注",
+        "*电子邮箱",
+        "*手机",
+        "*办公电话",
+        "职务",
+        "管理员姓名",
+        "有效期至",
+        "核准日期",
+        "核准/备案文号",
+        "*日常工作部门统一社会信用代码",
+        "*日常工作部门",
+        "*组建单位统一社会信用代码",
+        "*组建单位",
+        "评审范围",
+        "*评审级别",
+        "*评审专业",
+        "*系列",
+        "*评委会全称",
+    ];
+    use Cell::*;
+    let row = vec![
+        T("赵六"),
+        T(""),
+        T("pwh@example.org"),
+        T("13912345678"),
+        T("0753-2128309"),
+        T("科员"),
+        T("王五"),
+        T("2020-12-31"),
+        T("2015-03-01"),
+        T("粤人社函〔2015〕123号"),
+        T("11441700007280420Y"),
+        T("梅州市卫生健康局人事科"),
+        T("11441700007280420Y"),
+        T("梅州市卫生健康局"),
+        T("梅州市直单位"),
+        T("中级、副高级"),
+        T("临床医学"),
+        T("卫生技术"),
+        T("梅州市卫生系列中级评审委员会"),
+    ];
+    let file = site.path().join("c.xlsx");
+    std::fs::write(&file, filled("市属评委会信息一览表", &header, &[row])).unwrap();
+    let r = common::run(
+        &["import", "committees", file.to_str().unwrap()],
+        site.path(),
+        &[],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let out = site.path().join("c-out.xlsx");
+    let r = common::run(
+        &["export", "committees", "--output", out.to_str().unwrap()],
+        site.path(),
+        &[],
+    );
+    assert!(r.status.success());
+    let (header, rows) = read_export(&out);
+    assert_eq!(rows.len(), 1);
+    let col = |label: &str| header.iter().position(|h| h == label).unwrap();
+    assert_eq!(
+        rows[0][col("评委会全称")].to_string(),
+        "梅州市卫生系列中级评审委员会"
+    );
+    assert_eq!(rows[0][col("评审级别")].to_string(), "中级、副高级");
+    assert_eq!(
+        rows[0][col("核准/备案文号")].to_string(),
+        "粤人社函〔2015〕123号"
+    );
+    // Without a fax transport (the bundled settings) only the email is queued.
+    assert_eq!(
+        count(&site, "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"),
+        1
+    );
+    assert_eq!(
+        count(&site, "SELECT COUNT(*) FROM outbox WHERE channel = 'fax'"),
+        0
+    );
+}
+
+#[test]
+fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored() {
+    let site = Site::with_repo_forms();
+    let file = site.path().join("bad.xlsx");
+    std::fs::write(
+        &file,
+        filled(
+            "市直主管部门信息一览表",
+            &DEPARTMENT_HEADER,
+            &[
+                // Row 3 is good; the others are not.
+                department_row(
+                    "梅州市交通运输局",
+                    Cell::T("11441700007280420Y"),
+                    Cell::T("13800138000"),
+                ),
+                // Row 4: wrong check character.
+                department_row(
+                    "梅州市林业局",
+                    Cell::T("11441700007280420X"),
+                    Cell::T("13900139000"),
+                ),
+                // Row 5: no unit name, a mobile that is not one.
+                department_row("", Cell::T("11441700007280420Y"), Cell::T("12345")),
+                // Row 6: the code typed as a number (Excel keeps 15 digits).
+                department_row(
+                    "梅州市水务局",
+                    Cell::N(914414007280420.0),
+                    Cell::T("13900139000"),
+                ),
+            ],
+        ),
+    )
+    .unwrap();
+    let r = common::run(
+        &["import", "departments", file.to_str().unwrap()],
+        site.path(),
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
+    assert!(stderr.contains("没有导入任何数据"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("第 ")).collect();
+    for prefix in [
+        "第 4 行 第 2 列 (统一社会信用代码): ",
+        "第 5 行 第 1 列 (单位全称): ",
+        "第 5 行 第 10 列 (手机): ",
+        "第 6 行 第 2 列 (统一社会信用代码): ",
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(prefix) && l.len() > prefix.len()),
+            "no line {prefix}…:\n{stderr}"
+        );
+    }
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(!lines.iter().any(|l| l.starts_with("第 3 行")), "{stderr}");
+    assert_eq!(count(&site, "SELECT COUNT(*) FROM submissions"), 0);
+    // A dry run refuses the same way.
+    let r = common::run(
+        &["import", "departments", file.to_str().unwrap(), "--dry-run"],
+        site.path(),
+        &[],
+    );
+    assert_eq!(r.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stderr)
+            .lines()
+            .filter(|l| l.starts_with("第 "))
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn admin_hash_password_reads_stdin_and_prints_a_phc_hash() {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new(common::gazette_bin())
+        .args(["admin", "hash-password"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("正确 horse battery\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert_eq!(hash.lines().count(), 1);
+    let help = std::process::Command::new(common::gazette_bin())
+        .args(["admin", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("hash-password"));
+}
