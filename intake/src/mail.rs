@@ -267,20 +267,8 @@ fn tsv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
     line
 }
 
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping for the mail body, the same as the templates use.
+pub use theme::escape_html as esc;
 
 /// The lettre message for `layout`, to `recipients` (never an address from
 /// the answers: recipients come from `[office] email` and the form definition).
