@@ -28,7 +28,8 @@ measure() {
   local walls=() rss=0
   for _ in $(seq "$RUNS"); do
     local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
+    /usr/bin/time -o "$dir/time.txt" -f '%e %M' "$@" >/dev/null 2>&1
+    out=$(tail -1 "$dir/time.txt")
     walls+=("${out% *}")
     local r=${out#* }; [ "$r" -gt "$rss" ] && rss=$r
   done
@@ -43,7 +44,7 @@ for base in /dev/shm "${TMPDIR:-/var/tmp}"; do
     work="$base/gazette-bench-$n"
     rm -rf "$work"; mkdir -p "$work"
     for flavor in gazette hugo zola; do
-      python3 "$GEN" "$work/$flavor" --pages "$n" --seed 1 --flavor "$flavor" --force >/dev/null
+      python3 "$GEN" "$work/$flavor" --pages "$n" --seed 1 --flavor "$flavor" --force >/dev/null 2>&1
     done
     read -r floor_s floor_rss < <(measure "$work" "$FLOOR" "$work/gazette/content" "$work/floor-out")
     report() {
