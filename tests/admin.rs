@@ -5,7 +5,7 @@ mod common;
 
 use common::http::{self, encode, Response};
 use common::smtp::SmtpServer;
-use common::{eventually, Server, Site};
+use common::{department, eventually, Server, Site};
 use std::time::Duration;
 
 const PASSWORD: &str = "梅州 专技科 2016 admin";
@@ -97,26 +97,6 @@ fn csrf(page: &str) -> String {
         .unwrap_or_else(|| panic!("no csrf in {page}"))
         + key.len();
     page[at..at + 64].to_string()
-}
-
-fn department(unit: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("unit_name", unit),
-        ("uscc", "11441700007280420Y"),
-        ("unit_type", "机关"),
-        ("address", "梅州市梅江区江南路1号"),
-        ("postcode", "514000"),
-        ("admin_name", "张三"),
-        ("admin_title", "科长"),
-        ("admin_section", "人事科"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13812345678"),
-        ("fax", "0753-2128310"),
-        ("email", "admin@example.org"),
-        ("remarks", ""),
-        ("filled_by", "李四"),
-        ("website", ""),
-    ]
 }
 
 fn assert_refused(res: &Response, what: &str) {

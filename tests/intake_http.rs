@@ -71,23 +71,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A valid 附件1 return.
 fn department(unit: &str) -> Vec<(String, String)> {
-    pairs(&[
-        ("unit_name", unit),
-        ("uscc", "11441700007280420Y"),
-        ("unit_type", "机关"),
-        ("address", "梅州市梅江区江南路1号"),
-        ("postcode", "514000"),
-        ("admin_name", "张三"),
-        ("admin_title", "科长"),
-        ("admin_section", "人事科"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13812345678"),
-        ("fax", "0753-2128310"),
-        ("email", "admin@example.org"),
-        ("remarks", ""),
-        ("filled_by", "李四"),
-        ("website", ""),
-    ])
+    pairs(&common::department(unit))
 }
 
 /// A valid 附件2 return choosing two levels.

@@ -7,7 +7,7 @@ mod common;
 use base64::Engine as _;
 use common::http::{self, encode};
 use common::smtp::{Mail, SmtpServer};
-use common::{Server, Site};
+use common::{department, Server, Site};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,26 +24,6 @@ fn start(site: &Site, smtp: &SmtpServer, env: &[(&str, String)]) -> Server {
     ];
     all.extend(env.iter().cloned());
     Server::start(&["intake"], site.path(), &all)
-}
-
-fn department(unit: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("unit_name", unit),
-        ("uscc", "11441700007280420Y"),
-        ("unit_type", "机关"),
-        ("address", "梅州市梅江区江南路1号"),
-        ("postcode", "514000"),
-        ("admin_name", "张三"),
-        ("admin_title", "科长"),
-        ("admin_section", "人事科"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13812345678"),
-        ("fax", "0753-2128310"),
-        ("email", "admin@example.org"),
-        ("remarks", ""),
-        ("filled_by", "李四"),
-        ("website", ""),
-    ]
 }
 
 fn committee(name: &str) -> Vec<(&str, &str)> {

@@ -286,3 +286,25 @@ pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// A valid 附件1 return for `unit`, as (field, value) pairs, the honeypot
+/// left empty: the one the end-to-end tests post.
+pub fn department(unit: &str) -> Vec<(&'static str, &str)> {
+    vec![
+        ("unit_name", unit),
+        ("uscc", "11441700007280420Y"),
+        ("unit_type", "机关"),
+        ("address", "梅州市梅江区江南路1号"),
+        ("postcode", "514000"),
+        ("admin_name", "张三"),
+        ("admin_title", "科长"),
+        ("admin_section", "人事科"),
+        ("office_phone", "0753-2128309"),
+        ("mobile", "13812345678"),
+        ("fax", "0753-2128310"),
+        ("email", "admin@example.org"),
+        ("remarks", ""),
+        ("filled_by", "李四"),
+        ("website", ""),
+    ]
+}
