@@ -76,28 +76,7 @@ fn department(unit: &str) -> Vec<(String, String)> {
 
 /// A valid 附件2 return choosing two levels.
 fn committee(name: &str) -> Vec<(String, String)> {
-    pairs(&[
-        ("committee_name", name),
-        ("series", "卫生技术"),
-        ("specialties", "临床医学、护理"),
-        ("levels", "中级"),
-        ("levels", "副高级"),
-        ("scope", "梅州市直单位和各县（市、区）"),
-        ("founder_name", "梅州市卫生健康局"),
-        ("founder_uscc", "11441700007280420Y"),
-        ("office_name", "梅州市卫生健康局人事科"),
-        ("office_uscc", "11441700007280420Y"),
-        ("approval_no", "粤人社函〔2015〕123号"),
-        ("approval_date", "2015-03-01"),
-        ("valid_until", "2020-12-31"),
-        ("admin_name", "王五"),
-        ("admin_title", "科员"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13912345678"),
-        ("email", "pwh@example.org"),
-        ("remarks", "第一行\r\n第二行"),
-        ("filled_by", "赵六"),
-    ])
+    pairs(&common::committee(name))
 }
 
 fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {

@@ -7,7 +7,7 @@ mod common;
 use base64::Engine as _;
 use common::http::{self, encode};
 use common::smtp::{Mail, SmtpServer};
-use common::{department, Server, Site};
+use common::{committee, department, Server, Site};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,31 +24,6 @@ fn start(site: &Site, smtp: &SmtpServer, env: &[(&str, String)]) -> Server {
     ];
     all.extend(env.iter().cloned());
     Server::start(&["intake"], site.path(), &all)
-}
-
-fn committee(name: &str) -> Vec<(&str, &str)> {
-    vec![
-        ("committee_name", name),
-        ("series", "卫生技术"),
-        ("specialties", "临床医学、护理"),
-        ("levels", "中级"),
-        ("levels", "副高级"),
-        ("scope", "梅州市直单位和各县（市、区）医疗卫生机构"),
-        ("founder_name", "梅州市卫生健康局"),
-        ("founder_uscc", "11441700007280420Y"),
-        ("office_name", "梅州市卫生健康局人事科"),
-        ("office_uscc", "11441700007280420Y"),
-        ("approval_no", "粤人社函〔2015〕123号"),
-        ("approval_date", "2015-03-01"),
-        ("valid_until", "2020-12-31"),
-        ("admin_name", "王五"),
-        ("admin_title", "科员"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13912345678"),
-        ("email", "pwh@example.org"),
-        ("remarks", "第一行\r\n第二行"),
-        ("filled_by", "赵六"),
-    ]
 }
 
 /// Posts a return and gives its reference (from the JSON receipt).
