@@ -302,12 +302,13 @@ pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
 
     // 2. Every content page: Markdown, template and out, in parallel, so
     // that no more than a few pages are held at a time.
+    let content_dir = site.root.join("content");
     let docs: Vec<DocResult> = site
         .content
         .docs
         .par_iter()
         .map(|d| {
-            let (body, links, problems) = render_markdown(&index, d);
+            let (body, links, problems) = render_markdown(&index, &content_dir, d);
             if !problems.is_empty() {
                 return (None, links, problems, None);
             }
@@ -426,7 +427,19 @@ pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
     }
 }
 
-fn render_markdown(index: &Index, d: &Doc) -> (Body, Vec<LinkUse>, Vec<Problem>) {
+fn render_markdown(
+    index: &Index,
+    content_dir: &Path,
+    d: &Doc,
+) -> (Body, Vec<LinkUse>, Vec<Problem>) {
+    let empty = || Body {
+        html: String::new(),
+        headings: Vec::new(),
+    };
+    let text = match d.read_body(content_dir) {
+        Ok(t) => t,
+        Err(p) => return (empty(), Vec::new(), vec![p]),
+    };
     let source = d.source_str();
     let output = d.output();
     let links = DocLinks {
@@ -437,7 +450,7 @@ fn render_markdown(index: &Index, d: &Doc) -> (Body, Vec<LinkUse>, Vec<Problem>)
         own_prefix: "",
         inline: None,
     };
-    let r = markdown::render(&d.body, d.body_line, "", &links);
+    let r = markdown::render(&text, d.body_line, "", &links);
     let problems = r
         .problems
         .into_iter()
@@ -599,8 +612,21 @@ struct Shared<'a> {
     site: &'a Site,
     index: &'a Index,
     instructions: Vec<String>,
-    /// What every page's context starts from, made once.
-    base_ctx: tera::Context,
+    /// `site`, `office` and `meta`: what every page's context starts from.
+    base_vars: serde_json::Map<String, serde_json::Value>,
+    /// The main navigation, for `header.html`.
+    nav: serde_json::Value,
+    nav_outputs: HashSet<String>,
+    /// Header and footer by (root, current page if it is in the navigation).
+    /// They are the same on every page at one folder depth, and rendering
+    /// the navigation on each of 10,000 pages was most of the template time.
+    chrome: std::sync::Mutex<HashMap<(String, String), Arc<Chrome>>>,
+}
+
+/// `header.html` and `footer.html`, rendered.
+struct Chrome {
+    header: String,
+    footer: String,
 }
 
 impl<'a> Shared<'a> {
@@ -638,36 +664,81 @@ impl<'a> Shared<'a> {
         if !o.person.is_empty() || !o.phone.is_empty() {
             instructions.push(format!("联系人：{} 电话：{}", o.person, o.phone));
         }
-        let mut base_ctx = tera::Context::new();
-        base_ctx.insert("site", &site.config.site);
-        base_ctx.insert("office", &site.config.office);
-        let nav_items: Vec<_> = nav
-            .iter()
-            .map(|(t, o)| json!({"title": t, "output": o}))
-            .collect();
-        base_ctx.insert("nav", &nav_items);
+        let mut base_vars = serde_json::Map::new();
+        base_vars.insert("site".into(), json!(site.config.site));
+        base_vars.insert("office".into(), json!(site.config.office));
         let mut meta = vec![("SiteName", site.config.site.title.clone())];
         if !site.config.site.domain.is_empty() {
             meta.push(("SiteDomain", site.config.site.domain.clone()));
         }
-        base_ctx.insert("meta", &meta_list(&meta));
+        base_vars.insert("meta".into(), json!(meta_list(&meta)));
+        let nav_outputs = nav.iter().map(|(_, o)| o.clone()).collect();
+        let nav = nav
+            .iter()
+            .map(|(t, o)| json!({"title": t, "output": o}))
+            .collect();
         Shared {
             site,
             index,
             instructions,
-            base_ctx,
+            base_vars,
+            nav,
+            nav_outputs,
+            chrome: Default::default(),
         }
     }
 
     /// The context every template gets, for a page written at `output`.
     fn base(&self, output: &str, title: &str, description: &str) -> tera::Context {
-        let mut c = self.base_ctx.clone();
-        c.insert("root", &links::root_prefix(output));
-        c.insert("current", output);
-        c.insert("page_title", title);
-        c.insert("description", description);
-        c.insert("canonical", &self.absolute(output));
-        c
+        self.base_at(output, &links::root_prefix(output), title, description)
+    }
+
+    /// As [`Shared::base`], with links from the page starting with `root`.
+    fn base_at(&self, output: &str, root: &str, title: &str, description: &str) -> tera::Context {
+        let mut vars = self.base_vars.clone();
+        if let Some(chrome) = self.chrome(root, output) {
+            vars.insert("header".into(), chrome.header.as_str().into());
+            vars.insert("footer".into(), chrome.footer.as_str().into());
+        }
+        vars.insert("root".into(), root.into());
+        vars.insert("current".into(), output.into());
+        vars.insert("page_title".into(), title.into());
+        vars.insert("description".into(), description.into());
+        vars.insert("canonical".into(), json!(self.absolute(output)));
+        tera::Context::from_value(serde_json::Value::Object(vars)).unwrap_or_default()
+    }
+
+    /// Header and footer for a page at `root`, rendered on first use. None if
+    /// they fail to render: `base.html` then includes them itself, and the
+    /// page's own render reports the template problem.
+    fn chrome(&self, root: &str, output: &str) -> Option<Arc<Chrome>> {
+        let current = if self.nav_outputs.contains(output) {
+            output
+        } else {
+            ""
+        };
+        let key = (root.to_string(), current.to_string());
+        if let Some(c) = self.lock_chrome().get(&key) {
+            return Some(c.clone());
+        }
+        let mut c = tera::Context::new();
+        c.insert("site", &self.site.config.site);
+        c.insert("office", &self.site.config.office);
+        c.insert("nav", &self.nav);
+        c.insert("root", root);
+        c.insert("current", current);
+        let theme = &self.site.theme;
+        let chrome = Arc::new(Chrome {
+            header: theme.render("header.html", &c).ok()?.trim().to_string(),
+            footer: theme.render("footer.html", &c).ok()?.trim().to_string(),
+        });
+        self.lock_chrome().insert(key, chrome.clone());
+        Some(chrome)
+    }
+
+    fn lock_chrome(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Chrome>>> {
+        // A panic elsewhere cannot leave the cache half-written: insert is one call.
+        self.chrome.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Absolute URL of an output when `base_url` is set.
@@ -1169,14 +1240,12 @@ fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
         );
     }
     // 404 is served at any depth: its links are root-absolute.
-    let mut c = ctx.base("404.html", "页面不存在", "");
     let root = if site.config.site.base_url.is_empty() {
         "/".to_string()
     } else {
         format!("{}/", site.config.site.base_url.trim_end_matches('/'))
     };
-    c.insert("root", &root);
-    c.insert("current", "");
+    let c = ctx.base_at("404.html", &root, "页面不存在", "");
     out.insert(
         "404.html".into(),
         ctx.render("404.html", &c, "404.html")?.into_bytes().into(),
@@ -1608,7 +1677,8 @@ impl Built {
         if listing_changed && fresh.is_section && fresh.parent_section().is_empty() {
             return Ok(None); // a top-level section: its title is in every page's navigation
         }
-        let (body, doc_links, problems) = render_markdown(&self.index, &fresh);
+        let content_dir = site.root.join("content");
+        let (body, doc_links, problems) = render_markdown(&self.index, &content_dir, &fresh);
         if !problems.is_empty() {
             return Err(problems);
         }

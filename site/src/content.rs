@@ -15,7 +15,9 @@ pub struct Doc {
     pub is_section: bool,
     pub meta: FrontMatter,
     pub date: Option<NaiveDateTime>,
-    pub body: String,
+    /// 1-based line where the body starts. The body itself is not kept: it is
+    /// read again when the page is rendered, so a large site's Markdown never
+    /// has to be in memory all at once.
     pub body_line: usize,
     /// Root-relative URL path, e.g. `notices/2016-216/` (empty for the home page).
     pub url: String,
@@ -29,6 +31,14 @@ impl Doc {
     /// `content/<rel>`, as link problems name it.
     pub fn source_str(&self) -> String {
         format!("content/{}", self.rel)
+    }
+
+    /// The Markdown body, read from `content_dir` (the site's `content/`).
+    pub fn read_body(&self, content_dir: &Path) -> Result<String, Problem> {
+        let text = read_text(content_dir, &self.rel)?;
+        let split = frontmatter::split(&text)
+            .map_err(|(l, m)| Problem::new(self.source(), Some(l), m))?;
+        Ok(split.body.to_string())
     }
 
     pub fn output(&self) -> String {
@@ -142,17 +152,23 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
     Ok(())
 }
 
-pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
-    let source = Path::new("content").join(&rel);
-    let bytes =
-        std::fs::read(dir.join(&rel)).map_err(|e| Problem::new(&source, None, e.to_string()))?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+/// `content_dir/rel` as UTF-8 text; problems name `content/<rel>`.
+fn read_text(content_dir: &Path, rel: &str) -> Result<String, Problem> {
+    let source = Path::new("content").join(rel);
+    let bytes = std::fs::read(content_dir.join(rel))
+        .map_err(|e| Problem::new(&source, None, e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| {
         let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
             .iter()
             .filter(|b| **b == b'\n')
             .count();
         Problem::new(&source, Some(line), "not valid UTF-8 text")
-    })?;
+    })
+}
+
+pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
+    let source = Path::new("content").join(&rel);
+    let text = read_text(dir, &rel)?;
     let split = frontmatter::split(&text).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
     let meta = frontmatter::parse(&split).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
     if meta.draft {
@@ -171,7 +187,6 @@ pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let is_section = rel == "_index.md" || rel.ends_with("/_index.md");
     let url = url_of(&rel, is_section, &meta);
     Ok(Some(Doc {
-        body: split.body.to_string(),
         body_line: split.body_line,
         rel,
         is_section,
@@ -261,7 +276,7 @@ mod tests {
         assert_eq!(c.docs[2].parent_section(), "notices/");
         assert_eq!(c.docs[3].parent_section(), "notices/");
         assert_eq!(c.docs[1].parent_section(), "");
-        assert_eq!(c.docs[2].body, "body\n");
+        assert_eq!(c.docs[2].read_body(&r.join("content")).unwrap(), "body\n");
         assert_eq!(c.docs[2].body_line, 5);
         let assets: Vec<_> = c.assets.iter().map(|a| a.rel.as_str()).collect();
         assert_eq!(assets, ["notices/b/pic.png"]);

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 /// (name, source) of every built-in template.
 pub const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../templates/base.html")),
+    ("header.html", include_str!("../templates/header.html")),
+    ("footer.html", include_str!("../templates/footer.html")),
     ("macros.html", include_str!("../templates/macros.html")),
     ("index.html", include_str!("../templates/index.html")),
     ("section.html", include_str!("../templates/section.html")),
