@@ -213,6 +213,51 @@ fn builds_the_bundled_site() {
     assert_eq!(tree(&out), tree(&again));
 }
 
+#[test]
+fn a_rebuild_overwrites_in_place_and_removes_what_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_site(tmp.path());
+    let out = tmp.path().join("public");
+    let build = || {
+        let r = gazette()
+            .args(["build", "--root"])
+            .arg(tmp.path())
+            .output()
+            .unwrap();
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    };
+    build();
+    let first = tree(&out);
+
+    // What an earlier build might have left: a page since deleted (with its
+    // folder), a file where a folder is needed now, a folder where a file goes.
+    std::fs::create_dir_all(out.join("old-section/gone")).unwrap();
+    std::fs::write(out.join("old-section/gone/index.html"), "old").unwrap();
+    std::fs::remove_dir_all(out.join("about")).unwrap();
+    std::fs::write(out.join("about"), "a file in the way").unwrap();
+    std::fs::remove_file(out.join("style.css")).unwrap();
+    std::fs::create_dir_all(out.join("style.css/x")).unwrap();
+    build();
+    assert_eq!(
+        tree(&out),
+        first,
+        "same tree as a build into an empty folder"
+    );
+    assert!(!out.join("old-section").exists(), "emptied folders go too");
+
+    // A broken page: the build fails, and an earlier build's folder stays.
+    let page = tmp.path().join("content/guide/accounts.md");
+    let text = read(&page) + "\n[坏链接](/no/such/page/)\n";
+    std::fs::write(&page, text).unwrap();
+    let r = gazette()
+        .args(["build", "--root"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    assert!(out.join("index.html").is_file());
+}
+
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, Vec<u8>)>) {

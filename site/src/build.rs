@@ -116,6 +116,13 @@ pub struct Built {
     ids: HashMap<String, HashSet<String>>,
 }
 
+impl Built {
+    /// Whether this build made `path` (relative to the output folder).
+    pub fn is_output(&self, path: &str) -> bool {
+        self.index.outputs.contains(path)
+    }
+}
+
 /// A link found in generated HTML whose anchor is in another page, checked
 /// once every page is made.
 struct Pending {
@@ -159,11 +166,7 @@ fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -> Emitted {
         Sink::Discard => None,
         Sink::Dir(dir) => {
             let file = dir.join(&path);
-            let written = file
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|_| std::fs::write(&file, &bytes));
-            if let Err(e) = written {
+            if let Err(e) = write_over(dir, &file, &bytes) {
                 problems.push(Problem::new(file, None, e.to_string()));
             }
             None
@@ -177,6 +180,34 @@ fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -> Emitted {
         pending,
         problems,
     }
+}
+
+/// Writes `file` (under `out_dir`) over whatever an earlier build left:
+/// folders are made only when missing, and a file or folder standing where
+/// the other is needed now is removed first.
+fn write_over(out_dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let Err(e) = std::fs::write(file, bytes) else {
+        return Ok(());
+    };
+    let parent = file.parent().unwrap_or(out_dir);
+    if e.kind() == std::io::ErrorKind::NotFound && std::fs::create_dir_all(parent).is_ok() {
+        return std::fs::write(file, bytes);
+    }
+    // An earlier build's folder where this file goes, or its file where a
+    // folder is needed now.
+    if file.is_dir() {
+        std::fs::remove_dir_all(file)?;
+    }
+    for a in parent
+        .ancestors()
+        .take_while(|a| a.starts_with(out_dir) && *a != out_dir)
+    {
+        if a.is_file() {
+            std::fs::remove_file(a)?;
+        }
+    }
+    std::fs::create_dir_all(parent)?;
+    std::fs::write(file, bytes)
 }
 
 /// Every href/src of a generated page: the target must be built; an anchor
@@ -193,14 +224,14 @@ fn scan_links(
         if links::is_external(&link) || link.starts_with("data:") {
             continue;
         }
-        let decoded = if link.contains('%') {
-            links::percent_decode(&link)
+        let decoded: std::borrow::Cow<str> = if link.contains('%') {
+            links::percent_decode(&link).into()
         } else {
-            link.clone()
+            link.as_ref().into()
         };
         let (file, anchor) = match decoded.split_once('#') {
             Some((f, a)) => (f, a),
-            None => (decoded.as_str(), ""),
+            None => (&*decoded, ""),
         };
         if file.starts_with('/') {
             continue; // root-absolute: the form action and the like; the server owns it
@@ -239,7 +270,7 @@ fn scan_links(
             } else {
                 pending.push(Pending {
                     page: path.to_string(),
-                    link: link.clone(),
+                    link: link.to_string(),
                     target,
                     anchor: anchor.to_string(),
                 });
@@ -846,10 +877,16 @@ fn render_doc(ctx: &Shared, d: &Doc, body: &Body, sizes: &Sizes) -> Rendered {
         "description": description,
         "extra": d.meta.extra,
     });
-    c.insert(if d.is_section { "section" } else { "page" }, &page);
     if d.rel == "_index.md" {
-        c.insert("page", &page);
+        c.insert("section", &page);
     }
+    // Moved in, not inserted: `insert` would copy the whole page body again.
+    let key = if d.is_section && d.rel != "_index.md" {
+        "section"
+    } else {
+        "page"
+    };
+    c.extend(tera::Context::from_value(json!({ key: page })).unwrap_or_default());
     let template = if d.rel == "_index.md" {
         let mut sections: Vec<&Doc> = ctx
             .site
@@ -935,8 +972,12 @@ fn render_doc(ctx: &Shared, d: &Doc, body: &Body, sizes: &Sizes) -> Rendered {
             .clone()
             .unwrap_or_else(|| "page.html".into())
     };
-    let html = ctx.render(&template, &c, &source)?;
-    Ok((output, html.into_bytes().into()))
+    let html = ctx
+        .site
+        .theme
+        .render_bytes(&template, &c)
+        .map_err(|e| Problem::new(&source, None, e.to_string()))?;
+    Ok((output, html.into()))
 }
 
 fn form_links(ctx: &Shared, root: &str) -> Vec<serde_json::Value> {
@@ -1588,14 +1629,14 @@ fn check_html_links<'a>(
                 if links::is_external(&link) || link.starts_with("data:") {
                     continue;
                 }
-                let decoded = if link.contains('%') {
-                    links::percent_decode(&link)
+                let decoded: std::borrow::Cow<str> = if link.contains('%') {
+                    links::percent_decode(&link).into()
                 } else {
-                    link.clone()
+                    link.as_ref().into()
                 };
                 let (file, anchor) = match decoded.split_once('#') {
                     Some((f, a)) => (f, Some(a)),
-                    None => (decoded.as_str(), None),
+                    None => (&*decoded, None),
                 };
                 if file.starts_with('/') {
                     continue; // root-absolute: the form action and the like; the server owns it

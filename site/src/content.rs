@@ -36,8 +36,8 @@ impl Doc {
     /// The Markdown body, read from `content_dir` (the site's `content/`).
     pub fn read_body(&self, content_dir: &Path) -> Result<String, Problem> {
         let text = read_text(content_dir, &self.rel)?;
-        let split = frontmatter::split(&text)
-            .map_err(|(l, m)| Problem::new(self.source(), Some(l), m))?;
+        let split =
+            frontmatter::split(&text).map_err(|(l, m)| Problem::new(self.source(), Some(l), m))?;
         Ok(split.body.to_string())
     }
 

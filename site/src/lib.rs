@@ -2,11 +2,12 @@
 //! definitions into one model, renders it with the theme, checks every link
 //! and writes `public/`.
 //!
-//! `gazette build` renders into a staging folder beside the output and swaps
-//! it in only when there were no problems, so a failed build never leaves a
-//! half-written `public/`; pages are written as they are made, so memory
-//! stays flat however large the site. `gazette serve` keeps everything in
-//! memory instead ([`Sink::Memory`], [`Incremental`]).
+//! `gazette build` writes each page into `public/` as it is made, over the
+//! previous build, so memory stays flat however large the site, then removes
+//! what the previous build left that this one did not make. (It used to render
+//! into a staging folder and swap it in; removing the old tree's 20,000
+//! entries cost more than a fifth of a 10,000-page build.) `gazette serve`
+//! keeps everything in memory instead ([`Sink::Memory`], [`Incremental`]).
 
 mod build;
 mod content;
@@ -57,9 +58,10 @@ pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
     render(&site).map_err(Problems)
 }
 
-/// `gazette build`: renders straight into a staging folder beside the
-/// output, then swaps it in, so a failed build leaves the old `public/`
-/// untouched and a large site never has to fit in memory.
+/// `gazette build`: renders straight into the output folder, then removes
+/// files an earlier build left there that this one did not make. On problems
+/// it stops with all of them; a folder this build created is removed again,
+/// an earlier build's folder may be partly updated (as with Hugo and Zola).
 pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let start = Instant::now();
     let site = Site::load(root).map_err(Problems)?;
@@ -67,32 +69,21 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("public"));
     check_output_dir(&out_dir)?;
-    let name = out_dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "public".into());
-    let staging = out_dir.with_file_name(format!(".{name}.gazette-new"));
-    let old = out_dir.with_file_name(format!(".{name}.gazette-old"));
-    for leftover in [&staging, &old] {
-        if leftover.exists() {
-            std::fs::remove_dir_all(leftover)?;
-        }
-    }
-    std::fs::create_dir_all(&staging)?;
-    let built = match render_full(&site, &Sink::Dir(staging.clone())) {
+    let existed = out_dir.exists();
+    std::fs::create_dir_all(&out_dir)?;
+    let built = match render_full(&site, &Sink::Dir(out_dir.clone())) {
         Ok(b) => b,
         Err(problems) => {
-            let _ = std::fs::remove_dir_all(&staging);
+            if !existed {
+                let _ = std::fs::remove_dir_all(&out_dir);
+            }
             return Err(Problems(problems).into());
         }
     };
     tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
-    if out_dir.exists() {
-        std::fs::rename(&out_dir, &old)?;
-    }
-    std::fs::rename(&staging, &out_dir)?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old)?;
+    let stale = remove_stale(&out_dir, "", &|rel| built.is_output(rel))?;
+    if stale > 0 {
+        tracing::info!("removed {stale} files the previous build made and this one did not");
     }
     Ok(Report {
         pages: built.pages,
@@ -101,6 +92,40 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
         millis: start.elapsed().as_millis(),
         output: out_dir,
     })
+}
+
+/// Removes every file under `dir` that `keep` does not name (by its path
+/// relative to the output folder, `/`-separated), and folders left empty.
+/// Returns how many files went. Folders are walked in parallel: at 10,000
+/// pages there are 10,000 of them.
+fn remove_stale(
+    dir: &Path,
+    prefix: &str,
+    keep: &(dyn Fn(&str) -> bool + Sync),
+) -> std::io::Result<usize> {
+    use rayon::prelude::*;
+    let entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    let counts: Vec<usize> = entries
+        .par_iter()
+        .map(|entry| {
+            let rel = format!("{prefix}{}", entry.file_name().to_string_lossy());
+            if entry.file_type()?.is_dir() {
+                let path = entry.path();
+                let removed = remove_stale(&path, &format!("{rel}/"), keep)?;
+                if removed > 0 {
+                    // Only succeeds when nothing is left in it.
+                    let _ = std::fs::remove_dir(&path);
+                }
+                Ok(removed)
+            } else if keep(&rel) {
+                Ok(0)
+            } else {
+                std::fs::remove_file(entry.path())?;
+                Ok(1)
+            }
+        })
+        .collect::<std::io::Result<_>>()?;
+    Ok(counts.iter().sum())
 }
 
 /// Refuses to replace a folder that holds something other than a build.

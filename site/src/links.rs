@@ -80,6 +80,35 @@ pub fn relative(from: &str, to: &str) -> String {
 
 /// Joins a relative path onto a folder and folds `.` and `..`; None if it climbs above the root.
 pub fn join(dir: &str, rel: &str) -> Option<String> {
+    // Fast path for what generated pages hold: `../` steps, then a plain path.
+    // It runs for every link on every page.
+    if !rel.is_empty() && !dir.starts_with('/') && !dir.contains("//") {
+        let (mut dir, mut rest) = (dir, rel);
+        while let Some(r) = rest.strip_prefix("../") {
+            dir = parent_dir(dir)?;
+            rest = r;
+        }
+        let plain = !rest.starts_with('/')
+            && !rest.contains("//")
+            && rest.split('/').all(|seg| seg != "." && seg != "..");
+        if plain {
+            return Some(format!("{dir}{rest}"));
+        }
+    }
+    join_segments(dir, rel)
+}
+
+/// `a/b/` → `a/`; `a/` → ``; `` → None (above the root).
+fn parent_dir(dir: &str) -> Option<&str> {
+    let trimmed = dir.strip_suffix('/')?;
+    Some(match trimmed.rfind('/') {
+        Some(i) => &dir[..i + 1],
+        None => "",
+    })
+}
+
+/// The general case of [`join`], segment by segment.
+fn join_segments(dir: &str, rel: &str) -> Option<String> {
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
     for seg in rel.split('/') {
         match seg {
@@ -340,6 +369,26 @@ mod tests {
         assert_eq!(root_prefix("a/b/index.html"), "../../");
         assert_eq!(join("a/b/", "../c.md").as_deref(), Some("a/c.md"));
         assert_eq!(join("a/", "../../c"), None);
+        // The fast path agrees with the segment-by-segment join.
+        for dir in ["", "a/", "a/b/", "a/b/c/"] {
+            for rel in [
+                "x.html",
+                "x/",
+                "../x.html",
+                "../../x/index.html",
+                "../",
+                "../../",
+                "./x",
+                "x/../y",
+                "../x/./y",
+                "..",
+                "x//y",
+                "../../../x",
+                "x/y/",
+            ] {
+                assert_eq!(join(dir, rel), join_segments(dir, rel), "{dir} + {rel}");
+            }
+        }
         assert!(is_external("tel:0753"));
         assert!(!is_external("a/b:c"));
         assert_eq!(percent_decode("%E6%93%8D"), "操");

@@ -66,12 +66,18 @@ pub fn render_shifted(
     shift: u8,
     links: &dyn Links,
 ) -> Rendered {
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(src.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let line_of = |offset: usize| first_line + line_starts.partition_point(|&s| s <= offset) - 1;
+    // Line numbers are only needed for links; most of a page has none.
+    let line_starts = std::cell::OnceCell::new();
+    let line_of = |offset: usize| {
+        let starts: &Vec<usize> = line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1))
+                .collect()
+        });
+        first_line + starts.partition_point(|&s| s <= offset) - 1
+    };
 
-    let mut out: Vec<Event> = Vec::new();
+    let mut out: Vec<Event> = Vec::with_capacity(src.len() / 16);
     let mut headings = Vec::new();
     let mut used_ids: Vec<String> = Vec::new();
     let mut link_uses = Vec::new();

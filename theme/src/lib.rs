@@ -166,6 +166,19 @@ impl Theme {
             })
     }
 
+    /// As [`Theme::render`], as bytes: skips checking that tera's own output
+    /// is UTF-8, and starts with room for a typical page.
+    pub fn render_bytes(&self, name: &str, context: &tera::Context) -> Result<Vec<u8>, ThemeError> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        self.tera
+            .render_to(name, context, &mut out)
+            .map_err(|e| ThemeError::Render {
+                name: name.to_string(),
+                reason: error_chain(&e),
+            })?;
+        Ok(out)
+    }
+
     pub fn statics(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.statics.iter().map(|(n, b)| (n.as_str(), b.as_slice()))
     }
@@ -206,16 +219,20 @@ impl Theme {
 /// inside quoted attributes.
 pub fn escape_html(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + input.len() / 8);
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut rest = input;
+    // Copy the runs between special characters whole: most values have none.
+    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
     out
 }
 
