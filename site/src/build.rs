@@ -4,6 +4,7 @@
 
 use crate::content::{self, Content, Doc};
 use crate::frontmatter::{self, Notice};
+use crate::html::IdSet;
 use crate::links::{self, DocLinks, Index};
 use crate::manual::{self, Manual};
 use crate::markdown::{self, Heading, LinkUse};
@@ -113,7 +114,7 @@ pub struct Built {
     /// Markdown links of the manuals, with their source.
     manual_links: Vec<(String, LinkUse)>,
     sizes: Sizes,
-    ids: HashMap<String, HashSet<String>>,
+    ids: HashMap<String, IdSet>,
 }
 
 impl Built {
@@ -141,7 +142,7 @@ struct Emitted {
     path: String,
     len: usize,
     bytes: Option<Arc<[u8]>>,
-    ids: Option<HashSet<String>>,
+    ids: Option<IdSet>,
     pending: Vec<Pending>,
     problems: Vec<Problem>,
 }
@@ -215,7 +216,7 @@ fn write_over(out_dir: &Path, file: &Path, bytes: &[u8]) -> std::io::Result<()> 
 fn scan_links(
     path: &str,
     html: &[u8],
-    own_ids: &HashSet<String>,
+    own_ids: &IdSet,
     index: &Index,
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
@@ -1572,12 +1573,12 @@ fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
 /// The `id`s of the HTML outputs: a full map, optionally overlaid by the
 /// pages an incremental update re-rendered.
 struct Ids<'a> {
-    base: &'a HashMap<String, HashSet<String>>,
-    overlay: Option<&'a HashMap<String, HashSet<String>>>,
+    base: &'a HashMap<String, IdSet>,
+    overlay: Option<&'a HashMap<String, IdSet>>,
 }
 
 impl Ids<'_> {
-    fn get(&self, output: &str) -> Option<&HashSet<String>> {
+    fn get(&self, output: &str) -> Option<&IdSet> {
         self.overlay
             .and_then(|o| o.get(output))
             .or_else(|| self.base.get(output))
@@ -1587,7 +1588,7 @@ impl Ids<'_> {
 /// The `id`s of every HTML output.
 fn collect_ids<'a>(
     outputs: impl ParallelIterator<Item = (&'a String, &'a Arc<[u8]>)>,
-) -> HashMap<String, HashSet<String>> {
+) -> HashMap<String, IdSet> {
     outputs
         .filter(|(p, _)| p.ends_with(".html"))
         .map(|(p, b)| (p.clone(), crate::html::ids(b)))

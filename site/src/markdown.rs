@@ -10,8 +10,9 @@ pub struct Heading {
     pub text: String,
 }
 
-/// A link found in the Markdown that points inside the site, kept so its
-/// anchor can be checked once every page is rendered.
+/// A link found in the Markdown that points to an anchor inside the site,
+/// kept so the anchor can be checked once every page is rendered. (Links
+/// without an anchor are checked as they are resolved, and not kept.)
 #[derive(Debug, Clone)]
 pub struct LinkUse {
     pub line: usize,
@@ -161,12 +162,14 @@ fn rewrite(
             output,
             anchor,
         }) => {
-            uses.push(LinkUse {
-                line,
-                written: dest.to_string(),
-                output,
-                anchor,
-            });
+            if anchor.is_some() {
+                uses.push(LinkUse {
+                    line,
+                    written: dest.to_string(),
+                    output,
+                    anchor,
+                });
+            }
             Some(href)
         }
         Err(reason) => {
@@ -309,7 +312,7 @@ mod tests {
 
     #[test]
     fn links_are_rewritten_and_recorded_with_lines() {
-        let src = "text\n\n[a](page#x) and [b](https://example.org)\n\n[c](missing)\n";
+        let src = "text\n\n[a](page#x) and [b](https://example.org) [d](page)\n\n[c](missing)\n";
         let r = render(src, 10, "", &Fixed);
         assert!(r.html.contains("href=\"../page.html\""), "{}", r.html);
         assert!(r.html.contains("href=\"https://example.org\""));
