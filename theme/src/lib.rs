@@ -9,7 +9,12 @@
 //! - `site` (the `[site]` table), `office` (the `[office]` table);
 //! - `root`: the relative path from the page to the site root ("", "../", ...),
 //!   prefixed to every link so `public/` works from `file://` and any sub-path;
-//! - `page_title`; optional `description`, `meta` (name → content), `live_reload`.
+//! - `page_title`; optional `description`, `meta` (name → content), `live_reload`;
+//! - `header`, `footer`: `header.html` and `footer.html` already rendered.
+//!   The generator renders them once per folder depth (with `nav`, `root`,
+//!   and `current` only when the page is in the navigation) instead of on
+//!   every page; where they are absent (the intake's pages) `base.html`
+//!   includes the templates.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
