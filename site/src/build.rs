@@ -52,13 +52,17 @@ impl Site {
     fn load_inner(root: &Path) -> Result<Site, Vec<Problem>> {
         let config = Config::load(root)
             .map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
-        let theme =
-            Theme::load(root).map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
         let forms = FormDef::load_dir(&root.join("content/forms")).map_err(|e| {
             let file = e.path.strip_prefix(root).unwrap_or(&e.path).to_path_buf();
             vec![Problem::new(file, e.line, e.reason)]
         })?;
-        let (content, manuals) = rayon::join(|| content::load(root), || manual::load_all(root));
+        // Parsing the templates takes as long as loading 3,000 pages: do both at once.
+        let (theme, (content, manuals)) = rayon::join(
+            || Theme::load(root),
+            || rayon::join(|| content::load(root), || manual::load_all(root)),
+        );
+        let theme =
+            theme.map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
         let mut problems = Vec::new();
         let content = content.map_err(|p| problems.extend(p)).ok();
         let manuals = manuals.map_err(|p| problems.extend(p)).ok();
