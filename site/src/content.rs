@@ -154,22 +154,54 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
 
 /// `content_dir/rel` as UTF-8 text; problems name `content/<rel>`.
 fn read_text(content_dir: &Path, rel: &str) -> Result<String, Problem> {
-    let source = Path::new("content").join(rel);
-    let bytes = std::fs::read(content_dir.join(rel))
-        .map_err(|e| Problem::new(&source, None, e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| {
-        let line = 1 + e.as_bytes()[..e.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        Problem::new(&source, Some(line), "not valid UTF-8 text")
+    String::from_utf8(read_bytes(content_dir, rel)?).map_err(|e| {
+        let bytes = e.as_bytes();
+        not_utf8(rel, &bytes[..e.utf8_error().valid_up_to()])
     })
+}
+
+fn read_bytes(content_dir: &Path, rel: &str) -> Result<Vec<u8>, Problem> {
+    std::fs::read(content_dir.join(rel))
+        .map_err(|e| Problem::new(Path::new("content").join(rel), None, e.to_string()))
+}
+
+/// `bytes` as text, or a problem naming the line of the first bad byte.
+fn utf8<'a>(rel: &str, bytes: &'a [u8]) -> Result<&'a str, Problem> {
+    std::str::from_utf8(bytes).map_err(|e| not_utf8(rel, &bytes[..e.valid_up_to()]))
+}
+
+/// The problem for a file whose text turns invalid after `valid`.
+fn not_utf8(rel: &str, valid: &[u8]) -> Problem {
+    let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+    Problem::new(Path::new("content").join(rel), Some(line), "not valid UTF-8 text")
+}
+
+/// Where the front matter ends (after its closing `+++` line), or the whole
+/// length when there is none to find: loading needs only that part, and the
+/// body is read (and checked) again when the page is rendered.
+fn front_matter_len(bytes: &[u8]) -> usize {
+    let text = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let bom = bytes.len() - text.len();
+    let mut lines = text.split_inclusive(|b| *b == b'\n');
+    let is_fence = |line: &[u8]| line.trim_ascii_end() == b"+++";
+    if !lines.next().is_some_and(is_fence) {
+        return bytes.len();
+    }
+    let mut end = bom;
+    for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
+        end += line.len();
+        if i > 0 && is_fence(line) {
+            return end;
+        }
+    }
+    bytes.len()
 }
 
 pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let source = Path::new("content").join(&rel);
-    let text = read_text(dir, &rel)?;
-    let split = frontmatter::split(&text).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
+    let bytes = read_bytes(dir, &rel)?;
+    let text = utf8(&rel, &bytes[..front_matter_len(&bytes)])?;
+    let split = frontmatter::split(text).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
     let meta = frontmatter::parse(&split).map_err(|(l, m)| Problem::new(&source, Some(l), m))?;
     if meta.draft {
         return Ok(None);
@@ -288,20 +320,29 @@ mod tests {
         let r = dir.path();
         write(r, "content/ok.md", "+++\ntitle = \"ok\"\n+++\n");
         write(r, "content/bad.md", "+++\ntitle = \"a\"\ntitle2 = \n+++\n");
-        write(
-            r,
-            "content/bin.md",
-            "+++\ntitle = \"a\"\n+++\nline\n\u{0}\u{ff}",
-        );
-        std::fs::write(
-            r.join("content/bin.md"),
-            b"+++\ntitle = \"a\"\n+++\nok\n\xff\n",
-        )
-        .unwrap();
+        std::fs::write(r.join("content/bin.md"), b"+++\ntitle = \"\xff\"\n+++\n").unwrap();
         let problems = load(r).unwrap_err();
         let lines: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(lines.len(), 2, "{lines:?}");
         assert!(lines[0].starts_with("content/bad.md:3:"), "{lines:?}");
-        assert!(lines[1].starts_with("content/bin.md:5:"), "{lines:?}");
+        assert!(lines[1].starts_with("content/bin.md:2:"), "{lines:?}");
+
+        // A bad byte in the body is found when the body is read to render it.
+        std::fs::remove_file(r.join("content/bad.md")).unwrap();
+        std::fs::write(r.join("content/bin.md"), b"+++\ntitle = \"a\"\n+++\nok\n\xff\n").unwrap();
+        let c = load(r).unwrap();
+        let bin = c.docs.iter().find(|d| d.rel == "bin.md").unwrap();
+        let p = bin.read_body(&r.join("content")).unwrap_err().to_string();
+        assert!(p.starts_with("content/bin.md:5:"), "{p}");
+    }
+
+    #[test]
+    fn front_matter_len_stops_after_the_closing_fence() {
+        let with = b"+++\ntitle = \"a\"\n+++  \nbody +++\n+++\n";
+        assert_eq!(front_matter_len(with), 22);
+        assert_eq!(front_matter_len("\u{feff}+++\n+++\nb".as_bytes()), 11);
+        for whole in [&b"no front matter\n+++\n"[..], b"+++\nnever closed\n", b"---\na: 1\n---\n"] {
+            assert_eq!(front_matter_len(whole), whole.len());
+        }
     }
 }
