@@ -61,8 +61,7 @@ impl Site {
             || Theme::load(root),
             || rayon::join(|| content::load(root), || manual::load_all(root)),
         );
-        let theme =
-            theme.map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
+        let theme = theme.map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
         let mut problems = Vec::new();
         let content = content.map_err(|p| problems.extend(p)).ok();
         let manuals = manuals.map_err(|p| problems.extend(p)).ok();

@@ -47,31 +47,23 @@ impl Doc {
 
     /// The section folder this doc belongs to (`notices/` for both the
     /// section's `_index.md` and its pages); "" for the top.
-    pub fn parent_section(&self) -> String {
+    pub fn parent_section(&self) -> &str {
         let dir = match self.rel.rfind('/') {
             Some(i) => &self.rel[..i + 1],
             None => "",
         };
-        if self.is_section {
-            // A section's parent is the folder above its own.
+        // A section's parent is the folder above its own, and so is a page
+        // bundle's (folder/index.md belongs to the folder's parent).
+        if self.is_section || self.rel.ends_with("/index.md") {
             let trimmed = dir.trim_end_matches('/');
             match trimmed.rfind('/') {
-                Some(i) => trimmed[..i + 1].to_string(),
-                None => String::new(),
-            }
-        } else if self.rel.ends_with("/index.md") {
-            // A page bundle: folder/index.md belongs to the folder's parent.
-            let trimmed = dir.trim_end_matches('/');
-            match trimmed.rfind('/') {
-                Some(i) => trimmed[..i + 1].to_string(),
-                None => String::new(),
+                Some(i) => &trimmed[..i + 1],
+                None => "",
             }
         } else {
-            dir.to_string()
+            dir
         }
     }
-
-    /// The folder of a section (`notices/`); "" for the home page.
     pub fn section_dir(&self) -> String {
         self.rel.trim_end_matches("_index.md").to_string()
     }
@@ -173,7 +165,11 @@ fn utf8<'a>(rel: &str, bytes: &'a [u8]) -> Result<&'a str, Problem> {
 /// The problem for a file whose text turns invalid after `valid`.
 fn not_utf8(rel: &str, valid: &[u8]) -> Problem {
     let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
-    Problem::new(Path::new("content").join(rel), Some(line), "not valid UTF-8 text")
+    Problem::new(
+        Path::new("content").join(rel),
+        Some(line),
+        "not valid UTF-8 text",
+    )
 }
 
 /// Where the front matter ends (after its closing `+++` line), or the whole
@@ -329,7 +325,11 @@ mod tests {
 
         // A bad byte in the body is found when the body is read to render it.
         std::fs::remove_file(r.join("content/bad.md")).unwrap();
-        std::fs::write(r.join("content/bin.md"), b"+++\ntitle = \"a\"\n+++\nok\n\xff\n").unwrap();
+        std::fs::write(
+            r.join("content/bin.md"),
+            b"+++\ntitle = \"a\"\n+++\nok\n\xff\n",
+        )
+        .unwrap();
         let c = load(r).unwrap();
         let bin = c.docs.iter().find(|d| d.rel == "bin.md").unwrap();
         let p = bin.read_body(&r.join("content")).unwrap_err().to_string();
@@ -341,7 +341,11 @@ mod tests {
         let with = b"+++\ntitle = \"a\"\n+++  \nbody +++\n+++\n";
         assert_eq!(front_matter_len(with), 22);
         assert_eq!(front_matter_len("\u{feff}+++\n+++\nb".as_bytes()), 11);
-        for whole in [&b"no front matter\n+++\n"[..], b"+++\nnever closed\n", b"---\na: 1\n---\n"] {
+        for whole in [
+            &b"no front matter\n+++\n"[..],
+            b"+++\nnever closed\n",
+            b"---\na: 1\n---\n",
+        ] {
             assert_eq!(front_matter_len(whole), whole.len());
         }
     }
