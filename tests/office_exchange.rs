@@ -242,6 +242,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
 
 /// A cell of a filled-in sheet: text, as a text-formatted cell holds it, or
 /// a number, as Excel stores what looks like one.
+#[derive(Clone)]
 enum Cell {
     T(&'static str),
     N(f64),
@@ -408,6 +409,35 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
         assert_eq!(n, 2, "an email row and a fax row for {reference}");
     }
 
+    // The same file again (it came by email and by fax, say): nothing is
+    // stored twice, and the dry run says so first.
+    let r = common::run(
+        &["import", "departments", file_arg, "--dry-run"],
+        site.path(),
+        &[],
+    );
+    let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(
+        r.status.success() && stdout.contains("0 行可以导入"),
+        "{stdout}"
+    );
+    for reference in &refs {
+        assert!(stdout.contains(&format!("参考号 {reference}")), "{stdout}");
+    }
+    let r = common::run(&["import", "departments", file_arg], site.path(), &[]);
+    let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
+    assert!(
+        r.status.success() && stdout.contains("已导入 0 行"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.matches("跳过：").count(), 2, "{stdout}");
+    assert_eq!(count(&site, "SELECT COUNT(*) FROM submissions"), 3);
+    assert_eq!(
+        count(&site, "SELECT COUNT(*) FROM outbox"),
+        6,
+        "no new notifications"
+    );
+
     // The running service sends the imported rows' notifications too:
     // the web return's email and fax, then two of each for the import.
     let mails = smtp.wait_for(6, Duration::from_secs(30));
@@ -489,13 +519,20 @@ fn committees_import_from_any_column_order() {
         T("梅州市卫生系列中级评审委员会"),
     ];
     let file = site.path().join("c.xlsx");
-    std::fs::write(&file, filled("市属评委会信息一览表", &header, &[row])).unwrap();
+    // The row twice, as a copy-and-paste slip leaves it: stored once.
+    let rows = [row.clone(), row];
+    std::fs::write(&file, filled("市属评委会信息一览表", &header, &rows)).unwrap();
     let r = common::run(
         &["import", "committees", file.to_str().unwrap()],
         site.path(),
         &[],
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        stdout.contains("已导入 1 行") && stdout.contains("与本文件中第 1 条数据相同"),
+        "{stdout}"
+    );
     let out = site.path().join("c-out.xlsx");
     let r = common::run(
         &["export", "committees", "--output", out.to_str().unwrap()],

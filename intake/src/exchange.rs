@@ -3,7 +3,7 @@
 //! service: `gazette import` may run while `gazette intake` or `serve` is
 //! up (WAL, a busy timeout, and one short write transaction for the file).
 
-use crate::store::{self, NewSubmission, Stored};
+use crate::store::{self, NewSubmission};
 use anyhow::Context as _;
 use config::Config;
 use forms::sheet::{CellError, ExportRow};
@@ -104,6 +104,19 @@ fn open_db(config: &Config) -> anyhow::Result<Connection> {
     store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))
 }
 
+/// The database for reading only (a dry run changes nothing, not even the
+/// schema), or None when there is none yet.
+fn open_db_read_only(config: &Config) -> anyhow::Result<Option<Connection>> {
+    let path = config.database_path();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("[intake.database] {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(Some(conn))
+}
+
 /// `gazette export`: writes the 一览表 and says where. `output` `-` is
 /// stdout; no output means `<form>-一览表.<format>` in the current folder.
 /// The format follows `format`, else the output's extension, else xlsx.
@@ -202,40 +215,77 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
         report.stderr = format!("{}：表格中没有填写任何数据行，没有导入。\n", file.display());
         return Ok(report);
     }
-    if dry_run {
-        report.ok = true;
-        report.stdout = format!(
-            "{} 行可以导入《{}》（试运行，没有保存任何数据）\n",
-            all.len(),
-            def.title
-        );
-        return Ok(report);
-    }
     let now = chrono::Utc::now();
     let subs = all
         .iter()
         .map(|answers| new_submission(&config, &def, answers, now))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // A row repeating an earlier row of the file is a copy, not a return.
+    let mut skipped = Vec::new();
+    let mut unique: Vec<NewSubmission> = Vec::new();
+    for s in subs {
+        match unique.iter().position(|u| u.hash == s.hash) {
+            Some(j) => skipped.push(format!(
+                "跳过：{}（与本文件中第 {} 条数据相同）",
+                s.unit,
+                j + 1
+            )),
+            None => unique.push(s),
+        }
+    }
+    if dry_run {
+        let mut already = 0;
+        if let Some(conn) = open_db_read_only(&config)? {
+            for s in &unique {
+                if let Some(r) = store::already_stored(&conn, &s.form_id, &s.hash)? {
+                    already += 1;
+                    skipped.push(format!("跳过：{}（已导入或已提交，参考号 {r}）", s.unit));
+                }
+            }
+        }
+        report.ok = true;
+        report.stdout = format!(
+            "{} 行可以导入《{}》（试运行，没有保存任何数据）\n",
+            unique.len() - already,
+            def.title
+        );
+        for line in skipped {
+            report.stdout.push_str(&line);
+            report.stdout.push('\n');
+        }
+        return Ok(report);
+    }
     let mut conn = open_db(&config)?;
-    let stored: Vec<Stored> = store::insert_all(&mut conn, &subs)?;
+    let results = store::insert_all(&mut conn, &unique)?;
+    let mut stored = Vec::new();
+    for (r, new) in results.iter().zip(&unique) {
+        match r {
+            store::Imported::Stored(s) => stored.push(format!("{}  {}", s.reference, new.unit)),
+            store::Imported::Already(reference) => skipped.push(format!(
+                "跳过：{}（已导入或已提交，参考号 {reference}）",
+                new.unit
+            )),
+        }
+    }
     let mut out = format!(
         "已导入 {} 行到《{}》{}：\n",
         stored.len(),
         def.title,
-        if def.is_late(now) {
+        if def.is_late(now) && !stored.is_empty() {
             "（已过截止日期，标记为逾期）"
         } else {
             ""
         }
     );
-    for (s, new) in stored.iter().zip(&subs) {
-        out.push_str(&format!("{}  {}\n", s.reference, new.unit));
+    for line in stored.iter().chain(&skipped) {
+        out.push_str(line);
+        out.push('\n');
     }
-    let queued = subs
+    let queued = unique
         .first()
         .map(|s| usize::from(!s.recipients.is_empty()) + s.faxes.len())
         .unwrap_or(0);
-    if queued > 0 {
+    if queued > 0 && !stored.is_empty() {
         out.push_str(
             "通知已排入发送队列，由运行中的 gazette intake 或 gazette serve 发送（gazette outbox 可查看）。\n",
         );

@@ -557,19 +557,46 @@ fn insert_one(
     Ok(stored)
 }
 
-/// Stores every row of an imported file in one transaction: all or none.
-/// No repeat check: each row of the file is a return of its own.
+/// What became of one row of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    Stored(Stored),
+    /// The same answers were already stored for this form (an earlier import
+    /// of the same file, or the same return sent on the web): the reference.
+    Already(String),
+}
+
+/// Stores the rows of an imported file in one transaction: all or none.
+/// A row whose answers are already stored for its form is not stored again,
+/// so importing a file twice does no harm. (The caller drops repeats within
+/// the file.)
 pub fn insert_all(
     conn: &mut Connection,
     subs: &[NewSubmission],
-) -> Result<Vec<Stored>, StoreError> {
+) -> Result<Vec<Imported>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let stored = subs
-        .iter()
-        .map(|s| insert_new(&tx, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(subs.len());
+    for s in subs {
+        out.push(match already_stored(&tx, &s.form_id, &s.hash)? {
+            Some(reference) => Imported::Already(reference),
+            None => Imported::Stored(insert_new(&tx, s)?),
+        });
+    }
     tx.commit()?;
-    Ok(stored)
+    Ok(out)
+}
+
+/// The reference of the earliest return to `form_id` with these answers.
+pub fn already_stored(
+    conn: &Connection,
+    form_id: &str,
+    hash: &str,
+) -> Result<Option<String>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT reference FROM submissions WHERE form_id = ?1 AND hash = ?2 ORDER BY id LIMIT 1",
+    )?
+    .query_row(params![form_id, hash], |r| r.get(0))
+    .optional()
 }
 
 /// The submission row and its outbox rows (one email row, one row per fax number).
