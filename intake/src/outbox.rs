@@ -228,8 +228,8 @@ pub fn report(summary: &store::OutboxSummary) -> String {
             "gave up".to_string()
         };
         out.push_str(&format!(
-            "{:<7} #{:<5} {} {:<12} tries {:<2} {} {}\n",
-            l.status, l.id, l.reference, l.form_id, l.tries, when, l.unit
+            "{:<7} #{:<5} {} {:<5} {:<12} tries {:<2} {} {}\n",
+            l.status, l.id, l.reference, l.channel, l.form_id, l.tries, when, l.unit
         ));
         if let Some(e) = &l.last_error {
             out.push_str(&format!("        last error: {}\n", e.replace('\n', " ")));
@@ -265,12 +265,14 @@ mod tests {
 
     #[test]
     fn report_counts_and_caps_the_listing() {
-        let line = |id: i64, status: &str| store::OutboxLine {
+        let line = |id: i64, status: &str| store::OutboxRow {
             id,
             status: status.into(),
             reference: "K7M2XR9P".into(),
             form_id: "departments".into(),
+            form_title: "市直主管部门信息一览表".into(),
             unit: "梅州市某局".into(),
+            channel: if id == 999 { "fax" } else { "email" }.into(),
             tries: 2,
             next_attempt_at: 0,
             last_error: Some("connection refused".into()),
@@ -287,7 +289,14 @@ mod tests {
         );
         assert_eq!(text.matches("pending #").count(), REPORT_MAX);
         assert!(text.contains("… and 50 more pending"));
-        assert!(text.contains("failed  #999"));
+        assert!(
+            text.contains("failed  #999   K7M2XR9P fax   departments"),
+            "{text}"
+        );
+        assert!(
+            text.contains("pending #0     K7M2XR9P email departments"),
+            "{text}"
+        );
         assert!(text.contains("last error: connection refused"));
         assert!(text.contains("gazette outbox retry"));
     }

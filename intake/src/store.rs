@@ -801,24 +801,55 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
         .query_row([], |r| r.get(0))
 }
 
-/// A row for `gazette outbox`.
-#[derive(Debug, Clone)]
-pub struct OutboxLine {
+/// A pending or failed notification, for `gazette outbox` and the admin
+/// outbox page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxRow {
     pub id: i64,
-    pub status: String,
     pub reference: String,
     pub form_id: String,
+    pub form_title: String,
     pub unit: String,
+    /// `email` or `fax`.
+    pub channel: String,
+    pub status: String,
     pub tries: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
+}
+
+/// Every pending and failed notification: failed ones first, then pending
+/// ones, each oldest first.
+pub fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
+                o.tries, o.next_attempt_at, o.last_error
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status IN ('pending', 'failed')
+         ORDER BY o.status DESC, o.id",
+    )?
+    .query_map([], |r| {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            reference: r.get(1)?,
+            form_id: r.get(2)?,
+            form_title: r.get(3)?,
+            unit: r.get(4)?,
+            channel: r.get(5)?,
+            status: r.get(6)?,
+            tries: r.get(7)?,
+            next_attempt_at: r.get(8)?,
+            last_error: r.get(9)?,
+        })
+    })?
+    .collect()
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct OutboxSummary {
     pub submissions: i64,
     pub sent: i64,
-    pub lines: Vec<OutboxLine>,
+    pub lines: Vec<OutboxRow>,
 }
 
 /// Counts plus every pending and failed row.
@@ -829,30 +860,10 @@ pub fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Erro
         [],
         |r| r.get(0),
     )?;
-    let mut stmt = conn.prepare(
-        "SELECT o.id, o.status, s.reference, s.form_id, s.unit, o.tries, o.next_attempt_at, o.last_error
-         FROM outbox o JOIN submissions s ON s.id = o.submission_id
-         WHERE o.status IN ('pending', 'failed')
-         ORDER BY o.status DESC, o.id",
-    )?;
-    let lines = stmt
-        .query_map([], |r| {
-            Ok(OutboxLine {
-                id: r.get(0)?,
-                status: r.get(1)?,
-                reference: r.get(2)?,
-                form_id: r.get(3)?,
-                unit: r.get(4)?,
-                tries: r.get(5)?,
-                next_attempt_at: r.get(6)?,
-                last_error: r.get(7)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
     Ok(OutboxSummary {
         submissions,
         sent,
-        lines,
+        lines: outbox_rows(conn)?,
     })
 }
 

@@ -275,47 +275,6 @@ fn audit(
     Ok(())
 }
 
-/// A pending or failed notification, for the outbox page.
-#[derive(Debug, Clone, Serialize)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub reference: String,
-    pub form_id: String,
-    pub form_title: String,
-    pub unit: String,
-    pub channel: String,
-    pub status: String,
-    pub tries: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
-}
-
-/// Failed rows first, then pending ones, each oldest first.
-pub fn outbox(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
-    conn.prepare_cached(
-        "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
-                o.tries, o.next_attempt_at, o.last_error
-         FROM outbox o JOIN submissions s ON s.id = o.submission_id
-         WHERE o.status IN ('pending', 'failed')
-         ORDER BY o.status DESC, o.id",
-    )?
-    .query_map([], |r| {
-        Ok(OutboxRow {
-            id: r.get(0)?,
-            reference: r.get(1)?,
-            form_id: r.get(2)?,
-            form_title: r.get(3)?,
-            unit: r.get(4)?,
-            channel: r.get(5)?,
-            status: r.get(6)?,
-            tries: r.get(7)?,
-            next_attempt_at: r.get(8)?,
-            last_error: r.get(9)?,
-        })
-    })?
-    .collect()
-}
-
 /// Puts failed notifications back in the queue (one, or all with `None`),
 /// due now with their tries reset, and notes each in the audit trail.
 pub fn requeue(conn: &Connection, id: Option<i64>, now: i64) -> Result<usize, rusqlite::Error> {
@@ -432,7 +391,7 @@ mod tests {
         let (_d, conn) = db();
         let a = add(&conn, "AAAAAAA2", "甲局", 1000);
         add(&conn, "BBBBBBB3", "乙局", 2000);
-        assert_eq!(outbox(&conn).unwrap().len(), 2);
+        assert_eq!(crate::store::outbox_rows(&conn).unwrap().len(), 2);
         let first: i64 = conn
             .query_row("SELECT id FROM outbox WHERE submission_id = ?1", [a], |r| {
                 r.get(0)
@@ -445,7 +404,7 @@ mod tests {
             "no longer failed"
         );
         assert_eq!(requeue(&conn, None, 5000).unwrap(), 1);
-        let rows = outbox(&conn).unwrap();
+        let rows = crate::store::outbox_rows(&conn).unwrap();
         assert!(rows
             .iter()
             .all(|r| r.status == "pending" && r.tries == 0 && r.next_attempt_at == 5000));

@@ -523,7 +523,7 @@ async fn index(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response 
     };
     let read = inner
         .readers
-        .run(|c| Ok((db::counts(c)?, db::outbox(c)?)))
+        .run(|c| Ok((db::counts(c)?, crate::store::outbox_rows(c)?)))
         .await;
     let (counts, outbox) = match read {
         Ok(v) => v,
@@ -822,7 +822,7 @@ async fn outbox_page(
         Ok(a) => a,
         Err(res) => return res,
     };
-    let rows = match inner.readers.run(db::outbox).await {
+    let rows = match inner.readers.run(crate::store::outbox_rows).await {
         Ok(r) => r,
         Err(e) => return unavailable(&inner, e),
     };
