@@ -304,7 +304,10 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
     let out = common::run(&["outbox"], site.path(), &[]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("1 sent, 0 pending, 1 failed"), "{report}");
-    assert!(report.contains(&reference), "{report}");
+    assert!(
+        report.contains(&format!("{reference} fax ")),
+        "the channel is named: {report}"
+    );
     assert!(report.contains("modem busy"), "{report}");
 }
 
