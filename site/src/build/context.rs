@@ -1,0 +1,241 @@
+//! What every template gets: the shared context, the header and footer
+//! rendered once per folder depth, and the small view models lists use.
+
+use super::*;
+
+/// What every page's context shares.
+pub(super) struct Shared<'a> {
+    pub(super) site: &'a Site,
+    pub(super) index: &'a Index,
+    pub(super) instructions: Vec<String>,
+    /// `site`, `office` and `meta`: what every page's context starts from.
+    pub(super) base_vars: serde_json::Map<String, serde_json::Value>,
+    /// The main navigation, for `header.html`.
+    pub(super) nav: serde_json::Value,
+    pub(super) nav_outputs: HashSet<String>,
+    /// Header and footer by (root, current page if it is in the navigation).
+    /// They are the same on every page at one folder depth, and rendering
+    /// the navigation on each of 10,000 pages was most of the template time.
+    pub(super) chrome: std::sync::Mutex<HashMap<(String, String), Arc<Chrome>>>,
+}
+
+/// `header.html` and `footer.html`, rendered.
+pub(super) struct Chrome {
+    pub(super) header: String,
+    pub(super) footer: String,
+}
+
+impl<'a> Shared<'a> {
+    pub(super) fn new(site: &'a Site, index: &'a Index) -> Self {
+        let mut sections: Vec<&Doc> = site
+            .content
+            .docs
+            .iter()
+            .filter(|d| d.is_section && d.rel != "_index.md" && d.parent_section().is_empty())
+            .collect();
+        sections.sort_by_key(|d| (d.meta.weight.unwrap_or(0), d.rel.clone()));
+        let mut nav: Vec<(String, String)> = vec![("首页".into(), "index.html".into())];
+        nav.extend(sections.iter().map(|d| (d.title(), d.output())));
+        if !site.forms.is_empty() {
+            nav.push(("表格填报".into(), "forms/index.html".into()));
+        }
+        if !site.manuals.is_empty() {
+            nav.push(("操作手册".into(), "manuals/index.html".into()));
+        }
+        let o = &site.config.office;
+        let mut instructions = vec![
+            "请按本表格式填写，每行填写一个单位，不要修改表头。".to_string(),
+            "填写完成后，请通过电子邮件或传真报送：".to_string(),
+        ];
+        let office = [o.name.as_str(), o.section.as_str()].concat();
+        if !office.is_empty() {
+            instructions.push(format!("报送单位：{office}"));
+        }
+        if !o.email.is_empty() {
+            instructions.push(format!("电子邮箱：{}", o.email));
+        }
+        if !o.fax.is_empty() {
+            instructions.push(format!("传真：{}", o.fax));
+        }
+        if !o.person.is_empty() || !o.phone.is_empty() {
+            instructions.push(format!("联系人：{} 电话：{}", o.person, o.phone));
+        }
+        let mut base_vars = serde_json::Map::new();
+        base_vars.insert("site".into(), json!(site.config.site));
+        base_vars.insert("office".into(), json!(site.config.office));
+        let mut meta = vec![("SiteName", site.config.site.title.clone())];
+        if !site.config.site.domain.is_empty() {
+            meta.push(("SiteDomain", site.config.site.domain.clone()));
+        }
+        base_vars.insert("meta".into(), json!(meta_list(&meta)));
+        let nav_outputs = nav.iter().map(|(_, o)| o.clone()).collect();
+        let nav = nav
+            .iter()
+            .map(|(t, o)| json!({"title": t, "output": o}))
+            .collect();
+        Shared {
+            site,
+            index,
+            instructions,
+            base_vars,
+            nav,
+            nav_outputs,
+            chrome: Default::default(),
+        }
+    }
+
+    /// The context every template gets, for a page written at `output`.
+    pub(super) fn base(&self, output: &str, title: &str, description: &str) -> tera::Context {
+        self.base_at(output, &links::root_prefix(output), title, description)
+    }
+
+    /// As [`Shared::base`], with links from the page starting with `root`.
+    pub(super) fn base_at(
+        &self,
+        output: &str,
+        root: &str,
+        title: &str,
+        description: &str,
+    ) -> tera::Context {
+        let mut vars = self.base_vars.clone();
+        if let Some(chrome) = self.chrome(root, output) {
+            vars.insert("header".into(), chrome.header.as_str().into());
+            vars.insert("footer".into(), chrome.footer.as_str().into());
+        }
+        vars.insert("root".into(), root.into());
+        vars.insert("current".into(), output.into());
+        vars.insert("page_title".into(), title.into());
+        vars.insert("description".into(), description.into());
+        vars.insert("canonical".into(), json!(self.absolute(output)));
+        tera::Context::from_value(serde_json::Value::Object(vars)).unwrap_or_default()
+    }
+
+    /// Header and footer for a page at `root`, rendered on first use. None if
+    /// they fail to render: `base.html` then includes them itself, and the
+    /// page's own render reports the template problem.
+    pub(super) fn chrome(&self, root: &str, output: &str) -> Option<Arc<Chrome>> {
+        let current = if self.nav_outputs.contains(output) {
+            output
+        } else {
+            ""
+        };
+        let key = (root.to_string(), current.to_string());
+        if let Some(c) = self.lock_chrome().get(&key) {
+            return Some(c.clone());
+        }
+        let mut c = tera::Context::new();
+        c.insert("site", &self.site.config.site);
+        c.insert("office", &self.site.config.office);
+        c.insert("nav", &self.nav);
+        c.insert("root", root);
+        c.insert("current", current);
+        let theme = &self.site.theme;
+        let chrome = Arc::new(Chrome {
+            header: theme.render("header.html", &c).ok()?.trim().to_string(),
+            footer: theme.render("footer.html", &c).ok()?.trim().to_string(),
+        });
+        self.lock_chrome().insert(key, chrome.clone());
+        Some(chrome)
+    }
+
+    pub(super) fn lock_chrome(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Chrome>>> {
+        // A panic elsewhere cannot leave the cache half-written: insert is one call.
+        self.chrome.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Absolute URL of an output when `base_url` is set.
+    pub(super) fn absolute(&self, output: &str) -> Option<String> {
+        let base = &self.site.config.site.base_url;
+        if base.is_empty() {
+            return None;
+        }
+        let pretty = output.strip_suffix("index.html").unwrap_or(output);
+        Some(format!("{}/{}", base.trim_end_matches('/'), pretty))
+    }
+
+    pub(super) fn render(
+        &self,
+        template: &str,
+        ctx: &tera::Context,
+        file: &str,
+    ) -> Result<String, Problem> {
+        self.site
+            .theme
+            .render(template, ctx)
+            .map_err(|e| Problem::new(file, None, e.to_string()))
+    }
+}
+
+pub(super) fn meta_list(pairs: &[(&str, String)]) -> Vec<serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(n, c)| json!({"name": n, "content": c}))
+        .collect()
+}
+
+pub fn date_zh(d: &NaiveDateTime) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
+
+pub fn format_size(bytes: usize) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if bytes < 1024 * 1024 {
+        format!("{:.1} KB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0)
+    }
+}
+
+pub(super) struct Sizes {
+    pub(super) manual: HashMap<String, usize>,
+    pub(super) files: HashMap<String, usize>,
+}
+
+#[derive(Serialize)]
+pub(super) struct ListItem {
+    pub(super) title: String,
+    pub(super) href: String,
+    pub(super) date: String,
+    pub(super) date_zh: String,
+    pub(super) description: String,
+    pub(super) doc_number: String,
+}
+
+pub(super) fn list_item(d: &Doc, root: &str) -> ListItem {
+    ListItem {
+        title: d.title(),
+        href: format!("{root}{}", d.output()),
+        date: d
+            .date
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+        date_zh: d.date.as_ref().map(date_zh).unwrap_or_default(),
+        description: d.meta.description.clone().unwrap_or_default(),
+        doc_number: d
+            .meta
+            .notice
+            .as_ref()
+            .map(|n| n.doc_number.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Pages directly in a section, newest first unless `sort_by = "weight"` or `"title"`.
+pub(super) fn section_pages<'a>(site: &'a Site, section: &Doc) -> Vec<&'a Doc> {
+    let dir = section.section_dir();
+    let mut pages: Vec<&Doc> = site
+        .content
+        .docs
+        .iter()
+        .filter(|d| !d.is_section && d.parent_section() == dir)
+        .collect();
+    match section.meta.sort_by.as_deref() {
+        Some("weight") => pages.sort_by_key(|d| (d.meta.weight.unwrap_or(0), d.rel.clone())),
+        Some("title") => pages.sort_by_key(|d| (d.title(), d.rel.clone())),
+        _ => pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel))),
+    }
+    pages
+}

@@ -1,0 +1,140 @@
+//! Re-rendering after one content page changed, for `gazette serve`.
+
+use super::*;
+
+impl Built {
+    /// After `content/<rel>` was edited: re-renders that page and, when its
+    /// title, date or description changed, the pages that list it (its
+    /// section, the home page, the feeds). Returns the outputs rendered, or
+    /// None when the change needs a full rebuild (a new, deleted or moved
+    /// page, or a change to the navigation). On problems nothing changes.
+    pub fn update_doc(
+        &mut self,
+        site: &mut Site,
+        rel: &str,
+    ) -> Result<Option<Vec<String>>, Vec<Problem>> {
+        let Some(i) = site.content.docs.iter().position(|d| d.rel == rel) else {
+            return Ok(None);
+        };
+        let fresh = match content::load_doc(&site.root.join("content"), rel.to_string()) {
+            Ok(Some(d)) => d,
+            Ok(None) => return Ok(None), // became a draft
+            Err(p) => return Err(vec![p]),
+        };
+        let old = &site.content.docs[i];
+        if fresh.url != old.url || fresh.is_section != old.is_section {
+            return Ok(None);
+        }
+        let listed = |d: &Doc| {
+            (
+                d.title(),
+                d.date,
+                d.meta.description.clone(),
+                d.meta.weight,
+                d.meta.sort_by.clone(),
+                d.meta.notice.as_ref().map(|n| n.doc_number.clone()),
+            )
+        };
+        let listing_changed = listed(&fresh) != listed(old);
+        if listing_changed && fresh.is_section && fresh.parent_section().is_empty() {
+            return Ok(None); // a top-level section: its title is in every page's navigation
+        }
+        let content_dir = site.root.join("content");
+        let (body, doc_links, problems) = render_markdown(&self.index, &content_dir, &fresh);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let old_doc = std::mem::replace(&mut site.content.docs[i], fresh);
+        let result = self.rerender(site, i, body, doc_links, listing_changed);
+        if result.is_err() {
+            site.content.docs[i] = old_doc;
+        }
+        result.map(Some)
+    }
+
+    fn rerender(
+        &mut self,
+        site: &Site,
+        i: usize,
+        body: Body,
+        doc_links: Vec<LinkUse>,
+        listing_changed: bool,
+    ) -> Result<Vec<String>, Vec<Problem>> {
+        let doc = &site.content.docs[i];
+        let mut targets = vec![i];
+        if listing_changed {
+            let parent = doc.parent_section();
+            targets.extend(
+                site.content
+                    .docs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| {
+                        d.is_section && (d.section_dir() == parent || d.rel == "_index.md")
+                    })
+                    .map(|(j, _)| j),
+            );
+        }
+        let ctx = Shared::new(site, &self.index);
+        let mut fresh: Vec<(String, Arc<[u8]>)> = Vec::new();
+        let mut problems = Vec::new();
+        for &j in &targets {
+            let b = if j == i {
+                Some(&body)
+            } else {
+                self.bodies.get(&j)
+            };
+            let Some(b) = b else { continue };
+            match render_doc(&ctx, &site.content.docs[j], b, &self.sizes) {
+                Ok(out) => fresh.push(out),
+                Err(p) => problems.push(p),
+            }
+        }
+        if listing_changed {
+            match render_extras(&ctx) {
+                Ok(extra) => fresh.extend(extra),
+                Err(p) => problems.push(p),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        // Check against the site as it would be after this update (the set
+        // of output paths stays the same; only these pages' ids change).
+        let fresh_ids = collect_ids(fresh.par_iter().map(|(k, v)| (k, v)));
+        let ids = Ids {
+            base: &self.ids,
+            overlay: Some(&fresh_ids),
+        };
+        let own_output = doc.output();
+        let mine = doc_links.iter().map(|u| (doc.source_str(), u));
+        // Links elsewhere into this page: its anchors may be gone.
+        let into_it = site
+            .content
+            .docs
+            .iter()
+            .zip(&self.doc_links)
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, (d, links))| links.iter().map(move |u| (d.source_str(), u)))
+            .chain(self.manual_links.iter().map(|(s, u)| (s.clone(), u)))
+            .filter(|(_, u)| u.output == own_output);
+        let mut problems = check_uses(mine.chain(into_it), &ids);
+        if problems.is_empty() {
+            problems = check_html_links(fresh.par_iter().map(|(k, v)| (k, v)), &self.outputs, &ids);
+        }
+        if !problems.is_empty() {
+            problems.sort();
+            problems.dedup();
+            return Err(problems);
+        }
+        let rendered = fresh.iter().map(|(k, _)| k.clone()).collect();
+        self.ids.extend(fresh_ids);
+        self.outputs.extend(fresh);
+        if site.content.docs[i].is_section {
+            self.bodies.insert(i, body);
+        }
+        self.doc_links[i] = doc_links;
+        Ok(rendered)
+    }
+}
