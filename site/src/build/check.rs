@@ -50,6 +50,44 @@ pub(super) fn check_uses<'a>(
     .collect()
 }
 
+/// An href/src of the generated page `page`, resolved to the output it
+/// points to and its anchor ("" for none). None for what the build does not
+/// own: other sites, `data:` URIs, root-absolute paths (the form action and
+/// the like: the server answers them).
+pub(super) fn resolve_html_link(
+    page: &str,
+    link: &str,
+) -> Result<Option<(String, String)>, Problem> {
+    if links::is_external(link) || link.starts_with("data:") {
+        return Ok(None);
+    }
+    let decoded: std::borrow::Cow<str> = if link.contains('%') {
+        links::percent_decode(link).into()
+    } else {
+        link.into()
+    };
+    let (file, anchor) = decoded.split_once('#').unwrap_or((&decoded, ""));
+    if file.starts_with('/') {
+        return Ok(None);
+    }
+    let target = if file.is_empty() {
+        page.to_string()
+    } else {
+        match links::join(links::dir_of(page), file) {
+            Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
+            Some(t) => t,
+            None => {
+                return Err(Problem::new(
+                    page,
+                    None,
+                    format!("link {link} climbs above the site root"),
+                ))
+            }
+        }
+    };
+    Ok(Some((target, anchor.to_string())))
+}
+
 /// Checks every href/src in the given HTML outputs (template links included)
 /// against all outputs.
 pub(super) fn check_html_links<'a>(
@@ -62,38 +100,13 @@ pub(super) fn check_html_links<'a>(
         .flat_map_iter(|(path, bytes)| {
             let mut found = Vec::new();
             for link in crate::html::links(bytes) {
-                if links::is_external(&link) || link.starts_with("data:") {
-                    continue;
-                }
-                let decoded: std::borrow::Cow<str> = if link.contains('%') {
-                    links::percent_decode(&link).into()
-                } else {
-                    link.as_ref().into()
-                };
-                let (file, anchor) = match decoded.split_once('#') {
-                    Some((f, a)) => (f, Some(a)),
-                    None => (&*decoded, None),
-                };
-                if file.starts_with('/') {
-                    continue; // root-absolute: the form action and the like; the server owns it
-                }
-                let target = if file.is_empty() {
-                    Some(path.clone())
-                } else {
-                    links::join(links::dir_of(path), file)
-                };
-                let Some(target) = target else {
-                    found.push(Problem::new(
-                        path.as_str(),
-                        None,
-                        format!("link {link} climbs above the site root"),
-                    ));
-                    continue;
-                };
-                let target = if target.is_empty() || target.ends_with('/') {
-                    format!("{target}index.html")
-                } else {
-                    target
+                let (target, anchor) = match resolve_html_link(path, &link) {
+                    Ok(Some(resolved)) => resolved,
+                    Ok(None) => continue,
+                    Err(p) => {
+                        found.push(p);
+                        continue;
+                    }
                 };
                 if !outputs.contains_key(&target) {
                     found.push(Problem::new(
@@ -101,15 +114,15 @@ pub(super) fn check_html_links<'a>(
                         None,
                         format!("link {link} leads nowhere ({target} is not built)"),
                     ));
-                } else if let Some(a) = anchor.filter(|a| !a.is_empty()) {
-                    if target.ends_with(".html") && !ids.get(&target).is_some_and(|s| s.contains(a))
-                    {
-                        found.push(Problem::new(
-                            path.as_str(),
-                            None,
-                            format!("link {link}: {target} has no #{a}"),
-                        ));
-                    }
+                } else if !anchor.is_empty()
+                    && target.ends_with(".html")
+                    && !ids.get(&target).is_some_and(|s| s.contains(&anchor))
+                {
+                    found.push(Problem::new(
+                        path.as_str(),
+                        None,
+                        format!("link {link}: {target} has no #{anchor}"),
+                    ));
                 }
             }
             found

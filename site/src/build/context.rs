@@ -6,6 +6,8 @@ use super::*;
 /// What every page's context shares.
 pub(super) struct Shared<'a> {
     pub(super) site: &'a Site,
+    /// The top-level sections, in navigation order.
+    pub(super) sections: Vec<&'a Doc>,
     pub(super) index: &'a Index,
     pub(super) instructions: Vec<String>,
     /// `site`, `office` and `meta`: what every page's context starts from.
@@ -75,6 +77,7 @@ impl<'a> Shared<'a> {
             .collect();
         Shared {
             site,
+            sections,
             index,
             instructions,
             base_vars,

@@ -98,35 +98,12 @@ pub(super) fn scan_links(
     problems: &mut Vec<Problem>,
 ) {
     for link in crate::html::links(html) {
-        if links::is_external(&link) || link.starts_with("data:") {
-            continue;
-        }
-        let decoded: std::borrow::Cow<str> = if link.contains('%') {
-            links::percent_decode(&link).into()
-        } else {
-            link.as_ref().into()
-        };
-        let (file, anchor) = match decoded.split_once('#') {
-            Some((f, a)) => (f, a),
-            None => (&*decoded, ""),
-        };
-        if file.starts_with('/') {
-            continue; // root-absolute: the form action and the like; the server owns it
-        }
-        let target = if file.is_empty() {
-            path.to_string()
-        } else {
-            match links::join(links::dir_of(path), file) {
-                Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
-                Some(t) => t,
-                None => {
-                    problems.push(Problem::new(
-                        path,
-                        None,
-                        format!("link {link} climbs above the site root"),
-                    ));
-                    continue;
-                }
+        let (target, anchor) = match resolve_html_link(path, &link) {
+            Ok(Some(resolved)) => resolved,
+            Ok(None) => continue,
+            Err(p) => {
+                problems.push(p);
+                continue;
             }
         };
         if !index.outputs.contains(&target) {
@@ -137,7 +114,7 @@ pub(super) fn scan_links(
             ));
         } else if !anchor.is_empty() && target.ends_with(".html") {
             if target == path {
-                if !own_ids.contains(anchor) {
+                if !own_ids.contains(&anchor) {
                     problems.push(Problem::new(
                         path,
                         None,
@@ -149,7 +126,7 @@ pub(super) fn scan_links(
                     page: path.to_string(),
                     link: link.to_string(),
                     target,
-                    anchor: anchor.to_string(),
+                    anchor,
                 });
             }
         }

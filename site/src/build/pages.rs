@@ -28,15 +28,8 @@ pub(super) fn render_doc(ctx: &Shared, d: &Doc, body: &Body, sizes: &Sizes) -> R
     };
     c.extend(tera::Context::from_value(json!({ key: page })).unwrap_or_default());
     let template = if d.rel == "_index.md" {
-        let mut sections: Vec<&Doc> = ctx
-            .site
-            .content
-            .docs
-            .iter()
-            .filter(|s| s.is_section && s.rel != "_index.md" && s.parent_section().is_empty())
-            .collect();
-        sections.sort_by_key(|s| (s.meta.weight.unwrap_or(0), s.rel.clone()));
-        let sections: Vec<_> = sections
+        let sections: Vec<_> = ctx
+            .sections
             .iter()
             .map(|s| json!({"title": s.title(), "href": format!("{root}{}", s.output()), "description": s.meta.description}))
             .collect();
