@@ -74,7 +74,12 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let built = match render_full(&site, &Sink::Dir(out_dir.clone())) {
         Ok(b) => b,
         Err(problems) => {
-            if !existed {
+            if existed {
+                tracing::warn!(
+                    "{} is partly updated by this failed build: fix the problems and build again",
+                    out_dir.display()
+                );
+            } else {
                 let _ = std::fs::remove_dir_all(&out_dir);
             }
             return Err(Problems(problems).into());
