@@ -257,7 +257,10 @@ fn a_rebuild_overwrites_in_place_and_removes_what_is_gone() {
     assert!(!r.status.success());
     assert!(out.join("index.html").is_file());
     let err = String::from_utf8_lossy(&r.stderr);
-    assert!(err.contains("partly updated") && err.contains("/no/such/page/"), "{err}");
+    assert!(
+        err.contains("partly updated") && err.contains("/no/such/page/"),
+        "{err}"
+    );
 }
 
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
