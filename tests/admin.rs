@@ -231,6 +231,8 @@ fn logged_in_admin_lists_marks_audits_and_exports() {
     let first = a.submit("departments", &department("梅州市甲测试局"));
     std::thread::sleep(Duration::from_millis(5));
     let second = a.submit("departments", &department("梅州市乙测试局"));
+    let wrong = a.post("/admin/login", None, &[("password", "wrong password")]);
+    assert_eq!(wrong.status, 403);
     let cookie = a.login();
     let c = Some(cookie.as_str());
 
@@ -244,6 +246,14 @@ fn logged_in_admin_lists_marks_audits_and_exports() {
     );
     assert!(page.contains("退出登录"));
     assert_eq!(index.header("cache-control"), Some("no-store, private"));
+    // Who got in and who tried, newest first.
+    let logins = &page[page.find("最近登录记录").expect("login records")..];
+    let (ok, failed) = (
+        logins.find("登录成功").expect("the login"),
+        logins.find("密码错误").expect("the wrong password"),
+    );
+    assert!(ok < failed, "newest first: {logins}");
+    assert!(logins.contains("来自 127.0.0.1"), "{logins}");
 
     // The list: newest first, with notification and processing state.
     let list = a.get("/admin/forms/departments", c).text();

@@ -261,6 +261,49 @@ pub fn change(
     Ok(1)
 }
 
+/// Action names of login records in the audit table.
+const LOGIN: &str = "登录";
+const LOGIN_FAILED: &str = "登录失败";
+
+/// Notes a login attempt that reached the password check (throttled ones
+/// do not): the returns hold personal data, so who got in, and who tried,
+/// is kept.
+pub fn record_login(
+    conn: &Connection,
+    at: i64,
+    from: &str,
+    ok: bool,
+) -> Result<usize, rusqlite::Error> {
+    let action = if ok { LOGIN } else { LOGIN_FAILED };
+    audit(conn, at, None, action, &format!("来自 {from}"))?;
+    Ok(1)
+}
+
+/// A login record, for the admin overview.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoginRow {
+    pub at: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The latest `limit` login records, newest first.
+pub fn recent_logins(conn: &Connection, limit: i64) -> Result<Vec<LoginRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT at, action, detail FROM audit
+         WHERE submission_id IS NULL AND action IN (?1, ?2)
+         ORDER BY id DESC LIMIT ?3",
+    )?
+    .query_map(params![LOGIN, LOGIN_FAILED, limit], |r| {
+        Ok(LoginRow {
+            at: crate::service::cst_text(r.get(0)?),
+            ok: r.get::<_, String>(1)? == LOGIN,
+            detail: r.get(2)?,
+        })
+    })?
+    .collect()
+}
+
 fn audit(
     conn: &Connection,
     at: i64,

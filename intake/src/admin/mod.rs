@@ -447,6 +447,17 @@ async fn login(State(inner): State<Arc<Inner>>, req: Request) -> Response {
         .await
         .unwrap_or(false);
     let now = Instant::now();
+    let from = ip.to_string();
+    let record = inner
+        .writer
+        .apply(Arc::new(move |conn| {
+            db::record_login(conn, crate::store::now_ms(), &from, ok)
+        }))
+        .await;
+    if let Err(e) = record {
+        // The login itself does not depend on its record being written.
+        tracing::error!("admin: cannot record the login from {ip}: {e}");
+    }
     if !ok {
         inner.admin.throttle.failed(ip, now);
         tracing::warn!("admin: wrong password from {ip}");
@@ -523,9 +534,15 @@ async fn index(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response 
     };
     let read = inner
         .readers
-        .run(|c| Ok((db::counts(c)?, crate::store::outbox_rows(c)?)))
+        .run(|c| {
+            Ok((
+                db::counts(c)?,
+                crate::store::outbox_rows(c)?,
+                db::recent_logins(c, 10)?,
+            ))
+        })
         .await;
-    let (counts, outbox) = match read {
+    let (counts, outbox, logins) = match read {
         Ok(v) => v,
         Err(e) => return unavailable(&inner, e),
     };
@@ -544,6 +561,7 @@ async fn index(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response 
     ctx.insert("forms", &forms);
     ctx.insert("failed", &failed);
     ctx.insert("pending", &(outbox.len() - failed));
+    ctx.insert("logins", &logins);
     render(&inner, StatusCode::OK, "admin_index.html", &ctx)
 }
 
