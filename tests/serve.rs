@@ -203,4 +203,27 @@ fn a_template_change_reaches_every_page_that_uses_it() {
             "{path} not rebuilt"
         );
     }
+
+    // The header is rendered once per folder depth and reused: a change to
+    // it must still reach pages at every depth.
+    let header =
+        std::fs::read_to_string(common::repo().join("theme/templates/header.html")).unwrap();
+    site.write(
+        "templates/header.html",
+        &header.replace("aria-label=\"主导航\"", "aria-label=\"主导航（新页头）\""),
+    );
+    let took = wait_for(&server, "/", Duration::from_secs(2), |t| {
+        t.contains("（新页头）")
+    });
+    assert!(took.is_some(), "{}", server.log());
+    for path in [
+        "/guide/accounts/index.html",
+        "/notices/2016-216/index.html",
+        "/manuals/employer/login.html",
+    ] {
+        assert!(
+            http::get(server.addr, path).text().contains("（新页头）"),
+            "{path} not rebuilt"
+        );
+    }
 }
