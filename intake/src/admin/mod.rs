@@ -336,6 +336,25 @@ fn pairs_of(inner: &Inner, body: &[u8]) -> Result<Vec<(String, String)>, Respons
     })
 }
 
+/// A logged-in admin's POST: its headers and form fields, once the session,
+/// the origin and the CSRF token are checked.
+struct Posted {
+    headers: HeaderMap,
+    pairs: Vec<(String, String)>,
+    auth: Auth,
+}
+
+async fn posted(inner: &Inner, req: Request) -> Result<Posted, Response> {
+    let headers = req.headers().clone();
+    let pairs = read_body(inner, req).await?;
+    let auth = require_post(inner, &headers, &pairs)?;
+    Ok(Posted {
+        headers,
+        pairs,
+        auth,
+    })
+}
+
 async fn read_body(inner: &Inner, req: Request) -> Result<Vec<(String, String)>, Response> {
     match axum::body::to_bytes(req.into_body(), crate::body::MAX_BODY).await {
         Ok(b) => pairs_of(inner, &b),
@@ -500,14 +519,10 @@ fn throttled(inner: &Inner, wait: Duration, next: &str) -> Response {
 }
 
 async fn logout(State(inner): State<Arc<Inner>>, req: Request) -> Response {
-    let headers = req.headers().clone();
-    let pairs = match read_body(&inner, req).await {
-        Ok(p) => p,
+    let headers = match posted(&inner, req).await {
+        Ok(p) => p.headers,
         Err(res) => return res,
     };
-    if let Err(res) = require_post(&inner, &headers, &pairs) {
-        return res;
-    }
     if let Some(token) = cookie_token(&headers) {
         inner.admin.sessions.remove(&token);
     }
@@ -771,13 +786,8 @@ async fn mark_feedback(
 }
 
 async fn change(inner: Arc<Inner>, reference: String, req: Request, setup: bool) -> Response {
-    let headers = req.headers().clone();
-    let pairs = match read_body(&inner, req).await {
+    let Posted { pairs, auth, .. } = match posted(&inner, req).await {
         Ok(p) => p,
-        Err(res) => return res,
-    };
-    let auth = match require_post(&inner, &headers, &pairs) {
-        Ok(a) => a,
         Err(res) => return res,
     };
     if !crate::refs::is_reference(&reference) {
@@ -889,12 +899,7 @@ async fn retry_one(
 }
 
 async fn requeue(inner: Arc<Inner>, id: Option<i64>, req: Request) -> Response {
-    let headers = req.headers().clone();
-    let pairs = match read_body(&inner, req).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    if let Err(res) = require_post(&inner, &headers, &pairs) {
+    if let Err(res) = posted(&inner, req).await {
         return res;
     }
     let now = crate::store::now_ms();
