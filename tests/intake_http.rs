@@ -42,17 +42,8 @@ impl Intake {
     }
 
     fn rows(&self) -> i64 {
-        count(&self.site, "SELECT COUNT(*) FROM submissions")
+        self.site.count("SELECT COUNT(*) FROM submissions")
     }
-}
-
-fn count(site: &Site, sql: &str) -> i64 {
-    let path = site.path().join("var/gazette.db");
-    if !path.exists() {
-        return 0;
-    }
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 fn body(pairs: &[(String, String)]) -> String {
@@ -159,10 +150,9 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     assert!(page.contains("/print.css"), "print styles linked");
     assert_eq!(intake.rows(), 1);
     assert_eq!(
-        count(
-            &intake.site,
-            "SELECT COUNT(*) FROM submissions WHERE late = 1"
-        ),
+        intake
+            .site
+            .count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
         1
     );
 
@@ -194,10 +184,9 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
-        count(
-            &intake.site,
-            "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"
-        ),
+        intake
+            .site
+            .count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
         1
     );
 }
@@ -962,10 +951,9 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
     assert!(page.contains("按时报送"), "{page}");
     assert!(!page.contains("逾期"), "{page}");
     assert_eq!(
-        count(
-            &intake.site,
-            "SELECT COUNT(*) FROM submissions WHERE late = 1"
-        ),
+        intake
+            .site
+            .count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
         1
     );
     let mails = intake.smtp.wait_for(2, Duration::from_secs(15));

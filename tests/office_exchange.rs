@@ -28,55 +28,38 @@ fn start(site: &Site, smtp: &SmtpServer) -> Server {
     )
 }
 
+/// The shared 附件1 fixture with another mobile number, as owned pairs.
 fn department(unit: &str, mobile: &str) -> Vec<(String, String)> {
-    [
-        ("unit_name", unit),
-        ("uscc", "11441700007280420Y"),
-        ("unit_type", "事业单位"),
-        ("address", "梅州市梅江区江南路1号"),
-        ("postcode", "514000"),
-        ("admin_name", "张三"),
-        ("admin_title", "科长"),
-        ("admin_section", "人事科"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", mobile),
-        ("fax", "0753-2128310"),
-        ("email", "admin@example.org"),
-        ("remarks", ""),
-        ("filled_by", "李四"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    common::department(unit)
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                if k == "mobile" { mobile } else { v }.to_string(),
+            )
+        })
+        .collect()
 }
 
+/// The shared 附件2 fixture with the given levels (and a plain-newline note),
+/// as owned pairs.
 fn committee(name: &str, levels: &[&str]) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = [
-        ("committee_name", name),
-        ("series", "卫生技术"),
-        ("specialties", "临床医学、护理"),
-        ("scope", "梅州市直单位"),
-        ("founder_name", "梅州市卫生健康局"),
-        ("founder_uscc", "11441700007280420Y"),
-        ("office_name", "梅州市卫生健康局人事科"),
-        ("office_uscc", "11441700007280420Y"),
-        ("approval_no", "粤人社函〔2015〕123号"),
-        ("approval_date", "2015-03-01"),
-        ("valid_until", "2020-12-31"),
-        ("admin_name", "王五"),
-        ("admin_title", "科员"),
-        ("office_phone", "0753-2128309"),
-        ("mobile", "13912345678"),
-        ("email", "pwh@example.org"),
-        ("remarks", "第一行\n第二行"),
-        ("filled_by", "赵六"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    for l in levels {
-        pairs.push(("levels".into(), l.to_string()));
-    }
+    let mut pairs: Vec<(String, String)> = common::committee(name)
+        .into_iter()
+        .filter(|(k, _)| *k != "levels")
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                if k == "remarks" {
+                    "第一行\n第二行"
+                } else {
+                    v
+                }
+                .to_string(),
+            )
+        })
+        .collect();
+    pairs.extend(levels.iter().map(|l| ("levels".to_string(), l.to_string())));
     pairs
 }
 
@@ -90,15 +73,6 @@ fn post(server: &Server, form: &str, pairs: &[(String, String)]) -> String {
     let location = res.header("Location").expect("Location").to_string();
     let json = http::get_with(server.addr, &location, &[("Accept", "application/json")]);
     json.json()["ref"].as_str().expect("ref").to_string()
-}
-
-fn count(site: &Site, sql: &str) -> i64 {
-    let path = site.path().join("var/gazette.db");
-    if !path.exists() {
-        return 0;
-    }
-    let conn = rusqlite::Connection::open(path).unwrap();
-    conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
 /// The data rows of an exported 一览表 (header in row 2), as text cells, with
@@ -366,7 +340,7 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     );
     assert!(stdout.contains("2 行可以导入"), "{stdout}");
     assert_eq!(
-        count(&site, "SELECT COUNT(*) FROM submissions"),
+        site.count("SELECT COUNT(*) FROM submissions"),
         1,
         "dry run stores nothing"
     );
@@ -391,21 +365,15 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     assert_eq!(refs.len(), 2, "{stdout}");
     assert!(stdout.contains("梅州市交通运输局") && stdout.contains("梅州市林业局"));
     assert_eq!(
-        count(
-            &site,
-            "SELECT COUNT(*) FROM submissions WHERE source = 'import' AND late = 1"
-        ),
+        site.count("SELECT COUNT(*) FROM submissions WHERE source = 'import' AND late = 1"),
         2
     );
     for reference in &refs {
         assert_eq!(reference.len(), 8);
-        let n = count(
-            &site,
-            &format!(
-                "SELECT COUNT(*) FROM outbox o JOIN submissions s ON s.id = o.submission_id
+        let n = site.count(&format!(
+            "SELECT COUNT(*) FROM outbox o JOIN submissions s ON s.id = o.submission_id
                  WHERE s.reference = '{reference}' AND s.source = 'import'"
-            ),
-        );
+        ));
         assert_eq!(n, 2, "an email row and a fax row for {reference}");
     }
 
@@ -431,9 +399,9 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
         "{stdout}"
     );
     assert_eq!(stdout.matches("跳过：").count(), 2, "{stdout}");
-    assert_eq!(count(&site, "SELECT COUNT(*) FROM submissions"), 3);
+    assert_eq!(site.count("SELECT COUNT(*) FROM submissions"), 3);
     assert_eq!(
-        count(&site, "SELECT COUNT(*) FROM outbox"),
+        site.count("SELECT COUNT(*) FROM outbox"),
         6,
         "no new notifications"
     );
@@ -554,11 +522,11 @@ fn committees_import_from_any_column_order() {
     );
     // Without a fax transport (the bundled settings) only the email is queued.
     assert_eq!(
-        count(&site, "SELECT COUNT(*) FROM outbox WHERE channel = 'email'"),
+        site.count("SELECT COUNT(*) FROM outbox WHERE channel = 'email'"),
         1
     );
     assert_eq!(
-        count(&site, "SELECT COUNT(*) FROM outbox WHERE channel = 'fax'"),
+        site.count("SELECT COUNT(*) FROM outbox WHERE channel = 'fax'"),
         0
     );
 }
@@ -621,7 +589,7 @@ fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored() {
     }
     assert_eq!(lines.len(), 4, "{stderr}");
     assert!(!lines.iter().any(|l| l.starts_with("第 3 行")), "{stderr}");
-    assert_eq!(count(&site, "SELECT COUNT(*) FROM submissions"), 0);
+    assert_eq!(site.count("SELECT COUNT(*) FROM submissions"), 0);
     // A dry run refuses the same way.
     let r = common::run(
         &["import", "departments", file.to_str().unwrap(), "--dry-run"],

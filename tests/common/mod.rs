@@ -32,6 +32,17 @@ pub struct Site {
 }
 
 impl Site {
+    /// A number the SQL query gives from the site's database (0 before
+    /// the database exists).
+    pub fn count(&self, sql: &str) -> i64 {
+        let path = self.path().join("var/gazette.db");
+        if !path.exists() {
+            return 0;
+        }
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
     /// An empty folder.
     pub fn empty() -> Site {
         Site {
