@@ -93,6 +93,32 @@ pub struct Intake {
     pub rate_limit: u32,
 }
 
+impl Office {
+    /// The lines at the top of a blank spreadsheet saying how to return it.
+    /// The site writes the blank; the intake, which links to it, reports its
+    /// size: both need the same bytes.
+    pub fn return_instructions(&self) -> Vec<String> {
+        let mut lines = vec![
+            "请按本表格式填写，每行填写一个单位，不要修改表头。".to_string(),
+            "填写完成后，请通过电子邮件或传真报送：".to_string(),
+        ];
+        let office = [self.name.as_str(), self.section.as_str()].concat();
+        if !office.is_empty() {
+            lines.push(format!("报送单位：{office}"));
+        }
+        if !self.email.is_empty() {
+            lines.push(format!("电子邮箱：{}", self.email));
+        }
+        if !self.fax.is_empty() {
+            lines.push(format!("传真：{}", self.fax));
+        }
+        if !self.person.is_empty() || !self.phone.is_empty() {
+            lines.push(format!("联系人：{} 电话：{}", self.person, self.phone));
+        }
+        lines
+    }
+}
+
 impl Default for Intake {
     fn default() -> Self {
         Intake {

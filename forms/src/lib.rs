@@ -7,6 +7,7 @@
 pub mod def;
 mod def_load;
 pub mod ids;
+pub mod paths;
 pub mod sheet;
 pub mod validate;
 pub mod view;

@@ -12,7 +12,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use forms::{AfterDeadline, FormDef};
+use forms::{paths, AfterDeadline, FormDef};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 pub fn routes(inner: Arc<Inner>) -> Router {
     Router::new()
-        .route("/forms/{id}", post(post_form).get(get_form))
-        .route("/receipts/{token}", get(get_receipt))
+        .route(paths::FORM_ROUTE, post(post_form).get(get_form))
+        .route(paths::RECEIPT_ROUTE, get(get_receipt))
         .route("/healthz", get(healthz))
         .merge(crate::admin::routes())
         .layer(axum::middleware::map_response(common_headers))
@@ -87,6 +87,7 @@ async fn healthz(State(inner): State<Arc<Inner>>) -> Response {
     axum::Json(serde_json::json!({
         "status": "ok",
         "forms": inner.forms().keys().collect::<std::collections::BTreeSet<_>>(),
+        "outbox_passes": inner.outbox_passes.load(std::sync::atomic::Ordering::SeqCst),
     }))
     .into_response()
 }
@@ -385,8 +386,7 @@ impl<'a> Pages<'a> {
     }
 
     fn xlsx_url(&self, id: &str) -> String {
-        let id = url_segment(id);
-        format!("{}forms/{id}/{id}.xlsx", self.site_root())
+        format!("{}{}", self.site_root(), paths::FormPaths::new(id).xlsx())
     }
 
     fn context(&self, page_title: &str) -> tera::Context {
@@ -635,21 +635,17 @@ impl<'a> Pages<'a> {
             );
         }
         let view = def.view(pairs, errors, now);
+        let links = forms::paths::Links::new(self.site_root(), &self.inner.config.intake.url);
+        // The same blank the site wrote, so the size shown is the download's.
+        let xlsx_bytes =
+            forms::sheet::blank_xlsx(def, &self.inner.config.office.return_instructions())
+                .ok()
+                .map(|b| b.len());
+        let page = forms::paths::FormPage::new(view, &links, xlsx_bytes);
         let mut ctx = self.context(&format!("{}（请更正后重新提交）", def.title));
-        ctx.insert("form", &view);
-        ctx.insert(
-            "action",
-            &self.intake_url(&format!("/forms/{}", url_segment(&def.id))),
-        );
-        ctx.insert("xlsx_url", &self.xlsx_url(&def.id));
-        ctx.insert(
-            "print_url",
-            &format!(
-                "{}forms/{}/print/index.html",
-                self.site_root(),
-                url_segment(&def.id)
-            ),
-        );
+        if let Ok(fields) = tera::Context::from_serialize(&page) {
+            ctx.extend(fields);
+        }
         self.render(StatusCode::UNPROCESSABLE_ENTITY, "form.html", &ctx)
     }
 
@@ -698,7 +694,7 @@ impl<'a> Pages<'a> {
     }
 
     fn see_receipt(&self, stored: &Stored) -> Response {
-        let location = self.intake_url(&format!("/receipts/{}", stored.token));
+        let location = self.intake_url(&paths::receipt(&stored.token));
         if self.json {
             let mut res = self.json(
                 StatusCode::SEE_OTHER,

@@ -86,6 +86,11 @@ pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiv
                 continue;
             }
         };
+        // Counted once the queue has been read: a test that expects nothing
+        // to be sent waits for a pass that began after its commit.
+        inner
+            .outbox_passes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if rows.is_empty() {
             let next = inner.readers.run(store::next_due).await.ok().flatten();
             let pause = match next {

@@ -34,6 +34,8 @@ pub struct Inner {
     pub mail: MailSettings,
     /// Admin sessions and the login throttle (in memory).
     pub admin: crate::admin::AdminState,
+    /// Outbox worker passes over the queue since start (`/healthz`).
+    pub outbox_passes: std::sync::atomic::AtomicU64,
 }
 
 impl Inner {
@@ -150,6 +152,7 @@ impl Service {
             outbox_wake,
             mail,
             admin: crate::admin::AdminState::default(),
+            outbox_passes: Default::default(),
             config,
         };
         let (stop, _) = watch::channel(false);

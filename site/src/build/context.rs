@@ -44,24 +44,7 @@ impl<'a> Shared<'a> {
         if !site.manuals.is_empty() {
             nav.push(("操作手册".into(), "manuals/index.html".into()));
         }
-        let o = &site.config.office;
-        let mut instructions = vec![
-            "请按本表格式填写，每行填写一个单位，不要修改表头。".to_string(),
-            "填写完成后，请通过电子邮件或传真报送：".to_string(),
-        ];
-        let office = [o.name.as_str(), o.section.as_str()].concat();
-        if !office.is_empty() {
-            instructions.push(format!("报送单位：{office}"));
-        }
-        if !o.email.is_empty() {
-            instructions.push(format!("电子邮箱：{}", o.email));
-        }
-        if !o.fax.is_empty() {
-            instructions.push(format!("传真：{}", o.fax));
-        }
-        if !o.person.is_empty() || !o.phone.is_empty() {
-            instructions.push(format!("联系人：{} 电话：{}", o.person, o.phone));
-        }
+        let instructions = site.config.office.return_instructions();
         let mut base_vars = serde_json::Map::new();
         base_vars.insert("site".into(), json!(site.config.site));
         base_vars.insert("office".into(), json!(site.config.office));
@@ -182,15 +165,7 @@ pub fn date_zh(d: &NaiveDateTime) -> String {
     format!("{}年{}月{}日", d.year(), d.month(), d.day())
 }
 
-pub fn format_size(bytes: usize) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else if bytes < 1024 * 1024 {
-        format!("{:.1} KB", bytes as f64 / 1024.0)
-    } else {
-        format!("{:.1} MB", bytes as f64 / 1024.0 / 1024.0)
-    }
-}
+pub use forms::paths::format_size;
 
 pub(super) struct Sizes {
     pub(super) manual: HashMap<String, usize>,

@@ -2,18 +2,19 @@
 //! can be resolved (and two sources writing one path refused) up front.
 
 use super::*;
+use forms::paths::FormPaths;
 
 pub(super) fn form_dir(f: &FormDef) -> String {
-    format!("forms/{}/", f.id)
+    FormPaths::of(f).dir()
 }
 pub(super) fn form_page(f: &FormDef) -> String {
-    format!("{}index.html", form_dir(f))
+    FormPaths::of(f).page()
 }
 pub(super) fn form_xlsx(f: &FormDef) -> String {
-    format!("{}{}.xlsx", form_dir(f), f.id)
+    FormPaths::of(f).xlsx()
 }
 pub(super) fn form_print(f: &FormDef) -> String {
-    format!("{}print.html", form_dir(f))
+    FormPaths::of(f).print()
 }
 
 /// Every output path known before rendering, so links can be resolved while
