@@ -1,0 +1,194 @@
+//! A rendered page body as search documents: one for the text before the
+//! first heading, one per `<h2>`/`<h3>` with an `id` (so a result leads to
+//! the heading itself). Our own renderer wrote the HTML, so a small scanner
+//! is enough: tags are dropped, `<script>`/`<style>` skipped, entities
+//! decoded.
+
+use crate::Doc;
+
+/// Splits `body_html` (the page's content, without header and footer) at
+/// its headings. `url` is the page's path from the site root.
+pub fn split_page(url: &str, title: &str, section: &str, body_html: &str) -> Vec<Doc> {
+    let mut docs = Vec::new();
+    let mut current = Doc {
+        url: url.to_string(),
+        title: title.to_string(),
+        section: section.to_string(),
+        ..Doc::default()
+    };
+    let mut heading: Option<(String, String)> = None; // (id, text so far)
+    let mut rest = body_html;
+    while let Some(lt) = rest.find('<') {
+        let (text, after) = rest.split_at(lt);
+        push_text(&mut current, &mut heading, text);
+        let Some(gt) = after.find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = &after[1..gt];
+        rest = &after[gt + 1..];
+        let name = tag_name(tag);
+        match name.as_str() {
+            "script" | "style" => {
+                let close = format!("</{name}");
+                rest = match rest.to_ascii_lowercase().find(&close) {
+                    Some(i) => &rest[i..],
+                    None => "",
+                };
+            }
+            "h2" | "h3" => {
+                if let Some(id) = attr(tag, "id") {
+                    finish(&mut docs, &mut current);
+                    current.url = format!("{url}#{id}");
+                    heading = Some((id, String::new()));
+                }
+            }
+            "/h2" | "/h3" => match heading.take() {
+                Some((_, text)) => {
+                    current.heading = text.split_whitespace().collect::<Vec<_>>().join(" ")
+                }
+                None => current.text.push(' '),
+            },
+            // Block ends separate words that no space separates in the HTML.
+            "/p" | "br" | "/li" | "/td" | "/th" | "/tr" | "/div" | "/h4" | "/h5" | "/h6"
+            | "/pre" | "/dt" | "/dd" | "/blockquote" => current.text.push(' '),
+            _ => {}
+        }
+    }
+    push_text(&mut current, &mut heading, rest);
+    finish(&mut docs, &mut current);
+    docs
+}
+
+fn push_text(doc: &mut Doc, heading: &mut Option<(String, String)>, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let decoded = decode_entities(text);
+    match heading {
+        Some((_, h)) => h.push_str(&decoded),
+        None => doc.text.push_str(&decoded),
+    }
+}
+
+fn finish(docs: &mut Vec<Doc>, current: &mut Doc) {
+    let text = current
+        .text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !text.is_empty() || !current.heading.is_empty() || docs.is_empty() {
+        let mut done = current.clone();
+        done.text = text;
+        docs.push(done);
+    }
+    current.text.clear();
+    current.heading.clear();
+}
+
+fn tag_name(tag: &str) -> String {
+    tag.split(|c: char| c.is_whitespace() || c == '/' && !tag.starts_with('/'))
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let end = tag[start..].find('"')?;
+    Some(decode_entities(&tag[start..start + end]))
+}
+
+fn decode_entities(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let Some(semi) = after[..after.len().min(12)].find(';') else {
+            out.push('&');
+            rest = &after[1..];
+            continue;
+        };
+        let entity = &after[1..semi];
+        let c = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "nbsp" => Some(' '),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
+                .ok()
+                .and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match c {
+            Some(c) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_splits_at_headings_with_ids() {
+        let html = "<p>导言&amp;说明</p><h2 id=\"登录\">系统<em>登录</em></h2><p>输入账号</p><p>和密码</p>\
+                    <h3>无 id 的小标题</h3><p>仍属上一节</p><h2 id=\"x\">密码修改</h2><ul><li>一</li><li>二</li></ul>";
+        let docs = split_page("m/a.html", "手册", "操作手册", html);
+        let got: Vec<(&str, &str, &str)> = docs
+            .iter()
+            .map(|d| (d.url.as_str(), d.heading.as_str(), d.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("m/a.html", "", "导言&说明"),
+                (
+                    "m/a.html#登录",
+                    "系统登录",
+                    "输入账号 和密码 无 id 的小标题 仍属上一节"
+                ),
+                ("m/a.html#x", "密码修改", "一 二"),
+            ]
+        );
+        assert!(docs
+            .iter()
+            .all(|d| d.title == "手册" && d.section == "操作手册"));
+    }
+
+    #[test]
+    fn scripts_styles_and_tags_leave_no_text() {
+        let docs = split_page(
+            "a.html",
+            "t",
+            "",
+            "<style>p{color:red}</style><p>正文<script>var a='<p>';</script>结束 &#x4E00;&#20108;</p>",
+        );
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].text, "正文结束 一二");
+    }
+
+    #[test]
+    fn an_empty_body_still_gives_the_page() {
+        let docs = split_page("a.html", "只有标题", "", "");
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0].title, "只有标题");
+    }
+}

@@ -1,0 +1,142 @@
+//! Terms for Chinese and Latin text alike, with no dictionary.
+//!
+//! A run of Han (or kana, hangul) characters gives its overlapping character
+//! bigrams, `评审计划` → `评审 审计 计划`, and its single characters; a run of
+//! letters and digits gives one word, `IE11` → `ie11`. Bigrams need no
+//! segmenter, so names and terms a dictionary lacks (`统一社会信用代码`,
+//! `梅市人社函`) are found as typed; a query of N characters matches where
+//! all its N−1 bigrams occur, which for the short queries people type is
+//! nearly always the phrase itself. Single characters are indexed so that a
+//! one-character query (`码`) works; longer queries use only bigrams.
+
+use unicode_normalization::UnicodeNormalization as _;
+
+/// Full-width letters and digits to ASCII, compatibility forms folded
+/// (NFKC), letters lower-cased: what is indexed and what is queried.
+pub fn normalize(text: &str) -> String {
+    text.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// Characters written without spaces between words.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF      // kana
+        | 0x3400..=0x4DBF    // Han extension A
+        | 0x4E00..=0x9FFF    // Han
+        | 0xAC00..=0xD7AF    // hangul
+        | 0xF900..=0xFAFF    // Han compatibility
+        | 0x20000..=0x3134F) // Han extensions B–G
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+/// The terms of `text`, in order, repeats kept (for term frequencies).
+/// `text` must already be [`normalize`]d.
+pub fn index_terms(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for run in runs(text) {
+        match run {
+            Run::Cjk(chars) => {
+                for c in &chars {
+                    out.push(c.to_string());
+                }
+                for pair in chars.windows(2) {
+                    out.push(pair.iter().collect());
+                }
+            }
+            Run::Word(w) => out.push(w),
+        }
+    }
+    out
+}
+
+/// The distinct terms a query must all match: bigrams of each Han run (a
+/// lone character stands for itself) and whole words.
+pub fn query_terms(query: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |t: String| {
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    };
+    for run in runs(&normalize(query)) {
+        match run {
+            Run::Cjk(chars) if chars.len() == 1 => push(chars[0].to_string()),
+            Run::Cjk(chars) => {
+                for pair in chars.windows(2) {
+                    push(pair.iter().collect());
+                }
+            }
+            Run::Word(w) => push(w),
+        }
+    }
+    out
+}
+
+enum Run {
+    Cjk(Vec<char>),
+    Word(String),
+}
+
+fn runs(text: &str) -> Vec<Run> {
+    let mut out = Vec::new();
+    let mut cjk: Vec<char> = Vec::new();
+    let mut word = String::new();
+    for c in text.chars() {
+        if is_cjk(c) {
+            if !word.is_empty() {
+                out.push(Run::Word(std::mem::take(&mut word)));
+            }
+            cjk.push(c);
+        } else {
+            if !cjk.is_empty() {
+                out.push(Run::Cjk(std::mem::take(&mut cjk)));
+            }
+            if is_word(c) {
+                word.push(c);
+            } else if !word.is_empty() {
+                out.push(Run::Word(std::mem::take(&mut word)));
+            }
+        }
+    }
+    if !cjk.is_empty() {
+        out.push(Run::Cjk(cjk));
+    }
+    if !word.is_empty() {
+        out.push(Run::Word(word));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn han_runs_give_bigrams_and_characters_words_stay_whole() {
+        assert_eq!(
+            index_terms(&normalize("评审计划 IE11")),
+            ["评", "审", "计", "划", "评审", "审计", "计划", "ie11"]
+        );
+        assert_eq!(query_terms("评审计划"), ["评审", "审计", "计划"]);
+        assert_eq!(query_terms("码"), ["码"]);
+    }
+
+    #[test]
+    fn full_width_and_case_fold_to_one_term() {
+        assert_eq!(query_terms("ＩＥ浏览器"), ["ie", "浏览", "览器"]);
+        assert_eq!(query_terms("IE 浏览器"), query_terms("ie浏览器"));
+    }
+
+    #[test]
+    fn punctuation_separates_and_repeats_are_dropped_from_queries() {
+        assert_eq!(query_terms("密码，密码！"), ["密码"]);
+        assert_eq!(
+            index_terms(&normalize("账号；⑷")),
+            ["账", "号", "账号", "4"]
+        );
+        assert!(query_terms("，。！").is_empty());
+    }
+}
