@@ -49,6 +49,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("receipt.html", include_str!("../templates/receipt.html")),
     ("message.html", include_str!("../templates/message.html")),
     ("404.html", include_str!("../templates/404.html")),
+    ("search.html", include_str!("../templates/search.html")),
     (
         "admin_base.html",
         include_str!("../templates/admin_base.html"),
@@ -79,6 +80,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
 pub const STATIC: &[(&str, &str)] = &[
     ("style.css", include_str!("../static/style.css")),
     ("print.css", include_str!("../static/print.css")),
+    ("search.js", include_str!("../static/search.js")),
 ];
 
 #[derive(Debug, thiserror::Error)]
