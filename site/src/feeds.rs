@@ -1,7 +1,7 @@
 //! sitemap.xml, atom.xml and robots.txt. URLs are absolute only when
 //! `base_url` is set; otherwise relative to the site root.
 
-use crate::build::Site;
+use crate::model::Site;
 use chrono::NaiveDateTime;
 
 fn xml_escape(s: &str) -> String {

@@ -1,7 +1,8 @@
 //! Rebuilding after a change, for `gazette serve`: an edited page re-renders
 //! itself and the pages that list it; anything else rebuilds everything.
 
-use crate::build::{self, Built, Outputs, Site};
+use crate::build::{self, Built, Outputs};
+use crate::model::Site;
 use crate::problem::Problems;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

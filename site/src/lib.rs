@@ -10,20 +10,19 @@
 //! keeps everything in memory instead ([`Sink::Memory`], [`Incremental`]).
 
 mod build;
-mod content;
 mod feeds;
-mod frontmatter;
 mod html;
 mod incremental;
 mod init;
 mod links;
-mod manual;
 mod markdown;
+mod model;
 mod problem;
 
-pub use build::{render, render_full, Built, Outputs, Sink, Site};
+pub use build::{render, render_full, Built, Outputs, Sink};
 pub use incremental::{Incremental, Update};
 pub use init::init;
+pub use model::Site;
 pub use problem::{Problem, Problems};
 
 use std::path::Path;

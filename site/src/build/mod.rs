@@ -13,15 +13,15 @@
 //!
 //! The steps share this module's imports and types through `use super::*`.
 
-use crate::content::{self, Content, Doc};
-use crate::frontmatter::{self, Notice};
 use crate::html::IdSet;
 use crate::links::{self, DocLinks, Index};
-use crate::manual::{self, Manual};
 use crate::markdown::{self, Heading, LinkUse};
+use crate::model::content::{self, Doc};
+use crate::model::frontmatter::{self, Notice};
+use crate::model::manual::Manual;
+pub use crate::model::Site;
 use crate::problem::Problem;
 use chrono::{Datelike, NaiveDateTime};
-use config::Config;
 use forms::FormDef;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -29,7 +29,6 @@ use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use theme::Theme;
 
 mod check;
 mod context;
@@ -60,54 +59,6 @@ type Rendered = Result<(String, Arc<[u8]>), Problem>;
 
 /// A manual's files and the Markdown links found in it.
 type ManualOutput = (Outputs, Vec<(String, LinkUse)>);
-
-/// Everything read from the site folder.
-pub struct Site {
-    pub root: PathBuf,
-    pub config: Config,
-    pub theme: Theme,
-    pub content: Content,
-    pub manuals: Vec<Manual>,
-    pub forms: Vec<FormDef>,
-}
-
-impl Site {
-    pub fn load(root: &Path) -> Result<Site, Vec<Problem>> {
-        let clock = std::time::Instant::now();
-        let site = Self::load_inner(root);
-        tracing::debug!("load: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
-        site
-    }
-
-    fn load_inner(root: &Path) -> Result<Site, Vec<Problem>> {
-        let config = Config::load(root)
-            .map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
-        let forms = FormDef::load_dir(&root.join("content/forms")).map_err(|e| {
-            let file = e.path.strip_prefix(root).unwrap_or(&e.path).to_path_buf();
-            vec![Problem::new(file, e.line, e.reason)]
-        })?;
-        // Parsing the templates takes as long as loading 3,000 pages: do both at once.
-        let (theme, (content, manuals)) = rayon::join(
-            || Theme::load(root),
-            || rayon::join(|| content::load(root), || manual::load_all(root)),
-        );
-        let theme = theme.map_err(|e| vec![Problem::new("templates", None, e.to_string())])?;
-        let mut problems = Vec::new();
-        let content = content.map_err(|p| problems.extend(p)).ok();
-        let manuals = manuals.map_err(|p| problems.extend(p)).ok();
-        match (content, manuals) {
-            (Some(content), Some(manuals)) if problems.is_empty() => Ok(Site {
-                root: root.to_path_buf(),
-                config,
-                theme,
-                content,
-                manuals,
-                forms,
-            }),
-            _ => Err(problems),
-        }
-    }
-}
 
 /// A rendered Markdown document.
 struct Body {

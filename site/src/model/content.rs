@@ -1,7 +1,7 @@
 //! Loads `content/`: a tree of sections (folders with `_index.md`) and pages
 //! (Markdown files with TOML front matter), as in Zola.
 
-use crate::frontmatter::{self, FrontMatter};
+use crate::model::frontmatter::{self, FrontMatter};
 use crate::problem::Problem;
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
