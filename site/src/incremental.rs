@@ -1,9 +1,9 @@
 //! Rebuilding after a change, for `gazette serve`: an edited page re-renders
 //! itself and the pages that list it; anything else rebuilds everything.
 
-use crate::build::{self, Built, Outputs};
 use crate::model::Site;
 use crate::problem::Problems;
+use crate::render::{self, Built, Outputs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub struct Update {
 impl Incremental {
     pub fn new(root: &Path) -> Result<Incremental, Problems> {
         let site = Site::load(root).map_err(Problems)?;
-        let built = build::render_full(&site, &build::Sink::Memory).map_err(Problems)?;
+        let built = render::render_full(&site, &render::Sink::Memory).map_err(Problems)?;
         let snapshot = Arc::new(built.outputs.clone());
         Ok(Incremental {
             root: root.to_path_buf(),

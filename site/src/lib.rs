@@ -9,21 +9,17 @@
 //! entries cost more than a fifth of a 10,000-page build.) `gazette serve`
 //! keeps everything in memory instead ([`Sink::Memory`], [`Incremental`]).
 
-mod build;
-mod feeds;
-mod html;
 mod incremental;
 mod init;
-mod links;
-mod markdown;
 mod model;
 mod problem;
+mod render;
 
-pub use build::{render, render_full, Built, Outputs, Sink};
 pub use incremental::{Incremental, Update};
 pub use init::init;
 pub use model::Site;
 pub use problem::{Problem, Problems};
+pub use render::{render, render_full, Built, Outputs, Sink};
 
 use std::path::Path;
 use std::time::Instant;

@@ -101,19 +101,19 @@ pub(super) fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
     );
     out.insert(
         "sitemap.xml".into(),
-        crate::feeds::sitemap(ctx.site, &|o| ctx.absolute(o))
+        crate::render::feeds::sitemap(ctx.site, &|o| ctx.absolute(o))
             .into_bytes()
             .into(),
     );
     out.insert(
         "atom.xml".into(),
-        crate::feeds::atom(ctx.site, &|o| ctx.absolute(o))
+        crate::render::feeds::atom(ctx.site, &|o| ctx.absolute(o))
             .into_bytes()
             .into(),
     );
     out.insert(
         "robots.txt".into(),
-        crate::feeds::robots(ctx.site).into_bytes().into(),
+        crate::render::feeds::robots(ctx.site).into_bytes().into(),
     );
     Ok(out)
 }

@@ -23,7 +23,7 @@ pub(super) fn collect_ids<'a>(
 ) -> HashMap<String, IdSet> {
     outputs
         .filter(|(p, _)| p.ends_with(".html"))
-        .map(|(p, b)| (p.clone(), crate::html::ids(b)))
+        .map(|(p, b)| (p.clone(), crate::render::html::ids(b)))
         .collect()
 }
 
@@ -99,7 +99,7 @@ pub(super) fn check_html_links<'a>(
         .filter(|(p, _)| p.ends_with(".html") && p.as_str() != "404.html")
         .flat_map_iter(|(path, bytes)| {
             let mut found = Vec::new();
-            for link in crate::html::links(bytes) {
+            for link in crate::render::html::links(bytes) {
                 let (target, anchor) = match resolve_html_link(path, &link) {
                     Ok(Some(resolved)) => resolved,
                     Ok(None) => continue,

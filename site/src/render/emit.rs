@@ -29,7 +29,7 @@ pub(super) fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -
     let mut problems = Vec::new();
     let mut pending = Vec::new();
     let ids = if path.ends_with(".html") {
-        let ids = crate::html::ids(&bytes);
+        let ids = crate::render::html::ids(&bytes);
         if path != "404.html" {
             scan_links(&path, &bytes, &ids, index, &mut pending, &mut problems);
         }
@@ -97,7 +97,7 @@ pub(super) fn scan_links(
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
 ) {
-    for link in crate::html::links(html) {
+    for link in crate::render::html::links(html) {
         let (target, anchor) = match resolve_html_link(path, &link) {
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,

@@ -13,9 +13,6 @@
 //!
 //! The steps share this module's imports and types through `use super::*`.
 
-use crate::html::IdSet;
-use crate::links::{self, DocLinks, Index};
-use crate::markdown::{self, Heading, LinkUse};
 use crate::model::content::{self, Doc};
 use crate::model::frontmatter::{self, Notice};
 use crate::model::manual::Manual;
@@ -23,6 +20,9 @@ pub use crate::model::Site;
 use crate::problem::Problem;
 use chrono::{Datelike, NaiveDateTime};
 use forms::FormDef;
+use html::IdSet;
+use links::{DocLinks, Index};
+use markdown::{Heading, LinkUse};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::json;
@@ -34,9 +34,13 @@ mod check;
 mod context;
 mod emit;
 mod extras;
+mod feeds;
 mod form_pages;
+mod html;
 mod index;
+mod links;
 mod manuals;
+mod markdown;
 mod pages;
 mod update;
 

@@ -3,7 +3,7 @@
 //! and name the file (`../notices/a/index.html`), so `public/` works from
 //! `file://` as well as from any sub-path of a web server.
 
-use crate::markdown::{Links, Resolved};
+use crate::render::markdown::{Links, Resolved};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Default)]
