@@ -81,7 +81,9 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
         }
     };
     tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
+    let clock = Instant::now();
     let stale = remove_stale(&out_dir, "", &|rel| built.is_output(rel))?;
+    tracing::debug!("cleanup: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
     if stale > 0 {
         tracing::info!("removed {stale} files the previous build made and this one did not");
     }

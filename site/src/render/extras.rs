@@ -1,121 +1,130 @@
-//! Pages that have no source file (the forms and manuals indexes, 404, the
-//! feeds, robots.txt) and files copied as they are.
+//! Pages that have no source file (the home page when there is no
+//! `_index.md`, the forms and manuals indexes, 404), the feeds and
+//! robots.txt, and files copied as they are.
 
-use super::*;
+use super::context::{form_links, manual_links, Shared, Sizes};
+use super::emit::{OneFile, Outputs};
+use super::feeds;
+use super::index::walk_files;
+use super::pages::recent;
+use super::views::{BlankPage, ListItem, SectionLink};
+use crate::model::Site;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::path::PathBuf;
 
-/// Home page (when content has no `_index.md`), the forms and manuals lists,
-/// 404, sitemap, feed and robots.txt.
+/// Home page (when content has no `_index.md`), the forms and manuals lists
+/// and 404.
 pub(super) fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
-    let site = ctx.site;
     let mut out = Outputs::new();
-    if !site.content.docs.iter().any(|d| d.rel == "_index.md") {
-        let root = "";
-        let mut c = ctx.base(
-            "index.html",
-            &site.config.site.title,
-            &site.config.site.description,
-        );
-        c.insert(
-            "page",
-            &json!({"title": site.config.site.title, "content": ""}),
-        );
-        c.insert(
-            "section",
-            &json!({"title": site.config.site.title, "content": ""}),
-        );
-        let mut recent: Vec<&Doc> = site
-            .content
-            .docs
-            .iter()
-            .filter(|p| !p.is_section && p.date.is_some())
-            .collect();
-        recent.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel)));
-        let recent: Vec<ListItem> = recent.iter().take(10).map(|p| list_item(p, root)).collect();
-        c.insert("recent", &recent);
-        let sections: Vec<_> = site
-            .content
-            .docs
-            .iter()
-            .filter(|s| s.is_section && s.parent_section().is_empty())
-            .map(|s| json!({"title": s.title(), "href": s.output(), "description": s.meta.description}))
-            .collect();
-        c.insert("sections", &sections);
-        c.insert("forms", &form_links(ctx, root));
-        let empty = Sizes {
-            manual: HashMap::new(),
-            files: HashMap::new(),
-        };
-        c.insert("manuals", &manual_links(ctx, root, &empty));
-        out.insert(
-            "index.html".into(),
-            ctx.render("index.html", &c, "index.html")?
-                .into_bytes()
-                .into(),
-        );
+    if !ctx.site.content.docs.iter().any(|d| d.rel == "_index.md") {
+        out.insert("index.html".into(), default_home(ctx)?.into_bytes().into());
     }
-    for (output, title, items) in [
-        ("forms/index.html", "表格填报", form_links(ctx, "../")),
-        (
-            "manuals/index.html",
-            "操作手册",
-            manual_links(
-                ctx,
-                "../",
-                &Sizes {
-                    manual: HashMap::new(),
-                    files: HashMap::new(),
-                },
-            ),
-        ),
-    ] {
-        if items.is_empty() {
-            continue;
-        }
-        let mut c = ctx.base(output, title, "");
-        let pages: Vec<_> = items
-            .iter()
-            .map(|i| {
-                let annex = i["annex"].as_u64().map(|n| format!("附件{n} ")).unwrap_or_default();
-                json!({"title": format!("{annex}{}", i["title"].as_str().unwrap_or("")), "href": i["href"], "date": "", "date_zh": "", "description": i["description"], "doc_number": ""})
-            })
-            .collect();
-        c.insert("section", &json!({"title": title, "content": ""}));
-        c.insert("page", &json!({"title": title, "content": ""}));
-        c.insert("pages", &pages);
-        c.insert("subsections", &Vec::<String>::new());
-        out.insert(
-            output.into(),
-            ctx.render("section.html", &c, output)?.into_bytes().into(),
-        );
+    for (output, html) in list_pages(ctx)? {
+        out.insert(output.into(), html.into_bytes().into());
     }
-    // 404 is served at any depth: its links are root-absolute.
-    let root = if site.config.site.base_url.is_empty() {
-        "/".to_string()
-    } else {
-        format!("{}/", site.config.site.base_url.trim_end_matches('/'))
-    };
-    let c = ctx.base_at("404.html", &root, "页面不存在", "");
-    out.insert(
-        "404.html".into(),
-        ctx.render("404.html", &c, "404.html")?.into_bytes().into(),
-    );
+    out.insert("404.html".into(), not_found(ctx)?.into_bytes().into());
+    Ok(out)
+}
+
+/// sitemap.xml, atom.xml and robots.txt.
+pub(super) fn render_feeds(ctx: &Shared) -> Outputs {
+    let abs = |o: &str| ctx.absolute(o);
+    let mut out = Outputs::new();
     out.insert(
         "sitemap.xml".into(),
-        crate::render::feeds::sitemap(ctx.site, &|o| ctx.absolute(o))
-            .into_bytes()
-            .into(),
+        feeds::sitemap(ctx.site, &abs).into_bytes().into(),
     );
     out.insert(
         "atom.xml".into(),
-        crate::render::feeds::atom(ctx.site, &|o| ctx.absolute(o))
-            .into_bytes()
-            .into(),
+        feeds::atom(ctx.site, &abs).into_bytes().into(),
     );
     out.insert(
         "robots.txt".into(),
-        crate::render::feeds::robots(ctx.site).into_bytes().into(),
+        feeds::robots(ctx.site).into_bytes().into(),
     );
+    out
+}
+
+/// The home page of a site whose content has no `_index.md`.
+fn default_home(ctx: &Shared) -> Result<String, Problem> {
+    let site = &ctx.site.config.site;
+    let mut c = ctx.base("index.html", &site.title, &site.description);
+    let blank = BlankPage {
+        title: &site.title,
+        content: "",
+    };
+    c.insert("page", &blank);
+    c.insert("section", &blank);
+    c.insert("recent", &recent(ctx, "", false));
+    let sections: Vec<SectionLink> = ctx
+        .site
+        .content
+        .docs
+        .iter()
+        .filter(|s| s.is_section && s.parent_section().is_empty())
+        .map(|s| SectionLink {
+            title: s.meta.title.as_deref().unwrap_or(""),
+            href: s.output(),
+            description: s.meta.description.as_deref(),
+        })
+        .collect();
+    c.insert("sections", &sections);
+    c.insert("forms", &form_links(ctx, ""));
+    c.insert("manuals", &manual_links(ctx, "", &Sizes::none()));
+    ctx.render("index.html", &c, "index.html")
+}
+
+/// 表格填报 and 操作手册: the forms and the manuals as section pages.
+fn list_pages(ctx: &Shared) -> Result<Vec<(&'static str, String)>, Problem> {
+    let item = |annex: Option<u32>, title: &str, href: &str, description: &str| ListItem {
+        title: format!(
+            "{}{title}",
+            annex.map(|n| format!("附件{n} ")).unwrap_or_default()
+        ),
+        href: href.to_string(),
+        date: String::new(),
+        date_zh: String::new(),
+        description: description.to_string(),
+        doc_number: String::new(),
+    };
+    let forms: Vec<ListItem> = form_links(ctx, "../")
+        .iter()
+        .map(|f| item(f.annex, f.title, &f.href, f.description))
+        .collect();
+    let manuals: Vec<ListItem> = manual_links(ctx, "../", &Sizes::none())
+        .iter()
+        .map(|m| item(m.annex, m.title, &m.href, m.description))
+        .collect();
+    let mut out = Vec::new();
+    for (output, title, pages) in [
+        ("forms/index.html", "表格填报", forms),
+        ("manuals/index.html", "操作手册", manuals),
+    ] {
+        if pages.is_empty() {
+            continue;
+        }
+        let mut c = ctx.base(output, title, "");
+        let blank = BlankPage { title, content: "" };
+        c.insert("section", &blank);
+        c.insert("page", &blank);
+        c.insert("pages", &pages);
+        c.insert("subsections", &Vec::<String>::new());
+        out.push((output, ctx.render("section.html", &c, output)?));
+    }
     Ok(out)
+}
+
+/// 404 is served at any depth: its links are root-absolute.
+fn not_found(ctx: &Shared) -> Result<String, Problem> {
+    let base_url = &ctx.site.config.site.base_url;
+    let root = if base_url.is_empty() {
+        "/".to_string()
+    } else {
+        format!("{}/", base_url.trim_end_matches('/'))
+    };
+    let c = ctx.base_at("404.html", &root, "页面不存在", "");
+    ctx.render("404.html", &c, "404.html")
 }
 
 /// Content assets, manual images and the site's `static/` folder.
@@ -137,7 +146,7 @@ pub(super) fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Probl
     for f in files {
         jobs.push((site.root.join("static").join(&f), f));
     }
-    let read: Vec<Rendered> = jobs
+    let read: Vec<OneFile> = jobs
         .into_par_iter()
         .map(|(from, to)| {
             std::fs::read(&from).map(|b| (to, b.into())).map_err(|e| {

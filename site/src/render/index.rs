@@ -1,8 +1,13 @@
 //! The index of every output, made before anything is rendered, so links
 //! can be resolved (and two sources writing one path refused) up front.
 
-use super::*;
+use super::links::Index;
+use crate::model::Site;
+use crate::problem::Problem;
 use forms::paths::FormPaths;
+use forms::FormDef;
+use std::collections::HashMap;
+use std::path::Path;
 
 pub(super) fn form_dir(f: &FormDef) -> String {
     FormPaths::of(f).dir()
@@ -18,8 +23,18 @@ pub(super) fn form_print(f: &FormDef) -> String {
 }
 
 /// Every output path known before rendering, so links can be resolved while
-/// rendering; duplicates are problems.
-pub(super) fn build_index(site: &Site, problems: &mut Vec<Problem>) -> Index {
+/// rendering; two sources writing one path are problems.
+pub(super) fn build_index(site: &Site) -> Result<Index, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let index = index_outputs(site, &mut problems);
+    if problems.is_empty() {
+        Ok(index)
+    } else {
+        Err(problems)
+    }
+}
+
+fn index_outputs(site: &Site, problems: &mut Vec<Problem>) -> Index {
     let mut index = Index::default();
     let mut claimed: HashMap<String, String> = HashMap::new();
     let mut claim = |output: &str, by: String, problems: &mut Vec<Problem>| {

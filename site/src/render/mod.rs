@@ -1,35 +1,21 @@
-//! The build pipeline: load → index every output → render Markdown (parallel)
-//! → make the artifacts (spreadsheets, manual downloads) → render templates
-//! (parallel) → check every link and anchor.
+//! Rendering: the model (`crate::model`) in, every output file out, each
+//! link and anchor checked. [`render_full`] is the pipeline, a short list of
+//! named steps, each timed (`RUST_LOG=debug`):
 //!
-//! This file holds the pipeline ([`render_full`]) and what it returns; one
-//! file per kind of output or step beside it:
-//! - `index`: every output path, known before anything renders;
-//! - `context`: what templates get (shared context, header/footer, list items);
-//! - `pages`, `form_pages`, `manuals`, `extras`: the outputs themselves;
-//! - `emit`: where files go, with the link scan run on each as it goes;
-//! - `check`: anchors across pages, once all are made;
-//! - `update`: one page re-rendered after an edit, for `gazette serve`.
+//! 1. `index`: every output path, known before anything renders;
+//! 2. `manuals`, `spreadsheets`: the files whose sizes the pages show;
+//! 3. `pages`: every content page, Markdown then template, in parallel;
+//! 4. `forms`, `extras`, `feeds`, `copies`: form pages, generated pages,
+//!    sitemap/feed/robots, and files copied as they are;
+//! 5. `check`: anchors across pages, once every page's ids are known.
 //!
-//! The steps share this module's imports and types through `use super::*`.
+//! Beside it, one file per step or kind of output: `index`, `manuals`,
+//! `pages` (with `notice`), `form_pages`, `extras` (with `feeds`), `check`;
+//! `context` and `views` are what templates get; `emit` is where files go
+//! (with the link scan run on each as it goes); `update` re-renders one page
+//! after an edit, for `gazette serve`, from what `built` keeps.
 
-use crate::model::content::{self, Doc};
-use crate::model::frontmatter::{self, Notice};
-use crate::model::manual::Manual;
-pub use crate::model::Site;
-use crate::problem::Problem;
-use chrono::{Datelike, NaiveDateTime};
-use forms::FormDef;
-use html::IdSet;
-use links::{DocLinks, Index};
-use markdown::{Heading, LinkUse};
-use rayon::prelude::*;
-use serde::Serialize;
-use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-
+mod built;
 mod check;
 mod context;
 mod emit;
@@ -41,148 +27,202 @@ mod index;
 mod links;
 mod manuals;
 mod markdown;
+mod notice;
 mod pages;
 mod update;
+mod views;
 
-use check::*;
-use context::*;
-use emit::*;
-use extras::*;
-use form_pages::*;
-use index::*;
-use manuals::*;
-use pages::*;
+pub use built::Built;
+pub use emit::{Outputs, Sink};
 
-/// What a build produces: output path → bytes, in a stable order. The bytes
-/// are shared so that `gazette serve` can keep a snapshot while a rebuild
-/// replaces a few pages.
-pub type Outputs = BTreeMap<String, Arc<[u8]>>;
+use check::{check_anchors, Ids};
+use context::{Shared, Sizes};
+use emit::{emit, Emitted};
+use extras::{copy_files, render_extras, render_feeds};
+use form_pages::render_form;
+use index::{build_index, form_xlsx};
+use links::Index;
+use manuals::render_manual;
+use markdown::LinkUse;
+use pages::{render_doc, render_markdown, Body};
 
-/// One rendered output file, or why it could not be made.
-type Rendered = Result<(String, Arc<[u8]>), Problem>;
-
-/// A manual's files and the Markdown links found in it.
-type ManualOutput = (Outputs, Vec<(String, LinkUse)>);
-
-/// A rendered Markdown document.
-struct Body {
-    html: String,
-    headings: Vec<Heading>,
-}
-
-/// Where rendered files go.
-pub enum Sink {
-    /// Kept in memory (`gazette serve`).
-    Memory,
-    /// Written into this folder as they are made, so a large site never has
-    /// to fit in memory (`gazette build`).
-    Dir(PathBuf),
-    /// Checked and dropped (`gazette check`).
-    Discard,
-}
+use crate::model::Site;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Renders the whole site in memory. On any problem, returns all of them.
 pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
     render_full(site, &Sink::Memory).map(|b| b.outputs)
 }
 
-/// A full render and what an incremental update needs from it.
-pub struct Built {
-    /// Every file, when rendered into [`Sink::Memory`].
-    pub outputs: Outputs,
-    /// Number of files and bytes made.
-    pub files: usize,
-    pub bytes: usize,
-    pub pages: usize,
-    index: Index,
-    /// Rendered bodies of the sections (they are re-rendered when a page they list changes).
-    bodies: HashMap<usize, Body>,
-    /// Markdown links per content doc (same order as `site.content.docs`).
-    doc_links: Vec<Vec<LinkUse>>,
-    /// Markdown links of the manuals, with their source.
-    manual_links: Vec<(String, LinkUse)>,
-    sizes: Sizes,
-    ids: HashMap<String, IdSet>,
-}
-
-impl Built {
-    /// Whether this build made `path` (relative to the output folder).
-    pub fn is_output(&self, path: &str) -> bool {
-        self.index.outputs.contains(path)
-    }
-}
-
-/// A content page after rendering: its body if it is a section (kept for
-/// incremental updates), its Markdown links, problems, and the file made.
-type DocResult = (Option<Body>, Vec<LinkUse>, Vec<Problem>, Option<Emitted>);
-
+/// Renders every output into `sink`; on any problem, returns all of them.
 pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
-    let clock = std::time::Instant::now();
-    let lap =
-        |what: &str| tracing::debug!("{what}: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
-    let mut problems: Vec<Problem> = Vec::new();
-    let index = build_index(site, &mut problems);
-    lap("index");
-    if !problems.is_empty() {
-        return Err(problems);
-    }
+    let index = timed("index", || build_index(site))?;
     let ctx = Shared::new(site, &index);
-    let mut emitted: Vec<Emitted> = Vec::new();
-
-    // 1. The artifacts whose sizes the pages show: manuals and spreadsheets.
-    let mut manual_links: Vec<(String, LinkUse)> = Vec::new();
-    let mut sizes = Sizes {
-        manual: HashMap::new(),
-        files: HashMap::new(),
+    let mut made = Made::new(sink, &index);
+    let (manual_sizes, manual_links) = timed("manuals", || manuals(&ctx, &mut made));
+    let file_sizes = timed("spreadsheets", || spreadsheets(&ctx, &mut made));
+    // The pages show these files' sizes: they must all be there.
+    made.stop_on_problems()?;
+    let sizes = Sizes {
+        manual: manual_sizes,
+        files: file_sizes,
     };
-    for m in &site.manuals {
-        match render_manual(&ctx, m) {
-            Ok((files, uses)) => {
-                sizes.manual.insert(
-                    m.id.clone(),
-                    files.get(&m.download_output()).map_or(0, |b| b.len()),
-                );
-                emitted.extend(files.into_iter().map(|(k, v)| emit(sink, &index, k, v)));
-                manual_links.extend(uses);
-            }
-            Err(p) => problems.extend(p),
+    let (bodies, doc_links) = timed("pages", || pages(&ctx, &sizes, &mut made));
+    timed("forms", || forms(&ctx, &sizes, &mut made));
+    timed("extras", || extras(&ctx, &mut made));
+    timed("feeds", || made.emit_all(render_feeds(&ctx)));
+    timed("copies", || copies(site, &mut made));
+    let links = Links {
+        doc_links,
+        manual_links,
+    };
+    let tally = timed("check", || check(site, made, &links))?;
+    Ok(Built {
+        outputs: tally.outputs,
+        files: tally.files,
+        bytes: tally.bytes,
+        pages: tally.pages,
+        index,
+        bodies,
+        doc_links: links.doc_links,
+        manual_links: links.manual_links,
+        sizes,
+        ids: tally.ids,
+    })
+}
+
+/// Runs one step and logs how long it took, at debug level.
+fn timed<T>(step: &str, run: impl FnOnce() -> T) -> T {
+    let clock = Instant::now();
+    let out = run();
+    tracing::debug!("{step}: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
+    out
+}
+
+/// The files made so far (each handed to the sink as it was made) and the
+/// problems found.
+struct Made<'a> {
+    sink: &'a Sink,
+    index: &'a Index,
+    emitted: Vec<Emitted>,
+    problems: Vec<Problem>,
+}
+
+/// What the build made, counted; every page's ids.
+#[derive(Default)]
+struct Tally {
+    /// Every file, when rendered into [`Sink::Memory`].
+    outputs: Outputs,
+    files: usize,
+    bytes: usize,
+    pages: usize,
+    ids: HashMap<String, html::IdSet>,
+}
+
+/// The Markdown links of the content docs (in `site.content.docs` order)
+/// and of the manuals, kept for the anchor check and for updates.
+struct Links {
+    doc_links: Vec<Vec<LinkUse>>,
+    manual_links: Vec<(String, LinkUse)>,
+}
+
+impl<'a> Made<'a> {
+    fn new(sink: &'a Sink, index: &'a Index) -> Self {
+        Made {
+            sink,
+            index,
+            emitted: Vec::new(),
+            problems: Vec::new(),
         }
     }
-    for f in &site.forms {
+
+    fn emit(&mut self, path: String, bytes: Arc<[u8]>) {
+        self.emitted.push(emit(self.sink, self.index, path, bytes));
+    }
+
+    fn emit_all(&mut self, files: Outputs) {
+        for (path, bytes) in files {
+            self.emit(path, bytes);
+        }
+    }
+
+    fn stop_on_problems(&mut self) -> Result<(), Vec<Problem>> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(sorted(std::mem::take(&mut self.problems)))
+        }
+    }
+}
+
+/// Every manual's pages and download; returns the download sizes by manual
+/// id and the Markdown links found.
+fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(String, LinkUse)>) {
+    let mut sizes = HashMap::new();
+    let mut uses = Vec::new();
+    for m in &ctx.site.manuals {
+        match render_manual(ctx, m) {
+            Ok((files, links)) => {
+                let size = files.get(&m.download_output()).map_or(0, |b| b.len());
+                sizes.insert(m.id.clone(), size);
+                made.emit_all(files);
+                uses.extend(links);
+            }
+            Err(p) => made.problems.extend(p),
+        }
+    }
+    (sizes, uses)
+}
+
+/// Every form's blank spreadsheet; returns their sizes by output path.
+fn spreadsheets(ctx: &Shared, made: &mut Made) -> HashMap<String, usize> {
+    let mut sizes = HashMap::new();
+    for f in &ctx.site.forms {
         match forms::sheet::blank_xlsx(f, &ctx.instructions) {
             Ok(bytes) => {
-                sizes.files.insert(form_xlsx(f), bytes.len());
-                emitted.push(emit(sink, &index, form_xlsx(f), bytes.into()));
+                sizes.insert(form_xlsx(f), bytes.len());
+                made.emit(form_xlsx(f), bytes.into());
             }
-            Err(e) => problems.push(Problem::new(
+            Err(e) => made.problems.push(Problem::new(
                 format!("content/forms/{}.toml", f.id),
                 None,
                 e,
             )),
         }
     }
-    if !problems.is_empty() {
-        problems.sort();
-        problems.dedup();
-        return Err(problems);
-    }
-    lap("manuals and spreadsheets");
+    sizes
+}
 
-    // 2. Every content page: Markdown, template and out, in parallel, so
-    // that no more than a few pages are held at a time.
-    let content_dir = site.root.join("content");
-    let docs: Vec<DocResult> = site
+/// Every content page: Markdown, template and out, in parallel, so that no
+/// more than a few pages are held at a time. Returns the sections' bodies
+/// (by doc index) and every doc's Markdown links.
+fn pages(
+    ctx: &Shared,
+    sizes: &Sizes,
+    made: &mut Made,
+) -> (HashMap<usize, Body>, Vec<Vec<LinkUse>>) {
+    /// One doc after rendering: its body if it is a section, its links,
+    /// its problems and the file made.
+    type Doc = (Option<Body>, Vec<LinkUse>, Vec<Problem>, Option<Emitted>);
+    let content_dir = ctx.site.root.join("content");
+    let (sink, index) = (made.sink, made.index);
+    let docs: Vec<Doc> = ctx
+        .site
         .content
         .docs
         .par_iter()
         .map(|d| {
-            let (body, links, problems) = render_markdown(&index, &content_dir, d);
+            let (body, links, problems) = render_markdown(index, &content_dir, d);
             if !problems.is_empty() {
                 return (None, links, problems, None);
             }
-            match render_doc(&ctx, d, &body, &sizes) {
+            match render_doc(ctx, d, &body, sizes) {
                 Ok((path, bytes)) => {
-                    let e = emit(sink, &index, path, bytes);
+                    let e = emit(sink, index, path, bytes);
                     (d.is_section.then_some(body), links, Vec::new(), Some(e))
                 }
                 Err(p) => (None, links, vec![p], None),
@@ -191,146 +231,103 @@ pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
         .collect();
     let mut doc_links = Vec::with_capacity(docs.len());
     let mut bodies = HashMap::new();
-    for (i, (body, links, p, e)) in docs.into_iter().enumerate() {
+    for (i, (body, links, problems, e)) in docs.into_iter().enumerate() {
         if let Some(b) = body {
             bodies.insert(i, b);
         }
         doc_links.push(links);
-        problems.extend(p);
-        emitted.extend(e);
+        made.problems.extend(problems);
+        made.emitted.extend(e);
     }
-    lap("pages");
-    let forms: Vec<Rendered> = site
+    (bodies, doc_links)
+}
+
+/// Each form's page and printable blank.
+fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
+    let files: Vec<emit::OneFile> = ctx
+        .site
         .forms
         .par_iter()
-        .flat_map_iter(|f| render_form(&ctx, f, &sizes))
+        .flat_map_iter(|f| render_form(ctx, f, sizes))
         .collect();
-    let mut rest = Outputs::new();
-    for r in forms {
-        match r {
-            Ok((path, bytes)) => {
-                rest.insert(path, bytes);
-            }
-            Err(p) => problems.push(p),
+    for file in files {
+        match file {
+            Ok((path, bytes)) => made.emit(path, bytes),
+            Err(p) => made.problems.push(p),
         }
     }
-    match render_extras(&ctx) {
-        Ok(extra) => rest.extend(extra),
-        Err(p) => problems.push(p),
-    }
-    for (name, bytes) in site.theme.statics() {
-        rest.insert(name.to_string(), bytes.into());
-    }
-    if let Err(p) = copy_files(site, &mut rest) {
-        problems.extend(p);
-    }
-    emitted.extend(rest.into_iter().map(|(k, v)| emit(sink, &index, k, v)));
-    lap("forms, extras and copies");
+}
 
-    // 3. Anchors across pages, now that every page's ids are known.
-    let mut outputs = Outputs::new();
-    let mut ids = HashMap::new();
+/// The pages without a source: home (when there is no `_index.md`), the
+/// forms and manuals lists, 404.
+fn extras(ctx: &Shared, made: &mut Made) {
+    match render_extras(ctx) {
+        Ok(files) => made.emit_all(files),
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// The theme's static files, then the site's own files copied as they are
+/// (a site's `static/style.css` replaces the theme's).
+fn copies(site: &Site, made: &mut Made) {
+    let mut files: Outputs = site
+        .theme
+        .statics()
+        .map(|(name, bytes)| (name.to_string(), bytes.into()))
+        .collect();
+    if let Err(p) = copy_files(site, &mut files) {
+        made.problems.extend(p);
+    }
+    made.emit_all(files);
+}
+
+/// Anchors across pages, now that every page's ids are known; then what the
+/// build made, counted.
+fn check(site: &Site, made: Made, links: &Links) -> Result<Tally, Vec<Problem>> {
+    let Made {
+        emitted,
+        mut problems,
+        ..
+    } = made;
+    let mut built = Tally::default();
     let mut pending = Vec::new();
     let mut template_problems = Vec::new();
-    let (mut files, mut bytes, mut pages) = (0, 0, 0);
     for e in emitted {
-        files += 1;
-        bytes += e.len;
+        built.files += 1;
+        built.bytes += e.len;
         if let Some(set) = e.ids {
-            pages += 1;
-            ids.insert(e.path.clone(), set);
+            built.pages += 1;
+            built.ids.insert(e.path.clone(), set);
         }
         pending.extend(e.pending);
         template_problems.extend(e.problems);
         if let Some(b) = e.bytes {
-            outputs.insert(e.path, b);
+            built.outputs.insert(e.path, b);
         }
     }
     if problems.is_empty() {
-        let all = Ids {
-            base: &ids,
+        let ids = Ids {
+            base: &built.ids,
             overlay: None,
         };
         let uses = site
             .content
             .docs
             .iter()
-            .zip(&doc_links)
+            .zip(&links.doc_links)
             .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
-            .chain(manual_links.iter().map(|(s, u)| (s.clone(), u)));
-        problems.extend(check_uses(uses, &all));
-        // A broken Markdown link shows up in the HTML too: report it once, at its source line.
-        if problems.is_empty() {
-            problems.extend(template_problems);
-            problems.extend(pending.iter().filter_map(|p| {
-                let ok = all.get(&p.target).is_some_and(|s| s.contains(&p.anchor));
-                (!ok).then(|| {
-                    Problem::new(
-                        &p.page,
-                        None,
-                        format!("link {}: {} has no #{}", p.link, p.target, p.anchor),
-                    )
-                })
-            }));
-        }
+            .chain(links.manual_links.iter().map(|(s, u)| (s.clone(), u)));
+        problems = check_anchors(uses, &pending, template_problems, &ids);
     }
-    lap("link check");
     if problems.is_empty() {
-        Ok(Built {
-            outputs,
-            files,
-            bytes,
-            pages,
-            index,
-            bodies,
-            doc_links,
-            manual_links,
-            sizes,
-            ids,
-        })
+        Ok(built)
     } else {
-        problems.sort();
-        problems.dedup();
-        Err(problems)
+        Err(sorted(problems))
     }
 }
 
-fn render_markdown(
-    index: &Index,
-    content_dir: &Path,
-    d: &Doc,
-) -> (Body, Vec<LinkUse>, Vec<Problem>) {
-    let empty = || Body {
-        html: String::new(),
-        headings: Vec::new(),
-    };
-    let text = match d.read_body(content_dir) {
-        Ok(t) => t,
-        Err(p) => return (empty(), Vec::new(), vec![p]),
-    };
-    let source = d.source_str();
-    let output = d.output();
-    let links = DocLinks {
-        index,
-        source: &source,
-        output: &output,
-        same_page: None,
-        own_prefix: "",
-        inline: None,
-    };
-    let r = markdown::render(&text, d.body_line, "", &links);
-    let problems = r
-        .problems
-        .into_iter()
-        .map(|(l, m)| Problem::new(&source, Some(l), m))
-        .collect();
-    let body = Body {
-        html: r.html,
-        headings: r.headings,
-    };
-    (body, r.links, problems)
-}
-
-fn tag_links(uses: Vec<LinkUse>, source: &str) -> Vec<(String, LinkUse)> {
-    uses.into_iter().map(|u| (source.to_string(), u)).collect()
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort();
+    problems.dedup();
+    problems
 }

@@ -1,6 +1,16 @@
 //! Re-rendering after one content page changed, for `gazette serve`.
 
-use super::*;
+use super::built::Built;
+use super::check::{check_html_links, check_uses, collect_ids, Ids};
+use super::context::Shared;
+use super::extras::{render_extras, render_feeds};
+use super::markdown::LinkUse;
+use super::pages::{render_doc, render_markdown, Body};
+use crate::model::content::{self, Doc};
+use crate::model::Site;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::sync::Arc;
 
 impl Built {
     /// After `content/<rel>` was edited: re-renders that page and, when its
@@ -95,6 +105,7 @@ impl Built {
                 Ok(extra) => fresh.extend(extra),
                 Err(p) => problems.push(p),
             }
+            fresh.extend(render_feeds(&ctx));
         }
         if !problems.is_empty() {
             return Err(problems);
