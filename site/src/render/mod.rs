@@ -32,6 +32,9 @@ mod pages;
 mod update;
 mod views;
 
+#[cfg(test)]
+mod tests;
+
 pub use built::Built;
 pub use emit::{Outputs, Sink};
 
