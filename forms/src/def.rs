@@ -55,6 +55,23 @@ pub struct Field {
     /// Column width in the spreadsheet, in characters.
     #[serde(default)]
     pub width: Option<f64>,
+    /// `phone` fields: the area most numbers are in, whose local numbers
+    /// all have one length, so a digit too many or too few is caught.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_area: Option<LocalArea>,
+}
+
+/// A telephone area (`local_area = { code = "0753", name = "梅州", digits = 7 }`):
+/// a number with this area code must have `digits` digits after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalArea {
+    /// The area code with its leading 0, e.g. `0753`.
+    pub code: String,
+    /// The place, as messages name it (梅州).
+    pub name: String,
+    /// Digits of a local number after the area code (7 or 8).
+    pub digits: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

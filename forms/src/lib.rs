@@ -12,7 +12,7 @@ pub mod sheet;
 pub mod validate;
 pub mod view;
 
-pub use def::{AfterDeadline, Field, FormDef, FormError, Kind};
+pub use def::{AfterDeadline, Field, FormDef, FormError, Kind, LocalArea};
 pub use validate::{Answers, Errors, FieldError, Value};
 pub use view::{FieldView, FormView, OptionView};
 

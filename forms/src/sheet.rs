@@ -735,6 +735,7 @@ mod tests {
             options: options.iter().map(|s| s.to_string()).collect(),
             help: String::new(),
             width: None,
+            local_area: None,
         }
     }
 

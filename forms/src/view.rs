@@ -219,6 +219,7 @@ mod tests {
             },
             help: "帮助".into(),
             width: None,
+            local_area: None,
         }
     }
 

@@ -19,7 +19,7 @@ pub use incremental::{Incremental, Update};
 pub use init::init;
 pub use model::Site;
 pub use problem::{Problem, Problems};
-pub use render::{render, render_full, Built, Outputs, Sink};
+pub use render::{render_full, Built, Outputs, Sink};
 
 use std::path::Path;
 use std::time::Instant;
@@ -45,12 +45,6 @@ impl std::fmt::Display for Report {
             self.millis
         )
     }
-}
-
-/// Loads and renders the site; every problem at once.
-pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
-    let site = Site::load(root).map_err(Problems)?;
-    render(&site).map_err(Problems)
 }
 
 /// `gazette build`: renders straight into the output folder, then removes

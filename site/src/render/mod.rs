@@ -56,11 +56,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Renders the whole site in memory. On any problem, returns all of them.
-pub fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
-    render_full(site, &Sink::Memory).map(|b| b.outputs)
-}
-
 /// Renders every output into `sink`; on any problem, returns all of them.
 pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
     let index = timed("index", || build_index(site))?;

@@ -1,7 +1,7 @@
 //! The build steps and incremental updates on a tiny site made in a
 //! tempdir: `gazette init`'s (one notice, one form, one manual).
 
-use super::{render, render_full, Built, Outputs, Sink};
+use super::{render_full, Built, Outputs, Sink};
 use crate::model::Site;
 use crate::problem::Problem;
 use std::path::{Path, PathBuf};
@@ -26,6 +26,11 @@ fn append(root: &Path, rel: &str, text: &str) {
 
 fn text<'a>(out: &'a Outputs, path: &str) -> &'a str {
     std::str::from_utf8(&out[path]).unwrap()
+}
+
+/// The whole site in memory, or every problem.
+fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
+    render_full(site, &Sink::Memory).map(|b| b.outputs)
 }
 
 fn problems_of(root: &Path) -> Vec<String> {
