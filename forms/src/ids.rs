@@ -5,7 +5,7 @@
 //! validators in `validate` do the normalising and the wording.
 
 /// The 31 symbols of a 统一社会信用代码, valued by index (no I, O, S, V, Z).
-pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub(crate) const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
@@ -13,7 +13,7 @@ const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// What is wrong with a 统一社会信用代码. Positions are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsccProblem {
+pub(crate) enum UsccProblem {
     /// Not 18 characters; carries the count found.
     Length(usize),
     /// A character outside the 31-symbol alphabet.
@@ -24,10 +24,14 @@ pub enum UsccProblem {
     OrgCode { expected: char, found: char },
 }
 
+// Kept without a caller: a 组织机构代码 is to be accepted in place of a
+// 统一社会信用代码 (units registered before 2015 may have only the old code).
+
 /// What is wrong with a 组织机构代码. Positions are 1-based, counted over
 /// the 9 code characters (a hyphen before the check character is ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrgCodeProblem {
+#[allow(dead_code)]
+pub(crate) enum OrgCodeProblem {
     Length(usize),
     BadChar { position: usize, found: char },
     CheckChar { expected: char, found: char },
@@ -39,13 +43,13 @@ fn uscc_value(c: char) -> Option<u32> {
 
 /// Why a character is not in the alphabet, for messages: I, O, S, V and Z
 /// are left out because they look like 1, 0, 5, U and 2.
-pub fn uscc_excluded_letter(c: char) -> bool {
+pub(crate) fn uscc_excluded_letter(c: char) -> bool {
     matches!(c, 'I' | 'O' | 'S' | 'V' | 'Z')
 }
 
 /// The check character of a 统一社会信用代码 from its first 17 characters;
 /// `None` if the input is not 17 characters of the alphabet.
-pub fn uscc_check_char(first17: &str) -> Option<char> {
+pub(crate) fn uscc_check_char(first17: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0;
     for (c, w) in first17.chars().zip(USCC_WEIGHTS) {
@@ -61,7 +65,7 @@ pub fn uscc_check_char(first17: &str) -> Option<char> {
 
 /// Checks an upper-case 18-character 统一社会信用代码: length, alphabet,
 /// check character, then the embedded 组织机构代码 (positions 9–17).
-pub fn check_uscc(code: &str) -> Result<(), UsccProblem> {
+pub(crate) fn check_uscc(code: &str) -> Result<(), UsccProblem> {
     let chars: Vec<char> = code.chars().collect();
     if chars.len() != 18 {
         return Err(UsccProblem::Length(chars.len()));
@@ -105,7 +109,7 @@ fn org_value(c: char) -> Option<u32> {
 }
 
 /// The check character of a 组织机构代码 from its 8 body characters.
-pub fn org_code_check_char(first8: &str) -> Option<char> {
+pub(crate) fn org_code_check_char(first8: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0;
     for (c, w) in first8.chars().zip(ORG_WEIGHTS) {
@@ -123,7 +127,8 @@ pub fn org_code_check_char(first8: &str) -> Option<char> {
 }
 
 /// Checks an upper-case 组织机构代码, written `00001434-9` or `000014349`.
-pub fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
+#[allow(dead_code)]
+pub(crate) fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
     let mut chars: Vec<char> = code.chars().collect();
     if chars.len() == 10 && chars[8] == '-' {
         chars.remove(8);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 /// Longest email address accepted (RFC 5321 path limit).
-pub const EMAIL_MAX: usize = 254;
+pub(crate) const EMAIL_MAX: usize = 254;
 
 /// One field's answer after normalisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -146,7 +146,7 @@ impl FormDef {
     }
 
     /// The first instant after the deadline day, China Standard Time.
-    pub fn deadline_end(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn deadline_end(&self) -> Option<DateTime<Utc>> {
         let cst = FixedOffset::east_opt(8 * 3600)?;
         let next_day = self.deadline?.succ_opt()?;
         let start = next_day.and_hms_opt(0, 0, 0)?;
@@ -207,7 +207,7 @@ pub(crate) fn is_separator(c: char) -> bool {
 }
 
 /// Normalises and checks one single-valued answer, giving the stored form.
-pub fn check_one(field: &Field, raw: &str) -> Result<String, String> {
+pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
     let value = match field.kind {
         Kind::Text | Kind::Textarea | Kind::Select | Kind::Multi => {
             let text = normalize_text(raw);
@@ -318,7 +318,7 @@ fn check_multi(field: &Field, raws: &[&str]) -> Result<Vec<String>, String> {
 
 /// Why an address is refused; shared with the definition checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EmailProblem {
+pub(crate) enum EmailProblem {
     Space,
     At,
     BadChar(char),
@@ -330,7 +330,7 @@ pub enum EmailProblem {
 /// Syntax of an address the way browsers check `type=email`, plus a dot in
 /// the domain and the length limit, so the server is never more lenient
 /// than the page (and rarely stricter).
-pub fn check_email_syntax(s: &str) -> Result<(), EmailProblem> {
+pub(crate) fn check_email_syntax(s: &str) -> Result<(), EmailProblem> {
     if s.chars().any(char::is_whitespace) {
         return Err(EmailProblem::Space);
     }
@@ -710,7 +710,7 @@ fn check_docnum(field: &Field, value: &str) -> Result<String, String> {
 
 /// A date written 2016-07-27, 2016/7/27, 2016.7.27, 2016年7月27日 or
 /// 20160727; `None` if it has none of these shapes.
-pub fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
+pub(crate) fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
     let s: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     fn number(t: &str, min: usize, max: usize) -> Option<u32> {
         let ok = t.len() >= min && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit());
@@ -740,7 +740,7 @@ pub fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
 }
 
 /// The ISO form of a date answer, if it is a real date.
-pub fn parse_date(value: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_date(value: &str) -> Option<NaiveDate> {
     let normalized = normalize_code(value);
     let (y, m, d) = parse_date_parts(&normalized)?;
     NaiveDate::from_ymd_opt(y, m, d).filter(|date| (1900..=2100).contains(&date.year()))

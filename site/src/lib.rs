@@ -7,7 +7,7 @@
 //! what the previous build left that this one did not make. (It used to render
 //! into a staging folder and swap it in; removing the old tree's 20,000
 //! entries cost more than a fifth of a 10,000-page build.) `gazette serve`
-//! keeps everything in memory instead ([`Sink::Memory`], [`Incremental`]).
+//! keeps everything in memory instead (`Sink::Memory`, [`Incremental`]).
 
 mod incremental;
 mod init;
@@ -17,20 +17,21 @@ mod render;
 
 pub use incremental::{Incremental, Update};
 pub use init::init;
-pub use model::Site;
+use model::Site;
 pub use problem::{Problem, Problems};
-pub use render::{render_full, Built, Outputs, Sink};
+pub use render::Outputs;
+use render::{render_full, Sink};
 
 use std::path::Path;
 use std::time::Instant;
 
 /// The one-line summary of a build.
 pub struct Report {
-    pub pages: usize,
-    pub files: usize,
-    pub bytes: usize,
-    pub millis: u128,
-    pub output: std::path::PathBuf,
+    pages: usize,
+    files: usize,
+    bytes: usize,
+    millis: u128,
+    output: std::path::PathBuf,
 }
 
 impl std::fmt::Display for Report {

@@ -15,17 +15,17 @@ use std::path::{Path, PathBuf};
 use theme::Theme;
 
 /// Everything read from the site folder.
-pub struct Site {
-    pub root: PathBuf,
-    pub config: Config,
-    pub theme: Theme,
-    pub content: Content,
-    pub manuals: Vec<Manual>,
-    pub forms: Vec<FormDef>,
+pub(crate) struct Site {
+    pub(crate) root: PathBuf,
+    pub(crate) config: Config,
+    pub(crate) theme: Theme,
+    pub(crate) content: Content,
+    pub(crate) manuals: Vec<Manual>,
+    pub(crate) forms: Vec<FormDef>,
 }
 
 impl Site {
-    pub fn load(root: &Path) -> Result<Site, Vec<Problem>> {
+    pub(crate) fn load(root: &Path) -> Result<Site, Vec<Problem>> {
         let clock = std::time::Instant::now();
         let site = Self::load_inner(root);
         tracing::debug!("load: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);

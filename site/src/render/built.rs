@@ -9,13 +9,13 @@ use super::pages::Body;
 use std::collections::HashMap;
 
 /// A full render and what an incremental update needs from it.
-pub struct Built {
+pub(crate) struct Built {
     /// Every file, when rendered into [`super::Sink::Memory`].
-    pub outputs: Outputs,
+    pub(crate) outputs: Outputs,
     /// Number of files and bytes made.
-    pub files: usize,
-    pub bytes: usize,
-    pub pages: usize,
+    pub(crate) files: usize,
+    pub(crate) bytes: usize,
+    pub(crate) pages: usize,
     pub(super) index: Index,
     /// Rendered bodies of the sections (they are re-rendered when a page they list changes).
     pub(super) bodies: HashMap<usize, Body>,
@@ -29,7 +29,7 @@ pub struct Built {
 
 impl Built {
     /// Whether this build made `path` (relative to the output folder).
-    pub fn is_output(&self, path: &str) -> bool {
+    pub(crate) fn is_output(&self, path: &str) -> bool {
         self.index.outputs.contains(path)
     }
 }

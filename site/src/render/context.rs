@@ -8,7 +8,7 @@ use crate::model::content::Doc;
 use crate::model::Site;
 use crate::problem::Problem;
 use chrono::{Datelike, NaiveDateTime};
-use forms::paths::format_size;
+use forms::paths::{format_size, FORMS_INDEX};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -48,7 +48,7 @@ impl<'a> Shared<'a> {
         let mut nav: Vec<(String, String)> = vec![("首页".into(), "index.html".into())];
         nav.extend(sections.iter().map(|d| (d.title(), d.output())));
         if !site.forms.is_empty() {
-            nav.push(("表格填报".into(), "forms/index.html".into()));
+            nav.push(("表格填报".into(), FORMS_INDEX.into()));
         }
         if !site.manuals.is_empty() {
             nav.push(("操作手册".into(), "manuals/index.html".into()));

@@ -18,7 +18,7 @@ pub type Outputs = BTreeMap<String, Arc<[u8]>>;
 pub(super) type OneFile = Result<(String, Arc<[u8]>), Problem>;
 
 /// Where rendered files go.
-pub enum Sink {
+pub(crate) enum Sink {
     /// Kept in memory (`gazette serve`).
     Memory,
     /// Written into this folder as they are made, so a large site never has

@@ -10,6 +10,7 @@ use super::pages::recent;
 use super::views::{BlankPage, ListItem, SectionLink};
 use crate::model::Site;
 use crate::problem::Problem;
+use forms::paths::FORMS_INDEX;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -98,7 +99,7 @@ fn list_pages(ctx: &Shared) -> Result<Vec<(&'static str, String)>, Problem> {
         .collect();
     let mut out = Vec::new();
     for (output, title, pages) in [
-        ("forms/index.html", "表格填报", forms),
+        (FORMS_INDEX, "表格填报", forms),
         ("manuals/index.html", "操作手册", manuals),
     ] {
         if pages.is_empty() {

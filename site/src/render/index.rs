@@ -4,7 +4,7 @@
 use super::links::Index;
 use crate::model::Site;
 use crate::problem::Problem;
-use forms::paths::FormPaths;
+use forms::paths::{FormPaths, FORMS_INDEX};
 use forms::FormDef;
 use std::collections::HashMap;
 use std::path::Path;
@@ -93,7 +93,7 @@ fn index_outputs(site: &Site, problems: &mut Vec<Problem>) -> Index {
     }
     for generated in [
         "index.html",
-        "forms/index.html",
+        FORMS_INDEX,
         "manuals/index.html",
         "404.html",
         "sitemap.xml",
@@ -104,7 +104,7 @@ fn index_outputs(site: &Site, problems: &mut Vec<Problem>) -> Index {
             continue; // content/_index.md is the home page
         }
         if index.outputs.contains(generated)
-            && generated != "forms/index.html"
+            && generated != FORMS_INDEX
             && generated != "manuals/index.html"
         {
             problems.push(Problem::new(
@@ -122,7 +122,7 @@ fn index_outputs(site: &Site, problems: &mut Vec<Problem>) -> Index {
     index
         .urls
         .entry("forms/".into())
-        .or_insert_with(|| "forms/index.html".into());
+        .or_insert_with(|| FORMS_INDEX.into());
     index
         .urls
         .entry("manuals/".into())

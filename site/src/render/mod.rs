@@ -35,8 +35,9 @@ mod views;
 #[cfg(test)]
 mod tests;
 
-pub use built::Built;
-pub use emit::{Outputs, Sink};
+pub(crate) use built::Built;
+pub use emit::Outputs;
+pub(crate) use emit::Sink;
 
 use check::{check_anchors, Ids};
 use context::{Shared, Sizes};
@@ -57,7 +58,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Renders every output into `sink`; on any problem, returns all of them.
-pub fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
+pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
     let index = timed("index", || build_index(site))?;
     let ctx = Shared::new(site, &index);
     let mut made = Made::new(sink, &index);

@@ -18,7 +18,7 @@ impl Built {
     /// section, the home page, the feeds). Returns the outputs rendered, or
     /// None when the change needs a full rebuild (a new, deleted or moved
     /// page, or a change to the navigation). On problems nothing changes.
-    pub fn update_doc(
+    pub(crate) fn update_doc(
         &mut self,
         site: &mut Site,
         rel: &str,
