@@ -55,6 +55,23 @@ pub struct Field {
     /// Column width in the spreadsheet, in characters.
     #[serde(default)]
     pub width: Option<f64>,
+    /// `phone` fields: the area most numbers are in, whose local numbers
+    /// all have one length, so a digit too many or too few is caught.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_area: Option<LocalArea>,
+}
+
+/// A telephone area (`local_area = { code = "0753", name = "梅州", digits = 7 }`):
+/// a number with this area code must have `digits` digits after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalArea {
+    /// The area code with its leading 0, e.g. `0753`.
+    pub code: String,
+    /// The place, as messages name it (梅州).
+    pub name: String,
+    /// Digits of a local number after the area code (7 or 8).
+    pub digits: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,7 +124,8 @@ impl FormDef {
 
 impl Kind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [Kind; 11] = [
+    #[cfg(test)]
+    pub(crate) const ALL: [Kind; 11] = [
         Kind::Text,
         Kind::Textarea,
         Kind::Select,
@@ -139,7 +157,7 @@ impl Kind {
     }
 
     /// `select` and `multi` take their values from `options`.
-    pub fn has_options(self) -> bool {
+    pub(crate) fn has_options(self) -> bool {
         matches!(self, Kind::Select | Kind::Multi)
     }
 
@@ -159,7 +177,7 @@ impl Kind {
 
     /// What a value of this kind looks like, in Chinese, for the
     /// spreadsheet's 填写说明 and similar help text.
-    pub fn expectation(self) -> &'static str {
+    pub(crate) fn expectation(self) -> &'static str {
         match self {
             Kind::Text => "文字",
             Kind::Textarea => "文字，可以分段",
@@ -183,7 +201,7 @@ impl Kind {
 impl Field {
     /// The length limit actually enforced: `max_length`, or for free text a
     /// default cap so one answer cannot fill the store or a notification.
-    pub fn effective_max_length(&self) -> Option<usize> {
+    pub(crate) fn effective_max_length(&self) -> Option<usize> {
         self.max_length.or(match self.kind {
             Kind::Text => Some(DEFAULT_TEXT_MAX),
             Kind::Textarea => Some(DEFAULT_TEXTAREA_MAX),
@@ -195,8 +213,8 @@ impl Field {
 }
 
 /// Default limit of a `text` field without `max_length`.
-pub const DEFAULT_TEXT_MAX: usize = 200;
+pub(crate) const DEFAULT_TEXT_MAX: usize = 200;
 /// Default limit of a `textarea` field without `max_length`.
-pub const DEFAULT_TEXTAREA_MAX: usize = 2000;
+pub(crate) const DEFAULT_TEXTAREA_MAX: usize = 2000;
 /// Default limit of a `docnum` field without `max_length`.
-pub const DEFAULT_DOCNUM_MAX: usize = 60;
+pub(crate) const DEFAULT_DOCNUM_MAX: usize = 60;

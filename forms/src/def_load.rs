@@ -250,6 +250,29 @@ fn check(def: &FormDef, text: &str) -> Result<(), (Option<usize>, String)> {
                 field.kind.as_str()
             ));
         }
+        if let Some(area) = &field.local_area {
+            if field.kind != Kind::Phone {
+                return fail(format!(
+                    "local_area is only for phone fields, not {}",
+                    field.kind.as_str()
+                ));
+            }
+            let code_ok = (3..=4).contains(&area.code.len())
+                && area.code.starts_with('0')
+                && area.code.bytes().all(|b| b.is_ascii_digit());
+            if !code_ok {
+                return fail(format!(
+                    "local_area.code {:?} is not an area code such as \"0753\"",
+                    area.code
+                ));
+            }
+            if area.name.trim().is_empty() {
+                return fail("local_area.name is empty".into());
+            }
+            if !(7..=8).contains(&area.digits) {
+                return fail("local_area.digits must be 7 or 8".into());
+            }
+        }
         if field.max_length == Some(0) {
             return fail("max_length must be at least 1".into());
         }
@@ -300,6 +323,49 @@ options = ["机关", "其他"]
         assert_eq!(def.fields[1].kind, Kind::Select);
         assert!(def.fields[0].required);
         assert!(!def.fields[1].required);
+    }
+
+    #[test]
+    fn local_area_is_read_and_checked() {
+        let phone = "\n[[fields]]\nname = \"phone\"\nlabel = \"电话\"\nkind = \"phone\"\n";
+        let with = |area: &str| parse_str(&format!("{GOOD}{phone}local_area = {area}\n"));
+        let def = with(r#"{ code = "0753", name = "梅州", digits = 7 }"#).unwrap();
+        assert_eq!(
+            def.fields[2].local_area,
+            Some(crate::LocalArea {
+                code: "0753".into(),
+                name: "梅州".into(),
+                digits: 7
+            })
+        );
+        assert!(parse_str(&format!("{GOOD}{phone}")).unwrap().fields[2]
+            .local_area
+            .is_none());
+        for (area, reason) in [
+            (
+                r#"{ code = "753", name = "梅州", digits = 7 }"#,
+                "not an area code",
+            ),
+            (
+                r#"{ code = "0753", name = " ", digits = 7 }"#,
+                "local_area.name is empty",
+            ),
+            (r#"{ code = "0753", name = "梅州", digits = 9 }"#, "7 or 8"),
+            (
+                r#"{ code = "0753", name = "梅州" }"#,
+                "missing field `digits`",
+            ),
+        ] {
+            let e = with(area).unwrap_err();
+            assert!(e.reason.contains(reason), "{area}: {e}");
+        }
+        let text = GOOD.replace(
+            "kind = \"text\"\n",
+            "kind = \"text\"\nlocal_area = { code = \"0753\", name = \"梅州\", digits = 7 }\n",
+        );
+        let e = parse_str(&text).unwrap_err();
+        assert_eq!(e.line, Some(7), "{e}");
+        assert!(e.reason.contains("only for phone fields"), "{e}");
     }
 
     #[test]

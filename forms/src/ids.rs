@@ -1,26 +1,19 @@
-//! Identifier check characters: 统一社会信用代码 (GB 32100-2015), 组织机构代码
-//! (GB 11714) and 居民身份证号 (GB 11643, ISO 7064 MOD 11-2).
+//! Identifier check characters: 统一社会信用代码 (GB 32100-2015) and
+//! 组织机构代码 (GB 11714), which a 统一社会信用代码 embeds.
 //!
 //! Pure functions over already-normalised text (upper case, no spaces); the
 //! validators in `validate` do the normalising and the wording.
 
-use chrono::{Datelike, NaiveDate};
-
 /// The 31 symbols of a 统一社会信用代码, valued by index (no I, O, S, V, Z).
-pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+pub(crate) const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 const USCC_WEIGHTS: [u32; 17] = [
     1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
 ];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
-const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK: &[u8; 11] = b"10X98765432";
-
-/// Region code (登记管理机关行政区划码) of Meizhou city level units.
-pub const MEIZHOU_REGION: &str = "441400";
 
 /// What is wrong with a 统一社会信用代码. Positions are 1-based.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsccProblem {
+pub(crate) enum UsccProblem {
     /// Not 18 characters; carries the count found.
     Length(usize),
     /// A character outside the 31-symbol alphabet.
@@ -31,31 +24,17 @@ pub enum UsccProblem {
     OrgCode { expected: char, found: char },
 }
 
+// Kept without a caller: a 组织机构代码 is to be accepted in place of a
+// 统一社会信用代码 (units registered before 2015 may have only the old code).
+
 /// What is wrong with a 组织机构代码. Positions are 1-based, counted over
 /// the 9 code characters (a hyphen before the check character is ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OrgCodeProblem {
+#[allow(dead_code)]
+pub(crate) enum OrgCodeProblem {
     Length(usize),
     BadChar { position: usize, found: char },
     CheckChar { expected: char, found: char },
-}
-
-/// What is wrong with a 居民身份证号. Positions are 1-based.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IdCardProblem {
-    Length(usize),
-    BadChar {
-        position: usize,
-        found: char,
-    },
-    /// Positions 7–14 are not a real date (or before 1900).
-    BirthDate,
-    /// The birth date lies after `today`.
-    FutureBirthDate,
-    CheckChar {
-        expected: char,
-        found: char,
-    },
 }
 
 fn uscc_value(c: char) -> Option<u32> {
@@ -64,13 +43,13 @@ fn uscc_value(c: char) -> Option<u32> {
 
 /// Why a character is not in the alphabet, for messages: I, O, S, V and Z
 /// are left out because they look like 1, 0, 5, U and 2.
-pub fn uscc_excluded_letter(c: char) -> bool {
+pub(crate) fn uscc_excluded_letter(c: char) -> bool {
     matches!(c, 'I' | 'O' | 'S' | 'V' | 'Z')
 }
 
 /// The check character of a 统一社会信用代码 from its first 17 characters;
 /// `None` if the input is not 17 characters of the alphabet.
-pub fn uscc_check_char(first17: &str) -> Option<char> {
+pub(crate) fn uscc_check_char(first17: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0;
     for (c, w) in first17.chars().zip(USCC_WEIGHTS) {
@@ -86,7 +65,7 @@ pub fn uscc_check_char(first17: &str) -> Option<char> {
 
 /// Checks an upper-case 18-character 统一社会信用代码: length, alphabet,
 /// check character, then the embedded 组织机构代码 (positions 9–17).
-pub fn check_uscc(code: &str) -> Result<(), UsccProblem> {
+pub(crate) fn check_uscc(code: &str) -> Result<(), UsccProblem> {
     let chars: Vec<char> = code.chars().collect();
     if chars.len() != 18 {
         return Err(UsccProblem::Length(chars.len()));
@@ -121,20 +100,6 @@ pub fn check_uscc(code: &str) -> Result<(), UsccProblem> {
     Ok(())
 }
 
-/// Positions 3–8: the registering authority's region code.
-pub fn uscc_region(code: &str) -> Option<&str> {
-    if code.chars().count() != 18 || !code.is_ascii() {
-        return None;
-    }
-    code.get(2..8)
-}
-
-/// A valid-looking code whose region is not Meizhou city level (441400):
-/// worth a warning, never an error (units may be registered elsewhere).
-pub fn uscc_outside_meizhou(code: &str) -> Option<&str> {
-    uscc_region(code).filter(|region| *region != MEIZHOU_REGION)
-}
-
 fn org_value(c: char) -> Option<u32> {
     match c {
         '0'..='9' => Some(c as u32 - '0' as u32),
@@ -144,7 +109,7 @@ fn org_value(c: char) -> Option<u32> {
 }
 
 /// The check character of a 组织机构代码 from its 8 body characters.
-pub fn org_code_check_char(first8: &str) -> Option<char> {
+pub(crate) fn org_code_check_char(first8: &str) -> Option<char> {
     let mut sum = 0u32;
     let mut count = 0;
     for (c, w) in first8.chars().zip(ORG_WEIGHTS) {
@@ -162,7 +127,8 @@ pub fn org_code_check_char(first8: &str) -> Option<char> {
 }
 
 /// Checks an upper-case 组织机构代码, written `00001434-9` or `000014349`.
-pub fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
+#[allow(dead_code)]
+pub(crate) fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
     let mut chars: Vec<char> = code.chars().collect();
     if chars.len() == 10 && chars[8] == '-' {
         chars.remove(8);
@@ -194,69 +160,9 @@ pub fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
     Ok(())
 }
 
-/// The check character of a 居民身份证号 from its first 17 digits.
-pub fn id_card_check_char(first17: &str) -> Option<char> {
-    let mut sum = 0u32;
-    let mut count = 0;
-    for (c, w) in first17.chars().zip(ID_WEIGHTS) {
-        sum += c.to_digit(10)? * w;
-        count += 1;
-    }
-    if count != 17 || first17.chars().count() != 17 {
-        return None;
-    }
-    Some(char::from(ID_CHECK[(sum % 11) as usize]))
-}
-
-/// Checks an 18-character 居民身份证号 (upper-case X): digits, a real birth
-/// date not after `today`, and the check character.
-pub fn check_id_card(id: &str, today: NaiveDate) -> Result<(), IdCardProblem> {
-    let chars: Vec<char> = id.chars().collect();
-    if chars.len() != 18 {
-        return Err(IdCardProblem::Length(chars.len()));
-    }
-    for (i, &c) in chars.iter().enumerate() {
-        if !(c.is_ascii_digit() || (i == 17 && c == 'X')) {
-            return Err(IdCardProblem::BadChar {
-                position: i + 1,
-                found: c,
-            });
-        }
-    }
-    let birth = id_card_birth_date(id).ok_or(IdCardProblem::BirthDate)?;
-    if birth > today {
-        return Err(IdCardProblem::FutureBirthDate);
-    }
-    let first17: String = chars[..17].iter().collect();
-    let expected = id_card_check_char(&first17).ok_or(IdCardProblem::Length(chars.len()))?;
-    if expected != chars[17] {
-        return Err(IdCardProblem::CheckChar {
-            expected,
-            found: chars[17],
-        });
-    }
-    Ok(())
-}
-
-/// The birth date in positions 7–14, if it is a real date from 1900 on.
-pub fn id_card_birth_date(id: &str) -> Option<NaiveDate> {
-    let digits = id.get(6..14)?;
-    if !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year: i32 = digits.get(0..4)?.parse().ok()?;
-    let month: u32 = digits.get(4..6)?.parse().ok()?;
-    let day: u32 = digits.get(6..8)?.parse().ok()?;
-    NaiveDate::from_ymd_opt(year, month, day).filter(|d| d.year() >= 1900)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn today() -> NaiveDate {
-        NaiveDate::from_ymd_opt(2016, 7, 15).unwrap()
-    }
 
     #[test]
     fn uscc_known_valid() {
@@ -338,9 +244,6 @@ mod tests {
         let first17 = format!("12441400{body}8");
         let code = format!("{first17}{}", uscc_check_char(&first17).unwrap());
         assert_eq!(check_uscc(&code), Ok(()));
-        assert_eq!(uscc_outside_meizhou(&code), None);
-        assert_eq!(uscc_outside_meizhou("11441700007280420Y"), Some("441700"));
-        assert_eq!(uscc_region("short"), None);
     }
 
     #[test]
@@ -382,53 +285,5 @@ mod tests {
         assert_eq!(check_org_code("40000000-X"), Ok(()));
         // Sum ≡ 0 → 11 → '0'.
         assert_eq!(org_code_check_char("00000000"), Some('0'));
-    }
-
-    #[test]
-    fn id_card() {
-        // 11010519491231002 → check X (the standard's own example).
-        assert_eq!(id_card_check_char("11010519491231002"), Some('X'));
-        assert_eq!(check_id_card("11010519491231002X", today()), Ok(()));
-        // Hand-computed: 44140219800101001 →
-        // 4*7+4*9+1*10+4*5+0*8+2*4+1*2+9*1+8*6+0*3+0*7+1*9+0*10+1*5+0*8+0*4+1*2
-        // = 28+36+10+20+0+8+2+9+48+0+0+9+0+5+0+0+2 = 177; 177 mod 11 = 1 → '0'.
-        assert_eq!(id_card_check_char("44140219800101001"), Some('0'));
-        assert_eq!(check_id_card("441402198001010010", today()), Ok(()));
-        assert_eq!(
-            check_id_card("441402198001010011", today()),
-            Err(IdCardProblem::CheckChar {
-                expected: '0',
-                found: '1'
-            })
-        );
-        assert_eq!(
-            check_id_card("44140219800101001", today()),
-            Err(IdCardProblem::Length(17))
-        );
-        assert_eq!(
-            check_id_card("4414021980010100Ax", today()),
-            Err(IdCardProblem::BadChar {
-                position: 17,
-                found: 'A'
-            })
-        );
-        assert_eq!(
-            check_id_card("441402198002300010", today()),
-            Err(IdCardProblem::BirthDate)
-        );
-        assert_eq!(
-            check_id_card("441402189912310010", today()),
-            Err(IdCardProblem::BirthDate)
-        );
-        let future = "44140220200101001";
-        let id = format!("{future}{}", id_card_check_char(future).unwrap());
-        assert_eq!(
-            check_id_card(&id, today()),
-            Err(IdCardProblem::FutureBirthDate)
-        );
-        assert_eq!(
-            check_id_card(&id, NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()),
-            Ok(())
-        );
     }
 }

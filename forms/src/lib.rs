@@ -4,15 +4,15 @@
 //! validation, the blank spreadsheet, import, export and the notification
 //! layout, so the rules live here and nowhere else.
 
-pub mod def;
+mod def;
 mod def_load;
-pub mod ids;
+mod ids;
 pub mod paths;
 pub mod sheet;
-pub mod validate;
-pub mod view;
+mod validate;
+mod view;
 
-pub use def::{AfterDeadline, Field, FormDef, FormError, Kind};
+pub use def::{AfterDeadline, Field, FormDef, FormError, Kind, LocalArea};
 pub use validate::{Answers, Errors, FieldError, Value};
 pub use view::{FieldView, FormView, OptionView};
 

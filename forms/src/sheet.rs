@@ -12,13 +12,13 @@ use std::io::Cursor;
 use unicode_normalization::UnicodeNormalization;
 
 /// Characters that separate several choices in one cell of a `multi` column.
-pub const MULTI_SEPARATORS: [char; 7] = ['、', ',', '，', ';', '；', '\n', '\r'];
+pub(crate) const MULTI_SEPARATORS: [char; 7] = ['、', ',', '，', ';', '；', '\n', '\r'];
 
 /// Formatted empty rows in the blank form.
-pub const BLANK_ROWS: u32 = 50;
+pub(crate) const BLANK_ROWS: u32 = 50;
 
 /// Name of the instructions sheet.
-pub const INSTRUCTIONS_SHEET: &str = "填写说明";
+pub(crate) const INSTRUCTIONS_SHEET: &str = "填写说明";
 
 /// The extra columns of an export, around the form's own.
 const EXPORT_LEAD: [&str; 2] = ["序号", "参考编号"];
@@ -735,6 +735,7 @@ mod tests {
             options: options.iter().map(|s| s.to_string()).collect(),
             help: String::new(),
             width: None,
+            local_area: None,
         }
     }
 

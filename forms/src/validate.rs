@@ -10,7 +10,7 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 /// Longest email address accepted (RFC 5321 path limit).
-pub const EMAIL_MAX: usize = 254;
+pub(crate) const EMAIL_MAX: usize = 254;
 
 /// One field's answer after normalisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -145,31 +145,8 @@ impl FormDef {
             .unwrap_or_default()
     }
 
-    /// Things worth a second look that do not stop a return: a 统一社会信用代码
-    /// registered outside Meizhou city level (region 441400).
-    pub fn warnings(&self, answers: &Answers) -> Vec<FieldError> {
-        let mut out = Vec::new();
-        for field in self.fields.iter().filter(|f| f.kind == Kind::Uscc) {
-            let Some(code) = answers.get(&field.name).and_then(Value::as_str) else {
-                continue;
-            };
-            if let Some(region) = ids::uscc_outside_meizhou(code) {
-                out.push(FieldError::new(
-                    field,
-                    format!(
-                        "{}第 3–8 位（登记管理机关行政区划码）是 {region}，不是梅州市本级的 {}。市直单位一般为 {}，请核对；如确无误，可忽略此提示。",
-                        quoted(field),
-                        ids::MEIZHOU_REGION,
-                        ids::MEIZHOU_REGION
-                    ),
-                ));
-            }
-        }
-        out
-    }
-
     /// The first instant after the deadline day, China Standard Time.
-    pub fn deadline_end(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn deadline_end(&self) -> Option<DateTime<Utc>> {
         let cst = FixedOffset::east_opt(8 * 3600)?;
         let next_day = self.deadline?.succ_opt()?;
         let start = next_day.and_hms_opt(0, 0, 0)?;
@@ -230,7 +207,7 @@ pub(crate) fn is_separator(c: char) -> bool {
 }
 
 /// Normalises and checks one single-valued answer, giving the stored form.
-pub fn check_one(field: &Field, raw: &str) -> Result<String, String> {
+pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
     let value = match field.kind {
         Kind::Text | Kind::Textarea | Kind::Select | Kind::Multi => {
             let text = normalize_text(raw);
@@ -341,7 +318,7 @@ fn check_multi(field: &Field, raws: &[&str]) -> Result<Vec<String>, String> {
 
 /// Why an address is refused; shared with the definition checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EmailProblem {
+pub(crate) enum EmailProblem {
     Space,
     At,
     BadChar(char),
@@ -353,7 +330,7 @@ pub enum EmailProblem {
 /// Syntax of an address the way browsers check `type=email`, plus a dot in
 /// the domain and the length limit, so the server is never more lenient
 /// than the page (and rarely stricter).
-pub fn check_email_syntax(s: &str) -> Result<(), EmailProblem> {
+pub(crate) fn check_email_syntax(s: &str) -> Result<(), EmailProblem> {
     if s.chars().any(char::is_whitespace) {
         return Err(EmailProblem::Space);
     }
@@ -566,11 +543,16 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
             "{q}的区号“{area}”不正确：区号以 0 开头，共 3 或 4 位（如 020、0753），{eg}。"
         ));
     }
-    if area == "0753" && local.len() != 7 {
-        return Err(format!(
-            "{q}的号码不正确：梅州（0753）的电话号码是 7 位，现在是 {} 位，{eg}。",
-            local.len()
-        ));
+    if let Some(home) = field.local_area.as_ref().filter(|a| a.code == area) {
+        if local.len() != home.digits {
+            return Err(format!(
+                "{q}的号码不正确：{}（{}）的电话号码是 {} 位，现在是 {} 位，{eg}。",
+                home.name,
+                home.code,
+                home.digits,
+                local.len()
+            ));
+        }
     }
     if local.len() != 7 && local.len() != 8 {
         return Err(format!(
@@ -728,7 +710,7 @@ fn check_docnum(field: &Field, value: &str) -> Result<String, String> {
 
 /// A date written 2016-07-27, 2016/7/27, 2016.7.27, 2016年7月27日 or
 /// 20160727; `None` if it has none of these shapes.
-pub fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
+pub(crate) fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
     let s: String = value.chars().filter(|c| !c.is_whitespace()).collect();
     fn number(t: &str, min: usize, max: usize) -> Option<u32> {
         let ok = t.len() >= min && t.len() <= max && t.bytes().all(|b| b.is_ascii_digit());
@@ -758,7 +740,7 @@ pub fn parse_date_parts(value: &str) -> Option<(i32, u32, u32)> {
 }
 
 /// The ISO form of a date answer, if it is a real date.
-pub fn parse_date(value: &str) -> Option<NaiveDate> {
+pub(crate) fn parse_date(value: &str) -> Option<NaiveDate> {
     let normalized = normalize_code(value);
     let (y, m, d) = parse_date_parts(&normalized)?;
     NaiveDate::from_ymd_opt(y, m, d).filter(|date| (1900..=2100).contains(&date.year()))
@@ -812,6 +794,7 @@ mod tests {
             },
             help: String::new(),
             width: None,
+            local_area: None,
         }
     }
 
@@ -1045,7 +1028,13 @@ mod tests {
 
     #[test]
     fn phone_rules() {
-        let p = |s: &str| one(Kind::Phone, "办公电话", s);
+        let mut office = field("f", "办公电话", Kind::Phone, true);
+        office.local_area = Some(crate::LocalArea {
+            code: "0753".into(),
+            name: "梅州".into(),
+            digits: 7,
+        });
+        let p = |s: &str| check_one(&office, s);
         for (raw, stored) in [
             ("0753-2128309", "0753-2128309"),
             ("(0753)2128309", "0753-2128309"),
@@ -1089,6 +1078,28 @@ mod tests {
         assert!(p("0753-21283O9").unwrap_err().contains("只能包含数字"));
         assert!(p("(0753-2128309").unwrap_err().contains("只能包含数字"));
         assert!(p("0753-212-8309").is_err());
+        // Without a local area, only the general 7-or-8 rule applies.
+        assert_eq!(
+            one(Kind::Phone, "办公电话", "0753-21283091").as_deref(),
+            Ok("0753-21283091")
+        );
+        assert!(one(Kind::Phone, "办公电话", "0753-212830")
+            .unwrap_err()
+            .contains("7 或 8 位"));
+        // Another area of 8-digit numbers.
+        office.local_area = Some(crate::LocalArea {
+            code: "020".into(),
+            name: "广州".into(),
+            digits: 8,
+        });
+        assert_eq!(
+            check_one(&office, "020-8388123").unwrap_err(),
+            "「办公电话」的号码不正确：广州（020）的电话号码是 8 位，现在是 7 位，例如 0753-2128309。"
+        );
+        assert_eq!(
+            check_one(&office, "0753-21283091").as_deref(),
+            Ok("0753-21283091")
+        );
     }
 
     #[test]
@@ -1201,38 +1212,6 @@ mod tests {
             NaiveDate::from_ymd_opt(2016, 7, 27)
         );
         assert_eq!(parse_date("2016-2-30"), None);
-    }
-
-    #[test]
-    fn warnings_for_uscc_outside_meizhou() {
-        let d = def();
-        let answers = d
-            .validate(&pairs(&[
-                ("unit_name", "甲"),
-                ("uscc", "11441700007280420Y"),
-                ("unit_type", "机关"),
-            ]))
-            .unwrap();
-        let warnings = d.warnings(&answers);
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].field, "uscc");
-        assert!(
-            warnings[0].message.contains("441700"),
-            "{}",
-            warnings[0].message
-        );
-        assert!(warnings[0].message.contains("441400"));
-
-        let first17 = "12441400123456788";
-        let code = format!("{first17}{}", ids::uscc_check_char(first17).unwrap());
-        let answers = d
-            .validate(&pairs(&[
-                ("unit_name", "甲"),
-                ("uscc", &code),
-                ("unit_type", "机关"),
-            ]))
-            .unwrap();
-        assert!(d.warnings(&answers).is_empty());
     }
 
     #[test]

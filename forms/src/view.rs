@@ -64,7 +64,7 @@ const DIGIT: &str = "[0-9０-９]";
 /// browser never refuses an answer the server would take; the server gives
 /// the precise message for the rest. Written to compile under both the `u`
 /// and the `v` RegExp flags (browsers use `v` for `pattern` now).
-pub fn html_pattern(kind: Kind) -> Option<String> {
+pub(crate) fn html_pattern(kind: Kind) -> Option<String> {
     match kind {
         // ^(?:\+?86)?1[3-9]\d{9}$ once separators are dropped.
         Kind::Mobile => Some(format!(
@@ -86,7 +86,7 @@ pub fn html_pattern(kind: Kind) -> Option<String> {
 }
 
 /// 2016年7月27日: Arabic numerals without leading zeros (GB/T 9704).
-pub fn chinese_date(date: chrono::NaiveDate) -> String {
+pub(crate) fn chinese_date(date: chrono::NaiveDate) -> String {
     format!("{}年{}月{}日", date.year(), date.month(), date.day())
 }
 
@@ -219,6 +219,7 @@ mod tests {
             },
             help: "帮助".into(),
             width: None,
+            local_area: None,
         }
     }
 

@@ -1,8 +1,9 @@
 //! Rebuilding after a change, for `gazette serve`: an edited page re-renders
 //! itself and the pages that list it; anything else rebuilds everything.
 
-use crate::build::{self, Built, Outputs, Site};
+use crate::model::Site;
 use crate::problem::Problems;
+use crate::render::{self, Built, Outputs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +26,7 @@ pub struct Update {
 impl Incremental {
     pub fn new(root: &Path) -> Result<Incremental, Problems> {
         let site = Site::load(root).map_err(Problems)?;
-        let built = build::render_full(&site, &build::Sink::Memory).map_err(Problems)?;
+        let built = render::render_full(&site, &render::Sink::Memory).map_err(Problems)?;
         let snapshot = Arc::new(built.outputs.clone());
         Ok(Incremental {
             root: root.to_path_buf(),
@@ -71,5 +72,85 @@ impl Incremental {
         let rel = path.strip_prefix(self.root.join("content")).ok()?;
         let rel = rel.to_str()?.replace('\\', "/");
         (rel.ends_with(".md") && path.is_file()).then_some(rel)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Incremental;
+    use std::path::Path;
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        std::fs::write(root.join(rel), text).unwrap();
+    }
+
+    fn page(title: &str) -> String {
+        format!("+++\ntitle = \"{title}\"\ndate = 2026-01-06\n+++\n正文。\n")
+    }
+
+    #[test]
+    fn an_edit_re_renders_one_page_and_a_deleted_page_disappears() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        crate::init(&root).unwrap();
+        write(&root, "content/notices/second.md", &page("第二份"));
+        let mut inc = Incremental::new(&root).unwrap();
+        let second = root.join("content/notices/second.md");
+        assert!(inc.outputs().contains_key("notices/second/index.html"));
+
+        write(
+            &root,
+            "content/notices/second.md",
+            &page("第二份").replace("正文", "改过的正文"),
+        );
+        let update = inc.update(std::slice::from_ref(&second)).unwrap();
+        assert_eq!((update.rendered, update.full), (1, false));
+        let html = &inc.outputs()["notices/second/index.html"];
+        assert!(std::str::from_utf8(html).unwrap().contains("改过的正文"));
+
+        std::fs::remove_file(&second).unwrap();
+        let update = inc.update(std::slice::from_ref(&second)).unwrap();
+        assert!(update.full);
+        let outputs = inc.outputs();
+        assert!(!outputs.contains_key("notices/second/index.html"));
+        let list = std::str::from_utf8(&outputs["notices/index.html"]).unwrap();
+        assert!(!list.contains("第二份"));
+        assert_eq!(update.rendered, outputs.len());
+    }
+
+    #[test]
+    fn a_new_page_or_a_form_change_rebuilds_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        crate::init(&root).unwrap();
+        let mut inc = Incremental::new(&root).unwrap();
+        let third = root.join("content/notices/third.md");
+        write(&root, "content/notices/third.md", &page("第三份"));
+        assert!(inc.update(std::slice::from_ref(&third)).unwrap().full);
+        assert!(inc.outputs().contains_key("notices/third/index.html"));
+
+        let form = root.join("content/forms/contacts.toml");
+        let old = std::fs::read_to_string(&form).unwrap();
+        std::fs::write(&form, old.replace("联系人信息表", "联系人表")).unwrap();
+        assert!(inc.update(std::slice::from_ref(&form)).unwrap().full);
+        let html = &inc.outputs()["forms/contacts/index.html"];
+        assert!(std::str::from_utf8(html).unwrap().contains("联系人表"));
+    }
+
+    #[test]
+    fn a_broken_edit_keeps_the_last_good_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        crate::init(&root).unwrap();
+        let mut inc = Incremental::new(&root).unwrap();
+        let before = inc.outputs();
+        let first = root.join("content/notices/first.md");
+        let old = std::fs::read_to_string(&first).unwrap();
+        std::fs::write(&first, format!("{old}\n[坏](@/nowhere.md)\n")).unwrap();
+        let problems = inc.update(std::slice::from_ref(&first)).err().unwrap();
+        assert!(problems
+            .to_string()
+            .starts_with("content/notices/first.md:"));
+        assert_eq!(*inc.outputs(), *before);
     }
 }

@@ -7,35 +7,31 @@
 //! what the previous build left that this one did not make. (It used to render
 //! into a staging folder and swap it in; removing the old tree's 20,000
 //! entries cost more than a fifth of a 10,000-page build.) `gazette serve`
-//! keeps everything in memory instead ([`Sink::Memory`], [`Incremental`]).
+//! keeps everything in memory instead (`Sink::Memory`, [`Incremental`]).
 
-mod build;
-mod content;
-mod feeds;
-mod frontmatter;
-mod html;
 mod incremental;
 mod init;
-mod links;
-mod manual;
-mod markdown;
+mod model;
 mod problem;
+mod render;
 
-pub use build::{render, render_full, Built, Outputs, Sink, Site};
 pub use incremental::{Incremental, Update};
 pub use init::init;
+use model::Site;
 pub use problem::{Problem, Problems};
+pub use render::Outputs;
+use render::{render_full, Sink};
 
 use std::path::Path;
 use std::time::Instant;
 
 /// The one-line summary of a build.
 pub struct Report {
-    pub pages: usize,
-    pub files: usize,
-    pub bytes: usize,
-    pub millis: u128,
-    pub output: std::path::PathBuf,
+    pages: usize,
+    files: usize,
+    bytes: usize,
+    millis: u128,
+    output: std::path::PathBuf,
 }
 
 impl std::fmt::Display for Report {
@@ -50,12 +46,6 @@ impl std::fmt::Display for Report {
             self.millis
         )
     }
-}
-
-/// Loads and renders the site; every problem at once.
-pub fn render_site(root: &Path) -> Result<Outputs, Problems> {
-    let site = Site::load(root).map_err(Problems)?;
-    render(&site).map_err(Problems)
 }
 
 /// `gazette build`: renders straight into the output folder, then removes
@@ -86,7 +76,9 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
         }
     };
     tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
+    let clock = Instant::now();
     let stale = remove_stale(&out_dir, "", &|rel| built.is_output(rel))?;
+    tracing::debug!("cleanup: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
     if stale > 0 {
         tracing::info!("removed {stale} files the previous build made and this one did not");
     }

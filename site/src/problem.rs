@@ -6,13 +6,17 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     /// Relative to the site root where possible.
-    pub file: PathBuf,
-    pub line: Option<usize>,
-    pub message: String,
+    pub(crate) file: PathBuf,
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
 }
 
 impl Problem {
-    pub fn new(file: impl Into<PathBuf>, line: Option<usize>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        file: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         Problem {
             file: file.into(),
             line,
@@ -32,7 +36,7 @@ impl fmt::Display for Problem {
 
 /// Every problem of a failed build, one per line.
 #[derive(Debug)]
-pub struct Problems(pub Vec<Problem>);
+pub struct Problems(pub(crate) Vec<Problem>);
 
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

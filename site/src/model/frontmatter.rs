@@ -6,16 +6,16 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// A file split into its front matter and body, with line numbers for errors.
-pub struct Split<'a> {
-    pub front: &'a str,
+pub(crate) struct Split<'a> {
+    pub(crate) front: &'a str,
     /// 1-based line of the first front-matter line.
-    pub front_line: usize,
-    pub body: &'a str,
+    pub(crate) front_line: usize,
+    pub(crate) body: &'a str,
     /// 1-based line of the first body line.
-    pub body_line: usize,
+    pub(crate) body_line: usize,
 }
 
-pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
+pub(crate) fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first_end = text.find('\n').unwrap_or(text.len());
     let first = text[..first_end].trim_end_matches('\r').trim_end();
@@ -61,21 +61,21 @@ pub fn split(text: &str) -> Result<Split<'_>, (usize, String)> {
 /// not use are taken and ignored, so Zola sites build; anything else is an error.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
-pub struct FrontMatter {
-    pub title: Option<String>,
-    pub description: Option<String>,
-    pub date: Option<toml::Value>,
-    pub updated: Option<toml::Value>,
-    pub draft: bool,
-    pub weight: Option<i64>,
-    pub template: Option<String>,
-    pub slug: Option<String>,
-    pub path: Option<String>,
-    pub sort_by: Option<String>,
-    pub extra: toml::Table,
-    pub notice: Option<Notice>,
+pub(crate) struct FrontMatter {
+    pub(crate) title: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) date: Option<toml::Value>,
+    pub(crate) updated: Option<toml::Value>,
+    pub(crate) draft: bool,
+    pub(crate) weight: Option<i64>,
+    pub(crate) template: Option<String>,
+    pub(crate) slug: Option<String>,
+    pub(crate) path: Option<String>,
+    pub(crate) sort_by: Option<String>,
+    pub(crate) extra: toml::Table,
+    pub(crate) notice: Option<Notice>,
     #[serde(flatten)]
-    pub other: BTreeMap<String, toml::Value>,
+    pub(crate) other: BTreeMap<String, toml::Value>,
 }
 
 /// Zola keys that are accepted without effect.
@@ -100,53 +100,53 @@ const ZOLA_KEYS: &[&str] = &[
 /// The fields of an official notice (公文), from GB/T 9704 and the portal conventions.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Notice {
+pub(crate) struct Notice {
     /// 发文字号, e.g. 梅市人社函〔2016〕216号.
-    pub doc_number: String,
+    pub(crate) doc_number: String,
     /// 发文机关 (also the 署名).
-    pub issuer: String,
+    pub(crate) issuer: String,
     /// 发文机关标志; defaults to the issuer.
     #[serde(default)]
-    pub issuer_mark: Option<String>,
+    pub(crate) issuer_mark: Option<String>,
     /// 主送机关.
     #[serde(default)]
-    pub recipients: String,
+    pub(crate) recipients: String,
     /// 成文日期.
-    pub written: toml::Value,
+    pub(crate) written: toml::Value,
     /// 发布日期; defaults to the page date.
     #[serde(default)]
-    pub published: Option<toml::Value>,
+    pub(crate) published: Option<toml::Value>,
     /// 索引号.
     #[serde(default)]
-    pub index_no: String,
+    pub(crate) index_no: String,
     /// 分类.
     #[serde(default)]
-    pub category: String,
+    pub(crate) category: String,
     /// 主题词.
     #[serde(default)]
-    pub keywords: Vec<String>,
+    pub(crate) keywords: Vec<String>,
     /// 附注: 联系人、电话.
     #[serde(default)]
-    pub contact: String,
+    pub(crate) contact: String,
     #[serde(default)]
-    pub attachments: Vec<Attachment>,
+    pub(crate) attachments: Vec<Attachment>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Attachment {
-    pub title: String,
+pub(crate) struct Attachment {
+    pub(crate) title: String,
     #[serde(default)]
-    pub form: Option<String>,
+    pub(crate) form: Option<String>,
     #[serde(default)]
-    pub manual: Option<String>,
+    pub(crate) manual: Option<String>,
     /// A file, relative to the notice's folder or root-relative (`/files/a.pdf`).
     #[serde(default)]
-    pub file: Option<String>,
+    pub(crate) file: Option<String>,
 }
 
 /// Parses front matter; the error carries the 1-based line in the file.
-pub fn parse(split: &Split<'_>) -> Result<FrontMatter, (usize, String)> {
+pub(crate) fn parse(split: &Split<'_>) -> Result<FrontMatter, (usize, String)> {
     let fm: FrontMatter = toml::from_str(split.front).map_err(|e| {
         let line = e
             .span()
@@ -223,7 +223,7 @@ fn check_doc_number(s: &str) -> Result<(), String> {
 }
 
 /// A date or date-time from front matter: TOML dates or strings like 2016-07-15.
-pub fn to_datetime(v: &toml::Value) -> Option<NaiveDateTime> {
+pub(crate) fn to_datetime(v: &toml::Value) -> Option<NaiveDateTime> {
     match v {
         toml::Value::Datetime(dt) => {
             let d = dt.date?;

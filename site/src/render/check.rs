@@ -1,6 +1,12 @@
 //! Links and anchors checked across pages, once every page's ids are known.
 
-use super::*;
+use super::emit::{resolve_html_link, Outputs, Pending};
+use super::html::{self, IdSet};
+use super::markdown::LinkUse;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The `id`s of the HTML outputs: a full map, optionally overlaid by the
 /// pages an incremental update re-rendered.
@@ -23,7 +29,7 @@ pub(super) fn collect_ids<'a>(
 ) -> HashMap<String, IdSet> {
     outputs
         .filter(|(p, _)| p.ends_with(".html"))
-        .map(|(p, b)| (p.clone(), crate::html::ids(b)))
+        .map(|(p, b)| (p.clone(), html::ids(b)))
         .collect()
 }
 
@@ -50,44 +56,6 @@ pub(super) fn check_uses<'a>(
     .collect()
 }
 
-/// An href/src of the generated page `page`, resolved to the output it
-/// points to and its anchor ("" for none). None for what the build does not
-/// own: other sites, `data:` URIs, root-absolute paths (the form action and
-/// the like: the server answers them).
-pub(super) fn resolve_html_link(
-    page: &str,
-    link: &str,
-) -> Result<Option<(String, String)>, Problem> {
-    if links::is_external(link) || link.starts_with("data:") {
-        return Ok(None);
-    }
-    let decoded: std::borrow::Cow<str> = if link.contains('%') {
-        links::percent_decode(link).into()
-    } else {
-        link.into()
-    };
-    let (file, anchor) = decoded.split_once('#').unwrap_or((&decoded, ""));
-    if file.starts_with('/') {
-        return Ok(None);
-    }
-    let target = if file.is_empty() {
-        page.to_string()
-    } else {
-        match links::join(links::dir_of(page), file) {
-            Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
-            Some(t) => t,
-            None => {
-                return Err(Problem::new(
-                    page,
-                    None,
-                    format!("link {link} climbs above the site root"),
-                ))
-            }
-        }
-    };
-    Ok(Some((target, anchor.to_string())))
-}
-
 /// Checks every href/src in the given HTML outputs (template links included)
 /// against all outputs.
 pub(super) fn check_html_links<'a>(
@@ -99,7 +67,7 @@ pub(super) fn check_html_links<'a>(
         .filter(|(p, _)| p.ends_with(".html") && p.as_str() != "404.html")
         .flat_map_iter(|(path, bytes)| {
             let mut found = Vec::new();
-            for link in crate::html::links(bytes) {
+            for link in html::links(bytes) {
                 let (target, anchor) = match resolve_html_link(path, &link) {
                     Ok(Some(resolved)) => resolved,
                     Ok(None) => continue,
@@ -128,4 +96,32 @@ pub(super) fn check_html_links<'a>(
             found
         })
         .collect()
+}
+
+/// The last step of a full render: the anchors of Markdown links, reported
+/// at their source line, then those of template links (`pending`) and the
+/// template links that lead nowhere. A broken Markdown link shows up in the
+/// HTML too: when there is one, only the Markdown problems are reported.
+pub(super) fn check_anchors<'a>(
+    uses: impl Iterator<Item = (String, &'a LinkUse)>,
+    pending: &[Pending],
+    template_problems: Vec<Problem>,
+    ids: &Ids,
+) -> Vec<Problem> {
+    let problems = check_uses(uses, ids);
+    if !problems.is_empty() {
+        return problems;
+    }
+    let mut problems = template_problems;
+    problems.extend(pending.iter().filter_map(|p| {
+        let ok = ids.get(&p.target).is_some_and(|s| s.contains(&p.anchor));
+        (!ok).then(|| {
+            Problem::new(
+                &p.page,
+                None,
+                format!("link {}: {} has no #{}", p.link, p.target, p.anchor),
+            )
+        })
+    }));
+    problems
 }

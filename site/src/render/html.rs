@@ -16,10 +16,10 @@ static SRC: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder:
 /// strings themselves were a tenth of its memory. (A collision could only let
 /// one broken anchor pass, with odds of one in 2^64.)
 #[derive(Debug, Default, Clone)]
-pub struct IdSet(Box<[u64]>);
+pub(crate) struct IdSet(Box<[u64]>);
 
 impl IdSet {
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.0.binary_search(&hash(id)).is_ok()
     }
 }
@@ -32,7 +32,7 @@ fn hash(id: &str) -> u64 {
 }
 
 /// Every `id="…"` attribute.
-pub fn ids(html: &[u8]) -> IdSet {
+pub(crate) fn ids(html: &[u8]) -> IdSet {
     let mut hashes: Vec<u64> = values(html, &ID).map(|v| hash(&unescape(v))).collect();
     hashes.sort_unstable();
     hashes.dedup();
@@ -40,7 +40,7 @@ pub fn ids(html: &[u8]) -> IdSet {
 }
 
 /// Values of every `href="…"` and `src="…"` attribute.
-pub fn links(html: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
+pub(crate) fn links(html: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
     values(html, &HREF).chain(values(html, &SRC)).map(unescape)
 }
 
@@ -57,7 +57,7 @@ fn values<'a>(
 }
 
 /// Undoes the escaping tera and pulldown-cmark apply inside attributes.
-pub fn unescape(s: &str) -> Cow<'_, str> {
+pub(crate) fn unescape(s: &str) -> Cow<'_, str> {
     html_escape::decode_html_entities(s)
 }
 

@@ -4,25 +4,25 @@
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Heading {
-    pub level: u8,
-    pub id: String,
-    pub text: String,
+pub(crate) struct Heading {
+    pub(crate) level: u8,
+    pub(crate) id: String,
+    pub(crate) text: String,
 }
 
 /// A link found in the Markdown that points to an anchor inside the site,
 /// kept so the anchor can be checked once every page is rendered. (Links
 /// without an anchor are checked as they are resolved, and not kept.)
 #[derive(Debug, Clone)]
-pub struct LinkUse {
-    pub line: usize,
-    pub written: String,
+pub(crate) struct LinkUse {
+    pub(crate) line: usize,
+    pub(crate) written: String,
     /// Output path of the target, e.g. `notices/2016-216/index.html`.
-    pub output: String,
-    pub anchor: Option<String>,
+    pub(crate) output: String,
+    pub(crate) anchor: Option<String>,
 }
 
-pub enum Resolved {
+pub(crate) enum Resolved {
     /// Another site, mailto:, tel: ...: written unchanged.
     External,
     Internal {
@@ -33,19 +33,19 @@ pub enum Resolved {
 }
 
 /// Resolves a link destination as written in a document.
-pub trait Links {
+pub(crate) trait Links {
     fn resolve(&self, dest: &str) -> Result<Resolved, String>;
 }
 
-pub struct Rendered {
-    pub html: String,
-    pub headings: Vec<Heading>,
-    pub links: Vec<LinkUse>,
+pub(crate) struct Rendered {
+    pub(crate) html: String,
+    pub(crate) headings: Vec<Heading>,
+    pub(crate) links: Vec<LinkUse>,
     /// (line, reason) for links that lead nowhere.
-    pub problems: Vec<(usize, String)>,
+    pub(crate) problems: Vec<(usize, String)>,
 }
 
-pub fn options() -> Options {
+pub(crate) fn options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
@@ -54,13 +54,13 @@ pub fn options() -> Options {
 
 /// Renders `src`, whose first line is line `first_line` of its file.
 /// Heading ids get `id_prefix` (the one-page print view needs them unique).
-pub fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) -> Rendered {
+pub(crate) fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) -> Rendered {
     render_shifted(src, first_line, id_prefix, 0, links)
 }
 
 /// As [`render`], with every heading `shift` levels lower: in a one-page
 /// book the book title is the only `h1`, so chapter titles become `h2`.
-pub fn render_shifted(
+pub(crate) fn render_shifted(
     src: &str,
     first_line: usize,
     id_prefix: &str,
@@ -227,7 +227,7 @@ fn heading_number(level: HeadingLevel) -> u8 {
 /// The anchor of a heading: its text with letters and digits of any script
 /// kept (Chinese headings keep their Chinese), ASCII lower-cased, spaces as
 /// `-`, other punctuation dropped.
-pub fn slugify(text: &str) -> String {
+pub(crate) fn slugify(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.trim().chars() {
         if c.is_alphanumeric() || c == '_' {

@@ -1,7 +1,7 @@
 //! sitemap.xml, atom.xml and robots.txt. URLs are absolute only when
 //! `base_url` is set; otherwise relative to the site root.
 
-use crate::build::Site;
+use crate::model::Site;
 use chrono::NaiveDateTime;
 
 fn xml_escape(s: &str) -> String {
@@ -12,7 +12,7 @@ fn url(abs: &dyn Fn(&str) -> Option<String>, output: &str) -> String {
     abs(output).unwrap_or_else(|| output.to_string())
 }
 
-pub fn sitemap(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
+pub(crate) fn sitemap(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
     let mut entries: Vec<(String, Option<NaiveDateTime>)> = vec![];
     for d in &site.content.docs {
         entries.push((d.output(), d.date));
@@ -50,7 +50,7 @@ pub fn sitemap(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
 }
 
 /// The newest dated pages (notices first of all) as an Atom feed.
-pub fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
+pub(crate) fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
     let mut pages: Vec<_> = site
         .content
         .docs
@@ -90,7 +90,7 @@ pub fn atom(site: &Site, abs: &dyn Fn(&str) -> Option<String>) -> String {
     out
 }
 
-pub fn robots(site: &Site) -> String {
+pub(crate) fn robots(site: &Site) -> String {
     let mut out = String::from("User-agent: *\nAllow: /\n");
     if !site.config.site.base_url.is_empty() {
         out.push_str(&format!(

@@ -2,7 +2,31 @@
 //! goes: its ids are kept and its links resolved, anchors elsewhere left
 //! pending until every page is made.
 
-use super::*;
+use super::html::{self, IdSet};
+use super::links::{self, Index};
+use crate::problem::Problem;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What a build produces: output path → bytes, in a stable order. The bytes
+/// are shared so that `gazette serve` can keep a snapshot while a rebuild
+/// replaces a few pages.
+pub type Outputs = BTreeMap<String, Arc<[u8]>>;
+
+/// One rendered output file, or why it could not be made.
+pub(super) type OneFile = Result<(String, Arc<[u8]>), Problem>;
+
+/// Where rendered files go.
+pub(crate) enum Sink {
+    /// Kept in memory (`gazette serve`).
+    Memory,
+    /// Written into this folder as they are made, so a large site never has
+    /// to fit in memory (`gazette build`).
+    Dir(PathBuf),
+    /// Checked and dropped (`gazette check`).
+    Discard,
+}
 
 /// A link found in generated HTML whose anchor is in another page, checked
 /// once every page is made.
@@ -29,7 +53,7 @@ pub(super) fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -
     let mut problems = Vec::new();
     let mut pending = Vec::new();
     let ids = if path.ends_with(".html") {
-        let ids = crate::html::ids(&bytes);
+        let ids = html::ids(&bytes);
         if path != "404.html" {
             scan_links(&path, &bytes, &ids, index, &mut pending, &mut problems);
         }
@@ -97,7 +121,7 @@ pub(super) fn scan_links(
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
 ) {
-    for link in crate::html::links(html) {
+    for link in html::links(html) {
         let (target, anchor) = match resolve_html_link(path, &link) {
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,
@@ -131,4 +155,42 @@ pub(super) fn scan_links(
             }
         }
     }
+}
+
+/// An href/src of the generated page `page`, resolved to the output it
+/// points to and its anchor ("" for none). None for what the build does not
+/// own: other sites, `data:` URIs, root-absolute paths (the form action and
+/// the like: the server answers them).
+pub(super) fn resolve_html_link(
+    page: &str,
+    link: &str,
+) -> Result<Option<(String, String)>, Problem> {
+    if links::is_external(link) || link.starts_with("data:") {
+        return Ok(None);
+    }
+    let decoded: std::borrow::Cow<str> = if link.contains('%') {
+        links::percent_decode(link).into()
+    } else {
+        link.into()
+    };
+    let (file, anchor) = decoded.split_once('#').unwrap_or((&decoded, ""));
+    if file.starts_with('/') {
+        return Ok(None);
+    }
+    let target = if file.is_empty() {
+        page.to_string()
+    } else {
+        match links::join(links::dir_of(page), file) {
+            Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
+            Some(t) => t,
+            None => {
+                return Err(Problem::new(
+                    page,
+                    None,
+                    format!("link {link} climbs above the site root"),
+                ))
+            }
+        }
+    };
+    Ok(Some((target, anchor.to_string())))
 }

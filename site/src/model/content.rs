@@ -1,7 +1,7 @@
 //! Loads `content/`: a tree of sections (folders with `_index.md`) and pages
 //! (Markdown files with TOML front matter), as in Zola.
 
-use crate::frontmatter::{self, FrontMatter};
+use crate::model::frontmatter::{self, FrontMatter};
 use crate::problem::Problem;
 use chrono::NaiveDateTime;
 use rayon::prelude::*;
@@ -9,45 +9,45 @@ use std::path::{Path, PathBuf};
 
 /// A section or a page, before rendering.
 #[derive(Debug)]
-pub struct Doc {
+pub(crate) struct Doc {
     /// Path relative to `content/`, with `/` separators, e.g. `notices/2016-216.md`.
-    pub rel: String,
-    pub is_section: bool,
-    pub meta: FrontMatter,
-    pub date: Option<NaiveDateTime>,
+    pub(crate) rel: String,
+    pub(crate) is_section: bool,
+    pub(crate) meta: FrontMatter,
+    pub(crate) date: Option<NaiveDateTime>,
     /// 1-based line where the body starts. The body itself is not kept: it is
     /// read again when the page is rendered, so a large site's Markdown never
     /// has to be in memory all at once.
-    pub body_line: usize,
+    pub(crate) body_line: usize,
     /// Root-relative URL path, e.g. `notices/2016-216/` (empty for the home page).
-    pub url: String,
+    pub(crate) url: String,
 }
 
 impl Doc {
-    pub fn source(&self) -> PathBuf {
+    pub(crate) fn source(&self) -> PathBuf {
         Path::new("content").join(&self.rel)
     }
 
     /// `content/<rel>`, as link problems name it.
-    pub fn source_str(&self) -> String {
+    pub(crate) fn source_str(&self) -> String {
         format!("content/{}", self.rel)
     }
 
     /// The Markdown body, read from `content_dir` (the site's `content/`).
-    pub fn read_body(&self, content_dir: &Path) -> Result<String, Problem> {
+    pub(crate) fn read_body(&self, content_dir: &Path) -> Result<String, Problem> {
         let text = read_text(content_dir, &self.rel)?;
         let split =
             frontmatter::split(&text).map_err(|(l, m)| Problem::new(self.source(), Some(l), m))?;
         Ok(split.body.to_string())
     }
 
-    pub fn output(&self) -> String {
+    pub(crate) fn output(&self) -> String {
         format!("{}index.html", self.url)
     }
 
     /// The section folder this doc belongs to (`notices/` for both the
     /// section's `_index.md` and its pages); "" for the top.
-    pub fn parent_section(&self) -> &str {
+    pub(crate) fn parent_section(&self) -> &str {
         let dir = match self.rel.rfind('/') {
             Some(i) => &self.rel[..i + 1],
             None => "",
@@ -64,30 +64,30 @@ impl Doc {
             dir
         }
     }
-    pub fn section_dir(&self) -> String {
+    pub(crate) fn section_dir(&self) -> String {
         self.rel.trim_end_matches("_index.md").to_string()
     }
 
-    pub fn title(&self) -> String {
+    pub(crate) fn title(&self) -> String {
         self.meta.title.clone().unwrap_or_default()
     }
 }
 
 /// A file under `content/` that is not Markdown: copied as it is.
 #[derive(Debug)]
-pub struct Asset {
-    pub rel: String,
+pub(crate) struct Asset {
+    pub(crate) rel: String,
 }
 
 #[derive(Debug)]
-pub struct Content {
-    pub docs: Vec<Doc>,
-    pub assets: Vec<Asset>,
+pub(crate) struct Content {
+    pub(crate) docs: Vec<Doc>,
+    pub(crate) assets: Vec<Asset>,
 }
 
 /// Reads every Markdown file under `content/` in parallel. Form definitions
 /// (`content/forms/*.toml`) are not content and are skipped here.
-pub fn load(root: &Path) -> Result<Content, Vec<Problem>> {
+pub(crate) fn load(root: &Path) -> Result<Content, Vec<Problem>> {
     let dir = root.join("content");
     let mut files = Vec::new();
     if dir.is_dir() {
@@ -193,7 +193,7 @@ fn front_matter_len(bytes: &[u8]) -> usize {
     bytes.len()
 }
 
-pub fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
+pub(crate) fn load_doc(dir: &Path, rel: String) -> Result<Option<Doc>, Problem> {
     let source = Path::new("content").join(&rel);
     let bytes = read_bytes(dir, &rel)?;
     let text = utf8(&rel, &bytes[..front_matter_len(&bytes)])?;

@@ -1,9 +1,13 @@
 //! Each form's page and its printable blank.
 
-use super::*;
+use super::context::{Shared, Sizes};
+use super::emit::OneFile;
+use super::index::{form_page, form_print, form_xlsx};
+use super::links;
 use forms::paths::{FormPage, Links};
+use forms::FormDef;
 
-pub(super) fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<Rendered> {
+pub(super) fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<OneFile> {
     let source = format!("content/forms/{}.toml", f.id);
     let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let view = f.view(&[], &forms::Errors::default(), epoch);

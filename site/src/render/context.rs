@@ -1,7 +1,16 @@
 //! What every template gets: the shared context, the header and footer
 //! rendered once per folder depth, and the small view models lists use.
 
-use super::*;
+use super::index::{form_page, form_xlsx};
+use super::links::{self, Index};
+use super::views::{FormLink, ListItem, ManualLink, MetaTag, NavItem};
+use crate::model::content::Doc;
+use crate::model::Site;
+use crate::problem::Problem;
+use chrono::{Datelike, NaiveDateTime};
+use forms::paths::{format_size, FORMS_INDEX};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What every page's context shares.
 pub(super) struct Shared<'a> {
@@ -13,12 +22,12 @@ pub(super) struct Shared<'a> {
     /// `site`, `office` and `meta`: what every page's context starts from.
     pub(super) base_vars: serde_json::Map<String, serde_json::Value>,
     /// The main navigation, for `header.html`.
-    pub(super) nav: serde_json::Value,
+    pub(super) nav: Vec<NavItem>,
     pub(super) nav_outputs: HashSet<String>,
     /// Header and footer by (root, current page if it is in the navigation).
     /// They are the same on every page at one folder depth, and rendering
     /// the navigation on each of 10,000 pages was most of the template time.
-    pub(super) chrome: std::sync::Mutex<HashMap<(String, String), Arc<Chrome>>>,
+    pub(super) chrome: Mutex<HashMap<(String, String), Arc<Chrome>>>,
 }
 
 /// `header.html` and `footer.html`, rendered.
@@ -39,24 +48,24 @@ impl<'a> Shared<'a> {
         let mut nav: Vec<(String, String)> = vec![("首页".into(), "index.html".into())];
         nav.extend(sections.iter().map(|d| (d.title(), d.output())));
         if !site.forms.is_empty() {
-            nav.push(("表格填报".into(), "forms/index.html".into()));
+            nav.push(("表格填报".into(), FORMS_INDEX.into()));
         }
         if !site.manuals.is_empty() {
             nav.push(("操作手册".into(), "manuals/index.html".into()));
         }
         let instructions = site.config.office.return_instructions();
         let mut base_vars = serde_json::Map::new();
-        base_vars.insert("site".into(), json!(site.config.site));
-        base_vars.insert("office".into(), json!(site.config.office));
+        base_vars.insert("site".into(), to_value(&site.config.site));
+        base_vars.insert("office".into(), to_value(&site.config.office));
         let mut meta = vec![("SiteName", site.config.site.title.clone())];
         if !site.config.site.domain.is_empty() {
             meta.push(("SiteDomain", site.config.site.domain.clone()));
         }
-        base_vars.insert("meta".into(), json!(meta_list(&meta)));
+        base_vars.insert("meta".into(), to_value(&meta_list(&meta)));
         let nav_outputs = nav.iter().map(|(_, o)| o.clone()).collect();
         let nav = nav
-            .iter()
-            .map(|(t, o)| json!({"title": t, "output": o}))
+            .into_iter()
+            .map(|(title, output)| NavItem { title, output })
             .collect();
         Shared {
             site,
@@ -92,7 +101,7 @@ impl<'a> Shared<'a> {
         vars.insert("current".into(), output.into());
         vars.insert("page_title".into(), title.into());
         vars.insert("description".into(), description.into());
-        vars.insert("canonical".into(), json!(self.absolute(output)));
+        vars.insert("canonical".into(), self.absolute(output).into());
         tera::Context::from_value(serde_json::Value::Object(vars)).unwrap_or_default()
     }
 
@@ -124,9 +133,7 @@ impl<'a> Shared<'a> {
         Some(chrome)
     }
 
-    pub(super) fn lock_chrome(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String), Arc<Chrome>>> {
+    pub(super) fn lock_chrome(&self) -> MutexGuard<'_, HashMap<(String, String), Arc<Chrome>>> {
         // A panic elsewhere cannot leave the cache half-written: insert is one call.
         self.chrome.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -154,32 +161,25 @@ impl<'a> Shared<'a> {
     }
 }
 
-pub(super) fn meta_list(pairs: &[(&str, String)]) -> Vec<serde_json::Value> {
+pub(super) fn meta_list<'a>(pairs: &'a [(&'a str, String)]) -> Vec<MetaTag<'a>> {
     pairs
         .iter()
-        .map(|(n, c)| json!({"name": n, "content": c}))
+        .map(|(name, content)| MetaTag { name, content })
         .collect()
 }
 
-pub fn date_zh(d: &NaiveDateTime) -> String {
-    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+/// A value for the template context; what the model holds always serialises.
+fn to_value(v: &impl serde::Serialize) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
 }
 
-pub use forms::paths::format_size;
+pub(super) fn date_zh(d: &NaiveDateTime) -> String {
+    format!("{}年{}月{}日", d.year(), d.month(), d.day())
+}
 
 pub(super) struct Sizes {
     pub(super) manual: HashMap<String, usize>,
     pub(super) files: HashMap<String, usize>,
-}
-
-#[derive(Serialize)]
-pub(super) struct ListItem {
-    pub(super) title: String,
-    pub(super) href: String,
-    pub(super) date: String,
-    pub(super) date_zh: String,
-    pub(super) description: String,
-    pub(super) doc_number: String,
 }
 
 pub(super) fn list_item(d: &Doc, root: &str) -> ListItem {
@@ -216,4 +216,56 @@ pub(super) fn section_pages<'a>(site: &'a Site, section: &Doc) -> Vec<&'a Doc> {
         _ => pages.sort_by(|a, b| b.date.cmp(&a.date).then_with(|| a.rel.cmp(&b.rel))),
     }
     pages
+}
+
+impl Sizes {
+    /// No sizes known (the generated lists, which show none).
+    pub(super) fn none() -> Sizes {
+        Sizes {
+            manual: HashMap::new(),
+            files: HashMap::new(),
+        }
+    }
+
+    /// The size of a manual's offline download, as people read it.
+    pub(super) fn manual(&self, id: &str) -> String {
+        format_size(self.manual.get(id).copied().unwrap_or(0))
+    }
+
+    /// The size of a made file (a blank spreadsheet), as people read it.
+    pub(super) fn file(&self, output: &str) -> String {
+        format_size(self.files.get(output).copied().unwrap_or(0))
+    }
+}
+
+/// The forms, as the home page and 表格填报 list them.
+pub(super) fn form_links<'a>(ctx: &Shared<'a>, root: &str) -> Vec<FormLink<'a>> {
+    ctx.site
+        .forms
+        .iter()
+        .map(|f| FormLink {
+            title: &f.title,
+            annex: f.annex,
+            href: format!("{root}{}", form_page(f)),
+            xlsx: format!("{root}{}", form_xlsx(f)),
+            description: &f.description,
+        })
+        .collect()
+}
+
+/// The manuals, as the home page and 操作手册 list them.
+pub(super) fn manual_links<'a>(ctx: &Shared<'a>, root: &str, sizes: &Sizes) -> Vec<ManualLink<'a>> {
+    ctx.site
+        .manuals
+        .iter()
+        .map(|m| ManualLink {
+            title: &m.title,
+            annex: m.annex,
+            audience: &m.audience,
+            description: &m.description,
+            href: format!("{root}{}index.html", m.out_dir()),
+            download: format!("{root}{}", m.download_output()),
+            download_size: sizes.manual(&m.id),
+        })
+        .collect()
 }

@@ -37,57 +37,57 @@ struct GazetteSection {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Chapter {
-    pub title: String,
+pub(crate) struct Chapter {
+    pub(crate) title: String,
     /// Chapter file relative to the book's `src/`, e.g. `login.md`; None for a draft.
-    pub path: Option<String>,
+    pub(crate) path: Option<String>,
     /// Nesting depth, 0 for top-level chapters.
-    pub depth: usize,
+    pub(crate) depth: usize,
     /// "1.2." style number for numbered chapters; empty for prefix/suffix chapters.
-    pub number: String,
+    pub(crate) number: String,
     /// The part title this chapter starts, if a `# Part` heading precedes it.
-    pub part: Option<String>,
+    pub(crate) part: Option<String>,
     /// Line in SUMMARY.md, for errors.
     #[serde(skip)]
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 #[derive(Debug)]
-pub struct Manual {
-    pub id: String,
-    pub title: String,
-    pub authors: Vec<String>,
-    pub description: String,
-    pub annex: Option<u32>,
-    pub audience: String,
+pub(crate) struct Manual {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) authors: Vec<String>,
+    pub(crate) description: String,
+    pub(crate) annex: Option<u32>,
+    pub(crate) audience: String,
     /// `manuals/<id>/<src>` relative to the site root.
-    pub src_dir: PathBuf,
-    pub chapters: Vec<Chapter>,
+    pub(crate) src_dir: PathBuf,
+    pub(crate) chapters: Vec<Chapter>,
     /// Non-Markdown files under src/ (images), relative to src/.
-    pub assets: Vec<String>,
+    pub(crate) assets: Vec<String>,
 }
 
 impl Manual {
     /// Output folder, e.g. `manuals/supervisor/`.
-    pub fn out_dir(&self) -> String {
+    pub(crate) fn out_dir(&self) -> String {
         format!("manuals/{}/", self.id)
     }
 
     /// Output path of a chapter file: `login.md` → `manuals/<id>/login.html`.
-    pub fn chapter_output(&self, path: &str) -> String {
+    pub(crate) fn chapter_output(&self, path: &str) -> String {
         format!("{}{}.html", self.out_dir(), path.trim_end_matches(".md"))
     }
 
-    pub fn print_output(&self) -> String {
+    pub(crate) fn print_output(&self) -> String {
         format!("{}print.html", self.out_dir())
     }
 
-    pub fn download_output(&self) -> String {
+    pub(crate) fn download_output(&self) -> String {
         format!("{}{}-offline.html", self.out_dir(), self.id)
     }
 
     /// Anchor of a chapter in the one-page views: its path with `/` and `.md` folded.
-    pub fn chapter_anchor(path: &str) -> String {
+    pub(crate) fn chapter_anchor(path: &str) -> String {
         format!(
             "ch-{}",
             path.trim_end_matches(".md").replace(['/', '.'], "-")
@@ -96,7 +96,7 @@ impl Manual {
 }
 
 /// Every `manuals/<id>/book.toml`, sorted by annex number then id.
-pub fn load_all(root: &Path) -> Result<Vec<Manual>, Vec<Problem>> {
+pub(crate) fn load_all(root: &Path) -> Result<Vec<Manual>, Vec<Problem>> {
     let dir = root.join("manuals");
     let mut manuals = Vec::new();
     let mut problems = Vec::new();
@@ -206,7 +206,7 @@ fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<String>) {
 /// mdBook's SUMMARY.md: an optional `# Title`, prefix chapters `[T](a.md)`,
 /// a nested list of numbered chapters (`- [T](a.md)`, `- [Draft]()`),
 /// `# Part` headings and `---` separators between them, then suffix chapters.
-pub fn parse_summary(text: &str) -> Result<Vec<Chapter>, (usize, String)> {
+pub(crate) fn parse_summary(text: &str) -> Result<Vec<Chapter>, (usize, String)> {
     let mut chapters = Vec::new();
     let mut seen_list = false;
     let mut seen_title = false;

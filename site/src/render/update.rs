@@ -1,6 +1,19 @@
 //! Re-rendering after one content page changed, for `gazette serve`.
 
-use super::*;
+use super::built::Built;
+use super::check::{check_html_links, check_uses, collect_ids, Ids};
+use super::context::Shared;
+use super::extras::{render_extras, render_feeds};
+use super::markdown::LinkUse;
+use super::pages::{render_doc, render_markdown, Body};
+use crate::model::content::{self, Doc};
+use crate::model::Site;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::sync::Arc;
+
+/// The files an update re-rendered, in the order they were made.
+type Fresh = Vec<(String, Arc<[u8]>)>;
 
 impl Built {
     /// After `content/<rel>` was edited: re-renders that page and, when its
@@ -8,7 +21,7 @@ impl Built {
     /// section, the home page, the feeds). Returns the outputs rendered, or
     /// None when the change needs a full rebuild (a new, deleted or moved
     /// page, or a change to the navigation). On problems nothing changes.
-    pub fn update_doc(
+    pub(crate) fn update_doc(
         &mut self,
         site: &mut Site,
         rel: &str,
@@ -60,45 +73,7 @@ impl Built {
         doc_links: Vec<LinkUse>,
         listing_changed: bool,
     ) -> Result<Vec<String>, Vec<Problem>> {
-        let doc = &site.content.docs[i];
-        let mut targets = vec![i];
-        if listing_changed {
-            let parent = doc.parent_section();
-            targets.extend(
-                site.content
-                    .docs
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, d)| {
-                        d.is_section && (d.section_dir() == parent || d.rel == "_index.md")
-                    })
-                    .map(|(j, _)| j),
-            );
-        }
-        let ctx = Shared::new(site, &self.index);
-        let mut fresh: Vec<(String, Arc<[u8]>)> = Vec::new();
-        let mut problems = Vec::new();
-        for &j in &targets {
-            let b = if j == i {
-                Some(&body)
-            } else {
-                self.bodies.get(&j)
-            };
-            let Some(b) = b else { continue };
-            match render_doc(&ctx, &site.content.docs[j], b, &self.sizes) {
-                Ok(out) => fresh.push(out),
-                Err(p) => problems.push(p),
-            }
-        }
-        if listing_changed {
-            match render_extras(&ctx) {
-                Ok(extra) => fresh.extend(extra),
-                Err(p) => problems.push(p),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
+        let fresh = self.render_affected(site, i, &body, listing_changed)?;
         // Check against the site as it would be after this update (the set
         // of output paths stays the same; only these pages' ids change).
         let fresh_ids = collect_ids(fresh.par_iter().map(|(k, v)| (k, v)));
@@ -106,20 +81,7 @@ impl Built {
             base: &self.ids,
             overlay: Some(&fresh_ids),
         };
-        let own_output = doc.output();
-        let mine = doc_links.iter().map(|u| (doc.source_str(), u));
-        // Links elsewhere into this page: its anchors may be gone.
-        let into_it = site
-            .content
-            .docs
-            .iter()
-            .zip(&self.doc_links)
-            .enumerate()
-            .filter(|(j, _)| *j != i)
-            .flat_map(|(_, (d, links))| links.iter().map(move |u| (d.source_str(), u)))
-            .chain(self.manual_links.iter().map(|(s, u)| (s.clone(), u)))
-            .filter(|(_, u)| u.output == own_output);
-        let mut problems = check_uses(mine.chain(into_it), &ids);
+        let mut problems = self.check_links_of(site, i, &doc_links, &ids);
         if problems.is_empty() {
             problems = check_html_links(fresh.par_iter().map(|(k, v)| (k, v)), &self.outputs, &ids);
         }
@@ -136,5 +98,82 @@ impl Built {
         }
         self.doc_links[i] = doc_links;
         Ok(rendered)
+    }
+
+    /// Doc `i` (with its new `body`) and, when its listing changed, the
+    /// sections that list it, the home page, the generated pages and feeds.
+    fn render_affected(
+        &self,
+        site: &Site,
+        i: usize,
+        body: &Body,
+        listing_changed: bool,
+    ) -> Result<Fresh, Vec<Problem>> {
+        let mut targets = vec![i];
+        if listing_changed {
+            let parent = site.content.docs[i].parent_section();
+            targets.extend(
+                site.content
+                    .docs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, d)| {
+                        d.is_section && (d.section_dir() == parent || d.rel == "_index.md")
+                    })
+                    .map(|(j, _)| j),
+            );
+        }
+        let ctx = Shared::new(site, &self.index);
+        let mut fresh = Vec::new();
+        let mut problems = Vec::new();
+        for &j in &targets {
+            let b = if j == i {
+                Some(body)
+            } else {
+                self.bodies.get(&j)
+            };
+            let Some(b) = b else { continue };
+            match render_doc(&ctx, &site.content.docs[j], b, &self.sizes) {
+                Ok(out) => fresh.push(out),
+                Err(p) => problems.push(p),
+            }
+        }
+        if listing_changed {
+            match render_extras(&ctx) {
+                Ok(extra) => fresh.extend(extra),
+                Err(p) => problems.push(p),
+            }
+            fresh.extend(render_feeds(&ctx));
+        }
+        if problems.is_empty() {
+            Ok(fresh)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The anchors of doc `i`'s own Markdown links, and of every link
+    /// elsewhere into it (its anchors may be gone).
+    fn check_links_of(
+        &self,
+        site: &Site,
+        i: usize,
+        doc_links: &[LinkUse],
+        ids: &Ids,
+    ) -> Vec<Problem> {
+        let doc = &site.content.docs[i];
+        let own_output = doc.output();
+        let mine = doc_links.iter().map(|u| (doc.source_str(), u));
+        let into_it = site
+            .content
+            .docs
+            .iter()
+            .zip(&self.doc_links)
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .flat_map(|(_, (d, links))| links.iter().map(move |u| (d.source_str(), u)))
+            .chain(self.manual_links.iter().map(|(s, u)| (s.clone(), u)))
+            .filter(|(_, u)| u.output == own_output);
+        check_uses(mine.chain(into_it), ids)
     }
 }

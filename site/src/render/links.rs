@@ -3,27 +3,27 @@
 //! and name the file (`../notices/a/index.html`), so `public/` works from
 //! `file://` as well as from any sub-path of a web server.
 
-use crate::markdown::{Links, Resolved};
+use crate::render::markdown::{Links, Resolved};
 use std::collections::{HashMap, HashSet};
 
 #[derive(Default)]
-pub struct Index {
+pub(crate) struct Index {
     /// Root-relative source path (`content/notices/a.md`, `manuals/x/src/a.md`,
     /// `content/notices/b/pic.png`) → output path.
-    pub sources: HashMap<String, String>,
+    pub(crate) sources: HashMap<String, String>,
     /// Root-relative URL of a page (`notices/a/`) → output path.
-    pub urls: HashMap<String, String>,
+    pub(crate) urls: HashMap<String, String>,
     /// Every output path of the build.
-    pub outputs: HashSet<String>,
+    pub(crate) outputs: HashSet<String>,
 }
 
 impl Index {
-    pub fn add_source(&mut self, source: String, output: String) {
+    pub(crate) fn add_source(&mut self, source: String, output: String) {
         self.outputs.insert(output.clone());
         self.sources.insert(source, output);
     }
 
-    pub fn add_page(&mut self, source: Option<String>, url: String, output: String) {
+    pub(crate) fn add_page(&mut self, source: Option<String>, url: String, output: String) {
         self.outputs.insert(output.clone());
         if let Some(s) = source {
             self.sources.insert(s, output.clone());
@@ -32,7 +32,7 @@ impl Index {
     }
 
     /// A root-relative URL path (no leading `/`) to an output path.
-    pub fn lookup_url(&self, path: &str) -> Option<String> {
+    pub(crate) fn lookup_url(&self, path: &str) -> Option<String> {
         if let Some(o) = self.urls.get(path) {
             return Some(o.clone());
         }
@@ -53,14 +53,14 @@ impl Index {
 }
 
 /// `../` once per folder level of `output`: the way from a page back to the root.
-pub fn root_prefix(output: &str) -> String {
+pub(crate) fn root_prefix(output: &str) -> String {
     "../".repeat(output.matches('/').count())
 }
 
 /// The shortest relative href from the page `from` to the file `to`
 /// (both output paths): `notices/a/index.html` → `notices/b/index.html` is
 /// `../b/index.html`.
-pub fn relative(from: &str, to: &str) -> String {
+pub(crate) fn relative(from: &str, to: &str) -> String {
     let from_dir: Vec<&str> = dir_of(from).split('/').filter(|s| !s.is_empty()).collect();
     let to_parts: Vec<&str> = to.split('/').collect();
     let (to_dirs, file) = to_parts.split_at(to_parts.len() - 1);
@@ -79,7 +79,7 @@ pub fn relative(from: &str, to: &str) -> String {
 }
 
 /// Joins a relative path onto a folder and folds `.` and `..`; None if it climbs above the root.
-pub fn join(dir: &str, rel: &str) -> Option<String> {
+pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
     // Fast path for what generated pages hold: `../` steps, then a plain path.
     // It runs for every link on every page.
     if !rel.is_empty() && !dir.starts_with('/') && !dir.contains("//") {
@@ -126,14 +126,14 @@ fn join_segments(dir: &str, rel: &str) -> Option<String> {
     Some(out)
 }
 
-pub fn dir_of(path: &str) -> &str {
+pub(crate) fn dir_of(path: &str) -> &str {
     match path.rfind('/') {
         Some(i) => &path[..i + 1],
         None => "",
     }
 }
 
-pub fn is_external(dest: &str) -> bool {
+pub(crate) fn is_external(dest: &str) -> bool {
     if dest.starts_with("//") {
         return true;
     }
@@ -154,7 +154,7 @@ pub fn is_external(dest: &str) -> bool {
     }
 }
 
-pub fn percent_decode(s: &str) -> String {
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -173,19 +173,19 @@ pub fn percent_decode(s: &str) -> String {
 }
 
 /// How one document resolves its links.
-pub struct DocLinks<'a> {
-    pub index: &'a Index,
+pub(crate) struct DocLinks<'a> {
+    pub(crate) index: &'a Index,
     /// Root-relative source path of the document (`content/notices/a.md`).
-    pub source: &'a str,
+    pub(crate) source: &'a str,
     /// Output path of the page the links are written into.
-    pub output: &'a str,
+    pub(crate) output: &'a str,
     /// For the one-page views of a manual: links to its own chapters become
     /// in-page anchors. (chapter output path → anchor prefix)
-    pub same_page: Option<&'a HashMap<String, String>>,
+    pub(crate) same_page: Option<&'a HashMap<String, String>>,
     /// Anchor prefix of the chapter being rendered in a one-page view.
-    pub own_prefix: &'a str,
+    pub(crate) own_prefix: &'a str,
     /// Images become data: URIs (the offline download): output path → data URI.
-    pub inline: Option<&'a HashMap<String, String>>,
+    pub(crate) inline: Option<&'a HashMap<String, String>>,
 }
 
 impl Links for DocLinks<'_> {

@@ -1,0 +1,35 @@
+//! What a full render leaves for an incremental update (`update`).
+
+use super::context::Sizes;
+use super::emit::Outputs;
+use super::html::IdSet;
+use super::links::Index;
+use super::markdown::LinkUse;
+use super::pages::Body;
+use std::collections::HashMap;
+
+/// A full render and what an incremental update needs from it.
+pub(crate) struct Built {
+    /// Every file, when rendered into [`super::Sink::Memory`].
+    pub(crate) outputs: Outputs,
+    /// Number of files and bytes made.
+    pub(crate) files: usize,
+    pub(crate) bytes: usize,
+    pub(crate) pages: usize,
+    pub(super) index: Index,
+    /// Rendered bodies of the sections (they are re-rendered when a page they list changes).
+    pub(super) bodies: HashMap<usize, Body>,
+    /// Markdown links per content doc (same order as `site.content.docs`).
+    pub(super) doc_links: Vec<Vec<LinkUse>>,
+    /// Markdown links of the manuals, with their source.
+    pub(super) manual_links: Vec<(String, LinkUse)>,
+    pub(super) sizes: Sizes,
+    pub(super) ids: HashMap<String, IdSet>,
+}
+
+impl Built {
+    /// Whether this build made `path` (relative to the output folder).
+    pub(crate) fn is_output(&self, path: &str) -> bool {
+        self.index.outputs.contains(path)
+    }
+}

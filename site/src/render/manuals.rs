@@ -1,0 +1,290 @@
+//! The manuals: chapter pages, the contents page, the one-page print view
+//! and the offline download.
+
+use super::context::Shared;
+use super::emit::Outputs;
+use super::links::{self, DocLinks};
+use super::markdown::{self, LinkUse};
+use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapter};
+use crate::model::manual::Manual;
+use crate::problem::Problem;
+use std::collections::HashMap;
+
+/// A manual's files and the Markdown links found in it, with their source.
+pub(super) type ManualOutput = (Outputs, Vec<(String, LinkUse)>);
+
+/// One chapter file of a manual, read once for all the views.
+struct Text<'m> {
+    /// Index in `Manual::chapters`.
+    index: usize,
+    /// The chapter file relative to the book's `src/`.
+    path: &'m str,
+    /// Root-relative source path, as problems name it.
+    source: String,
+    text: String,
+}
+
+/// What one rendering step of a manual adds.
+#[derive(Default)]
+struct Made {
+    out: Outputs,
+    uses: Vec<(String, LinkUse)>,
+    problems: Vec<Problem>,
+}
+
+/// Contents page, one page per chapter, the one-page print view and the
+/// self-contained download of a manual.
+pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Vec<Problem>> {
+    let texts = read_chapters(ctx, m)?;
+    let mut made = Made::default();
+    for k in 0..texts.len() {
+        chapter_page(ctx, m, &texts, k, &mut made);
+    }
+    let book = format!("manuals/{}/book.toml", m.id);
+    let index_out = format!("{}index.html", m.out_dir());
+    let root = links::root_prefix(&index_out);
+    let mut c = ctx.base(&index_out, &m.title, &m.description);
+    c.insert("manual", &manual_view(m, &root));
+    c.insert("chapters", &chapter_list(m, &root, None));
+    // The print view and the download share the chapters' one-page rendering.
+    let mut one_page = Made::default();
+    one_page_view(ctx, m, &texts, false, &mut one_page);
+    one_page_view(ctx, m, &texts, true, &mut one_page);
+    match ctx.render("manual_index.html", &c, &book) {
+        Ok(html) => {
+            made.out.insert(index_out, html.into_bytes().into());
+        }
+        Err(p) => made.problems.push(p),
+    }
+    made.out.extend(one_page.out);
+    made.uses.extend(one_page.uses);
+    made.problems.extend(one_page.problems);
+    if made.problems.is_empty() {
+        Ok((made.out, made.uses))
+    } else {
+        Err(made.problems)
+    }
+}
+
+/// Every chapter file of the manual (drafts have none), read once.
+fn read_chapters<'m>(ctx: &Shared, m: &'m Manual) -> Result<Vec<Text<'m>>, Vec<Problem>> {
+    let src = m.src_dir.to_string_lossy().replace('\\', "/");
+    let mut texts = Vec::new();
+    let mut problems = Vec::new();
+    for (index, c) in m.chapters.iter().enumerate() {
+        let Some(path) = c.path.as_deref() else {
+            continue;
+        };
+        let source = format!("{src}/{path}");
+        match std::fs::read_to_string(ctx.site.root.join(&source)) {
+            Ok(text) => texts.push(Text {
+                index,
+                path,
+                source,
+                text,
+            }),
+            Err(e) => problems.push(Problem::new(&source, None, e.to_string())),
+        }
+    }
+    if problems.is_empty() {
+        Ok(texts)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The page of chapter `texts[k]`, with links to the ones before and after.
+fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut Made) {
+    let t = &texts[k];
+    let output = m.chapter_output(t.path);
+    let root = links::root_prefix(&output);
+    let links = DocLinks {
+        index: ctx.index,
+        source: &t.source,
+        output: &output,
+        same_page: None,
+        own_prefix: "",
+        inline: None,
+    };
+    let r = markdown::render(&t.text, 1, "", &links);
+    made.problems.extend(
+        r.problems
+            .iter()
+            .map(|(l, msg)| Problem::new(&t.source, Some(*l), msg.clone())),
+    );
+    made.uses.extend(tag_links(r.links, &t.source));
+    let chapter = &m.chapters[t.index];
+    let link = |j: usize| ChapterLink {
+        title: &m.chapters[texts[j].index].title,
+        href: format!("{root}{}", m.chapter_output(texts[j].path)),
+    };
+    let mut c = ctx.base(
+        &output,
+        &format!("{} - {}", chapter.title, m.title),
+        &m.description,
+    );
+    c.insert("manual", &manual_view(m, &root));
+    c.insert("chapters", &chapter_list(m, &root, Some(t.path)));
+    c.insert(
+        "chapter",
+        &ChapterView {
+            title: &chapter.title,
+            number: &chapter.number,
+            content: &r.html,
+            toc: &r.headings,
+        },
+    );
+    c.insert("prev", &(k > 0).then(|| link(k - 1)));
+    c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
+    match ctx.render("manual_chapter.html", &c, &t.source) {
+        Ok(html) => {
+            made.out.insert(output, html.into_bytes().into());
+        }
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// Every chapter on one page: the print view, or (`offline`) the download,
+/// with its images and style sheets inlined.
+fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: &mut Made) {
+    let output = if offline {
+        m.download_output()
+    } else {
+        m.print_output()
+    };
+    let root = links::root_prefix(&output);
+    // Links to the manual's own chapters become anchors on this page.
+    let anchors: HashMap<String, String> = texts
+        .iter()
+        .map(|t| {
+            let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+            (m.chapter_output(t.path), prefix)
+        })
+        .collect();
+    let images = if offline {
+        inline_images(ctx, m)
+    } else {
+        HashMap::new()
+    };
+    let mut chapters = Vec::new();
+    for t in texts {
+        let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+        let links = DocLinks {
+            index: ctx.index,
+            source: &t.source,
+            output: &output,
+            same_page: Some(&anchors),
+            own_prefix: &prefix,
+            inline: offline.then_some(&images),
+        };
+        let r = markdown::render_shifted(&t.text, 1, &prefix, 1, &links);
+        if !offline {
+            made.uses.extend(tag_links(r.links, &t.source));
+        }
+        let ch = &m.chapters[t.index];
+        chapters.push(PrintChapter {
+            anchor: Manual::chapter_anchor(t.path),
+            title: &ch.title,
+            number: &ch.number,
+            depth: ch.depth,
+            content: r.html,
+        });
+    }
+    let mut c = ctx.base(&output, &m.title, &m.description);
+    c.insert("manual", &manual_view(m, &root));
+    c.insert("chapters", &chapters);
+    c.insert("offline", &offline);
+    if offline {
+        c.insert("inline_css", &inline_css(ctx));
+    }
+    match ctx.render(
+        "manual_print.html",
+        &c,
+        &format!("manuals/{}/book.toml", m.id),
+    ) {
+        Ok(html) => {
+            made.out.insert(output, html.into_bytes().into());
+        }
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// `manual`: what every page of a manual shows about it.
+fn manual_view<'m>(m: &'m Manual, root: &str) -> ManualView<'m> {
+    ManualView {
+        id: &m.id,
+        title: &m.title,
+        annex: m.annex,
+        audience: &m.audience,
+        description: &m.description,
+        authors: &m.authors,
+        index: format!("{root}{}index.html", m.out_dir()),
+        print: format!("{root}{}", m.print_output()),
+        download: format!("{root}{}", m.download_output()),
+    }
+}
+
+/// The table of contents, with `current` marked.
+fn chapter_list<'m>(m: &'m Manual, root: &str, current: Option<&str>) -> Vec<ChapterItem<'m>> {
+    m.chapters
+        .iter()
+        .map(|c| ChapterItem {
+            title: &c.title,
+            number: &c.number,
+            depth: c.depth,
+            part: c.part.as_deref(),
+            href: c
+                .path
+                .as_ref()
+                .map(|p| format!("{root}{}", m.chapter_output(p))),
+            current: c.path.as_deref() == current && current.is_some(),
+        })
+        .collect()
+}
+
+/// The manual's images as data: URIs, by output path (for the download).
+fn inline_images(ctx: &Shared, m: &Manual) -> HashMap<String, String> {
+    let mut images = HashMap::new();
+    for a in &m.assets {
+        let path = ctx.site.root.join(&m.src_dir).join(a);
+        if let Ok(bytes) = std::fs::read(&path) {
+            images.insert(format!("{}{a}", m.out_dir()), data_uri(a, &bytes));
+        }
+    }
+    images
+}
+
+/// The theme's style sheets, for the download to carry inside itself.
+fn inline_css(ctx: &Shared) -> String {
+    ["style.css", "print.css"]
+        .iter()
+        .filter_map(|n| ctx.site.theme.static_file(n))
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn tag_links(uses: Vec<LinkUse>, source: &str) -> Vec<(String, LinkUse)> {
+    uses.into_iter().map(|u| (source.to_string(), u)).collect()
+}
+
+fn data_uri(name: &str, bytes: &[u8]) -> String {
+    let mime = match name
+        .rsplit('.')
+        .next()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => "application/octet-stream",
+    };
+    use base64::Engine;
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}

@@ -1,0 +1,332 @@
+//! Rendering: the model (`crate::model`) in, every output file out, each
+//! link and anchor checked. [`render_full`] is the pipeline, a short list of
+//! named steps, each timed (`RUST_LOG=debug`):
+//!
+//! 1. `index`: every output path, known before anything renders;
+//! 2. `manuals`, `spreadsheets`: the files whose sizes the pages show;
+//! 3. `pages`: every content page, Markdown then template, in parallel;
+//! 4. `forms`, `extras`, `feeds`, `copies`: form pages, generated pages,
+//!    sitemap/feed/robots, and files copied as they are;
+//! 5. `check`: anchors across pages, once every page's ids are known.
+//!
+//! Beside it, one file per step or kind of output: `index`, `manuals`,
+//! `pages` (with `notice`), `form_pages`, `extras` (with `feeds`), `check`;
+//! `context` and `views` are what templates get; `emit` is where files go
+//! (with the link scan run on each as it goes); `update` re-renders one page
+//! after an edit, for `gazette serve`, from what `built` keeps.
+
+mod built;
+mod check;
+mod context;
+mod emit;
+mod extras;
+mod feeds;
+mod form_pages;
+mod html;
+mod index;
+mod links;
+mod manuals;
+mod markdown;
+mod notice;
+mod pages;
+mod update;
+mod views;
+
+#[cfg(test)]
+mod tests;
+
+pub(crate) use built::Built;
+pub use emit::Outputs;
+pub(crate) use emit::Sink;
+
+use check::{check_anchors, Ids};
+use context::{Shared, Sizes};
+use emit::{emit, Emitted};
+use extras::{copy_files, render_extras, render_feeds};
+use form_pages::render_form;
+use index::{build_index, form_xlsx};
+use links::Index;
+use manuals::render_manual;
+use markdown::LinkUse;
+use pages::{render_doc, render_markdown, Body};
+
+use crate::model::Site;
+use crate::problem::Problem;
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Renders every output into `sink`; on any problem, returns all of them.
+pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
+    let index = timed("index", || build_index(site))?;
+    let ctx = Shared::new(site, &index);
+    let mut made = Made::new(sink, &index);
+    let (manual_sizes, manual_links) = timed("manuals", || manuals(&ctx, &mut made));
+    let file_sizes = timed("spreadsheets", || spreadsheets(&ctx, &mut made));
+    // The pages show these files' sizes: they must all be there.
+    made.stop_on_problems()?;
+    let sizes = Sizes {
+        manual: manual_sizes,
+        files: file_sizes,
+    };
+    let (bodies, doc_links) = timed("pages", || pages(&ctx, &sizes, &mut made));
+    timed("forms", || forms(&ctx, &sizes, &mut made));
+    timed("extras", || extras(&ctx, &mut made));
+    timed("feeds", || made.emit_all(render_feeds(&ctx)));
+    timed("copies", || copies(site, &mut made));
+    let links = Links {
+        doc_links,
+        manual_links,
+    };
+    let tally = timed("check", || check(site, made, &links))?;
+    Ok(Built {
+        outputs: tally.outputs,
+        files: tally.files,
+        bytes: tally.bytes,
+        pages: tally.pages,
+        index,
+        bodies,
+        doc_links: links.doc_links,
+        manual_links: links.manual_links,
+        sizes,
+        ids: tally.ids,
+    })
+}
+
+/// Runs one step and logs how long it took, at debug level.
+fn timed<T>(step: &str, run: impl FnOnce() -> T) -> T {
+    let clock = Instant::now();
+    let out = run();
+    tracing::debug!("{step}: {:.1} ms", clock.elapsed().as_secs_f64() * 1000.0);
+    out
+}
+
+/// The files made so far (each handed to the sink as it was made) and the
+/// problems found.
+struct Made<'a> {
+    sink: &'a Sink,
+    index: &'a Index,
+    emitted: Vec<Emitted>,
+    problems: Vec<Problem>,
+}
+
+/// What the build made, counted; every page's ids.
+#[derive(Default)]
+struct Tally {
+    /// Every file, when rendered into [`Sink::Memory`].
+    outputs: Outputs,
+    files: usize,
+    bytes: usize,
+    pages: usize,
+    ids: HashMap<String, html::IdSet>,
+}
+
+/// The Markdown links of the content docs (in `site.content.docs` order)
+/// and of the manuals, kept for the anchor check and for updates.
+struct Links {
+    doc_links: Vec<Vec<LinkUse>>,
+    manual_links: Vec<(String, LinkUse)>,
+}
+
+impl<'a> Made<'a> {
+    fn new(sink: &'a Sink, index: &'a Index) -> Self {
+        Made {
+            sink,
+            index,
+            emitted: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, path: String, bytes: Arc<[u8]>) {
+        self.emitted.push(emit(self.sink, self.index, path, bytes));
+    }
+
+    fn emit_all(&mut self, files: Outputs) {
+        for (path, bytes) in files {
+            self.emit(path, bytes);
+        }
+    }
+
+    fn stop_on_problems(&mut self) -> Result<(), Vec<Problem>> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(sorted(std::mem::take(&mut self.problems)))
+        }
+    }
+}
+
+/// Every manual's pages and download; returns the download sizes by manual
+/// id and the Markdown links found.
+fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(String, LinkUse)>) {
+    let mut sizes = HashMap::new();
+    let mut uses = Vec::new();
+    for m in &ctx.site.manuals {
+        match render_manual(ctx, m) {
+            Ok((files, links)) => {
+                let size = files.get(&m.download_output()).map_or(0, |b| b.len());
+                sizes.insert(m.id.clone(), size);
+                made.emit_all(files);
+                uses.extend(links);
+            }
+            Err(p) => made.problems.extend(p),
+        }
+    }
+    (sizes, uses)
+}
+
+/// Every form's blank spreadsheet; returns their sizes by output path.
+fn spreadsheets(ctx: &Shared, made: &mut Made) -> HashMap<String, usize> {
+    let mut sizes = HashMap::new();
+    for f in &ctx.site.forms {
+        match forms::sheet::blank_xlsx(f, &ctx.instructions) {
+            Ok(bytes) => {
+                sizes.insert(form_xlsx(f), bytes.len());
+                made.emit(form_xlsx(f), bytes.into());
+            }
+            Err(e) => made.problems.push(Problem::new(
+                format!("content/forms/{}.toml", f.id),
+                None,
+                e,
+            )),
+        }
+    }
+    sizes
+}
+
+/// Every content page: Markdown, template and out, in parallel, so that no
+/// more than a few pages are held at a time. Returns the sections' bodies
+/// (by doc index) and every doc's Markdown links.
+fn pages(
+    ctx: &Shared,
+    sizes: &Sizes,
+    made: &mut Made,
+) -> (HashMap<usize, Body>, Vec<Vec<LinkUse>>) {
+    /// One doc after rendering: its body if it is a section, its links,
+    /// its problems and the file made.
+    type Doc = (Option<Body>, Vec<LinkUse>, Vec<Problem>, Option<Emitted>);
+    let content_dir = ctx.site.root.join("content");
+    let (sink, index) = (made.sink, made.index);
+    let docs: Vec<Doc> = ctx
+        .site
+        .content
+        .docs
+        .par_iter()
+        .map(|d| {
+            let (body, links, problems) = render_markdown(index, &content_dir, d);
+            if !problems.is_empty() {
+                return (None, links, problems, None);
+            }
+            match render_doc(ctx, d, &body, sizes) {
+                Ok((path, bytes)) => {
+                    let e = emit(sink, index, path, bytes);
+                    (d.is_section.then_some(body), links, Vec::new(), Some(e))
+                }
+                Err(p) => (None, links, vec![p], None),
+            }
+        })
+        .collect();
+    let mut doc_links = Vec::with_capacity(docs.len());
+    let mut bodies = HashMap::new();
+    for (i, (body, links, problems, e)) in docs.into_iter().enumerate() {
+        if let Some(b) = body {
+            bodies.insert(i, b);
+        }
+        doc_links.push(links);
+        made.problems.extend(problems);
+        made.emitted.extend(e);
+    }
+    (bodies, doc_links)
+}
+
+/// Each form's page and printable blank.
+fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
+    let files: Vec<emit::OneFile> = ctx
+        .site
+        .forms
+        .par_iter()
+        .flat_map_iter(|f| render_form(ctx, f, sizes))
+        .collect();
+    for file in files {
+        match file {
+            Ok((path, bytes)) => made.emit(path, bytes),
+            Err(p) => made.problems.push(p),
+        }
+    }
+}
+
+/// The pages without a source: home (when there is no `_index.md`), the
+/// forms and manuals lists, 404.
+fn extras(ctx: &Shared, made: &mut Made) {
+    match render_extras(ctx) {
+        Ok(files) => made.emit_all(files),
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// The theme's static files, then the site's own files copied as they are
+/// (a site's `static/style.css` replaces the theme's).
+fn copies(site: &Site, made: &mut Made) {
+    let mut files: Outputs = site
+        .theme
+        .statics()
+        .map(|(name, bytes)| (name.to_string(), bytes.into()))
+        .collect();
+    if let Err(p) = copy_files(site, &mut files) {
+        made.problems.extend(p);
+    }
+    made.emit_all(files);
+}
+
+/// Anchors across pages, now that every page's ids are known; then what the
+/// build made, counted.
+fn check(site: &Site, made: Made, links: &Links) -> Result<Tally, Vec<Problem>> {
+    let Made {
+        emitted,
+        mut problems,
+        ..
+    } = made;
+    let mut built = Tally::default();
+    let mut pending = Vec::new();
+    let mut template_problems = Vec::new();
+    for e in emitted {
+        built.files += 1;
+        built.bytes += e.len;
+        if let Some(set) = e.ids {
+            built.pages += 1;
+            built.ids.insert(e.path.clone(), set);
+        }
+        pending.extend(e.pending);
+        template_problems.extend(e.problems);
+        if let Some(b) = e.bytes {
+            built.outputs.insert(e.path, b);
+        }
+    }
+    if problems.is_empty() {
+        let ids = Ids {
+            base: &built.ids,
+            overlay: None,
+        };
+        let uses = site
+            .content
+            .docs
+            .iter()
+            .zip(&links.doc_links)
+            .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
+            .chain(links.manual_links.iter().map(|(s, u)| (s.clone(), u)));
+        problems = check_anchors(uses, &pending, template_problems, &ids);
+    }
+    if problems.is_empty() {
+        Ok(built)
+    } else {
+        Err(sorted(problems))
+    }
+}
+
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort();
+    problems.dedup();
+    problems
+}

@@ -1,0 +1,174 @@
+//! An official notice (公文): its dates, 附件 and article `<meta>` tags.
+
+use super::context::{date_zh, meta_list, Shared, Sizes};
+use super::index::{form_page, form_print, form_xlsx};
+use super::links;
+use super::views::{AttachmentView, Download, NoticeView};
+use crate::model::content::Doc;
+use crate::model::frontmatter::{self, Attachment, Notice};
+use crate::model::Site;
+use crate::problem::Problem;
+use chrono::NaiveDateTime;
+
+/// `notice` and the `meta` tags of a notice page.
+pub(super) fn insert_notice(
+    ctx: &Shared,
+    c: &mut tera::Context,
+    d: &Doc,
+    n: &Notice,
+    root: &str,
+    sizes: &Sizes,
+) -> Result<(), Problem> {
+    let source = d.source_str();
+    let (written, published) = notice_dates(d, n, &source)?;
+    let attachments = n
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| attachment(ctx, a, i + 1, &source, root, sizes))
+        .collect::<Result<Vec<_>, _>>()?;
+    let keywords = n.keywords.join(" ");
+    c.insert(
+        "notice",
+        &NoticeView {
+            doc_number: &n.doc_number,
+            issuer: &n.issuer,
+            issuer_mark: n.issuer_mark.as_deref().unwrap_or(&n.issuer),
+            recipients: &n.recipients,
+            written: written.format("%Y-%m-%d").to_string(),
+            written_zh: date_zh(&written),
+            published: published.format("%Y-%m-%d").to_string(),
+            published_zh: date_zh(&published),
+            index_no: &n.index_no,
+            category: &n.category,
+            keywords: &keywords,
+            contact: &n.contact,
+            attachments,
+        },
+    );
+    let site = &ctx.site.config.site;
+    let mut meta: Vec<(&str, String)> = vec![("SiteName", site.title.clone())];
+    if !site.domain.is_empty() {
+        meta.push(("SiteDomain", site.domain.clone()));
+    }
+    meta.push(("ArticleTitle", d.title()));
+    meta.push(("PubDate", published.format("%Y-%m-%d %H:%M").to_string()));
+    meta.push(("ContentSource", n.issuer.clone()));
+    meta.push(("Keywords", keywords));
+    meta.push((
+        "Description",
+        d.meta.description.clone().unwrap_or_default(),
+    ));
+    c.insert("meta", &meta_list(&meta));
+    Ok(())
+}
+
+/// 成文日期 and 发布日期 (the page date when not given).
+fn notice_dates(
+    d: &Doc,
+    n: &Notice,
+    source: &str,
+) -> Result<(NaiveDateTime, NaiveDateTime), Problem> {
+    let written = frontmatter::to_datetime(&n.written).ok_or_else(|| {
+        Problem::new(
+            source,
+            None,
+            "notice.written is not a date such as 2016-07-15",
+        )
+    })?;
+    let published = match &n.published {
+        Some(v) => frontmatter::to_datetime(v).ok_or_else(|| {
+            Problem::new(
+                source,
+                None,
+                "notice.published is not a date such as 2016-07-15 09:00:00",
+            )
+        })?,
+        None => d.date.unwrap_or(written),
+    };
+    Ok((written, published))
+}
+
+/// 附件 `number`: a form, a manual or a file of the site.
+fn attachment<'a>(
+    ctx: &Shared,
+    a: &'a Attachment,
+    number: usize,
+    source: &str,
+    root: &str,
+    sizes: &Sizes,
+) -> Result<AttachmentView<'a>, Problem> {
+    let unknown = |what: String| Problem::new(source, None, format!("attachment {number}: {what}"));
+    if let Some(id) = &a.form {
+        let f = ctx.site.forms.iter().find(|f| &f.id == id);
+        let f = f.ok_or_else(|| unknown(format!("unknown form id {id:?}")))?;
+        let xlsx = form_xlsx(f);
+        Ok(AttachmentView {
+            number,
+            title: &a.title,
+            kind: "form",
+            href: format!("{root}{}", form_page(f)),
+            downloads: [Download {
+                label: "空白表格",
+                href: format!("{root}{xlsx}"),
+                format: "XLSX".into(),
+                size: sizes.file(&xlsx),
+                filename: format!("附件{number} {}.xlsx", a.title),
+            }],
+            print: Some(format!("{root}{}", form_print(f))),
+        })
+    } else if let Some(id) = &a.manual {
+        let m = ctx.site.manuals.iter().find(|m| &m.id == id);
+        let m = m.ok_or_else(|| unknown(format!("unknown manual id {id:?}")))?;
+        Ok(AttachmentView {
+            number,
+            title: &a.title,
+            kind: "manual",
+            href: format!("{root}{}index.html", m.out_dir()),
+            downloads: [Download {
+                label: "离线版",
+                href: format!("{root}{}", m.download_output()),
+                format: "HTML".into(),
+                size: sizes.manual(&m.id),
+                filename: format!("附件{number} {}.html", a.title),
+            }],
+            print: Some(format!("{root}{}", m.print_output())),
+        })
+    } else {
+        let file = a.file.as_deref().unwrap_or_default();
+        let target = if let Some(abs) = file.strip_prefix('/') {
+            ctx.index.lookup_url(abs)
+        } else {
+            links::join(links::dir_of(source), file)
+                .and_then(|s| ctx.index.sources.get(&s).cloned())
+        };
+        let target = target.ok_or_else(|| unknown(format!("file {file} does not exist")))?;
+        let format = target.rsplit('.').next().unwrap_or("").to_ascii_uppercase();
+        Ok(AttachmentView {
+            number,
+            title: &a.title,
+            kind: "file",
+            href: format!("{root}{target}"),
+            downloads: [Download {
+                label: "下载",
+                href: format!("{root}{target}"),
+                format,
+                size: forms::paths::format_size(file_size(ctx.site, &target)),
+                filename: format!("附件{number} {}", a.title),
+            }],
+            print: None,
+        })
+    }
+}
+
+/// The size of a file copied as it is (from `content/` or `static/`).
+fn file_size(site: &Site, output: &str) -> usize {
+    let candidates = [
+        site.root.join("content").join(output),
+        site.root.join("static").join(output),
+    ];
+    candidates
+        .iter()
+        .find_map(|p| std::fs::metadata(p).ok())
+        .map_or(0, |m| m.len() as usize)
+}

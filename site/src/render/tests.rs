@@ -1,0 +1,290 @@
+//! The build steps and incremental updates on a tiny site made in a
+//! tempdir: `gazette init`'s (one notice, one form, one manual).
+
+use super::{render_full, Built, Outputs, Sink};
+use crate::model::Site;
+use crate::problem::Problem;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    crate::init(&root).unwrap();
+    (dir, root)
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+fn append(root: &Path, rel: &str, text: &str) {
+    let old = std::fs::read_to_string(root.join(rel)).unwrap();
+    write(root, rel, &format!("{old}{text}"));
+}
+
+fn text<'a>(out: &'a Outputs, path: &str) -> &'a str {
+    std::str::from_utf8(&out[path]).unwrap()
+}
+
+/// The whole site in memory, or every problem.
+fn render(site: &Site) -> Result<Outputs, Vec<Problem>> {
+    render_full(site, &Sink::Memory).map(|b| b.outputs)
+}
+
+fn problems_of(root: &Path) -> Vec<String> {
+    let site = Site::load(root).unwrap();
+    render(&site)
+        .unwrap_err()
+        .iter()
+        .map(Problem::to_string)
+        .collect()
+}
+
+/// The 1-based line of the first line of `file` (under `root`) containing `needle`.
+fn line_of(root: &Path, file: &str, needle: &str) -> usize {
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
+    1 + text.lines().position(|l| l.contains(needle)).unwrap()
+}
+
+#[test]
+fn a_notice_a_form_and_a_manual_make_every_output() {
+    let (_dir, root) = fixture();
+    let site = Site::load(&root).unwrap();
+    let out = render(&site).unwrap();
+    let paths: Vec<&str> = out.keys().map(String::as_str).collect();
+    assert_eq!(
+        paths,
+        [
+            "404.html",
+            "atom.xml",
+            "forms/contacts/contacts.xlsx",
+            "forms/contacts/index.html",
+            "forms/contacts/print.html",
+            "forms/index.html",
+            "index.html",
+            "manuals/guide/guide-offline.html",
+            "manuals/guide/index.html",
+            "manuals/guide/print.html",
+            "manuals/guide/start.html",
+            "manuals/guide/submit.html",
+            "manuals/index.html",
+            "notices/first/index.html",
+            "notices/index.html",
+            "print.css",
+            "robots.txt",
+            "sitemap.xml",
+            "style.css",
+        ]
+    );
+    // The notice links its attachments and shows the sizes the earlier
+    // steps measured.
+    let notice = text(&out, "notices/first/index.html");
+    assert!(notice.contains("示例函〔2026〕1号"));
+    assert!(notice.contains("href=\"../../forms/contacts/index.html\""));
+    assert!(notice.contains("href=\"../../manuals/guide/index.html\""));
+    let xlsx = forms::paths::format_size(out["forms/contacts/contacts.xlsx"].len());
+    let offline = forms::paths::format_size(out["manuals/guide/guide-offline.html"].len());
+    assert!(notice.contains(&format!("XLSX，{xlsx}")), "{xlsx}");
+    assert!(notice.contains(&format!("HTML，{offline}")), "{offline}");
+    // A chapter link to another chapter becomes an anchor in the print view.
+    let print = text(&out, "manuals/guide/print.html");
+    assert!(print.contains("href=\"#ch-submit--%E5%9C%A8%E7%BA%BF%E6%8F%90%E4%BA%A4\""));
+    assert!(text(&out, "sitemap.xml").contains("notices/first/index.html"));
+}
+
+#[test]
+fn each_sink_gets_the_files() {
+    let (dir, root) = fixture();
+    let site = Site::load(&root).unwrap();
+    let memory = render_full(&site, &Sink::Memory).unwrap();
+    let public = dir.path().join("public");
+    let written = render_full(&site, &Sink::Dir(public.clone())).unwrap();
+    let checked = render_full(&site, &Sink::Discard).unwrap();
+    assert!(written.outputs.is_empty() && checked.outputs.is_empty());
+    for built in [&written, &checked] {
+        assert_eq!(
+            (built.files, built.bytes, built.pages),
+            (memory.files, memory.bytes, memory.pages)
+        );
+    }
+    assert_eq!(memory.files, memory.outputs.len());
+    for (path, bytes) in &memory.outputs {
+        assert_eq!(&std::fs::read(public.join(path)).unwrap()[..], &bytes[..]);
+    }
+}
+
+#[test]
+fn a_broken_link_is_a_problem_at_its_file_and_line() {
+    let (_dir, root) = fixture();
+    let page = "content/notices/first.md";
+    append(&root, page, "\n另见[说明](@/notices/missing.md)。\n");
+    let line = line_of(&root, page, "另见");
+    assert_eq!(
+        problems_of(&root),
+        [format!(
+            "{page}:{line}: broken link @/notices/missing.md: no content file content/notices/missing.md"
+        )]
+    );
+}
+
+#[test]
+fn a_broken_anchor_is_a_problem_at_its_file_and_line() {
+    let (_dir, root) = fixture();
+    append(
+        &root,
+        "content/_index.md",
+        "\n见[通知](@/notices/first.md#没有)。\n",
+    );
+    let line = line_of(&root, "content/_index.md", "见[通知]");
+    let problems = problems_of(&root);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(&format!("content/_index.md:{line}: broken anchor")),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn two_sources_of_one_output_are_refused_before_rendering() {
+    let (_dir, root) = fixture();
+    write(
+        &root,
+        "content/notices/again.md",
+        "+++\ntitle = \"又一\"\npath = \"notices/first\"\n+++\n",
+    );
+    assert_eq!(
+        problems_of(&root),
+        ["content/notices/first.md: writes notices/first/index.html, which content/notices/again.md writes too"]
+    );
+}
+
+#[test]
+fn an_unknown_attachment_is_a_problem_of_the_notice() {
+    let (_dir, root) = fixture();
+    let page = "content/notices/first.md";
+    let old = std::fs::read_to_string(root.join(page)).unwrap();
+    write(
+        &root,
+        page,
+        &old.replace("form = \"contacts\"", "form = \"nope\""),
+    );
+    assert_eq!(
+        problems_of(&root),
+        [format!("{page}: attachment 1: unknown form id \"nope\"")]
+    );
+}
+
+/// A full render in memory and the site it came from.
+fn full(root: &Path) -> (Site, Built) {
+    let site = Site::load(root).unwrap();
+    let built = render_full(&site, &Sink::Memory).unwrap();
+    (site, built)
+}
+
+#[test]
+fn an_edited_body_re_renders_only_its_page() {
+    let (_dir, root) = fixture();
+    let (mut site, mut built) = full(&root);
+    let before = built.outputs.clone();
+    append(&root, "content/notices/first.md", "\n补充一句。\n");
+    let rendered = built.update_doc(&mut site, "notices/first.md").unwrap();
+    assert_eq!(rendered, Some(vec!["notices/first/index.html".to_string()]));
+    assert!(text(&built.outputs, "notices/first/index.html").contains("补充一句。"));
+    for (path, bytes) in &before {
+        if path != "notices/first/index.html" {
+            assert_eq!(built.outputs[path], *bytes, "{path} changed");
+        }
+    }
+}
+
+#[test]
+fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
+    let (_dir, root) = fixture();
+    let (mut site, mut built) = full(&root);
+    let page = "content/notices/first.md";
+    let old = std::fs::read_to_string(root.join(page)).unwrap();
+    write(
+        &root,
+        page,
+        &old.replace("关于报送联系人信息的通知", "关于报送联系人的通知"),
+    );
+    let mut rendered = built
+        .update_doc(&mut site, "notices/first.md")
+        .unwrap()
+        .unwrap();
+    rendered.sort();
+    assert_eq!(
+        rendered,
+        [
+            "404.html",
+            "atom.xml",
+            "forms/index.html",
+            "index.html",
+            "manuals/index.html",
+            "notices/first/index.html",
+            "notices/index.html",
+            "robots.txt",
+            "sitemap.xml",
+        ]
+    );
+    for listing in ["index.html", "notices/index.html", "atom.xml"] {
+        assert!(
+            text(&built.outputs, listing).contains("关于报送联系人的通知"),
+            "{listing}"
+        );
+    }
+    assert!(!text(&built.outputs, "manuals/guide/index.html").contains("关于报送联系人的通知"));
+}
+
+#[test]
+fn an_update_with_problems_changes_nothing() {
+    let (_dir, root) = fixture();
+    let (mut site, mut built) = full(&root);
+    let before = built.outputs.clone();
+    // Another page links to this heading; removing it breaks that link.
+    append(
+        &root,
+        "content/_index.md",
+        "\n见[填报方式](@/notices/first.md#一填报方式)。\n",
+    );
+    let (mut site2, mut built2) = full(&root);
+    let page = "content/notices/first.md";
+    let old = std::fs::read_to_string(root.join(page)).unwrap();
+    write(&root, page, &old.replace("## 一、填报方式", "## 填报方式"));
+    let line = line_of(&root, "content/_index.md", "见[填报方式]");
+    let problems = built2
+        .update_doc(&mut site2, "notices/first.md")
+        .unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0]
+        .to_string()
+        .starts_with(&format!("content/_index.md:{line}: broken anchor")));
+    // A broken link of its own: reported at its line, nothing replaced.
+    write(&root, page, &format!("{old}\n[坏](@/nowhere.md)\n"));
+    let line = line_of(&root, page, "[坏]");
+    let problems = built.update_doc(&mut site, "notices/first.md").unwrap_err();
+    assert!(problems[0]
+        .to_string()
+        .starts_with(&format!("{page}:{line}:")));
+    assert_eq!(built.outputs, before);
+}
+
+#[test]
+fn a_new_or_moved_page_needs_a_full_render() {
+    let (_dir, root) = fixture();
+    let (mut site, mut built) = full(&root);
+    let page = "content/notices/first.md";
+    let old = std::fs::read_to_string(root.join(page)).unwrap();
+    write(
+        &root,
+        page,
+        &old.replace("+++\ntitle", "+++\nslug = \"moved\"\ntitle"),
+    );
+    assert_eq!(
+        built.update_doc(&mut site, "notices/first.md").unwrap(),
+        None
+    );
+    assert_eq!(built.update_doc(&mut site, "notices/new.md").unwrap(), None);
+}
