@@ -3,6 +3,7 @@
 //! service: `gazette import` may run while `gazette intake` or `serve` is
 //! up (WAL, a busy timeout, and one short write transaction for the file).
 
+use crate::status::{Processing, Source};
 use crate::store::{self, NewSubmission};
 use anyhow::Context as _;
 use config::Config;
@@ -10,9 +11,6 @@ use forms::sheet::{CellError, ExportRow};
 use forms::FormDef;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
-
-/// The processing status of a return nobody has touched yet.
-pub const STATUS_NEW: &str = "待处理";
 
 /// `2016-07-20 10:31` in China Standard Time: sorts as text and reads in Excel.
 pub fn received_text(ms: i64) -> String {
@@ -39,16 +37,16 @@ fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
 /// Every return to `def`, oldest first, as the 一览表 lists them.
 pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, rusqlite::Error> {
     let status = if has_processing(conn)? {
-        "COALESCE(p.status, '待处理') FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
+        "COALESCE(p.status, ?2) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
     } else {
-        "'待处理' FROM submissions s"
+        "?2 FROM submissions s"
     };
     let sql = format!(
         "SELECT s.reference, s.received_at, s.late, s.answers, {status}
          WHERE s.form_id = ?1 ORDER BY s.received_at, s.id"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([&def.id], |r| {
+    let rows = stmt.query_map(rusqlite::params![def.id, Processing::Pending], |r| {
         let answers: String = r.get(3)?;
         let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
@@ -57,7 +55,7 @@ pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, r
             reference: r.get(0)?,
             received: received_text(r.get(1)?),
             late: r.get(2)?,
-            status: r.get(4)?,
+            status: r.get::<_, Processing>(4)?.label().to_string(),
             answers,
         })
     })?;
@@ -194,7 +192,7 @@ pub fn new_submission(
         received_at: now.timestamp_millis(),
         recipients: crate::service::recipients_for(config, def),
         faxes: crate::fax::queued_numbers(config),
-        source: "import",
+        source: Source::Import,
     })
 }
 

@@ -674,7 +674,7 @@ impl<'a> Pages<'a> {
             received_at: now.timestamp_millis(),
             recipients: self.inner.recipients(def),
             faxes: crate::fax::queued_numbers(&self.inner.config),
-            source: "web",
+            source: crate::status::Source::Web,
         };
         match self.inner.writer.insert(new).await {
             Ok(stored) => {

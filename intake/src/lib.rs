@@ -35,6 +35,7 @@ pub mod mail;
 pub mod outbox;
 pub mod refs;
 mod service;
+mod status;
 pub mod store;
 
 pub use service::{answer_rows, cst_text, Service};

@@ -6,6 +6,7 @@
 use crate::fax::Fax;
 use crate::mail::{self, Mailer};
 use crate::service::Inner;
+use crate::status::{Channel, Delivery};
 use crate::store::{self, Mark, OutboxItem};
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,15 +157,8 @@ async fn deliver(
     let sub = &item.submission;
     let forms = inner.forms();
     let def = forms.get(&sub.form_id);
-    match item.channel.as_str() {
-        "email" => {}
-        "fax" => return fax.send(mailer, item, def.map(|d| d.as_ref())).await,
-        other => {
-            return Err(mail::SendError {
-                permanent: true,
-                text: format!("unknown channel {other:?}"),
-            })
-        }
+    if item.channel == Channel::Fax {
+        return fax.send(mailer, item, def.map(|d| d.as_ref())).await;
     }
     let rows = crate::service::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
     let layout = mail::layout(
@@ -205,12 +199,12 @@ pub fn report(summary: &store::OutboxSummary) -> String {
     let pending = summary
         .lines
         .iter()
-        .filter(|l| l.status == "pending")
+        .filter(|l| l.status == Delivery::Pending)
         .count();
     let failed = summary
         .lines
         .iter()
-        .filter(|l| l.status == "failed")
+        .filter(|l| l.status == Delivery::Failed)
         .count();
     let mut out = format!(
         "{} submission(s); notifications: {} sent, {} pending, {} failed\n",
@@ -218,7 +212,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
     );
     let mut shown = (0usize, 0usize);
     for l in &summary.lines {
-        let n = if l.status == "pending" {
+        let n = if l.status == Delivery::Pending {
             &mut shown.0
         } else {
             &mut shown.1
@@ -227,7 +221,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
         if *n > REPORT_MAX {
             continue;
         }
-        let when = if l.status == "pending" {
+        let when = if l.status == Delivery::Pending {
             format!("next try {}", crate::service::cst_text(l.next_attempt_at))
         } else {
             "gave up".to_string()
@@ -240,7 +234,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
             out.push_str(&format!("        last error: {}\n", e.replace('\n', " ")));
         }
     }
-    for (status, total) in [("pending", pending), ("failed", failed)] {
+    for (status, total) in [(Delivery::Pending, pending), (Delivery::Failed, failed)] {
         if total > REPORT_MAX {
             out.push_str(&format!("… and {} more {status}\n", total - REPORT_MAX));
         }
@@ -270,20 +264,24 @@ mod tests {
 
     #[test]
     fn report_counts_and_caps_the_listing() {
-        let line = |id: i64, status: &str| store::OutboxRow {
+        let line = |id: i64, status: Delivery| store::OutboxRow {
             id,
-            status: status.into(),
+            status,
             reference: "K7M2XR9P".into(),
             form_id: "departments".into(),
             form_title: "市直主管部门信息一览表".into(),
             unit: "梅州市某局".into(),
-            channel: if id == 999 { "fax" } else { "email" }.into(),
+            channel: if id == 999 {
+                Channel::Fax
+            } else {
+                Channel::Email
+            },
             tries: 2,
             next_attempt_at: 0,
             last_error: Some("connection refused".into()),
         };
-        let mut lines: Vec<_> = (0..150).map(|i| line(i, "pending")).collect();
-        lines.push(line(999, "failed"));
+        let mut lines: Vec<_> = (0..150).map(|i| line(i, Delivery::Pending)).collect();
+        lines.push(line(999, Delivery::Failed));
         let text = report(&store::OutboxSummary {
             submissions: 200,
             sent: 49,

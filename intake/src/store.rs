@@ -9,6 +9,7 @@
 //! thread through a channel; reads go through [`Readers::run`], which uses
 //! `spawn_blocking`.
 
+use crate::status::{Channel, Delivery, Source};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -69,6 +70,24 @@ CREATE TABLE audit (
     submission_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_submission ON audit(submission_id, id);
+"#,
+    r#"
+-- Processing states as stable codes (see status::Processing), not the labels
+-- people read; SQLite cannot change a CHECK in place, so the table is rebuilt.
+CREATE TABLE processing_codes (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    status   TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','setup','feedback')),
+    account  TEXT NOT NULL DEFAULT '',
+    note     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO processing_codes (submission_id, status, account, note, updated_at)
+SELECT submission_id,
+       CASE status WHEN '已设置' THEN 'setup' WHEN '已反馈' THEN 'feedback' ELSE 'pending' END,
+       account, note, updated_at
+FROM processing;
+DROP TABLE processing;
+ALTER TABLE processing_codes RENAME TO processing;
 "#,
 ];
 
@@ -163,8 +182,7 @@ pub struct NewSubmission {
     pub recipients: Vec<String>,
     /// Fax numbers; one `fax` outbox row each (see `fax::queued_numbers`).
     pub faxes: Vec<String>,
-    /// `web` or `import`.
-    pub source: &'static str,
+    pub source: Source,
 }
 
 /// What a caller gets back once its transaction has committed.
@@ -639,18 +657,18 @@ fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         conn.prepare_cached(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
-             VALUES (?1, 'email', ?2, ?3, ?3)",
+             VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
-        .execute(params![id, recipients, s.received_at])?;
+        .execute(params![id, Channel::Email, recipients, s.received_at])?;
     }
     for number in &s.faxes {
         let recipients = serde_json::to_string(&[number])
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         conn.prepare_cached(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
-             VALUES (?1, 'fax', ?2, ?3, ?3)",
+             VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
-        .execute(params![id, recipients, s.received_at])?;
+        .execute(params![id, Channel::Fax, recipients, s.received_at])?;
     }
     Ok(Stored {
         reference,
@@ -765,7 +783,7 @@ pub fn submission_by_reference(
 #[derive(Debug, Clone)]
 pub struct OutboxItem {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub recipients: Vec<String>,
     pub tries: i64,
     pub submission: Submission,
@@ -810,9 +828,8 @@ pub struct OutboxRow {
     pub form_id: String,
     pub form_title: String,
     pub unit: String,
-    /// `email` or `fax`.
-    pub channel: String,
-    pub status: String,
+    pub channel: Channel,
+    pub status: Delivery,
     pub tries: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -943,7 +960,7 @@ mod tests {
             received_at: at,
             recipients: vec!["office@example.org".into()],
             faxes: vec![],
-            source: "web",
+            source: Source::Web,
         }
     }
 
@@ -1003,6 +1020,78 @@ mod tests {
         drop(conn);
         let e = open(&path).unwrap_err();
         assert!(e.to_string().contains("99"), "{e}");
+    }
+
+    /// A database made by the release before the states became codes.
+    #[test]
+    fn version_2_database_is_migrated_to_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(include_str!("fixtures/schema_v2.sql"))
+            .unwrap();
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        let states: Vec<(i64, crate::status::Processing, String)> = conn
+            .prepare("SELECT submission_id, status, account FROM processing ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        use crate::status::Processing as P;
+        assert_eq!(
+            states,
+            [
+                (1, P::SetUp, "mz_jia".to_string()),
+                (2, P::FedBack, "mz_yi".to_string()),
+                (3, P::Pending, String::new())
+            ]
+        );
+        // The new CHECK holds: a label is no longer a state.
+        assert!(conn
+            .execute(
+                "INSERT INTO processing (submission_id, status, updated_at) VALUES (4, '已设置', 0)",
+                []
+            )
+            .is_err());
+        let summary = outbox_summary(&conn).unwrap();
+        assert_eq!((summary.submissions, summary.sent), (4, 1));
+        let lines: Vec<_> = summary
+            .lines
+            .iter()
+            .map(|l| (l.reference.as_str(), l.channel, l.status))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("BBBBBBB3", Channel::Email, Delivery::Pending),
+                ("AAAAAAA2", Channel::Fax, Delivery::Failed)
+            ]
+        );
+        let source: Source = conn
+            .query_row("SELECT source FROM submissions WHERE id = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(source, Source::Import);
+        drop(conn);
+
+        // The service opens it and writes next to the old rows.
+        let root = dir.path();
+        std::fs::write(
+            root.join(config::FILE_NAME),
+            "[intake]\ndatabase = \"x.db\"\n[mail]\ntransport = \"mail\"\n",
+        )
+        .unwrap();
+        let service = crate::Service::new(
+            config::Config::load_with_env(root, vec![]).unwrap(),
+            vec![],
+            theme::Theme::load(root).unwrap(),
+        )
+        .unwrap();
+        drop(service);
     }
 
     #[test]
@@ -1123,7 +1212,7 @@ mod tests {
         let summary = readers.run(outbox_summary).await.unwrap();
         assert_eq!(summary.sent, 201);
         assert_eq!(summary.lines.len(), 1);
-        assert_eq!(summary.lines[0].status, "failed");
+        assert_eq!(summary.lines[0].status, Delivery::Failed);
         assert_eq!(summary.lines[0].last_error.as_deref(), Some("550 no"));
 
         // Identical posts arriving together (one batch) share one receipt.

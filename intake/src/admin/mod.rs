@@ -16,6 +16,7 @@ pub mod auth;
 pub mod db;
 
 use crate::service::{answer_rows, cst_text, Inner};
+use crate::status::{Delivery, Processing};
 use auth::{LoginThrottle, Sessions, COOKIE};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
@@ -571,7 +572,10 @@ async fn index(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response 
             })
         })
         .collect();
-    let failed = outbox.iter().filter(|r| r.status == "failed").count();
+    let failed = outbox
+        .iter()
+        .filter(|r| r.status == Delivery::Failed)
+        .count();
     let mut ctx = context(&inner, "管理页面", Some(&auth));
     ctx.insert("forms", &forms);
     ctx.insert("failed", &failed);
@@ -594,15 +598,11 @@ async fn form_list(
     let Some(def) = forms.get(&id).cloned() else {
         return not_found(&inner, &format!("表格“{id}”"));
     };
-    let status = q
-        .get("status")
-        .map(String::as_str)
-        .filter(|s| db::STATUSES.contains(s))
-        .map(str::to_string);
-    let (form_id, filter) = (id.clone(), status.clone());
+    let status = q.get("status").and_then(|s| Processing::from_query(s));
+    let form_id = id.clone();
     let rows = match inner
         .readers
-        .run(move |c| db::list(c, &form_id, filter.as_deref()))
+        .run(move |c| db::list(c, &form_id, status))
         .await
     {
         Ok(r) => r,
@@ -616,8 +616,8 @@ async fn form_list(
                 .iter()
                 .map(|c| {
                     json!({
-                        "name": db::channel_text(&c.channel),
-                        "state": db::delivery_text(&c.status),
+                        "name": c.channel.label(),
+                        "state": c.status.label(),
                         "status": c.status,
                     })
                 })
@@ -628,7 +628,7 @@ async fn form_list(
                 "unit": r.unit,
                 "received": cst_text(r.received_at),
                 "late": r.late,
-                "status": r.status,
+                "status": r.status.label(),
                 "channels": channels,
             })
         })
@@ -639,8 +639,10 @@ async fn form_list(
         &json!({"id": def.id, "title": def.title, "annex": def.annex}),
     );
     ctx.insert("rows", &rows);
-    ctx.insert("status", &status);
-    ctx.insert("statuses", &db::STATUSES);
+    // The filter speaks in labels, as the select's options do.
+    ctx.insert("status", &status.map(Processing::label));
+    let labels: Vec<_> = Processing::ALL.iter().map(|p| p.label()).collect();
+    ctx.insert("statuses", &labels);
     let base = format!("/admin/forms/{}", pct(&def.id));
     ctx.insert("xlsx_href", &format!("{base}/export.xlsx"));
     ctx.insert("csv_href", &format!("{base}/export.csv"));
@@ -707,12 +709,12 @@ async fn detail_page(inner: &Inner, auth: &Auth, reference: String, v: DetailVie
         .map(|n| {
             json!({
                 "id": n.id,
-                "channel": db::channel_text(&n.channel),
+                "channel": n.channel.label(),
                 "recipients": n.recipients,
-                "state": db::delivery_text(&n.status),
+                "state": n.status.label(),
                 "status": n.status,
                 "tries": n.tries,
-                "next": if n.status == "pending" { cst_text(n.next_attempt_at) } else { String::new() },
+                "next": if n.status == Delivery::Pending { cst_text(n.next_attempt_at) } else { String::new() },
                 "sent": n.sent_at.map(cst_text).unwrap_or_default(),
                 "error": n.last_error.clone().unwrap_or_default(),
             })
@@ -745,13 +747,13 @@ async fn detail_page(inner: &Inner, auth: &Auth, reference: String, v: DetailVie
             "form_href": format!("/admin/forms/{}", pct(&s.form_id)),
             "received": cst_text(s.received_at),
             "late": s.late,
-            "source": if d.source == "web" { "网页表格".to_string() } else if d.source == "import" { "表格导入".to_string() } else { d.source.clone() },
+            "source": d.source.label(),
         }),
     );
     ctx.insert("answers", &answers);
     ctx.insert("notifications", &notifications);
     ctx.insert("audit", &audit);
-    ctx.insert("status", &d.status);
+    ctx.insert("status", d.status.label());
     ctx.insert("current_account", &d.account);
     ctx.insert("current_note", &d.note);
     ctx.insert("account", v.account.unwrap_or(&d.account));
@@ -863,11 +865,11 @@ async fn outbox_page(
                 "href": format!("/admin/returns/{}", pct(&r.reference)),
                 "unit": r.unit,
                 "form_title": r.form_title,
-                "channel": db::channel_text(&r.channel),
-                "state": db::delivery_text(&r.status),
+                "channel": r.channel.label(),
+                "state": r.status.label(),
                 "status": r.status,
                 "tries": r.tries,
-                "next": if r.status == "pending" { cst_text(r.next_attempt_at) } else { String::new() },
+                "next": if r.status == Delivery::Pending { cst_text(r.next_attempt_at) } else { String::new() },
                 "error": r.last_error.clone().unwrap_or_default(),
             })
         })
