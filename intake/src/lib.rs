@@ -47,8 +47,8 @@ use std::path::Path;
 /// `gazette intake`: serves on `[intake] listen` until Ctrl-C or SIGTERM.
 pub async fn run(root: &Path) -> anyhow::Result<()> {
     let service = Service::open(root)?;
-    let listen = service.config().intake.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listen = service.config().intake.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("[intake.listen] cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

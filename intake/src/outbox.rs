@@ -68,7 +68,7 @@ pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiv
             return;
         }
     };
-    let base = inner.retry_base;
+    let base = inner.config.mail.retry_base;
     let max_tries = inner.config.mail.retry_max;
     loop {
         if *stop.borrow() {

@@ -21,7 +21,6 @@ pub type FormSet = HashMap<String, Arc<FormDef>>;
 /// Shared state behind every handler and the worker.
 pub struct Inner {
     pub config: Config,
-    pub retry_base: Duration,
     forms: RwLock<Arc<FormSet>>,
     theme: RwLock<Arc<Theme>>,
     pub writer: Writer,
@@ -115,10 +114,6 @@ impl Service {
                 )
             })?;
         }
-        let retry_base = config
-            .mail
-            .retry_base()
-            .map_err(|e| anyhow::anyhow!("{}: [mail.retry_base] {e}", file.display()))?;
         let set = form_set(forms)?;
         if office.is_empty() && set.values().all(|d| d.recipients.is_empty()) {
             tracing::warn!(
@@ -143,7 +138,6 @@ impl Service {
         let inner = Inner {
             limiter: RateLimiter::new(config.intake.rate_limit),
             origins,
-            retry_base,
             forms: RwLock::new(Arc::new(set)),
             theme: RwLock::new(Arc::new(theme)),
             writer,
