@@ -61,32 +61,6 @@ fn hex_val(b: Option<&u8>) -> Option<u8> {
     }
 }
 
-/// Percent-encodes for a body or query (`application/x-www-form-urlencoded`).
-pub fn encode(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        escape_into(k, &mut out);
-        out.push('=');
-        escape_into(v, &mut out);
-    }
-    out
-}
-
-fn escape_into(s: &str, out: &mut String) {
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,13 +108,5 @@ mod tests {
         );
         // Raw (unescaped) bytes too.
         assert!(decode(b"unit=\xff\xfe").is_err());
-    }
-
-    #[test]
-    fn encode_round_trips() {
-        let pairs = [("单位", "梅州市 人社局&+=%"), ("b", "")];
-        let body = encode(&pairs);
-        let back = decode(body.as_bytes()).unwrap();
-        assert_eq!(back, vec![p("单位", "梅州市 人社局&+=%"), p("b", "")]);
     }
 }

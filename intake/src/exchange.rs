@@ -181,19 +181,14 @@ pub fn new_submission(
     answers: &forms::Answers,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<NewSubmission> {
-    let answers_json = serde_json::to_string(answers)?;
-    Ok(NewSubmission {
-        form_id: def.id.clone(),
-        form_title: def.title.clone(),
-        unit: def.title_answer(answers),
-        hash: store::repeat_hash(&def.id, &answers_json),
-        answers_json,
-        late: def.is_late(now),
-        received_at: now.timestamp_millis(),
-        recipients: crate::service::recipients_for(config, def),
-        faxes: crate::fax::queued_numbers(config),
-        source: Source::Import,
-    })
+    Ok(crate::service::new_submission(
+        config,
+        def,
+        answers,
+        def.is_late(now),
+        now.timestamp_millis(),
+        Source::Import,
+    )?)
 }
 
 /// `gazette import`: reads `file` with the form's own validation; all rows

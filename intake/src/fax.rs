@@ -234,8 +234,8 @@ impl Fax {
             Some(n) => format!("附件{n} {}", sub.form_title),
             None => sub.form_title.clone(),
         };
-        let received = crate::service::cst_text(sub.received_at);
-        let rows = crate::service::answer_rows(def, &sub.answers);
+        let received = crate::present::cst_text(sub.received_at);
+        let rows = crate::present::answer_rows(def, &sub.answers);
         let pdf = {
             let (font, office, form_title, reference, received, late) = (
                 font.clone(),

@@ -5,7 +5,7 @@
 
 use crate::fax::Fax;
 use crate::mail::{self, Mailer};
-use crate::service::Inner;
+use crate::state::Inner;
 use crate::status::{Channel, Delivery};
 use crate::store::{self, Mark, OutboxItem};
 use std::sync::Arc;
@@ -160,12 +160,13 @@ async fn deliver(
     if item.channel == Channel::Fax {
         return fax.send(mailer, item, def.map(|d| d.as_ref())).await;
     }
-    let rows = crate::service::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
+    let rows = crate::present::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
     let layout = mail::layout(
+        &inner.theme(),
         sub,
         def.and_then(|d| d.annex),
         &rows,
-        &crate::service::cst_text(sub.received_at),
+        &crate::present::cst_text(sub.received_at),
         &inner.config.office,
     );
     let message = mail::message(&mailer.from, &item.recipients, layout)?;
@@ -222,7 +223,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
             continue;
         }
         let when = if l.status == Delivery::Pending {
-            format!("next try {}", crate::service::cst_text(l.next_attempt_at))
+            format!("next try {}", crate::present::cst_text(l.next_attempt_at))
         } else {
             "gave up".to_string()
         };

@@ -16,6 +16,7 @@ macro_rules! coded {
 
         impl $name {
             /// Every value, in the order people see them.
+            #[allow(dead_code)] // Not every list is shown.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// What the database (and `gazette outbox`) holds.

@@ -162,7 +162,8 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+#[cfg(test)]
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 

@@ -294,7 +294,7 @@ pub fn recent_logins(conn: &Connection, limit: i64) -> Result<Vec<LoginRow>, rus
     )?
     .query_map(params![LOGIN, LOGIN_FAILED, limit], |r| {
         Ok(LoginRow {
-            at: crate::service::cst_text(r.get(0)?),
+            at: crate::present::cst_text(r.get(0)?),
             ok: r.get::<_, String>(1)? == LOGIN,
             detail: r.get(2)?,
         })
