@@ -2,17 +2,17 @@
 //! is an error naming the field, never silently replaced.
 
 /// Largest body accepted (64 KiB).
-pub const MAX_BODY: usize = 64 * 1024;
+pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadEncoding {
+pub(crate) struct BadEncoding {
     /// The field whose name or value is not UTF-8, when its name could be read.
-    pub field: Option<String>,
+    pub(crate) field: Option<String>,
 }
 
 /// `name=value&...` pairs in order, `+` as space and `%XX` as a byte. A `%`
 /// not followed by two hex digits is kept as it is (as browsers do).
-pub fn decode(body: &[u8]) -> Result<Vec<(String, String)>, BadEncoding> {
+pub(crate) fn decode(body: &[u8]) -> Result<Vec<(String, String)>, BadEncoding> {
     let mut pairs = Vec::new();
     for part in body.split(|&b| b == b'&') {
         if part.is_empty() {

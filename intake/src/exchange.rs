@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
 /// `2016-07-20 10:31` in China Standard Time: sorts as text and reads in Excel.
-pub fn received_text(ms: i64) -> String {
+pub(crate) fn received_text(ms: i64) -> String {
     use chrono::TimeZone;
     let Some(tz) = chrono::FixedOffset::east_opt(8 * 3600) else {
         return String::new();
@@ -35,7 +35,10 @@ fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
 }
 
 /// Every return to `def`, oldest first, as the 一览表 lists them.
-pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, rusqlite::Error> {
+pub(crate) fn export_rows(
+    conn: &Connection,
+    def: &FormDef,
+) -> Result<Vec<ExportRow>, rusqlite::Error> {
     let status = if has_processing(conn)? {
         "COALESCE(p.status, ?2) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
     } else {
@@ -175,7 +178,7 @@ pub struct ImportReport {
 
 /// The submission a validated spreadsheet row becomes: the same shape as a
 /// web return, marked `import`, with the same notifications queued.
-pub fn new_submission(
+pub(crate) fn new_submission(
     config: &Config,
     def: &FormDef,
     answers: &forms::Answers,

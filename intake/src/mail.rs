@@ -11,21 +11,21 @@ use theme::Theme;
 
 /// How `[mail] transport` is read; checked at start-up, built inside the runtime.
 #[derive(Debug, Clone)]
-pub enum TransportSpec {
+pub(crate) enum TransportSpec {
     Folder(PathBuf),
     /// A URL lettre accepted: `smtp://`, `smtp://…?tls=required`, `smtps://`.
     Smtp(String),
 }
 
 #[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub transport: TransportSpec,
-    pub from: Mailbox,
+pub(crate) struct MailSettings {
+    pub(crate) transport: TransportSpec,
+    pub(crate) from: Mailbox,
 }
 
 impl MailSettings {
     /// Checks `[mail] transport` and `[mail] from`; errors name the key.
-    pub fn from_config(config: &Config) -> anyhow::Result<MailSettings> {
+    pub(crate) fn from_config(config: &Config) -> anyhow::Result<MailSettings> {
         let file = config.root.join(config::FILE_NAME);
         let bad =
             |key: &str, reason: String| anyhow::anyhow!("{}: [{key}] {reason}", file.display());
@@ -71,7 +71,7 @@ impl MailSettings {
 }
 
 /// `smtps://user:secret@host` → `smtps://user:***@host`.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -85,27 +85,27 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub enum Transport {
+pub(crate) enum Transport {
     Folder(AsyncFileTransport<Tokio1Executor>),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 /// A failed send; `permanent` when trying again cannot help (SMTP 5xx, a bad address).
 #[derive(Debug, Clone)]
-pub struct SendError {
-    pub permanent: bool,
-    pub text: String,
+pub(crate) struct SendError {
+    pub(crate) permanent: bool,
+    pub(crate) text: String,
 }
 
-pub struct Mailer {
+pub(crate) struct Mailer {
     transport: Transport,
-    pub from: Mailbox,
+    pub(crate) from: Mailbox,
 }
 
 impl Mailer {
     /// Builds the transport; must run inside a Tokio runtime (the SMTP pool
     /// starts a task). Creates the folder of a folder transport.
-    pub fn new(settings: &MailSettings) -> anyhow::Result<Mailer> {
+    pub(crate) fn new(settings: &MailSettings) -> anyhow::Result<Mailer> {
         let transport = match &settings.transport {
             TransportSpec::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -126,7 +126,7 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
+    pub(crate) async fn send(&self, message: Message) -> Result<(), SendError> {
         match &self.transport {
             Transport::Folder(t) => t.send(message).await.map(|_| ()).map_err(|e| SendError {
                 permanent: false,
@@ -142,16 +142,16 @@ impl Mailer {
 
 /// What the email shows, independent of lettre (and unit-tested as text).
 #[derive(Debug, Clone)]
-pub struct Layout {
-    pub subject: String,
-    pub text: String,
+pub(crate) struct Layout {
+    pub(crate) subject: String,
+    pub(crate) text: String,
     /// `None` when the theme's template failed.
-    pub html: Option<String>,
-    pub message_id: String,
+    pub(crate) html: Option<String>,
+    pub(crate) message_id: String,
 }
 
 /// The `Message-ID` of a return's email: the same for every resend.
-pub fn message_id(reference: &str) -> String {
+pub(crate) fn message_id(reference: &str) -> String {
     format!("<{reference}@gazette>")
 }
 
@@ -196,7 +196,7 @@ fn notification_html(theme: &Theme, view: &NotificationView<'_>) -> Option<Strin
 }
 
 /// `rows`: (label, value) for every field in the form's order.
-pub fn layout(
+pub(crate) fn layout(
     theme: &Theme,
     sub: &Submission,
     annex: Option<u32>,
@@ -290,7 +290,7 @@ fn tsv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
 
 /// The lettre message for `layout`, to `recipients` (never an address from
 /// the answers: recipients come from `[office] email` and the form definition).
-pub fn message(
+pub(crate) fn message(
     from: &Mailbox,
     recipients: &[String],
     layout: Layout,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Longest wait between two tries, however many have failed.
-pub const MAX_DELAY: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(3600);
 
 /// How often the queue is looked at even without news (rows requeued by
 /// `gazette outbox retry` from another process).
@@ -23,13 +23,13 @@ const POLL: Duration = Duration::from_secs(2);
 const CONCURRENCY: usize = 16;
 
 /// Wait after the `tries`-th failure (1-based): base, 2·base, 4·base, … capped at [`MAX_DELAY`].
-pub fn backoff(base: Duration, tries: u32) -> Duration {
+pub(crate) fn backoff(base: Duration, tries: u32) -> Duration {
     let exp = tries.saturating_sub(1).min(30);
     base.saturating_mul(1u32 << exp).min(MAX_DELAY)
 }
 
 /// What to write back after an attempt.
-pub fn after_attempt(
+pub(crate) fn after_attempt(
     item_id: i64,
     tries_before: i64,
     result: Result<(), mail::SendError>,
@@ -58,7 +58,7 @@ pub fn after_attempt(
 }
 
 /// Runs until `stop` turns true.
-pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
     // The font is found once, at start-up, so a missing one is said at once.
     let config = inner.config.clone();
     let fax = match tokio::task::spawn_blocking(move || Fax::load(&config)).await {
@@ -193,10 +193,10 @@ fn log_mark(item: &OutboxItem, mark: &Mark) {
 }
 
 /// Rows listed per status by `gazette outbox`; the rest are counted.
-pub const REPORT_MAX: usize = 100;
+pub(crate) const REPORT_MAX: usize = 100;
 
 /// The text `gazette outbox` prints.
-pub fn report(summary: &store::OutboxSummary) -> String {
+pub(crate) fn report(summary: &store::OutboxSummary) -> String {
     let pending = summary
         .lines
         .iter()

@@ -5,7 +5,10 @@ use forms::FormDef;
 
 /// (label, value) for every answer, in the form's order; a field no longer in
 /// the definition is shown under its name.
-pub fn answer_rows(def: Option<&FormDef>, answers: &forms::Answers) -> Vec<(String, String)> {
+pub(crate) fn answer_rows(
+    def: Option<&FormDef>,
+    answers: &forms::Answers,
+) -> Vec<(String, String)> {
     answers
         .0
         .iter()
@@ -20,7 +23,7 @@ pub fn answer_rows(def: Option<&FormDef>, answers: &forms::Answers) -> Vec<(Stri
 }
 
 /// China Standard Time, as people write it: 2016年7月20日 10:31.
-pub fn cst_text(ms: i64) -> String {
+pub(crate) fn cst_text(ms: i64) -> String {
     use chrono::{Datelike, TimeZone, Timelike};
     let Some(tz) = chrono::FixedOffset::east_opt(8 * 3600) else {
         return String::new();

@@ -10,30 +10,30 @@ macro_rules! coded {
     }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
+        pub(crate) enum $name {
             $($(#[$vmeta])* $variant,)+
         }
 
         impl $name {
             /// Every value, in the order people see them.
             #[allow(dead_code)] // Not every list is shown.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub(crate) const ALL: &'static [$name] = &[$($name::$variant),+];
 
             /// What the database (and `gazette outbox`) holds.
-            pub fn code(self) -> &'static str {
+            pub(crate) fn code(self) -> &'static str {
                 match self {
                     $($name::$variant => $code,)+
                 }
             }
 
             /// What people read.
-            pub fn label(self) -> &'static str {
+            pub(crate) fn label(self) -> &'static str {
                 match self {
                     $($name::$variant => $label,)+
                 }
             }
 
-            pub fn from_code(code: &str) -> Option<$name> {
+            pub(crate) fn from_code(code: &str) -> Option<$name> {
                 match code {
                     $($code => Some($name::$variant),)+
                     _ => None,
@@ -111,7 +111,7 @@ coded! {
 
 impl Processing {
     /// A state as the list page's filter names it: the code or the label.
-    pub fn from_query(s: &str) -> Option<Processing> {
+    pub(crate) fn from_query(s: &str) -> Option<Processing> {
         Processing::from_code(s)
             .or_else(|| Processing::ALL.iter().copied().find(|p| p.label() == s))
     }

@@ -8,27 +8,27 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// Who made a change: one shared admin password, so one name.
-pub const ACTOR: &str = "管理员";
+pub(crate) const ACTOR: &str = "管理员";
 
 /// One notification's state, for the listings.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChannelState {
-    pub channel: Channel,
-    pub status: Delivery,
+pub(crate) struct ChannelState {
+    pub(crate) channel: Channel,
+    pub(crate) status: Delivery,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ListRow {
-    pub reference: String,
-    pub unit: String,
-    pub received_at: i64,
-    pub late: bool,
-    pub status: Processing,
-    pub channels: Vec<ChannelState>,
+pub(crate) struct ListRow {
+    pub(crate) reference: String,
+    pub(crate) unit: String,
+    pub(crate) received_at: i64,
+    pub(crate) late: bool,
+    pub(crate) status: Processing,
+    pub(crate) channels: Vec<ChannelState>,
 }
 
 /// Returns to `form_id`, newest first, optionally only those in `status`.
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     form_id: &str,
     status: Option<Processing>,
@@ -78,14 +78,14 @@ pub fn list(
 
 /// Per form: how many returns in each processing state.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct FormCounts {
-    pub total: i64,
-    pub pending: i64,
-    pub set_up: i64,
-    pub fed_back: i64,
+pub(crate) struct FormCounts {
+    pub(crate) total: i64,
+    pub(crate) pending: i64,
+    pub(crate) set_up: i64,
+    pub(crate) fed_back: i64,
 }
 
-pub fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
+pub(crate) fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
         "SELECT s.form_id, COALESCE(p.status, ?1), COUNT(*)
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
@@ -107,37 +107,40 @@ pub fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Notification {
-    pub id: i64,
-    pub channel: Channel,
-    pub recipients: String,
-    pub status: Delivery,
-    pub tries: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
-    pub sent_at: Option<i64>,
+pub(crate) struct Notification {
+    pub(crate) id: i64,
+    pub(crate) channel: Channel,
+    pub(crate) recipients: String,
+    pub(crate) status: Delivery,
+    pub(crate) tries: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) sent_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AuditEntry {
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: String,
+pub(crate) struct AuditEntry {
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) detail: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct Detail {
-    pub submission: Submission,
-    pub source: Source,
-    pub status: Processing,
-    pub account: String,
-    pub note: String,
-    pub notifications: Vec<Notification>,
-    pub audit: Vec<AuditEntry>,
+pub(crate) struct Detail {
+    pub(crate) submission: Submission,
+    pub(crate) source: Source,
+    pub(crate) status: Processing,
+    pub(crate) account: String,
+    pub(crate) note: String,
+    pub(crate) notifications: Vec<Notification>,
+    pub(crate) audit: Vec<AuditEntry>,
 }
 
-pub fn detail(conn: &Connection, reference: &str) -> Result<Option<Detail>, rusqlite::Error> {
+pub(crate) fn detail(
+    conn: &Connection,
+    reference: &str,
+) -> Result<Option<Detail>, rusqlite::Error> {
     let Some(submission) = store::submission_by_reference(conn, reference)? else {
         return Ok(None);
     };
@@ -199,7 +202,7 @@ pub fn detail(conn: &Connection, reference: &str) -> Result<Option<Detail>, rusq
 
 /// A processing change asked for on the detail page.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub(crate) enum Change {
     /// 已设置, with the account name given to the unit.
     SetUp { account: String, note: String },
     /// 已反馈 (the unit was told); the account stays.
@@ -208,7 +211,7 @@ pub enum Change {
 
 /// Applies `change` to the return `reference` and appends it to the audit
 /// trail. Returns 0 when there is no such return.
-pub fn change(
+pub(crate) fn change(
     conn: &Connection,
     reference: &str,
     change: &Change,
@@ -266,7 +269,7 @@ const LOGIN_FAILED: &str = "登录失败";
 /// Notes a login attempt that reached the password check (throttled ones
 /// do not): the returns hold personal data, so who got in, and who tried,
 /// is kept.
-pub fn record_login(
+pub(crate) fn record_login(
     conn: &Connection,
     at: i64,
     from: &str,
@@ -279,14 +282,17 @@ pub fn record_login(
 
 /// A login record, for the admin overview.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoginRow {
-    pub at: String,
-    pub ok: bool,
-    pub detail: String,
+pub(crate) struct LoginRow {
+    pub(crate) at: String,
+    pub(crate) ok: bool,
+    pub(crate) detail: String,
 }
 
 /// The latest `limit` login records, newest first.
-pub fn recent_logins(conn: &Connection, limit: i64) -> Result<Vec<LoginRow>, rusqlite::Error> {
+pub(crate) fn recent_logins(
+    conn: &Connection,
+    limit: i64,
+) -> Result<Vec<LoginRow>, rusqlite::Error> {
     conn.prepare_cached(
         "SELECT at, action, detail FROM audit
          WHERE submission_id IS NULL AND action IN (?1, ?2)
@@ -318,7 +324,11 @@ fn audit(
 
 /// Puts failed notifications back in the queue (one, or all with `None`),
 /// due now with their tries reset, and notes each in the audit trail.
-pub fn requeue(conn: &Connection, id: Option<i64>, now: i64) -> Result<usize, rusqlite::Error> {
+pub(crate) fn requeue(
+    conn: &Connection,
+    id: Option<i64>,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
     let targets: Vec<(i64, i64, Channel)> = conn
         .prepare_cached(
             "SELECT id, submission_id, channel FROM outbox
