@@ -5,7 +5,12 @@
 //! A missing file means "all embedded defaults", so a bare content folder
 //! builds and serves.
 
+mod types;
+
+pub use types::{parse_duration, WebUrl};
+
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -49,7 +54,7 @@ pub struct Site {
     pub language: String,
     /// Absolute URL of the published site, e.g. `https://hrss.meizhou.gov.cn/`.
     /// Empty: every link is relative and feeds/sitemaps use relative URLs.
-    pub base_url: String,
+    pub base_url: WebUrl,
     /// Shown in the footer and the `SiteName`/`SiteDomain` meta tags.
     pub domain: String,
 }
@@ -60,7 +65,7 @@ impl Default for Site {
             title: "gazette".into(),
             description: String::new(),
             language: "zh-CN".into(),
-            base_url: String::new(),
+            base_url: WebUrl::default(),
             domain: String::new(),
         }
     }
@@ -84,10 +89,12 @@ pub struct Office {
 pub struct Intake {
     /// Where the static forms post to. Empty: the same origin as the site
     /// (what `gazette serve` gives).
-    pub url: String,
-    pub listen: String,
+    pub url: WebUrl,
+    #[serde(with = "types::socket_addr")]
+    pub listen: SocketAddr,
     pub database: PathBuf,
-    /// Origins (scheme://host[:port]) allowed to post besides the intake's own.
+    /// Origins (scheme://host[:port], or `null`) allowed to post besides the intake's own.
+    #[serde(deserialize_with = "types::origins")]
     pub allowed_origins: Vec<String>,
     /// Posts allowed per client per minute.
     pub rate_limit: u32,
@@ -122,8 +129,8 @@ impl Office {
 impl Default for Intake {
     fn default() -> Self {
         Intake {
-            url: String::new(),
-            listen: "127.0.0.1:8080".into(),
+            url: WebUrl::default(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: PathBuf::from("var/gazette.db"),
             allowed_origins: Vec::new(),
             rate_limit: 30,
@@ -138,8 +145,9 @@ pub struct Mail {
     /// `smtps://user:pass@host:port` (TLS), or a folder for `.eml` files.
     pub transport: String,
     pub from: String,
-    /// First retry delay, e.g. `30s`; doubles with each try.
-    pub retry_base: String,
+    /// First retry delay, written e.g. `30s`, `500ms`, `5m`; doubles with each try.
+    #[serde(with = "types::duration")]
+    pub retry_base: Duration,
     /// Number of tries before a notification is marked failed.
     pub retry_max: u32,
 }
@@ -149,15 +157,9 @@ impl Default for Mail {
         Mail {
             transport: "var/outbox".into(),
             from: "gazette <gazette@localhost>".into(),
-            retry_base: "30s".into(),
+            retry_base: Duration::from_secs(30),
             retry_max: 8,
         }
-    }
-}
-
-impl Mail {
-    pub fn retry_base(&self) -> Result<Duration, String> {
-        parse_duration(&self.retry_base)
     }
 }
 
@@ -215,17 +217,23 @@ impl Config {
             .filter(|(k, _)| k.starts_with("GAZETTE_"))
             .collect();
         vars.sort();
+        let mut from_env: Vec<(String, String)> = Vec::new();
         for (var, value) in vars {
-            apply_env(&mut table, &defaults, &var, &value)?;
+            from_env.push((apply_env(&mut table, &defaults, &var, &value)?, var));
         }
-        // Re-serialise so serde reports unknown keys and wrong types with their names.
-        let text = toml::to_string(&table).map_err(|e| ConfigError::Read {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
-            path: path.clone(),
-            message: describe_de_error(&e),
+        // Every value gets its type here (addresses, durations, URLs); a
+        // wrong one is named by its key, and by its variable if it came from one.
+        let mut config: Config = serde_path_to_error::deserialize(table).map_err(|e| {
+            let key = e.path().to_string();
+            let mut reason = e.inner().message().trim().to_string();
+            if let Some((_, var)) = from_env.iter().find(|(k, _)| *k == key) {
+                reason.push_str(&format!(" (from environment variable {var})"));
+            }
+            ConfigError::Invalid {
+                path: path.clone(),
+                key,
+                reason,
+            }
         })?;
         config.root = root.to_path_buf();
         config.validate(&path)?;
@@ -238,27 +246,8 @@ impl Config {
             key: key.into(),
             reason,
         };
-        self.mail
-            .retry_base()
-            .map_err(|r| invalid("mail.retry_base", r))?;
         if self.mail.retry_max == 0 {
             return Err(invalid("mail.retry_max", "must be at least 1".into()));
-        }
-        if self.intake.listen.parse::<std::net::SocketAddr>().is_err() {
-            return Err(invalid(
-                "intake.listen",
-                format!(
-                    "{:?} is not an address such as 127.0.0.1:8080",
-                    self.intake.listen
-                ),
-            ));
-        }
-        let base = &self.site.base_url;
-        if !base.is_empty() && !base.starts_with("http://") && !base.starts_with("https://") {
-            return Err(invalid(
-                "site.base_url",
-                "must start with http:// or https://".into(),
-            ));
         }
         Ok(())
     }
@@ -284,18 +273,14 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-fn describe_de_error(e: &toml::de::Error) -> String {
-    // Line numbers would point into our re-serialised text, so keep only the reason.
-    e.message().trim().to_string()
-}
-
-/// `GAZETTE_INTAKE_ALLOWED_ORIGINS` → section `intake`, key `allowed_origins`.
+/// `GAZETTE_INTAKE_ALLOWED_ORIGINS` → section `intake`, key `allowed_origins`;
+/// returns the key's path (`intake.allowed_origins`).
 fn apply_env(
     table: &mut toml::Table,
     defaults: &toml::Table,
     var: &str,
     value: &str,
-) -> Result<(), ConfigError> {
+) -> Result<String, ConfigError> {
     let env_err = |reason: String| ConfigError::Env {
         var: var.to_string(),
         reason,
@@ -335,43 +320,17 @@ fn apply_env(
         ),
         _ => toml::Value::String(value.to_string()),
     };
+    let path = format!("{section}.{key}");
     let entry = table
         .entry(section)
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     match entry {
         toml::Value::Table(t) => {
             t.insert(key, parsed);
-            Ok(())
+            Ok(path)
         }
         _ => Err(env_err("the section is not a table in gazette.toml".into())),
     }
-}
-
-/// `500ms`, `30s`, `5m`, `2h`; a bare number means seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 30s, 500ms or 5m"))?;
-    let secs = match unit.trim() {
-        "" | "s" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" => n * 60.0,
-        "h" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {s:?}; use ms, s, m or h"
-            ))
-        }
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{s:?} is not a positive duration"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 #[cfg(test)]
@@ -415,7 +374,8 @@ mod tests {
     fn missing_file_gives_defaults() {
         let dir = tempfile_lite::Dir::new();
         let c = Config::load_with_env(dir.path(), vec![]).unwrap();
-        assert_eq!(c.intake.listen, "127.0.0.1:8080");
+        assert_eq!(c.intake.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.mail.retry_base, Duration::from_secs(30));
         assert_eq!(c.mail.transport, "var/outbox");
         assert_eq!(c.database_path(), dir.path().join("var/gazette.db"));
     }
@@ -436,7 +396,7 @@ mod tests {
             ("PATH".to_string(), "/bin".to_string()),
         ];
         let c = Config::load_with_env(dir.path(), env).unwrap();
-        assert_eq!(c.intake.listen, "127.0.0.1:8081");
+        assert_eq!(c.intake.listen.port(), 8081);
         assert_eq!(c.mail.retry_max, 5);
         assert_eq!(
             c.intake.allowed_origins,
@@ -478,12 +438,83 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
-        assert!(parse_duration("x").is_err());
-        assert!(parse_duration("3 weeks").is_err());
+    fn values_are_typed_at_load() {
+        let dir = site(
+            "[site]\nbase_url = \"https://hrss.meizhou.gov.cn/\"\n[mail]\nretry_base = \"500ms\"\n",
+        );
+        let c = Config::load_with_env(
+            dir.path(),
+            vec![("GAZETTE_INTAKE_LISTEN".into(), "0.0.0.0:9001".into())],
+        )
+        .unwrap();
+        assert_eq!(c.mail.retry_base, Duration::from_millis(500));
+        assert_eq!(c.intake.listen, "0.0.0.0:9001".parse().unwrap());
+        assert_eq!(&*c.site.base_url, "https://hrss.meizhou.gov.cn/");
+        assert!(c.intake.url.is_empty());
+        // A bare number is seconds, as a string or as a TOML integer.
+        let dir = site("[mail]\nretry_base = 2\n");
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert_eq!(c.mail.retry_base, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn errors_name_file_key_and_what_is_expected() {
+        for (text, key, expected) in [
+            (
+                "[intake]\nlisten = \"nowhere\"\n",
+                "[intake.listen]",
+                "127.0.0.1:8080",
+            ),
+            (
+                "[mail]\nretry_base = \"3 weeks\"\n",
+                "[mail.retry_base]",
+                "ms, s, m or h",
+            ),
+            (
+                "[site]\nbase_url = \"hrss.meizhou.gov.cn\"\n",
+                "[site.base_url]",
+                "https://",
+            ),
+            (
+                "[intake]\nurl = \"ftp://x.example\"\n",
+                "[intake.url]",
+                "https://",
+            ),
+            (
+                "[intake]\nallowed_origins = [\"example.org\"]\n",
+                "[intake.allowed_origins]",
+                "null",
+            ),
+            ("[mail]\nretry_max = \"x\"\n", "[mail.retry_max]", "u32"),
+        ] {
+            let dir = site(text);
+            let e = Config::load_with_env(dir.path(), vec![])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(FILE_NAME), "{text}: {e}");
+            assert!(e.contains(key), "{text}: {e}");
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+        let dir = site("");
+        let e = Config::load_with_env(
+            dir.path(),
+            vec![("GAZETTE_MAIL_RETRY_BASE".into(), "soon".into())],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("[mail.retry_base]") && e.contains("GAZETTE_MAIL_RETRY_BASE"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn defaults_survive_a_round_trip() {
+        // The env overrides read each key's type from the serialised defaults.
+        let table = toml::Table::try_from(Config::default()).unwrap();
+        assert_eq!(table["intake"]["listen"].as_str(), Some("127.0.0.1:8080"));
+        assert_eq!(table["mail"]["retry_base"].as_str(), Some("30s"));
+        let back: Config = table.try_into().unwrap();
+        assert_eq!(back.mail.retry_base, Duration::from_secs(30));
     }
 }

@@ -26,16 +26,17 @@ fn main() -> anyhow::Result<()> {
             "gazette-baseline-{}-{batch}.db",
             std::process::id()
         ));
-        let mut conn = intake::store::open(&path)?;
+        let mut conn = intake::baseline::open(&path)?;
         let start = Instant::now();
         let mut rows = 0u64;
         let mut commits = 0u64;
         while start.elapsed() < run {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for _ in 0..batch {
-                let now = intake::store::now_ms();
-                let reference = intake::refs::reference();
-                let hash = intake::store::repeat_hash("departments", &format!("{answers}{rows}"));
+                let now = intake::baseline::now_ms();
+                let reference = intake::baseline::reference();
+                let hash =
+                    intake::baseline::repeat_hash("departments", &format!("{answers}{rows}"));
                 tx.prepare_cached(
                     "INSERT INTO submissions
                      (reference, token, form_id, form_title, unit, answers, hash, late, received_at)
@@ -43,7 +44,7 @@ fn main() -> anyhow::Result<()> {
                 )?
                 .execute(params![
                     reference,
-                    intake::refs::token(&reference),
+                    intake::baseline::token(&reference),
                     answers,
                     hash,
                     now

@@ -3,6 +3,7 @@
 //! service: `gazette import` may run while `gazette intake` or `serve` is
 //! up (WAL, a busy timeout, and one short write transaction for the file).
 
+use crate::status::{Processing, Source};
 use crate::store::{self, NewSubmission};
 use anyhow::Context as _;
 use config::Config;
@@ -11,11 +12,8 @@ use forms::FormDef;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
-/// The processing status of a return nobody has touched yet.
-pub const STATUS_NEW: &str = "待处理";
-
 /// `2016-07-20 10:31` in China Standard Time: sorts as text and reads in Excel.
-pub fn received_text(ms: i64) -> String {
+pub(crate) fn received_text(ms: i64) -> String {
     use chrono::TimeZone;
     let Some(tz) = chrono::FixedOffset::east_opt(8 * 3600) else {
         return String::new();
@@ -37,18 +35,21 @@ fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
 }
 
 /// Every return to `def`, oldest first, as the 一览表 lists them.
-pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, rusqlite::Error> {
+pub(crate) fn export_rows(
+    conn: &Connection,
+    def: &FormDef,
+) -> Result<Vec<ExportRow>, rusqlite::Error> {
     let status = if has_processing(conn)? {
-        "COALESCE(p.status, '待处理') FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
+        "COALESCE(p.status, ?2) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
     } else {
-        "'待处理' FROM submissions s"
+        "?2 FROM submissions s"
     };
     let sql = format!(
         "SELECT s.reference, s.received_at, s.late, s.answers, {status}
          WHERE s.form_id = ?1 ORDER BY s.received_at, s.id"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([&def.id], |r| {
+    let rows = stmt.query_map(rusqlite::params![def.id, Processing::Pending], |r| {
         let answers: String = r.get(3)?;
         let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
@@ -57,7 +58,7 @@ pub fn export_rows(conn: &Connection, def: &FormDef) -> Result<Vec<ExportRow>, r
             reference: r.get(0)?,
             received: received_text(r.get(1)?),
             late: r.get(2)?,
-            status: r.get(4)?,
+            status: r.get::<_, Processing>(4)?.label().to_string(),
             answers,
         })
     })?;
@@ -177,25 +178,20 @@ pub struct ImportReport {
 
 /// The submission a validated spreadsheet row becomes: the same shape as a
 /// web return, marked `import`, with the same notifications queued.
-pub fn new_submission(
+pub(crate) fn new_submission(
     config: &Config,
     def: &FormDef,
     answers: &forms::Answers,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<NewSubmission> {
-    let answers_json = serde_json::to_string(answers)?;
-    Ok(NewSubmission {
-        form_id: def.id.clone(),
-        form_title: def.title.clone(),
-        unit: def.title_answer(answers),
-        hash: store::repeat_hash(&def.id, &answers_json),
-        answers_json,
-        late: def.is_late(now),
-        received_at: now.timestamp_millis(),
-        recipients: crate::service::recipients_for(config, def),
-        faxes: crate::fax::queued_numbers(config),
-        source: "import",
-    })
+    Ok(crate::service::new_submission(
+        config,
+        def,
+        answers,
+        def.is_late(now),
+        now.timestamp_millis(),
+        Source::Import,
+    )?)
 }
 
 /// `gazette import`: reads `file` with the form's own validation; all rows

@@ -33,7 +33,7 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How a fax leaves the building.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// Address template, e.g. `{number}@fax.example.org` or `FAX=+86{national}@host`.
     Gateway(String),
     /// Program and arguments with `{number}`, `{national}`, `{ref}` and `{pdf}` placeholders.
@@ -43,7 +43,7 @@ pub enum Transport {
 impl Transport {
     /// The configured transport; `fax.gateway` wins when both are set (a
     /// warning at start-up says so).
-    pub fn from_config(config: &Config) -> Option<Transport> {
+    pub(crate) fn from_config(config: &Config) -> Option<Transport> {
         let gateway = config.fax.gateway.trim();
         if !gateway.is_empty() {
             return Some(Transport::Gateway(gateway.to_string()));
@@ -61,7 +61,7 @@ impl Transport {
 
 /// The numbers each new return is faxed to: `[fax] numbers`, but none when
 /// no transport is configured (see the module notes).
-pub fn queued_numbers(config: &Config) -> Vec<String> {
+pub(crate) fn queued_numbers(config: &Config) -> Vec<String> {
     if Transport::from_config(config).is_none() {
         return Vec::new();
     }
@@ -76,13 +76,13 @@ pub fn queued_numbers(config: &Config) -> Vec<String> {
 }
 
 /// `0753-2128309` → `07532128309`: what a gateway or a dialler wants.
-pub fn digits(number: &str) -> String {
+pub(crate) fn digits(number: &str) -> String {
     number.chars().filter(char::is_ascii_digit).collect()
 }
 
 /// The number without country code and trunk 0, for `+86{national}`:
 /// `0753-2128309` → `7532128309`; `+86 753 2128309` → `7532128309`.
-pub fn national(number: &str) -> String {
+pub(crate) fn national(number: &str) -> String {
     let d = digits(number);
     let t = number.trim_start();
     let without_country = if t.starts_with('+') {
@@ -105,7 +105,7 @@ fn fill(template: &str, number: &str, reference: &str, pdf: &str) -> String {
 }
 
 /// The gateway address for `number`, checked as an email address.
-pub fn gateway_address(template: &str, number: &str) -> Result<Mailbox, String> {
+pub(crate) fn gateway_address(template: &str, number: &str) -> Result<Mailbox, String> {
     if !template.contains("{number}") && !template.contains("{national}") {
         return Err(format!(
             "[fax.gateway] {template:?} has no {{number}} or {{national}} placeholder"
@@ -123,7 +123,12 @@ pub fn gateway_address(template: &str, number: &str) -> Result<Mailbox, String> 
 /// The command line for one fax: placeholders replaced inside each argument
 /// (no shell is involved, so answers can never become shell syntax — and
 /// only the reference, never an answer, goes into an argument).
-pub fn command_args(template: &[String], number: &str, reference: &str, pdf: &Path) -> Vec<String> {
+pub(crate) fn command_args(
+    template: &[String],
+    number: &str,
+    reference: &str,
+    pdf: &Path,
+) -> Vec<String> {
     let pdf = pdf.to_string_lossy();
     template
         .iter()
@@ -132,7 +137,7 @@ pub fn command_args(template: &[String], number: &str, reference: &str, pdf: &Pa
 }
 
 /// What the outbox worker needs to send faxes; built once at start-up.
-pub struct Fax {
+pub(crate) struct Fax {
     transport: Option<Transport>,
     font: Result<faxsheet::Font, String>,
     office: String,
@@ -141,7 +146,7 @@ pub struct Fax {
 impl Fax {
     /// Checks the settings and finds the font, saying at start-up what will
     /// not work. Reads font files: call from a blocking thread.
-    pub fn load(config: &Config) -> Fax {
+    pub(crate) fn load(config: &Config) -> Fax {
         let transport = Transport::from_config(config);
         let office = format!("{} {}", config.office.name, config.office.section)
             .trim()
@@ -210,7 +215,7 @@ impl Fax {
     }
 
     /// Sends the fax of one outbox row (one number).
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         mailer: &Mailer,
         item: &OutboxItem,
@@ -234,8 +239,8 @@ impl Fax {
             Some(n) => format!("附件{n} {}", sub.form_title),
             None => sub.form_title.clone(),
         };
-        let received = crate::service::cst_text(sub.received_at);
-        let rows = crate::service::answer_rows(def, &sub.answers);
+        let received = crate::present::cst_text(sub.received_at);
+        let rows = crate::present::answer_rows(def, &sub.answers);
         let pdf = {
             let (font, office, form_title, reference, received, late) = (
                 font.clone(),
@@ -301,19 +306,19 @@ impl Fax {
 }
 
 /// What the gateway email says besides the attachment.
-pub struct GatewayMail<'a> {
-    pub office: &'a str,
-    pub form_title: &'a str,
-    pub reference: &'a str,
-    pub received: &'a str,
-    pub late: bool,
-    pub number: &'a str,
+pub(crate) struct GatewayMail<'a> {
+    pub(crate) office: &'a str,
+    pub(crate) form_title: &'a str,
+    pub(crate) reference: &'a str,
+    pub(crate) received: &'a str,
+    pub(crate) late: bool,
+    pub(crate) number: &'a str,
 }
 
 /// The email a gateway turns into a fax: a short text part and the sheet as
 /// `<ref>.pdf`. Its Message-ID is stable per return and number, so a resend
 /// is recognisable.
-pub fn gateway_message(
+pub(crate) fn gateway_message(
     from: &Mailbox,
     to: Mailbox,
     m: GatewayMail<'_>,

@@ -26,18 +26,32 @@
 //! ```
 
 pub mod admin;
-pub mod body;
+mod auth;
+mod body;
 pub mod exchange;
-pub mod fax;
-mod http;
-pub mod limits;
-pub mod mail;
-pub mod outbox;
-pub mod refs;
+mod fax;
+mod limits;
+mod mail;
+mod outbox;
+mod present;
+mod public;
+mod refs;
+mod response;
+mod router;
 mod service;
-pub mod store;
+mod state;
+mod status;
+mod store;
 
-pub use service::{answer_rows, cst_text, Service};
+pub use service::Service;
+
+/// What `examples/sqlite_baseline.rs` (the benchmark's floor) shares with
+/// the service: the schema and the references.
+#[doc(hidden)]
+pub mod baseline {
+    pub use crate::refs::{reference, token};
+    pub use crate::store::{now_ms, open, repeat_hash};
+}
 
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -46,8 +60,8 @@ use std::path::Path;
 /// `gazette intake`: serves on `[intake] listen` until Ctrl-C or SIGTERM.
 pub async fn run(root: &Path) -> anyhow::Result<()> {
     let service = Service::open(root)?;
-    let listen = service.config().intake.listen.clone();
-    let listener = tokio::net::TcpListener::bind(&listen)
+    let listen = service.config().intake.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("[intake.listen] cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;

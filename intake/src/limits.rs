@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// A token bucket per client: `per_minute` posts, refilled evenly, with a
 /// burst of one minute's worth. `per_minute == 0` turns limiting off.
-pub struct RateLimiter {
+pub(crate) struct RateLimiter {
     per_minute: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
@@ -23,19 +23,19 @@ struct Bucket {
 const MAX_CLIENTS: usize = 10_000;
 
 impl RateLimiter {
-    pub fn new(per_minute: u32) -> RateLimiter {
+    pub(crate) fn new(per_minute: u32) -> RateLimiter {
         RateLimiter {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.per_minute > 0
     }
 
     /// Takes one post from `client`'s allowance, or says how long to wait.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -85,12 +85,12 @@ fn client_key(ip: IpAddr) -> IpAddr {
 /// names it), the origins of `[intake] url` and `[site] base_url`, and
 /// `[intake] allowed_origins`.
 #[derive(Debug, Clone, Default)]
-pub struct Origins {
+pub(crate) struct Origins {
     allowed: Vec<String>,
 }
 
 impl Origins {
-    pub fn new<'a>(entries: impl IntoIterator<Item = &'a str>) -> Origins {
+    pub(crate) fn new<'a>(entries: impl IntoIterator<Item = &'a str>) -> Origins {
         let mut allowed: Vec<String> = entries
             .into_iter()
             .map(str::trim)
@@ -111,7 +111,7 @@ impl Origins {
     /// `Ok` when the post may go on; `Err(origin)` names the refused origin.
     /// Without `Origin` and `Referer` (old browsers, scripts) the post is let
     /// through: the check is against other sites' pages, which browsers label.
-    pub fn check(&self, headers: &HeaderMap) -> Result<(), String> {
+    pub(crate) fn check(&self, headers: &HeaderMap) -> Result<(), String> {
         let origin = match headers.get(header::ORIGIN) {
             Some(v) => match v.to_str() {
                 Ok(s) => s.trim().to_string(),
@@ -151,7 +151,7 @@ impl Origins {
 }
 
 /// `https://Example.org:443/path?q` → `https://example.org`.
-pub fn origin_of(url: &str) -> Option<String> {
+pub(crate) fn origin_of(url: &str) -> Option<String> {
     let url = url.trim();
     let (scheme, rest) = url.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();

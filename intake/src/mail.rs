@@ -7,24 +7,25 @@ use lettre::message::{header, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::time::Duration;
+use theme::Theme;
 
 /// How `[mail] transport` is read; checked at start-up, built inside the runtime.
 #[derive(Debug, Clone)]
-pub enum TransportSpec {
+pub(crate) enum TransportSpec {
     Folder(PathBuf),
     /// A URL lettre accepted: `smtp://`, `smtp://…?tls=required`, `smtps://`.
     Smtp(String),
 }
 
 #[derive(Debug, Clone)]
-pub struct MailSettings {
-    pub transport: TransportSpec,
-    pub from: Mailbox,
+pub(crate) struct MailSettings {
+    pub(crate) transport: TransportSpec,
+    pub(crate) from: Mailbox,
 }
 
 impl MailSettings {
     /// Checks `[mail] transport` and `[mail] from`; errors name the key.
-    pub fn from_config(config: &Config) -> anyhow::Result<MailSettings> {
+    pub(crate) fn from_config(config: &Config) -> anyhow::Result<MailSettings> {
         let file = config.root.join(config::FILE_NAME);
         let bad =
             |key: &str, reason: String| anyhow::anyhow!("{}: [{key}] {reason}", file.display());
@@ -70,7 +71,7 @@ impl MailSettings {
 }
 
 /// `smtps://user:secret@host` → `smtps://user:***@host`.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
@@ -84,27 +85,27 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-pub enum Transport {
+pub(crate) enum Transport {
     Folder(AsyncFileTransport<Tokio1Executor>),
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
 }
 
 /// A failed send; `permanent` when trying again cannot help (SMTP 5xx, a bad address).
 #[derive(Debug, Clone)]
-pub struct SendError {
-    pub permanent: bool,
-    pub text: String,
+pub(crate) struct SendError {
+    pub(crate) permanent: bool,
+    pub(crate) text: String,
 }
 
-pub struct Mailer {
+pub(crate) struct Mailer {
     transport: Transport,
-    pub from: Mailbox,
+    pub(crate) from: Mailbox,
 }
 
 impl Mailer {
     /// Builds the transport; must run inside a Tokio runtime (the SMTP pool
     /// starts a task). Creates the folder of a folder transport.
-    pub fn new(settings: &MailSettings) -> anyhow::Result<Mailer> {
+    pub(crate) fn new(settings: &MailSettings) -> anyhow::Result<Mailer> {
         let transport = match &settings.transport {
             TransportSpec::Folder(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| {
@@ -125,7 +126,7 @@ impl Mailer {
         })
     }
 
-    pub async fn send(&self, message: Message) -> Result<(), SendError> {
+    pub(crate) async fn send(&self, message: Message) -> Result<(), SendError> {
         match &self.transport {
             Transport::Folder(t) => t.send(message).await.map(|_| ()).map_err(|e| SendError {
                 permanent: false,
@@ -141,20 +142,62 @@ impl Mailer {
 
 /// What the email shows, independent of lettre (and unit-tested as text).
 #[derive(Debug, Clone)]
-pub struct Layout {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub message_id: String,
+pub(crate) struct Layout {
+    pub(crate) subject: String,
+    pub(crate) text: String,
+    /// `None` when the theme's template failed.
+    pub(crate) html: Option<String>,
+    pub(crate) message_id: String,
 }
 
 /// The `Message-ID` of a return's email: the same for every resend.
-pub fn message_id(reference: &str) -> String {
+pub(crate) fn message_id(reference: &str) -> String {
     format!("<{reference}@gazette>")
 }
 
+#[derive(serde::Serialize)]
+struct NotificationView<'a> {
+    subject: &'a str,
+    /// The office and section the email is addressed to.
+    to: &'a str,
+    /// The form's title with its annex number.
+    form: &'a str,
+    form_title: &'a str,
+    reference: &'a str,
+    received: &'a str,
+    late: bool,
+    rows: Vec<RowView<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct RowView<'a> {
+    label: &'a str,
+    /// The value's lines (a note may have several).
+    lines: Vec<&'a str>,
+}
+
+/// The HTML part, from the theme's `mail_notification.html`; none when the
+/// template fails (the email still goes, as text).
+fn notification_html(theme: &Theme, view: &NotificationView<'_>) -> Option<String> {
+    let ctx = match tera::Context::from_serialize(view) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("mail_notification.html: context: {e}");
+            return None;
+        }
+    };
+    match theme.render("mail_notification.html", &ctx) {
+        Ok(html) => Some(html),
+        Err(e) => {
+            tracing::error!("{e}; the notification goes as text only");
+            None
+        }
+    }
+}
+
 /// `rows`: (label, value) for every field in the form's order.
-pub fn layout(
+pub(crate) fn layout(
+    theme: &Theme,
     sub: &Submission,
     annex: Option<u32>,
     rows: &[(String, String)],
@@ -204,47 +247,25 @@ pub fn layout(
         "\n本邮件由表单服务自动发送。同一参考编号的邮件可能重复发送，请以参考编号为准。\n",
     );
 
-    let mut html = String::new();
-    html.push_str("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">");
-    html.push_str(&format!("<title>{}</title></head>\n", esc(&subject)));
-    html.push_str("<body style=\"font-family:'Microsoft YaHei','PingFang SC',sans-serif;font-size:14px;color:#222\">\n");
-    if !to.is_empty() {
-        html.push_str(&format!("<p>{}：</p>\n", esc(&to)));
-    }
-    html.push_str(&format!(
-        "<p>网上报送系统收到一份《{}》。</p>\n",
-        esc(&sub.form_title)
-    ));
-    html.push_str(&format!(
-        "<p>参考编号：<strong>{}</strong><br>收到时间：{}<br>报送状态：{}</p>\n",
-        esc(&sub.reference),
-        esc(received),
-        if sub.late {
-            "<strong style=\"color:#b00\">逾期（截止日期后报送）</strong>"
-        } else {
-            "按时"
-        }
-    ));
-    let cell = "border:1px solid #888;padding:4px 6px;vertical-align:top";
-    html.push_str(&format!(
-        "<table style=\"border-collapse:collapse\">\n<caption style=\"font-weight:bold;padding:6px\">{}</caption>\n<thead><tr>",
-        esc(&form)
-    ));
-    for (label, _) in rows {
-        html.push_str(&format!(
-            "<th style=\"{cell};background:#eee;white-space:nowrap\">{}</th>",
-            esc(label)
-        ));
-    }
-    html.push_str("</tr></thead>\n<tbody><tr>");
-    for (_, value) in rows {
-        html.push_str(&format!(
-            "<td style=\"{cell}\">{}</td>",
-            esc(value).replace('\n', "<br>")
-        ));
-    }
-    html.push_str("</tr></tbody>\n</table>\n");
-    html.push_str("<p style=\"color:#666;font-size:12px\">本邮件由表单服务自动发送。同一参考编号的邮件可能重复发送，请以参考编号为准。</p>\n</body></html>\n");
+    let html = notification_html(
+        theme,
+        &NotificationView {
+            subject: &subject,
+            to: &to,
+            form: &form,
+            form_title: &sub.form_title,
+            reference: &sub.reference,
+            received,
+            late: sub.late,
+            rows: rows
+                .iter()
+                .map(|(label, value)| RowView {
+                    label,
+                    lines: value.split('\n').collect(),
+                })
+                .collect(),
+        },
+    );
 
     Layout {
         subject,
@@ -267,12 +288,9 @@ fn tsv_line<'a>(cells: impl Iterator<Item = &'a str>) -> String {
     line
 }
 
-/// HTML escaping for the mail body, the same as the templates use.
-pub use theme::escape_html as esc;
-
 /// The lettre message for `layout`, to `recipients` (never an address from
 /// the answers: recipients come from `[office] email` and the form definition).
-pub fn message(
+pub(crate) fn message(
     from: &Mailbox,
     recipients: &[String],
     layout: Layout,
@@ -299,13 +317,15 @@ pub fn message(
     if !any {
         return Err(permanent("no valid recipient address".into()));
     }
-    builder
-        .multipart(
+    match layout.html {
+        Some(html) => builder.multipart(
             MultiPart::alternative()
                 .singlepart(SinglePart::plain(layout.text))
-                .singlepart(SinglePart::html(layout.html)),
-        )
-        .map_err(|e| permanent(e.to_string()))
+                .singlepart(SinglePart::html(html)),
+        ),
+        None => builder.singlepart(SinglePart::plain(layout.text)),
+    }
+    .map_err(|e| permanent(e.to_string()))
 }
 
 #[cfg(test)]
@@ -324,6 +344,10 @@ mod tests {
             late,
             received_at: 0,
         }
+    }
+
+    fn theme() -> Theme {
+        Theme::load(std::path::Path::new("/nonexistent")).unwrap()
     }
 
     fn office() -> config::Office {
@@ -345,6 +369,7 @@ mod tests {
             ("备注".to_string(), "第一行\n第二行\t制表".to_string()),
         ];
         let l = layout(
+            &theme(),
             &sub(false),
             Some(1),
             &rows,
@@ -366,25 +391,32 @@ mod tests {
             .text
             .contains("单位全称\t统一社会信用代码\t备注\n梅州市<某>局\t11441700007280420Y\t第一行 第二行 制表\n"));
         // HTML: one header row of labels, one row of values, escaped.
-        assert!(l.html.contains("<th style=\"border:1px solid #888;padding:4px 6px;vertical-align:top;background:#eee;white-space:nowrap\">单位全称</th>"));
-        assert!(l.html.contains(">梅州市&lt;某&gt;局</td>"));
-        assert!(l.html.contains(">第一行<br>第二行\t制表</td>"));
-        assert_eq!(l.html.matches("<tr>").count(), 2);
-        assert!(!l.html.contains("<某>"));
+        let html = l.html.expect("the theme renders the email");
+        assert!(html.contains("<th style=\"border:1px solid #888;padding:4px 6px;vertical-align:top;background:#eee;white-space:nowrap\">单位全称</th>"));
+        assert!(html.contains(">梅州市&lt;某&gt;局</td>"));
+        assert!(html.contains(">第一行<br>第二行\t制表</td>"));
+        assert_eq!(html.matches("<tr>").count(), 2);
+        assert!(!html.contains("<某>"));
+        assert!(html.contains("<title>【附件1 市直主管部门信息一览表】梅州市&lt;某&gt;局（参考编号 K7M2XR9P）</title>"));
+        assert!(html.contains("<p>梅州市人力资源和社会保障局专业技术人员管理科：</p>"));
     }
 
     #[test]
     fn late_returns_say_so() {
-        let l = layout(&sub(true), None, &[], "x", &office());
+        let l = layout(&theme(), &sub(true), None, &[], "x", &office());
         assert!(l.subject.starts_with("【逾期】【市直主管部门信息一览表】"));
         assert!(l.text.contains("报送状态：逾期"));
+        assert!(l
+            .html
+            .unwrap()
+            .contains("<strong style=\"color:#b00\">逾期（截止日期后报送）</strong>"));
     }
 
     #[test]
     fn message_has_both_parts_and_stable_id() {
         let from: Mailbox = "表单服务 <gazette@localhost>".parse().unwrap();
         let rows = vec![("单位全称".to_string(), "梅州市某局".to_string())];
-        let l = layout(&sub(false), Some(1), &rows, "x", &office());
+        let l = layout(&theme(), &sub(false), Some(1), &rows, "x", &office());
         let m = message(&from, &["a@example.org".into(), "not an address".into()], l).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         assert!(raw.contains("Message-ID: <K7M2XR9P@gazette>"), "{raw}");
@@ -393,7 +425,7 @@ mod tests {
         assert!(raw.contains("text/html"));
         assert!(raw.contains("To: a@example.org"));
         assert_eq!(m.envelope().to().len(), 1);
-        let l = layout(&sub(false), Some(1), &rows, "x", &office());
+        let l = layout(&theme(), &sub(false), Some(1), &rows, "x", &office());
         let e = message(&from, &["nobody".into()], l).unwrap_err();
         assert!(e.permanent);
     }

@@ -5,14 +5,15 @@
 
 use crate::fax::Fax;
 use crate::mail::{self, Mailer};
-use crate::service::Inner;
+use crate::state::Inner;
+use crate::status::{Channel, Delivery};
 use crate::store::{self, Mark, OutboxItem};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// Longest wait between two tries, however many have failed.
-pub const MAX_DELAY: Duration = Duration::from_secs(3600);
+pub(crate) const MAX_DELAY: Duration = Duration::from_secs(3600);
 
 /// How often the queue is looked at even without news (rows requeued by
 /// `gazette outbox retry` from another process).
@@ -22,13 +23,13 @@ const POLL: Duration = Duration::from_secs(2);
 const CONCURRENCY: usize = 16;
 
 /// Wait after the `tries`-th failure (1-based): base, 2·base, 4·base, … capped at [`MAX_DELAY`].
-pub fn backoff(base: Duration, tries: u32) -> Duration {
+pub(crate) fn backoff(base: Duration, tries: u32) -> Duration {
     let exp = tries.saturating_sub(1).min(30);
     base.saturating_mul(1u32 << exp).min(MAX_DELAY)
 }
 
 /// What to write back after an attempt.
-pub fn after_attempt(
+pub(crate) fn after_attempt(
     item_id: i64,
     tries_before: i64,
     result: Result<(), mail::SendError>,
@@ -57,7 +58,7 @@ pub fn after_attempt(
 }
 
 /// Runs until `stop` turns true.
-pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiver<bool>) {
     // The font is found once, at start-up, so a missing one is said at once.
     let config = inner.config.clone();
     let fax = match tokio::task::spawn_blocking(move || Fax::load(&config)).await {
@@ -67,7 +68,7 @@ pub async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch::Receiv
             return;
         }
     };
-    let base = inner.retry_base;
+    let base = inner.config.mail.retry_base;
     let max_tries = inner.config.mail.retry_max;
     loop {
         if *stop.borrow() {
@@ -156,22 +157,16 @@ async fn deliver(
     let sub = &item.submission;
     let forms = inner.forms();
     let def = forms.get(&sub.form_id);
-    match item.channel.as_str() {
-        "email" => {}
-        "fax" => return fax.send(mailer, item, def.map(|d| d.as_ref())).await,
-        other => {
-            return Err(mail::SendError {
-                permanent: true,
-                text: format!("unknown channel {other:?}"),
-            })
-        }
+    if item.channel == Channel::Fax {
+        return fax.send(mailer, item, def.map(|d| d.as_ref())).await;
     }
-    let rows = crate::service::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
+    let rows = crate::present::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
     let layout = mail::layout(
+        &inner.theme(),
         sub,
         def.and_then(|d| d.annex),
         &rows,
-        &crate::service::cst_text(sub.received_at),
+        &crate::present::cst_text(sub.received_at),
         &inner.config.office,
     );
     let message = mail::message(&mailer.from, &item.recipients, layout)?;
@@ -198,19 +193,19 @@ fn log_mark(item: &OutboxItem, mark: &Mark) {
 }
 
 /// Rows listed per status by `gazette outbox`; the rest are counted.
-pub const REPORT_MAX: usize = 100;
+pub(crate) const REPORT_MAX: usize = 100;
 
 /// The text `gazette outbox` prints.
-pub fn report(summary: &store::OutboxSummary) -> String {
+pub(crate) fn report(summary: &store::OutboxSummary) -> String {
     let pending = summary
         .lines
         .iter()
-        .filter(|l| l.status == "pending")
+        .filter(|l| l.status == Delivery::Pending)
         .count();
     let failed = summary
         .lines
         .iter()
-        .filter(|l| l.status == "failed")
+        .filter(|l| l.status == Delivery::Failed)
         .count();
     let mut out = format!(
         "{} submission(s); notifications: {} sent, {} pending, {} failed\n",
@@ -218,7 +213,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
     );
     let mut shown = (0usize, 0usize);
     for l in &summary.lines {
-        let n = if l.status == "pending" {
+        let n = if l.status == Delivery::Pending {
             &mut shown.0
         } else {
             &mut shown.1
@@ -227,8 +222,8 @@ pub fn report(summary: &store::OutboxSummary) -> String {
         if *n > REPORT_MAX {
             continue;
         }
-        let when = if l.status == "pending" {
-            format!("next try {}", crate::service::cst_text(l.next_attempt_at))
+        let when = if l.status == Delivery::Pending {
+            format!("next try {}", crate::present::cst_text(l.next_attempt_at))
         } else {
             "gave up".to_string()
         };
@@ -240,7 +235,7 @@ pub fn report(summary: &store::OutboxSummary) -> String {
             out.push_str(&format!("        last error: {}\n", e.replace('\n', " ")));
         }
     }
-    for (status, total) in [("pending", pending), ("failed", failed)] {
+    for (status, total) in [(Delivery::Pending, pending), (Delivery::Failed, failed)] {
         if total > REPORT_MAX {
             out.push_str(&format!("… and {} more {status}\n", total - REPORT_MAX));
         }
@@ -270,20 +265,24 @@ mod tests {
 
     #[test]
     fn report_counts_and_caps_the_listing() {
-        let line = |id: i64, status: &str| store::OutboxRow {
+        let line = |id: i64, status: Delivery| store::OutboxRow {
             id,
-            status: status.into(),
+            status,
             reference: "K7M2XR9P".into(),
             form_id: "departments".into(),
             form_title: "市直主管部门信息一览表".into(),
             unit: "梅州市某局".into(),
-            channel: if id == 999 { "fax" } else { "email" }.into(),
+            channel: if id == 999 {
+                Channel::Fax
+            } else {
+                Channel::Email
+            },
             tries: 2,
             next_attempt_at: 0,
             last_error: Some("connection refused".into()),
         };
-        let mut lines: Vec<_> = (0..150).map(|i| line(i, "pending")).collect();
-        lines.push(line(999, "failed"));
+        let mut lines: Vec<_> = (0..150).map(|i| line(i, Delivery::Pending)).collect();
+        lines.push(line(999, Delivery::Failed));
         let text = report(&store::OutboxSummary {
             submissions: 200,
             sent: 49,

@@ -3,16 +3,16 @@
 use rand::{Rng, RngCore};
 
 /// A–Z without I, O and Q, and 2–9: nothing that looks like 0, 1 or another letter.
-pub const ALPHABET: &[u8; 31] = b"ABCDEFGHJKLMNPRSTUVWXYZ23456789";
+pub(crate) const ALPHABET: &[u8; 31] = b"ABCDEFGHJKLMNPRSTUVWXYZ23456789";
 
 /// Characters in a reference (31^8 ≈ 8.5 × 10^11 of them).
-pub const REFERENCE_LEN: usize = 8;
+pub(crate) const REFERENCE_LEN: usize = 8;
 
 /// Bytes of randomness in a receipt token's secret (128 bits).
-pub const SECRET_BYTES: usize = 16;
+pub(crate) const SECRET_BYTES: usize = 16;
 
 /// Length of a receipt token: the reference, then the secret in hex.
-pub const TOKEN_LEN: usize = REFERENCE_LEN + SECRET_BYTES * 2;
+pub(crate) const TOKEN_LEN: usize = REFERENCE_LEN + SECRET_BYTES * 2;
 
 /// A fresh reference such as `K7M2XR9P`, from the OS-seeded CSPRNG.
 pub fn reference() -> String {
@@ -32,7 +32,7 @@ pub fn token(reference: &str) -> String {
 }
 
 /// Whether `s` has the shape of a token (checked before any database look-up).
-pub fn is_token(s: &str) -> bool {
+pub(crate) fn is_token(s: &str) -> bool {
     s.len() == TOKEN_LEN
         && is_reference(&s[..REFERENCE_LEN])
         && s.as_bytes()[REFERENCE_LEN..]
@@ -41,12 +41,12 @@ pub fn is_token(s: &str) -> bool {
 }
 
 /// The reference part of a token (call after [`is_token`]).
-pub fn token_reference(token: &str) -> &str {
+pub(crate) fn token_reference(token: &str) -> &str {
     &token[..REFERENCE_LEN.min(token.len())]
 }
 
 /// Compares two tokens in time that does not depend on where they differ.
-pub fn same_token(a: &str, b: &str) -> bool {
+pub(crate) fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -54,11 +54,11 @@ pub fn same_token(a: &str, b: &str) -> bool {
             == 0
 }
 
-pub fn is_reference(s: &str) -> bool {
+pub(crate) fn is_reference(s: &str) -> bool {
     s.len() == REFERENCE_LEN && s.bytes().all(|b| ALPHABET.contains(&b))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -1,90 +1,27 @@
 //! The service as a value: configuration, form definitions, theme, the
 //! database writer and readers, and the outbox worker. `gazette intake` runs
-//! one on its own port; `gazette serve` can merge [`Service::router`] with its
-//! static files.
+//! one on its own port; `gazette serve` can merge [`Service::router`] (made
+//! in `router.rs`, which depends on this module, not the other way) with its
+//! static files. Storing a return is here too, whoever takes it in.
 
 use crate::limits::{Origins, RateLimiter};
 use crate::mail::{MailSettings, Mailer};
-use crate::store::{self, Readers, Writer};
+use crate::state::{AdminState, Decoys, FormSet, Inner};
+use crate::status::Source;
+use crate::store::{self, NewSubmission, Readers, StoreError, Stored, Writer};
 use anyhow::Context as _;
 use config::Config;
 use forms::FormDef;
-use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 use theme::Theme;
 use tokio::sync::{watch, Notify};
 
-pub type FormSet = HashMap<String, Arc<FormDef>>;
-
-/// Shared state behind every handler and the worker.
-pub struct Inner {
-    pub config: Config,
-    pub retry_base: Duration,
-    forms: RwLock<Arc<FormSet>>,
-    theme: RwLock<Arc<Theme>>,
-    pub writer: Writer,
-    pub readers: Arc<Readers>,
-    pub limiter: RateLimiter,
-    pub origins: Origins,
-    pub decoys: Decoys,
-    /// Woken after a commit that stored outbox rows.
-    pub outbox_wake: Arc<Notify>,
-    pub mail: MailSettings,
-    /// Admin sessions and the login throttle (in memory).
-    pub admin: crate::admin::AdminState,
-    /// Outbox worker passes over the queue since start (`/healthz`).
-    pub outbox_passes: std::sync::atomic::AtomicU64,
-}
-
-impl Inner {
-    /// The current form definitions (a snapshot; reloads swap the whole set).
-    pub fn forms(&self) -> Arc<FormSet> {
-        match self.forms.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
-    }
-
-    pub fn theme(&self) -> Arc<Theme> {
-        match self.theme.read() {
-            Ok(g) => Arc::clone(&g),
-            Err(p) => Arc::clone(&p.into_inner()),
-        }
-    }
-
-    pub fn writer_closed(&self) -> bool {
-        self.writer.is_closed()
-    }
-
-    /// Who is emailed about a return to `def`: `[office] email`, then the
-    /// form's own recipients. Never an address from the answers.
-    pub fn recipients(&self, def: &FormDef) -> Vec<String> {
-        recipients_for(&self.config, def)
-    }
-}
-
-/// [`Inner::recipients`] without a running service (`gazette import`).
-pub fn recipients_for(config: &Config, def: &FormDef) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let office = config.office.email.trim();
-    if !office.is_empty() {
-        out.push(office.to_string());
-    }
-    for r in &def.recipients {
-        let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
-            out.push(r.to_string());
-        }
-    }
-    out
-}
-
 /// The intake service. Build it with [`Service::open`] (or [`Service::new`]),
 /// mount [`Service::router`], and call [`Service::start_outbox`].
 pub struct Service {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     stop: watch::Sender<bool>,
@@ -115,10 +52,6 @@ impl Service {
                 )
             })?;
         }
-        let retry_base = config
-            .mail
-            .retry_base()
-            .map_err(|e| anyhow::anyhow!("{}: [mail.retry_base] {e}", file.display()))?;
         let set = form_set(forms)?;
         if office.is_empty() && set.values().all(|d| d.recipients.is_empty()) {
             tracing::warn!(
@@ -143,7 +76,6 @@ impl Service {
         let inner = Inner {
             limiter: RateLimiter::new(config.intake.rate_limit),
             origins,
-            retry_base,
             forms: RwLock::new(Arc::new(set)),
             theme: RwLock::new(Arc::new(theme)),
             writer,
@@ -151,7 +83,7 @@ impl Service {
             decoys: Decoys::default(),
             outbox_wake,
             mail,
-            admin: crate::admin::AdminState::default(),
+            admin: AdminState::default(),
             outbox_passes: Default::default(),
             config,
         };
@@ -166,20 +98,6 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
-    }
-
-    /// `POST /forms/{id}`, `GET /forms/{id}` (a redirect to the form page),
-    /// `GET /receipts/{token}` and `GET /healthz`. Serve it with
-    /// `into_make_service_with_connect_info::<SocketAddr>()` so the rate limit
-    /// sees client addresses.
-    pub fn router(&self) -> axum::Router {
-        crate::http::routes(Arc::clone(&self.inner))
-    }
-
-    /// [`Service::router`] plus `/style.css`, `/print.css` and a Chinese 404
-    /// page for everything else: what `gazette intake` serves on its own port.
-    pub fn standalone_router(&self) -> axum::Router {
-        crate::http::standalone(Arc::clone(&self.inner))
     }
 
     /// Starts the outbox worker on a thread of its own (a single-threaded
@@ -302,104 +220,57 @@ fn form_set(forms: Vec<FormDef>) -> anyhow::Result<FormSet> {
     Ok(set)
 }
 
-/// (label, value) for every answer, in the form's order; a field no longer in
-/// the definition is shown under its name.
-pub fn answer_rows(def: Option<&FormDef>, answers: &forms::Answers) -> Vec<(String, String)> {
-    answers
-        .0
-        .iter()
-        .map(|(name, value)| {
-            let label = def
-                .and_then(|d| d.field(name))
-                .map(|f| f.label.clone())
-                .unwrap_or_else(|| name.clone());
-            (label, value.display())
-        })
-        .collect()
+/// The submission a valid return becomes: the same shape from the web and
+/// from an imported spreadsheet, with its notifications queued.
+pub(crate) fn new_submission(
+    config: &Config,
+    def: &FormDef,
+    answers: &forms::Answers,
+    late: bool,
+    received_at: i64,
+    source: Source,
+) -> Result<NewSubmission, serde_json::Error> {
+    let answers_json = serde_json::to_string(answers)?;
+    Ok(NewSubmission {
+        form_id: def.id.clone(),
+        form_title: def.title.clone(),
+        unit: def.title_answer(answers),
+        hash: store::repeat_hash(&def.id, &answers_json),
+        answers_json,
+        late,
+        received_at,
+        recipients: crate::state::recipients_for(config, def),
+        faxes: crate::fax::queued_numbers(config),
+        source,
+    })
 }
 
-/// China Standard Time, as people write it: 2016年7月20日 10:31.
-pub fn cst_text(ms: i64) -> String {
-    use chrono::{Datelike, TimeZone, Timelike};
-    let tz = chrono::FixedOffset::east_opt(8 * 3600)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
-    match tz.timestamp_millis_opt(ms).single() {
-        Some(t) => format!(
-            "{}年{}月{}日 {:02}:{:02}",
-            t.year(),
-            t.month(),
-            t.day(),
-            t.hour(),
-            t.minute()
-        ),
-        None => String::new(),
-    }
-}
-
-/// Receipts shown for honeypot posts: they look like real ones but nothing
-/// is stored; a few hundred are kept in memory so the redirect leads to a page.
-#[derive(Default)]
-pub struct Decoys {
-    items: Mutex<VecDeque<(String, Decoy)>>,
-}
-
-#[derive(Clone)]
-pub struct Decoy {
-    pub reference: String,
-    pub form_id: String,
-    pub received_at: i64,
-    pub rows: Vec<(String, String)>,
-}
-
-impl Decoys {
-    const KEEP: usize = 256;
-
-    pub fn put(&self, token: String, decoy: Decoy) {
-        if let Ok(mut items) = self.items.lock() {
-            if items.len() >= Self::KEEP {
-                items.pop_front();
-            }
-            items.push_back((token, decoy));
-        }
-    }
-
-    pub fn get(&self, token: &str) -> Option<Decoy> {
-        let items = self.items.lock().ok()?;
-        items
-            .iter()
-            .find(|(t, _)| t == token)
-            .map(|(_, d)| d.clone())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn china_standard_time() {
-        // 2016-07-20 02:31 UTC is 10:31 in Meizhou.
-        let ms = chrono::DateTime::parse_from_rfc3339("2016-07-20T02:31:00Z")
-            .unwrap()
-            .timestamp_millis();
-        assert_eq!(cst_text(ms), "2016年7月20日 10:31");
-    }
-
-    #[test]
-    fn decoys_are_bounded() {
-        let d = Decoys::default();
-        for i in 0..300 {
-            d.put(
-                format!("t{i}"),
-                Decoy {
-                    reference: "R".into(),
-                    form_id: "f".into(),
-                    received_at: 0,
-                    rows: vec![],
-                },
-            );
-        }
-        assert!(d.get("t0").is_none());
-        assert!(d.get("t299").is_some());
+impl Inner {
+    /// Stores a valid web return; answers once it is committed (or is a
+    /// repeat of one that was).
+    pub(crate) async fn store_return(
+        &self,
+        def: &FormDef,
+        answers: &forms::Answers,
+        late: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Stored, StoreError> {
+        let new = new_submission(
+            &self.config,
+            def,
+            answers,
+            late,
+            now.timestamp_millis(),
+            Source::Web,
+        )
+        .map_err(|e| StoreError::Sqlite(format!("serialising answers for {}: {e}", def.id)))?;
+        let stored = self.writer.insert(new).await?;
+        tracing::debug!(
+            "stored {} for {}{}",
+            stored.reference,
+            def.id,
+            if stored.repeat { " (repeat)" } else { "" }
+        );
+        Ok(stored)
     }
 }

@@ -9,6 +9,7 @@
 //! thread through a channel; reads go through [`Readers::run`], which uses
 //! `spawn_blocking`.
 
+use crate::status::{Channel, Delivery, Source};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
 /// Schema migrations; `PRAGMA user_version` counts how many have run.
-pub const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE submissions (
     id          INTEGER PRIMARY KEY,
@@ -70,10 +71,28 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_submission ON audit(submission_id, id);
 "#,
+    r#"
+-- Processing states as stable codes (see status::Processing), not the labels
+-- people read; SQLite cannot change a CHECK in place, so the table is rebuilt.
+CREATE TABLE processing_codes (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    status   TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','setup','feedback')),
+    account  TEXT NOT NULL DEFAULT '',
+    note     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO processing_codes (submission_id, status, account, note, updated_at)
+SELECT submission_id,
+       CASE status WHEN '已设置' THEN 'setup' WHEN '已反馈' THEN 'feedback' ELSE 'pending' END,
+       account, note, updated_at
+FROM processing;
+DROP TABLE processing;
+ALTER TABLE processing_codes RENAME TO processing;
+"#,
 ];
 
 /// How long the same answers to the same form count as a repeat.
-pub const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
+pub(crate) const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
 
 /// Most queued operations folded into one transaction.
 const MAX_BATCH: usize = 512;
@@ -126,7 +145,7 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 }
 
 /// Runs every migration newer than `user_version`, all in one transaction.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
@@ -143,37 +162,37 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+#[cfg(test)]
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
 /// A valid return about to be stored.
 #[derive(Debug, Clone)]
-pub struct NewSubmission {
-    pub form_id: String,
-    pub form_title: String,
-    pub unit: String,
+pub(crate) struct NewSubmission {
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
     /// `Answers` as JSON.
-    pub answers_json: String,
+    pub(crate) answers_json: String,
     /// See [`repeat_hash`].
-    pub hash: String,
-    pub late: bool,
-    pub received_at: i64,
+    pub(crate) hash: String,
+    pub(crate) late: bool,
+    pub(crate) received_at: i64,
     /// Who is emailed; empty: no outbox row.
-    pub recipients: Vec<String>,
+    pub(crate) recipients: Vec<String>,
     /// Fax numbers; one `fax` outbox row each (see `fax::queued_numbers`).
-    pub faxes: Vec<String>,
-    /// `web` or `import`.
-    pub source: &'static str,
+    pub(crate) faxes: Vec<String>,
+    pub(crate) source: Source,
 }
 
 /// What a caller gets back once its transaction has committed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    pub reference: String,
-    pub token: String,
+pub(crate) struct Stored {
+    pub(crate) reference: String,
+    pub(crate) token: String,
     /// The same answers came within [`REPEAT_WINDOW_MS`]: this is the earlier receipt.
-    pub repeat: bool,
+    pub(crate) repeat: bool,
 }
 
 /// sha256 over the form id and the canonical (normalised, field-ordered) answers.
@@ -188,7 +207,7 @@ pub fn repeat_hash(form_id: &str, answers_json: &str) -> String {
 
 /// The outcome of one delivery attempt, written back by the outbox worker.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Mark {
+pub(crate) enum Mark {
     Sent {
         id: i64,
         at: i64,
@@ -208,7 +227,7 @@ pub enum Mark {
 
 /// A write of any other kind, run inside the writer's transaction. `Fn`, not
 /// `FnOnce`: a failed batch is redone one operation at a time.
-pub type ApplyFn = Arc<dyn Fn(&Connection) -> Result<usize, rusqlite::Error> + Send + Sync>;
+pub(crate) type ApplyFn = Arc<dyn Fn(&Connection) -> Result<usize, rusqlite::Error> + Send + Sync>;
 
 enum Op {
     Insert(NewSubmission, oneshot::Sender<Result<Stored, StoreError>>),
@@ -218,7 +237,7 @@ enum Op {
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
-pub struct Writer {
+pub(crate) struct Writer {
     tx: mpsc::Sender<Op>,
 }
 
@@ -226,7 +245,7 @@ impl Writer {
     /// Starts the writer thread on `conn`. After each commit that stored
     /// outbox rows it wakes `notify`. The thread ends when every `Writer` is
     /// dropped, after finishing what is queued.
-    pub fn start(
+    pub(crate) fn start(
         conn: Connection,
         notify: Arc<Notify>,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
@@ -256,12 +275,12 @@ impl Writer {
     }
 
     /// Whether the writer thread has gone (it only stops on shutdown).
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.tx.is_closed()
     }
 
     /// Stores a submission and its outbox row; returns after the commit.
-    pub async fn insert(&self, s: NewSubmission) -> Result<Stored, StoreError> {
+    pub(crate) async fn insert(&self, s: NewSubmission) -> Result<Stored, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Op::Insert(s, tx))
@@ -272,7 +291,7 @@ impl Writer {
 
     /// Runs `f` in a write transaction (with whatever else is queued);
     /// returns its result after the commit.
-    pub async fn apply(&self, f: ApplyFn) -> Result<usize, StoreError> {
+    pub(crate) async fn apply(&self, f: ApplyFn) -> Result<usize, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.tx
             .send(Op::Apply(f, tx))
@@ -281,7 +300,7 @@ impl Writer {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    pub async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
+    pub(crate) async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
         if marks.is_empty() {
             return Ok(());
         }
@@ -559,7 +578,7 @@ fn insert_one(
 
 /// What became of one row of an imported file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Imported {
+pub(crate) enum Imported {
     Stored(Stored),
     /// The same answers were already stored for this form (an earlier import
     /// of the same file, or the same return sent on the web): the reference.
@@ -570,7 +589,7 @@ pub enum Imported {
 /// A row whose answers are already stored for its form is not stored again,
 /// so importing a file twice does no harm. (The caller drops repeats within
 /// the file.)
-pub fn insert_all(
+pub(crate) fn insert_all(
     conn: &mut Connection,
     subs: &[NewSubmission],
 ) -> Result<Vec<Imported>, StoreError> {
@@ -587,7 +606,7 @@ pub fn insert_all(
 }
 
 /// The reference of the earliest return to `form_id` with these answers.
-pub fn already_stored(
+pub(crate) fn already_stored(
     conn: &Connection,
     form_id: &str,
     hash: &str,
@@ -639,18 +658,18 @@ fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         conn.prepare_cached(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
-             VALUES (?1, 'email', ?2, ?3, ?3)",
+             VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
-        .execute(params![id, recipients, s.received_at])?;
+        .execute(params![id, Channel::Email, recipients, s.received_at])?;
     }
     for number in &s.faxes {
         let recipients = serde_json::to_string(&[number])
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         conn.prepare_cached(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
-             VALUES (?1, 'fax', ?2, ?3, ?3)",
+             VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
-        .execute(params![id, recipients, s.received_at])?;
+        .execute(params![id, Channel::Fax, recipients, s.received_at])?;
     }
     Ok(Stored {
         reference,
@@ -695,16 +714,16 @@ fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error>
 
 /// A stored return, as read back.
 #[derive(Debug, Clone)]
-pub struct Submission {
-    pub id: i64,
-    pub reference: String,
-    pub token: String,
-    pub form_id: String,
-    pub form_title: String,
-    pub unit: String,
-    pub answers: forms::Answers,
-    pub late: bool,
-    pub received_at: i64,
+pub(crate) struct Submission {
+    pub(crate) id: i64,
+    pub(crate) reference: String,
+    pub(crate) token: String,
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
+    pub(crate) answers: forms::Answers,
+    pub(crate) late: bool,
+    pub(crate) received_at: i64,
 }
 
 const SUBMISSION_COLUMNS: &str =
@@ -730,7 +749,7 @@ fn submission_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Submiss
 
 /// The submission a receipt token belongs to: found by the token's
 /// reference, then the whole token compared in constant time.
-pub fn submission_by_token(
+pub(crate) fn submission_by_token(
     conn: &Connection,
     token: &str,
 ) -> Result<Option<Submission>, rusqlite::Error> {
@@ -750,7 +769,7 @@ pub fn submission_by_token(
 
 /// The submission with this reference (for the admin pages, which are
 /// behind a login; the public receipt goes through the whole token).
-pub fn submission_by_reference(
+pub(crate) fn submission_by_reference(
     conn: &Connection,
     reference: &str,
 ) -> Result<Option<Submission>, rusqlite::Error> {
@@ -763,16 +782,20 @@ pub fn submission_by_reference(
 
 /// One outbox row with its submission, ready to send.
 #[derive(Debug, Clone)]
-pub struct OutboxItem {
-    pub id: i64,
-    pub channel: String,
-    pub recipients: Vec<String>,
-    pub tries: i64,
-    pub submission: Submission,
+pub(crate) struct OutboxItem {
+    pub(crate) id: i64,
+    pub(crate) channel: Channel,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) tries: i64,
+    pub(crate) submission: Submission,
 }
 
 /// Pending rows whose next attempt is due at `now`, oldest first.
-pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboxItem>, rusqlite::Error> {
+pub(crate) fn due(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<OutboxItem>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT o.id, o.channel, o.recipients, o.tries, {SUBMISSION_COLUMNS}
          FROM outbox o JOIN submissions s ON s.id = o.submission_id
@@ -796,7 +819,7 @@ pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<OutboxItem>,
 }
 
 /// When the earliest pending row is due, if any.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+pub(crate) fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
     conn.prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")?
         .query_row([], |r| r.get(0))
 }
@@ -804,23 +827,22 @@ pub fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
 /// A pending or failed notification, for `gazette outbox` and the admin
 /// outbox page.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct OutboxRow {
-    pub id: i64,
-    pub reference: String,
-    pub form_id: String,
-    pub form_title: String,
-    pub unit: String,
-    /// `email` or `fax`.
-    pub channel: String,
-    pub status: String,
-    pub tries: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
+pub(crate) struct OutboxRow {
+    pub(crate) id: i64,
+    pub(crate) reference: String,
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
+    pub(crate) channel: Channel,
+    pub(crate) status: Delivery,
+    pub(crate) tries: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) last_error: Option<String>,
 }
 
 /// Every pending and failed notification: failed ones first, then pending
 /// ones, each oldest first.
-pub fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
+pub(crate) fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
     conn.prepare_cached(
         "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
                 o.tries, o.next_attempt_at, o.last_error
@@ -846,14 +868,14 @@ pub fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error>
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct OutboxSummary {
-    pub submissions: i64,
-    pub sent: i64,
-    pub lines: Vec<OutboxRow>,
+pub(crate) struct OutboxSummary {
+    pub(crate) submissions: i64,
+    pub(crate) sent: i64,
+    pub(crate) lines: Vec<OutboxRow>,
 }
 
 /// Counts plus every pending and failed row.
-pub fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Error> {
+pub(crate) fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Error> {
     let submissions = conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?;
     let sent = conn.query_row(
         "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
@@ -868,7 +890,7 @@ pub fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Erro
 }
 
 /// Puts every failed row back in the queue, due now, with its tries reset.
-pub fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite::Error> {
+pub(crate) fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite::Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let n = tx.execute(
         "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
@@ -879,13 +901,13 @@ pub fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite
 }
 
 /// A few read connections, used from blocking threads.
-pub struct Readers {
+pub(crate) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
 }
 
 impl Readers {
-    pub fn new(path: PathBuf) -> Readers {
+    pub(crate) fn new(path: PathBuf) -> Readers {
         Readers {
             path,
             idle: Mutex::new(Vec::new()),
@@ -911,7 +933,7 @@ impl Readers {
     }
 
     /// Runs `f` on a read connection on a blocking thread.
-    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
@@ -943,7 +965,7 @@ mod tests {
             received_at: at,
             recipients: vec!["office@example.org".into()],
             faxes: vec![],
-            source: "web",
+            source: Source::Web,
         }
     }
 
@@ -1003,6 +1025,78 @@ mod tests {
         drop(conn);
         let e = open(&path).unwrap_err();
         assert!(e.to_string().contains("99"), "{e}");
+    }
+
+    /// A database made by the release before the states became codes.
+    #[test]
+    fn version_2_database_is_migrated_to_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(include_str!("fixtures/schema_v2.sql"))
+            .unwrap();
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        let states: Vec<(i64, crate::status::Processing, String)> = conn
+            .prepare("SELECT submission_id, status, account FROM processing ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        use crate::status::Processing as P;
+        assert_eq!(
+            states,
+            [
+                (1, P::SetUp, "mz_jia".to_string()),
+                (2, P::FedBack, "mz_yi".to_string()),
+                (3, P::Pending, String::new())
+            ]
+        );
+        // The new CHECK holds: a label is no longer a state.
+        assert!(conn
+            .execute(
+                "INSERT INTO processing (submission_id, status, updated_at) VALUES (4, '已设置', 0)",
+                []
+            )
+            .is_err());
+        let summary = outbox_summary(&conn).unwrap();
+        assert_eq!((summary.submissions, summary.sent), (4, 1));
+        let lines: Vec<_> = summary
+            .lines
+            .iter()
+            .map(|l| (l.reference.as_str(), l.channel, l.status))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("BBBBBBB3", Channel::Email, Delivery::Pending),
+                ("AAAAAAA2", Channel::Fax, Delivery::Failed)
+            ]
+        );
+        let source: Source = conn
+            .query_row("SELECT source FROM submissions WHERE id = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(source, Source::Import);
+        drop(conn);
+
+        // The service opens it and writes next to the old rows.
+        let root = dir.path();
+        std::fs::write(
+            root.join(config::FILE_NAME),
+            "[intake]\ndatabase = \"x.db\"\n[mail]\ntransport = \"mail\"\n",
+        )
+        .unwrap();
+        let service = crate::Service::new(
+            config::Config::load_with_env(root, vec![]).unwrap(),
+            vec![],
+            theme::Theme::load(root).unwrap(),
+        )
+        .unwrap();
+        drop(service);
     }
 
     #[test]
@@ -1123,7 +1217,7 @@ mod tests {
         let summary = readers.run(outbox_summary).await.unwrap();
         assert_eq!(summary.sent, 201);
         assert_eq!(summary.lines.len(), 1);
-        assert_eq!(summary.lines[0].status, "failed");
+        assert_eq!(summary.lines[0].status, Delivery::Failed);
         assert_eq!(summary.lines[0].last_error.as_deref(), Some("550 no"));
 
         // Identical posts arriving together (one batch) share one receipt.

@@ -59,12 +59,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .canonicalize()
         .with_context(|| format!("{}: no such folder", opts.root.display()))?;
     let service = intake::Service::open(&root)?;
-    let mut listen: SocketAddr = service
-        .config()
-        .intake
-        .listen
-        .parse()
-        .context("[intake] listen")?;
+    let mut listen = service.config().intake.listen;
     if let Some(p) = opts.port {
         listen.set_port(p);
     }

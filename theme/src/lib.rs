@@ -48,6 +48,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("receipt.html", include_str!("../templates/receipt.html")),
     ("message.html", include_str!("../templates/message.html")),
+    (
+        "mail_notification.html",
+        include_str!("../templates/mail_notification.html"),
+    ),
     ("404.html", include_str!("../templates/404.html")),
     ("search.html", include_str!("../templates/search.html")),
     (

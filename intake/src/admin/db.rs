@@ -1,48 +1,46 @@
 //! The admin pages' reads and writes. Reads run on the reader pool, writes
 //! inside the writer thread's transaction (see [`crate::store::Writer::apply`]).
 
+use crate::status::{Channel, Delivery, Processing, Source};
 use crate::store::{self, Submission};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Processing states, in order.
-pub const STATUSES: [&str; 3] = ["待处理", "已设置", "已反馈"];
-
 /// Who made a change: one shared admin password, so one name.
-pub const ACTOR: &str = "管理员";
+pub(crate) const ACTOR: &str = "管理员";
 
 /// One notification's state, for the listings.
 #[derive(Debug, Clone, Serialize)]
-pub struct ChannelState {
-    pub channel: String,
-    pub status: String,
+pub(crate) struct ChannelState {
+    pub(crate) channel: Channel,
+    pub(crate) status: Delivery,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct ListRow {
-    pub reference: String,
-    pub unit: String,
-    pub received_at: i64,
-    pub late: bool,
-    pub status: String,
-    pub channels: Vec<ChannelState>,
+pub(crate) struct ListRow {
+    pub(crate) reference: String,
+    pub(crate) unit: String,
+    pub(crate) received_at: i64,
+    pub(crate) late: bool,
+    pub(crate) status: Processing,
+    pub(crate) channels: Vec<ChannelState>,
 }
 
 /// Returns to `form_id`, newest first, optionally only those in `status`.
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     form_id: &str,
-    status: Option<&str>,
+    status: Option<Processing>,
 ) -> Result<Vec<ListRow>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, '待处理')
+        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3)
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
-         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, '待处理') = ?2)
+         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)
          ORDER BY s.received_at DESC, s.id DESC",
     )?;
     let rows: Vec<(i64, ListRow)> = stmt
-        .query_map(params![form_id, status], |r| {
+        .query_map(params![form_id, status, Processing::Pending], |r| {
             Ok((
                 r.get(0)?,
                 ListRow {
@@ -80,78 +78,81 @@ pub fn list(
 
 /// Per form: how many returns in each processing state.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct FormCounts {
-    pub total: i64,
-    pub pending: i64,
-    pub set_up: i64,
-    pub fed_back: i64,
+pub(crate) struct FormCounts {
+    pub(crate) total: i64,
+    pub(crate) pending: i64,
+    pub(crate) set_up: i64,
+    pub(crate) fed_back: i64,
 }
 
-pub fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
+pub(crate) fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.form_id, COALESCE(p.status, '待处理'), COUNT(*)
+        "SELECT s.form_id, COALESCE(p.status, ?1), COUNT(*)
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
          GROUP BY 1, 2",
     )?;
     let mut out: HashMap<String, FormCounts> = HashMap::new();
-    let mut q = stmt.query([])?;
+    let mut q = stmt.query([Processing::Pending])?;
     while let Some(r) = q.next()? {
         let c = out.entry(r.get(0)?).or_default();
         let n: i64 = r.get(2)?;
         c.total += n;
-        match r.get::<_, String>(1)?.as_str() {
-            "已设置" => c.set_up += n,
-            "已反馈" => c.fed_back += n,
-            _ => c.pending += n,
+        match r.get::<_, Processing>(1)? {
+            Processing::SetUp => c.set_up += n,
+            Processing::FedBack => c.fed_back += n,
+            Processing::Pending => c.pending += n,
         }
     }
     Ok(out)
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Notification {
-    pub id: i64,
-    pub channel: String,
-    pub recipients: String,
-    pub status: String,
-    pub tries: i64,
-    pub next_attempt_at: i64,
-    pub last_error: Option<String>,
-    pub sent_at: Option<i64>,
+pub(crate) struct Notification {
+    pub(crate) id: i64,
+    pub(crate) channel: Channel,
+    pub(crate) recipients: String,
+    pub(crate) status: Delivery,
+    pub(crate) tries: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) sent_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct AuditEntry {
-    pub at: i64,
-    pub actor: String,
-    pub action: String,
-    pub detail: String,
+pub(crate) struct AuditEntry {
+    pub(crate) at: i64,
+    pub(crate) actor: String,
+    pub(crate) action: String,
+    pub(crate) detail: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct Detail {
-    pub submission: Submission,
-    pub source: String,
-    pub status: String,
-    pub account: String,
-    pub note: String,
-    pub notifications: Vec<Notification>,
-    pub audit: Vec<AuditEntry>,
+pub(crate) struct Detail {
+    pub(crate) submission: Submission,
+    pub(crate) source: Source,
+    pub(crate) status: Processing,
+    pub(crate) account: String,
+    pub(crate) note: String,
+    pub(crate) notifications: Vec<Notification>,
+    pub(crate) audit: Vec<AuditEntry>,
 }
 
-pub fn detail(conn: &Connection, reference: &str) -> Result<Option<Detail>, rusqlite::Error> {
+pub(crate) fn detail(
+    conn: &Connection,
+    reference: &str,
+) -> Result<Option<Detail>, rusqlite::Error> {
     let Some(submission) = store::submission_by_reference(conn, reference)? else {
         return Ok(None);
     };
     let id = submission.id;
-    let source: String = conn
+    let source: Source = conn
         .prepare_cached("SELECT source FROM submissions WHERE id = ?1")?
         .query_row([id], |r| r.get(0))?;
     let (status, account, note) = conn
         .prepare_cached("SELECT status, account, note FROM processing WHERE submission_id = ?1")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?
-        .unwrap_or_else(|| (STATUSES[0].to_string(), String::new(), String::new()));
+        .unwrap_or_else(|| (Processing::Pending, String::new(), String::new()));
     let notifications = conn
         .prepare_cached(
             "SELECT id, channel, recipients, status, tries, next_attempt_at, last_error, sent_at
@@ -201,7 +202,7 @@ pub fn detail(conn: &Connection, reference: &str) -> Result<Option<Detail>, rusq
 
 /// A processing change asked for on the detail page.
 #[derive(Debug, Clone)]
-pub enum Change {
+pub(crate) enum Change {
     /// 已设置, with the account name given to the unit.
     SetUp { account: String, note: String },
     /// 已反馈 (the unit was told); the account stays.
@@ -210,7 +211,7 @@ pub enum Change {
 
 /// Applies `change` to the return `reference` and appends it to the audit
 /// trail. Returns 0 when there is no such return.
-pub fn change(
+pub(crate) fn change(
     conn: &Connection,
     reference: &str,
     change: &Change,
@@ -227,12 +228,12 @@ pub fn change(
         Change::SetUp { account, note } => {
             conn.prepare_cached(
                 "INSERT INTO processing (submission_id, status, account, note, updated_at)
-                 VALUES (?1, '已设置', ?2, ?3, ?4)
+                 VALUES (?1, ?5, ?2, ?3, ?4)
                  ON CONFLICT (submission_id) DO UPDATE SET
                    status = excluded.status, account = excluded.account,
                    note = excluded.note, updated_at = excluded.updated_at",
             )?
-            .execute(params![id, account, note, now])?;
+            .execute(params![id, account, note, now, Processing::SetUp])?;
             let mut d = format!("账号：{account}");
             if !note.is_empty() {
                 d.push_str(&format!("；备注：{note}"));
@@ -242,13 +243,13 @@ pub fn change(
         Change::FedBack { note } => {
             conn.prepare_cached(
                 "INSERT INTO processing (submission_id, status, note, updated_at)
-                 VALUES (?1, '已反馈', ?2, ?3)
+                 VALUES (?1, ?4, ?2, ?3)
                  ON CONFLICT (submission_id) DO UPDATE SET
                    status = excluded.status,
                    note = CASE WHEN excluded.note = '' THEN processing.note ELSE excluded.note END,
                    updated_at = excluded.updated_at",
             )?
-            .execute(params![id, note, now])?;
+            .execute(params![id, note, now, Processing::FedBack])?;
             let d = if note.is_empty() {
                 String::new()
             } else {
@@ -268,7 +269,7 @@ const LOGIN_FAILED: &str = "登录失败";
 /// Notes a login attempt that reached the password check (throttled ones
 /// do not): the returns hold personal data, so who got in, and who tried,
 /// is kept.
-pub fn record_login(
+pub(crate) fn record_login(
     conn: &Connection,
     at: i64,
     from: &str,
@@ -281,14 +282,17 @@ pub fn record_login(
 
 /// A login record, for the admin overview.
 #[derive(Debug, Clone, Serialize)]
-pub struct LoginRow {
-    pub at: String,
-    pub ok: bool,
-    pub detail: String,
+pub(crate) struct LoginRow {
+    pub(crate) at: String,
+    pub(crate) ok: bool,
+    pub(crate) detail: String,
 }
 
 /// The latest `limit` login records, newest first.
-pub fn recent_logins(conn: &Connection, limit: i64) -> Result<Vec<LoginRow>, rusqlite::Error> {
+pub(crate) fn recent_logins(
+    conn: &Connection,
+    limit: i64,
+) -> Result<Vec<LoginRow>, rusqlite::Error> {
     conn.prepare_cached(
         "SELECT at, action, detail FROM audit
          WHERE submission_id IS NULL AND action IN (?1, ?2)
@@ -296,7 +300,7 @@ pub fn recent_logins(conn: &Connection, limit: i64) -> Result<Vec<LoginRow>, rus
     )?
     .query_map(params![LOGIN, LOGIN_FAILED, limit], |r| {
         Ok(LoginRow {
-            at: crate::service::cst_text(r.get(0)?),
+            at: crate::present::cst_text(r.get(0)?),
             ok: r.get::<_, String>(1)? == LOGIN,
             detail: r.get(2)?,
         })
@@ -320,8 +324,12 @@ fn audit(
 
 /// Puts failed notifications back in the queue (one, or all with `None`),
 /// due now with their tries reset, and notes each in the audit trail.
-pub fn requeue(conn: &Connection, id: Option<i64>, now: i64) -> Result<usize, rusqlite::Error> {
-    let targets: Vec<(i64, i64, String)> = conn
+pub(crate) fn requeue(
+    conn: &Connection,
+    id: Option<i64>,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
+    let targets: Vec<(i64, i64, Channel)> = conn
         .prepare_cached(
             "SELECT id, submission_id, channel FROM outbox
              WHERE status = 'failed' AND (?1 IS NULL OR id = ?1) ORDER BY id",
@@ -338,28 +346,10 @@ pub fn requeue(conn: &Connection, id: Option<i64>, now: i64) -> Result<usize, ru
             now,
             Some(*submission),
             "重新发送通知",
-            &channel_text(channel),
+            channel.label(),
         )?;
     }
     Ok(targets.len())
-}
-
-/// 电子邮件 / 传真 for the channel names the outbox uses.
-pub fn channel_text(channel: &str) -> String {
-    match channel {
-        "email" => "电子邮件".into(),
-        "fax" => "传真".into(),
-        other => other.to_string(),
-    }
-}
-
-/// 已发送 / 待发送 / 失败.
-pub fn delivery_text(status: &str) -> &'static str {
-    match status {
-        "sent" => "已发送",
-        "failed" => "失败",
-        _ => "待发送",
-    }
 }
 
 #[cfg(test)]
@@ -397,8 +387,8 @@ mod tests {
         let all = list(&conn, "departments", None).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].unit, "乙局", "newest first");
-        assert_eq!(all[0].status, "待处理");
-        assert_eq!(all[0].channels[0].status, "failed");
+        assert_eq!(all[0].status, Processing::Pending);
+        assert_eq!(all[0].channels[0].status, Delivery::Failed);
 
         let set = Change::SetUp {
             account: "mz_jia".into(),
@@ -411,7 +401,7 @@ mod tests {
         };
         change(&conn, "AAAAAAA2", &fb, 4000).unwrap();
         let d = detail(&conn, "AAAAAAA2").unwrap().unwrap();
-        assert_eq!(d.status, "已反馈");
+        assert_eq!(d.status, Processing::FedBack);
         assert_eq!(d.account, "mz_jia");
         assert_eq!(
             d.note, "已电话告知",
@@ -422,7 +412,7 @@ mod tests {
         assert!(d.audit[0].detail.contains("mz_jia"));
         assert_eq!(d.audit[1].actor, ACTOR);
 
-        let pending = list(&conn, "departments", Some("待处理")).unwrap();
+        let pending = list(&conn, "departments", Some(Processing::Pending)).unwrap();
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].unit, "乙局");
         let c = counts(&conn).unwrap();
@@ -450,7 +440,7 @@ mod tests {
         let rows = crate::store::outbox_rows(&conn).unwrap();
         assert!(rows
             .iter()
-            .all(|r| r.status == "pending" && r.tries == 0 && r.next_attempt_at == 5000));
+            .all(|r| r.status == Delivery::Pending && r.tries == 0 && r.next_attempt_at == 5000));
         let n: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM audit WHERE action = '重新发送通知'",

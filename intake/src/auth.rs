@@ -10,22 +10,22 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Name of the session cookie.
-pub const COOKIE: &str = "gazette_admin";
+pub(crate) const COOKIE: &str = "gazette_admin";
 
 /// A session ends after this long without a request.
-pub const IDLE: Duration = Duration::from_secs(8 * 3600);
+pub(crate) const IDLE: Duration = Duration::from_secs(8 * 3600);
 
 /// ... and in any case this long after login.
-pub const LIFETIME: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Wrong passwords a client may give before it has to wait.
-pub const FREE_TRIES: u32 = 5;
+pub(crate) const FREE_TRIES: u32 = 5;
 
 /// The first wait after [`FREE_TRIES`]; it doubles with each further failure.
-pub const FIRST_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const FIRST_WAIT: Duration = Duration::from_secs(30);
 
 /// The longest wait between two tries.
-pub const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 
 /// A client's failures are forgotten after this long without a try.
 const FORGET: Duration = Duration::from_secs(24 * 3600);
@@ -41,13 +41,13 @@ pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Er
 }
 
 /// Whether the configured hash is usable at all (a PHC string argon2 reads).
-pub fn hash_is_valid(hash: &str) -> bool {
+pub(crate) fn hash_is_valid(hash: &str) -> bool {
     PasswordHash::new(hash.trim()).is_ok()
 }
 
 /// Checks `password` against the PHC string `hash`. Slow on purpose (argon2):
 /// call from a blocking thread.
-pub fn verify_password(password: &str, hash: &str) -> bool {
+pub(crate) fn verify_password(password: &str, hash: &str) -> bool {
     match PasswordHash::new(hash.trim()) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -57,7 +57,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// 256 random bits as 64 hex digits.
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     crate::refs::hex(&bytes)
@@ -78,13 +78,13 @@ struct Session {
 
 /// Logged-in browsers, in memory: a restart logs everybody out.
 #[derive(Default)]
-pub struct Sessions {
+pub(crate) struct Sessions {
     map: Mutex<HashMap<String, Session>>,
 }
 
 impl Sessions {
     /// A new session: (cookie token, CSRF token).
-    pub fn create(&self, now: Instant) -> (String, String) {
+    pub(crate) fn create(&self, now: Instant) -> (String, String) {
         let token = random_token();
         let csrf = random_token();
         if let Ok(mut map) = self.map.lock() {
@@ -103,7 +103,7 @@ impl Sessions {
 
     /// The CSRF token of a live session, which counts as seen at `now`;
     /// `None` for an unknown or expired one (which is then dropped).
-    pub fn touch(&self, token: &str, now: Instant) -> Option<String> {
+    pub(crate) fn touch(&self, token: &str, now: Instant) -> Option<String> {
         let mut map = self.map.lock().ok()?;
         let k = key(token);
         let live = map.get(&k).is_some_and(|s| alive(s, now));
@@ -116,7 +116,7 @@ impl Sessions {
         Some(s.csrf.clone())
     }
 
-    pub fn remove(&self, token: &str) {
+    pub(crate) fn remove(&self, token: &str) {
         if let Ok(mut map) = self.map.lock() {
             map.remove(&key(token));
         }
@@ -136,12 +136,12 @@ struct Failures {
 /// Wrong passwords per client address: after [`FREE_TRIES`] the client must
 /// wait before the next try is even checked, longer after each failure.
 #[derive(Default)]
-pub struct LoginThrottle {
+pub(crate) struct LoginThrottle {
     map: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 /// How long a client with `count` failures waits after its last one.
-pub fn wait_after(count: u32) -> Duration {
+pub(crate) fn wait_after(count: u32) -> Duration {
     if count < FREE_TRIES {
         return Duration::ZERO;
     }
@@ -151,7 +151,7 @@ pub fn wait_after(count: u32) -> Duration {
 
 impl LoginThrottle {
     /// `Err(wait)` when `client` may not try yet.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub(crate) fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
         let Ok(mut map) = self.map.lock() else {
             return Ok(());
         };
@@ -172,7 +172,7 @@ impl LoginThrottle {
     }
 
     /// Records a wrong password.
-    pub fn failed(&self, client: IpAddr, now: Instant) {
+    pub(crate) fn failed(&self, client: IpAddr, now: Instant) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() > 10_000 {
                 map.retain(|_, f| now.saturating_duration_since(f.last) < FORGET);
@@ -187,7 +187,7 @@ impl LoginThrottle {
     }
 
     /// A correct password clears the client's record.
-    pub fn succeeded(&self, client: IpAddr) {
+    pub(crate) fn succeeded(&self, client: IpAddr) {
         if let Ok(mut map) = self.map.lock() {
             map.remove(&client);
         }
@@ -195,7 +195,7 @@ impl LoginThrottle {
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
-pub fn same_secret(a: &str, b: &str) -> bool {
+pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     crate::refs::same_token(a, b)
 }
 

@@ -1,0 +1,165 @@
+//! `/admin/login` and `/admin/logout`.
+
+use super::session::{
+    client_ip, cookie, field, is_https, read_pairs, safe_next, session, AdminForm,
+};
+use super::{db, disabled, enabled};
+use crate::auth;
+use crate::response::{redirect, Error, Page};
+use crate::state::Inner;
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct LoginView<'a> {
+    status: StatusCode,
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+    next: &'a str,
+}
+
+fn login_form(v: LoginView<'_>) -> Page {
+    let title = if v.error.is_some() {
+        "错误：管理登录"
+    } else {
+        "管理登录"
+    };
+    Page::new("admin_login.html", title)
+        .status(v.status)
+        .with("error", &v.error)
+        .with("notice", &v.notice)
+        .with("next", v.next)
+}
+
+pub(super) async fn page(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, Error> {
+    if !enabled(&inner) {
+        return Err(disabled());
+    }
+    let next = safe_next(q.get("next").map(String::as_str));
+    if session(&inner, &headers).is_some() {
+        return Ok(redirect(StatusCode::SEE_OTHER, &next));
+    }
+    let notice = q.contains_key("out").then_some("您已退出管理页面。");
+    Ok(login_form(LoginView {
+        status: StatusCode::OK,
+        error: None,
+        notice,
+        next: &next,
+    })
+    .into_response())
+}
+
+pub(super) async fn login(
+    State(inner): State<Arc<Inner>>,
+    req: Request,
+) -> Result<Response, Error> {
+    if !enabled(&inner) {
+        return Err(disabled());
+    }
+    let (parts, body) = req.into_parts();
+    if inner.origins.check(&parts.headers).is_err() {
+        return Err(Error::new(
+            StatusCode::FORBIDDEN,
+            "不接收来自其他网站的登录",
+            "请从本站的管理登录页面登录。",
+        )
+        .link("/admin/login", "打开管理登录页面"));
+    }
+    let ip = client_ip(&parts);
+    // A client that gave too many wrong passwords waits before any check.
+    if let Err(wait) = inner.admin.throttle.check(ip, Instant::now()) {
+        return Ok(throttled(wait, "/admin/"));
+    }
+    let pairs = read_pairs(body).await?;
+    let next = safe_next(field(&pairs, "next"));
+    let password = field(&pairs, "password").unwrap_or("").to_string();
+    if password.is_empty() {
+        return Ok(login_form(LoginView {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: Some("请输入管理密码。"),
+            notice: None,
+            next: &next,
+        })
+        .into_response());
+    }
+    let hash = inner.config.admin.password_hash.clone();
+    if !auth::hash_is_valid(&hash) {
+        tracing::error!("[admin.password_hash] is not an argon2 PHC string: nobody can log in");
+        return Err(Error::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "管理密码设置有误",
+            "gazette.toml 中 [admin] password_hash 的格式不正确，无法登录。请用 gazette admin hash-password 重新生成后重启服务。",
+        ));
+    }
+    // argon2 is slow by design: off the async threads.
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let now = Instant::now();
+    let from = ip.to_string();
+    let record = inner
+        .writer
+        .apply(Arc::new(move |conn| {
+            db::record_login(conn, crate::store::now_ms(), &from, ok)
+        }))
+        .await;
+    if let Err(e) = record {
+        // The login itself does not depend on its record being written.
+        tracing::error!("admin: cannot record the login from {ip}: {e}");
+    }
+    if !ok {
+        inner.admin.throttle.failed(ip, now);
+        tracing::warn!("admin: wrong password from {ip}");
+        return Ok(login_form(LoginView {
+            status: StatusCode::FORBIDDEN,
+            error: Some("密码不正确，请重新输入。连续输错 5 次后需等待一段时间才能再试。"),
+            notice: None,
+            next: &next,
+        })
+        .into_response());
+    }
+    inner.admin.throttle.succeeded(ip);
+    let (token, _) = inner.admin.sessions.create(now);
+    tracing::info!("admin: login from {ip}");
+    let mut res = redirect(StatusCode::SEE_OTHER, &next);
+    set_cookie(
+        &mut res,
+        &cookie(&token, is_https(&inner, &parts.headers), false),
+    );
+    Ok(res)
+}
+
+fn set_cookie(res: &mut Response, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+}
+
+fn throttled(wait: Duration, next: &str) -> Response {
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let text = format!("密码连续输错次数过多，请在 {secs} 秒后再试。");
+    let mut res = login_form(LoginView {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        error: Some(&text),
+        notice: None,
+        next,
+    })
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res
+}
+
+pub(super) async fn logout(State(inner): State<Arc<Inner>>, form: AdminForm) -> Response {
+    inner.admin.sessions.remove(&form.admin.token);
+    let mut res = redirect(StatusCode::SEE_OTHER, "/admin/login?out=1");
+    set_cookie(&mut res, &cookie("", form.admin.secure, true));
+    res
+}
