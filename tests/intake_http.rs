@@ -142,11 +142,12 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     ] {
         assert!(text.contains(&expected), "email lacks {expected}:\n{text}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        intake.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
-        1
-    );
+    // The delivery is recorded once the server has taken the message.
+    let recorded = crate::common::eventually(Duration::from_secs(15), || {
+        (intake.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 1).then_some(())
+    });
+    assert!(recorded.is_some(), "not marked sent: {}", intake.log());
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 1);
 }
 
 #[test]
@@ -855,8 +856,9 @@ fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
     assert!(page.text().contains("报送回执"));
     assert!(page.text().contains("梅州市机器人局"));
     assert_eq!(intake.rows(), 0);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(smtp.count(), 0);
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 0);
+    intake.outbox_looked();
+    assert_eq!(smtp.count(), 0, "nothing emailed");
 }
 
 #[test]
@@ -880,8 +882,11 @@ fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
     let other = intake.post("departments", &with(answers, "remarks", "补充说明"));
     assert_ne!(first.header("Location"), other.header("Location"));
     assert_eq!(intake.rows(), 2);
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 2);
     let mails = smtp.wait_for(2, Duration::from_secs(15));
-    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(mails.len(), 2, "{}", intake.log());
+    // And no third: the worker has been over the queue since.
+    intake.outbox_looked();
     assert_eq!(smtp.count(), 2, "{mails:?}");
 }
 

@@ -190,7 +190,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("stderr");
         let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             loop {
                 match stderr.read(&mut buf) {
@@ -226,7 +226,8 @@ impl Server {
                 });
             }
             if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
+                // The pipe closes with the process: all of stderr is in.
+                let _ = stderr_reader.join();
                 return Err(format!("exited with {status}: {}", log.lock().unwrap()));
             }
             if Instant::now() > deadline {
