@@ -7,6 +7,7 @@ mod common;
 mod admin;
 mod intake_durability;
 mod intake_http;
+mod links;
 mod office_exchange;
 mod office_fax;
 mod serve;

@@ -891,7 +891,7 @@ fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
 }
 
 /// The bundled departments form with another deadline and rule, under a new id.
-fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
+pub(crate) fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
     let text = site.read("content/forms/departments.toml");
     let text = text
         .replace("deadline = 2016-07-27", &format!("deadline = {deadline}"))
