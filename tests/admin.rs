@@ -27,10 +27,8 @@ struct Admin {
 }
 
 impl Admin {
-    fn start(builder: IntakeBuilder) -> Admin {
-        Admin {
-            intake: builder.start(),
-        }
+    fn new(intake: Intake) -> Admin {
+        Admin { intake }
     }
 
     fn get(&self, path: &str, cookie: Option<&str>) -> Response {
@@ -100,7 +98,7 @@ fn assert_refused(res: &Response, what: &str) {
 
 #[test]
 fn admin_pages_refuse_access_without_login() {
-    let a = Admin::start(admin());
+    let a = Admin::new(admin().start());
     let reference = a.submit("departments", &department("梅州市未登录测试局"));
     let gets = [
         "/admin".to_string(),
@@ -161,7 +159,7 @@ fn admin_pages_refuse_access_without_login() {
 
 #[test]
 fn admin_pages_are_off_without_a_password_hash() {
-    let a = Admin::start(admin().env("GAZETTE_ADMIN_PASSWORD_HASH", ""));
+    let a = Admin::new(admin().env("GAZETTE_ADMIN_PASSWORD_HASH", "").start());
     for path in [
         "/admin/login",
         "/admin/",
@@ -178,7 +176,7 @@ fn admin_pages_are_off_without_a_password_hash() {
 
 #[test]
 fn wrong_passwords_are_refused_then_slowed_down() {
-    let a = Admin::start(admin());
+    let a = Admin::new(admin().start());
     let empty = a.post("/admin/login", None, &[("password", "")]);
     assert_eq!(empty.status, 422);
     assert!(empty.text().contains("请输入管理密码"));
@@ -209,7 +207,7 @@ fn wrong_passwords_are_refused_then_slowed_down() {
 
 #[test]
 fn logged_in_admin_lists_marks_audits_and_exports() {
-    let a = Admin::start(admin());
+    let a = Admin::new(admin().start());
     // Listed newest first; posts in the same millisecond are ordered by
     // arrival, so no pause is needed between them.
     let first = a.submit("departments", &department("梅州市甲测试局"));
@@ -401,11 +399,12 @@ fn workbook_cells(bytes: &[u8]) -> Vec<String> {
 fn outbox_view_shows_failures_and_retry_sends_them() {
     // A port with nobody listening yet: every send fails at once.
     let port = crate::common::free_port();
-    let a = Admin::start(
+    let a = Admin::new(
         admin()
             .env("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}"))
             .env("GAZETTE_MAIL_RETRY_BASE", "50ms")
-            .env("GAZETTE_MAIL_RETRY_MAX", "1"),
+            .env("GAZETTE_MAIL_RETRY_MAX", "1")
+            .start(),
     );
     let reference = a.submit("departments", &department("梅州市发信测试局"));
     let cookie = a.login();

@@ -4,18 +4,18 @@
 //! the service runs on the same database.
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{self, Intake, Site};
+use crate::common::{self, Intake, IntakeBuilder, Site};
 use calamine::{Data, Reader, Xlsx};
 use std::path::Path;
 use std::time::Duration;
 
 const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
 
-fn start(smtp: &SmtpServer) -> Intake {
+/// An intake mailing to `smtp` that faxes through a gateway too.
+fn intake(smtp: &SmtpServer) -> IntakeBuilder {
     Intake::builder()
         .smtp(smtp)
         .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
-        .start()
 }
 
 /// The shared 附件1 fixture with another mobile number, as owned pairs.
@@ -51,10 +51,6 @@ fn committee(name: &str, levels: &[&str]) -> Vec<(String, String)> {
         .collect();
     pairs.extend(levels.iter().map(|l| ("levels".to_string(), l.to_string())));
     pairs
-}
-
-fn post(server: &Intake, form: &str, pairs: &[(String, String)]) -> String {
-    server.submit(form, pairs)
 }
 
 /// The data rows of an exported 一览表 (header in row 2), as text cells, with
@@ -121,7 +117,7 @@ fn assert_export_equals(path: &Path, form: &str, posted: &[(String, Vec<(String,
 #[test]
 fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&smtp);
+    let server = intake(&smtp).start();
     let site = &server.site;
     let mut departments = Vec::new();
     for (unit, mobile) in [
@@ -130,7 +126,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         ("=梅州市公式局", "13712345678"),
     ] {
         let pairs = department(unit, mobile);
-        departments.push((post(&server, "departments", &pairs), pairs));
+        departments.push((server.submit("departments", &pairs), pairs));
     }
     let mut committees = Vec::new();
     for (name, levels) in [
@@ -138,7 +134,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         ("梅州市工程系列初级评审委员会", &["初级"][..]),
     ] {
         let pairs = committee(name, levels);
-        committees.push((post(&server, "committees", &pairs), pairs));
+        committees.push((server.submit("committees", &pairs), pairs));
     }
     // The stored mobile is normalised; the export shows what was stored.
     departments[1].1.iter_mut().for_each(|(k, v)| {
@@ -277,14 +273,10 @@ fn department_row(unit: &'static str, uscc: Cell, mobile: Cell) -> Vec<Cell> {
 #[test]
 fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&smtp);
+    let server = intake(&smtp).start();
     let site = &server.site;
     // One web return first, so the service has the database open.
-    let web = post(
-        &server,
-        "departments",
-        &department("梅州市教育局", "13812345678"),
-    );
+    let web = server.submit("departments", &department("梅州市教育局", "13812345678"));
 
     let file = site.path().join("回收表格.xlsx");
     std::fs::write(

@@ -12,19 +12,6 @@ const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
 /// The bundled `[fax] numbers` entry, 0753-2128309, as the gateway wants it.
 const FAX_DIGITS: &str = "07532128309";
 
-fn start(smtp: &SmtpServer, env: &[(&'static str, String)]) -> Intake {
-    env.iter()
-        .fold(Intake::builder().smtp(smtp), |b, (k, v)| {
-            b.env(k, v.clone())
-        })
-        .start()
-}
-
-/// Posts a return and gives its reference.
-fn post(server: &Intake, form: &str, pairs: &[(&str, &str)]) -> String {
-    server.submit(form, pairs)
-}
-
 /// The decoded body of the first `application/pdf` part of a message.
 fn pdf_attachment(mail: &Mail) -> Option<(String, Vec<u8>)> {
     let raw = mail.raw().replace("\r\n", "\n");
@@ -109,16 +96,12 @@ fn email_status(intake: &Intake) -> Vec<String> {
 #[test]
 fn a_web_return_is_emailed_and_faxed_through_the_gateway() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(
-        &smtp,
-        &[("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into())],
-    );
-    let dept = post(&server, "departments", &department("梅州市教育局"));
-    let comm = post(
-        &server,
-        "committees",
-        &committee("梅州市卫生系列中级评审委员会"),
-    );
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
+        .start();
+    let dept = server.submit("departments", &department("梅州市教育局"));
+    let comm = server.submit("committees", &committee("梅州市卫生系列中级评审委员会"));
 
     // Two returns: two notifications and two faxes.
     let mails = smtp.wait_for(4, Duration::from_secs(30));
@@ -220,14 +203,12 @@ fn the_fax_command_is_called_with_the_number_and_the_pdf() {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), false);
-    let server = start(
-        &smtp,
-        &[(
-            "GAZETTE_FAX_COMMAND",
-            format!("{},-n,-i,{{ref}},-d,{{number}},{{pdf}}", script.display()),
-        )],
-    );
-    let reference = post(&server, "departments", &department("梅州市财政局"));
+    let command = format!("{},-n,-i,{{ref}},-d,{{number}},{{pdf}}", script.display());
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_COMMAND", command)
+        .start();
+    let reference = server.submit("departments", &department("梅州市财政局"));
     let args_file = work.path().join("args.txt");
     common::eventually(Duration::from_secs(20), || {
         (fax_rows(&server).first().map(|r| r.0.as_str()) == Some("sent")).then_some(())
@@ -257,17 +238,15 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), true);
-    let server = start(
-        &smtp,
-        &[
-            (
-                "GAZETTE_FAX_COMMAND",
-                format!("{},-d,{{number}},{{pdf}}", script.display()),
-            ),
-            ("GAZETTE_MAIL_RETRY_MAX", "2".into()),
-        ],
-    );
-    let reference = post(&server, "departments", &department("梅州市审计局"));
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env(
+            "GAZETTE_FAX_COMMAND",
+            format!("{},-d,{{number}},{{pdf}}", script.display()),
+        )
+        .env("GAZETTE_MAIL_RETRY_MAX", "2")
+        .start();
+    let reference = server.submit("departments", &department("梅州市审计局"));
     let mails = smtp.wait_for(1, Duration::from_secs(15));
     assert_eq!(mails.len(), 1, "{}", server.log());
     assert_eq!(mails[0].to, [OFFICE_EMAIL]);
@@ -294,13 +273,11 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
 #[test]
 fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(
-        &smtp,
-        &[
-            ("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into()),
-            ("GAZETTE_FAX_FONT", "/nonexistent/cjk.ttf".into()),
-        ],
-    );
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
+        .env("GAZETTE_FAX_FONT", "/nonexistent/cjk.ttf")
+        .start();
     // Start-up says so before any return arrives.
     assert!(
         common::eventually(Duration::from_secs(5), || server
@@ -311,7 +288,7 @@ fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
         "{}",
         server.log()
     );
-    post(&server, "departments", &department("梅州市民政局"));
+    server.submit("departments", &department("梅州市民政局"));
     let mails = smtp.wait_for(1, Duration::from_secs(15));
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, [OFFICE_EMAIL]);
@@ -331,7 +308,7 @@ fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
 fn numbers_without_a_transport_queue_no_fax() {
     // The bundled gazette.toml: a number, no gateway, no command.
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&smtp, &[]);
+    let server = Intake::builder().smtp(&smtp).start();
     assert!(
         common::eventually(Duration::from_secs(5), || server
             .log()
@@ -341,7 +318,7 @@ fn numbers_without_a_transport_queue_no_fax() {
         "{}",
         server.log()
     );
-    post(&server, "departments", &department("梅州市水务局"));
+    server.submit("departments", &department("梅州市水务局"));
     assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).len(), 1);
     assert!(fax_rows(&server).is_empty());
 }

@@ -1,17 +1,16 @@
 //! End to end: `gazette serve` builds into memory, serves the site and the
 //! intake on one address, and rebuilds on every change.
 
-use crate::common::{self, http, Intake, Site};
+use crate::common::{self, http, Intake, IntakeBuilder, Site};
 use std::time::{Duration, Instant};
 
 /// `gazette serve` on the bundled site, its database where the
 /// configuration says.
-fn start() -> Intake {
+fn serve() -> IntakeBuilder {
     Intake::builder()
         .serve()
         .site(Site::bundled())
         .env("GAZETTE_INTAKE_DATABASE", "var/serve.db")
-        .start()
 }
 
 /// Polls until `check` holds for the page at `path`, for up to `limit`.
@@ -34,7 +33,7 @@ fn wait_for(
 
 #[test]
 fn serves_the_site_and_takes_a_return_on_one_address() {
-    let server = start();
+    let server = serve().start();
     let site = &server.site;
     let home = server.get("/");
     assert_eq!(home.status, 200);
@@ -82,7 +81,7 @@ fn serves_the_site_and_takes_a_return_on_one_address() {
 
 #[test]
 fn edits_rebuild_broken_edits_keep_the_last_good_build() {
-    let server = start();
+    let server = serve().start();
     let site = &server.site;
     let page = "content/about.md";
     let original = site.read(page);
@@ -156,7 +155,7 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
 
 #[test]
 fn a_template_change_reaches_every_page_that_uses_it() {
-    let server = start();
+    let server = serve().start();
     let site = &server.site;
     let base = std::fs::read_to_string(common::repo().join("theme/templates/base.html")).unwrap();
     site.write(
