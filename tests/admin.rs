@@ -1,11 +1,9 @@
 //! The admin pages end to end: the real `gazette intake` binary, a real
 //! SQLite file, and (for the outbox) a real SMTP server on loopback.
 
-mod common;
-
-use common::http::{self, encode, Response};
-use common::smtp::SmtpServer;
-use common::{department, eventually, Server, Site};
+use crate::common::http::{encode, Response};
+use crate::common::smtp::SmtpServer;
+use crate::common::{department, eventually, Intake, IntakeBuilder};
 use std::time::Duration;
 
 const PASSWORD: &str = "梅州 专技科 2016 admin";
@@ -18,56 +16,38 @@ fn password_hash() -> String {
         .clone()
 }
 
+/// An intake with the admin pages on (mail into a folder unless changed).
+fn admin() -> IntakeBuilder {
+    Intake::builder().env("GAZETTE_ADMIN_PASSWORD_HASH", password_hash())
+}
+
+/// The admin pages of a running intake, with or without the session cookie.
 struct Admin {
-    _site: Site,
-    server: Server,
+    intake: Intake,
 }
 
 impl Admin {
-    fn start(env: &[(&str, String)]) -> Admin {
-        let site = Site::with_repo_forms();
-        let mut all: Vec<(&str, String)> = vec![
-            ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
-            ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
-            (
-                "GAZETTE_MAIL_TRANSPORT",
-                site.path().join("outbox").display().to_string(),
-            ),
-            ("GAZETTE_ADMIN_PASSWORD_HASH", password_hash()),
-        ];
-        for (k, v) in env {
-            all.retain(|(a, _)| a != k);
-            all.push((k, v.clone()));
-        }
-        let server = Server::start(&["intake"], site.path(), &all);
-        Admin {
-            _site: site,
-            server,
-        }
+    fn new(intake: Intake) -> Admin {
+        Admin { intake }
     }
 
     fn get(&self, path: &str, cookie: Option<&str>) -> Response {
         match cookie {
-            Some(c) => http::get_with(self.server.addr, path, &[("Cookie", c)]),
-            None => http::get(self.server.addr, path),
+            Some(c) => self.intake.get_with(path, &[("Cookie", c)]),
+            None => self.intake.get(path),
         }
     }
 
     fn post(&self, path: &str, cookie: Option<&str>, pairs: &[(&str, &str)]) -> Response {
         let body = encode(pairs);
-        match cookie {
-            Some(c) => http::post_with(self.server.addr, path, &[("Cookie", c)], body.as_bytes()),
-            None => http::post_form(self.server.addr, path, &body),
-        }
+        let cookie = cookie.map(|c| ("Cookie", c));
+        self.intake
+            .post_with(path, cookie.as_slice(), body.as_bytes())
     }
 
     /// Posts a valid return and gives back its reference.
     fn submit(&self, form: &str, pairs: &[(&str, &str)]) -> String {
-        let res = self.post(&format!("/forms/{form}"), None, pairs);
-        assert_eq!(res.status, 303, "{}", res.text());
-        let location = res.header("location").expect("location").to_string();
-        let token = location.rsplit('/').next().expect("token");
-        token[..8].to_string()
+        self.intake.submit(form, pairs)
     }
 
     /// Logs in; returns the `Cookie` header value.
@@ -118,7 +98,7 @@ fn assert_refused(res: &Response, what: &str) {
 
 #[test]
 fn admin_pages_refuse_access_without_login() {
-    let a = Admin::start(&[]);
+    let a = Admin::new(admin().start());
     let reference = a.submit("departments", &department("梅州市未登录测试局"));
     let gets = [
         "/admin".to_string(),
@@ -170,7 +150,7 @@ fn admin_pages_refuse_access_without_login() {
     assert!(page.contains(r#"autocomplete="current-password""#));
     assert!(page.contains("lang=\"zh-CN\""));
     // Nothing was changed by the refused posts.
-    let db = rusqlite::Connection::open(a._site.path().join("var/gazette.db")).unwrap();
+    let db = rusqlite::Connection::open(a.intake.db_path()).unwrap();
     let n: i64 = db
         .query_row("SELECT COUNT(*) FROM processing", [], |r| r.get(0))
         .unwrap();
@@ -179,7 +159,7 @@ fn admin_pages_refuse_access_without_login() {
 
 #[test]
 fn admin_pages_are_off_without_a_password_hash() {
-    let a = Admin::start(&[("GAZETTE_ADMIN_PASSWORD_HASH", String::new())]);
+    let a = Admin::new(admin().env("GAZETTE_ADMIN_PASSWORD_HASH", "").start());
     for path in [
         "/admin/login",
         "/admin/",
@@ -196,7 +176,7 @@ fn admin_pages_are_off_without_a_password_hash() {
 
 #[test]
 fn wrong_passwords_are_refused_then_slowed_down() {
-    let a = Admin::start(&[]);
+    let a = Admin::new(admin().start());
     let empty = a.post("/admin/login", None, &[("password", "")]);
     assert_eq!(empty.status, 422);
     assert!(empty.text().contains("请输入管理密码"));
@@ -227,9 +207,10 @@ fn wrong_passwords_are_refused_then_slowed_down() {
 
 #[test]
 fn logged_in_admin_lists_marks_audits_and_exports() {
-    let a = Admin::start(&[]);
+    let a = Admin::new(admin().start());
+    // Listed newest first; posts in the same millisecond are ordered by
+    // arrival, so no pause is needed between them.
     let first = a.submit("departments", &department("梅州市甲测试局"));
-    std::thread::sleep(Duration::from_millis(5));
     let second = a.submit("departments", &department("梅州市乙测试局"));
     let wrong = a.post("/admin/login", None, &[("password", "wrong password")]);
     assert_eq!(wrong.status, 403);
@@ -290,8 +271,7 @@ fn logged_in_admin_lists_marks_audits_and_exports() {
     );
     assert_eq!(res.status, 403);
     // From another site: refused even with the token.
-    let res = http::post_with(
-        a.server.addr,
+    let res = a.intake.post_with(
         &setup,
         &[("Cookie", &cookie), ("Origin", "https://evil.example")],
         encode(&[("account", "mz_jia"), ("csrf", &token)]).as_bytes(),
@@ -418,16 +398,18 @@ fn workbook_cells(bytes: &[u8]) -> Vec<String> {
 #[test]
 fn outbox_view_shows_failures_and_retry_sends_them() {
     // A port with nobody listening yet: every send fails at once.
-    let port = common::free_port();
-    let a = Admin::start(&[
-        ("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}")),
-        ("GAZETTE_MAIL_RETRY_BASE", "50ms".into()),
-        ("GAZETTE_MAIL_RETRY_MAX", "1".into()),
-    ]);
+    let port = crate::common::free_port();
+    let a = Admin::new(
+        admin()
+            .env("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}"))
+            .env("GAZETTE_MAIL_RETRY_BASE", "50ms")
+            .env("GAZETTE_MAIL_RETRY_MAX", "1")
+            .start(),
+    );
     let reference = a.submit("departments", &department("梅州市发信测试局"));
     let cookie = a.login();
     let c = Some(cookie.as_str());
-    let db = rusqlite::Connection::open(a._site.path().join("var/gazette.db")).unwrap();
+    let db = rusqlite::Connection::open(a.intake.db_path()).unwrap();
     let email_row = |db: &rusqlite::Connection| -> (i64, String) {
         db.query_row(
             "SELECT id, status FROM outbox WHERE channel = 'email'",

@@ -1,24 +1,21 @@
 //! What survives: `kill -9` in the middle of a stream of posts, a mail server
 //! that is down or hangs, and notifications that ran out of tries.
 
-mod common;
-
-use common::http::{self, encode};
-use common::smtp::SmtpServer;
-use common::{eventually, free_port, Server, Site};
+use crate::common::http::{self, encode};
+use crate::common::smtp::SmtpServer;
+use crate::common::{eventually, free_port, Intake, IntakeBuilder, Site};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn env(transport: &str, retry_base: &str, retry_max: u32) -> Vec<(&'static str, String)> {
-    vec![
-        ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
-        ("GAZETTE_MAIL_TRANSPORT", transport.into()),
-        ("GAZETTE_MAIL_RETRY_BASE", retry_base.into()),
-        ("GAZETTE_MAIL_RETRY_MAX", retry_max.to_string()),
-        ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
-    ]
+/// An intake mailing to `transport`, retrying from `retry_base` up to
+/// `retry_max` times.
+fn intake(transport: &str, retry_base: &str, retry_max: u32) -> IntakeBuilder {
+    Intake::builder()
+        .env("GAZETTE_MAIL_TRANSPORT", transport)
+        .env("GAZETTE_MAIL_RETRY_BASE", retry_base)
+        .env("GAZETTE_MAIL_RETRY_MAX", retry_max.to_string())
 }
 
 fn department(unit: &str) -> String {
@@ -37,7 +34,10 @@ fn department(unit: &str) -> String {
 }
 
 /// Posts as a script would (`Accept: application/json`); `Some(ref)` on 303.
-fn post(addr: std::net::SocketAddr, unit: &str) -> Result<Option<String>, std::io::Error> {
+pub(crate) fn post(
+    addr: std::net::SocketAddr,
+    unit: &str,
+) -> Result<Option<String>, std::io::Error> {
     let res = http::request(
         addr,
         "POST",
@@ -54,7 +54,7 @@ fn post(addr: std::net::SocketAddr, unit: &str) -> Result<Option<String>, std::i
     Ok(res.json()["ref"].as_str().map(str::to_string))
 }
 
-fn references_emailed(smtp: &SmtpServer) -> HashSet<String> {
+pub(crate) fn references_emailed(smtp: &SmtpServer) -> HashSet<String> {
     smtp.mails()
         .iter()
         .filter_map(|m| m.header("Message-ID"))
@@ -66,8 +66,8 @@ fn references_emailed(smtp: &SmtpServer) -> HashSet<String> {
         .collect()
 }
 
-fn outbox_report(site: &Site) -> String {
-    let out = common::run(&["outbox"], site.path(), &[]);
+pub(crate) fn outbox_report(site: &Site) -> String {
+    let out = crate::common::run(&["outbox"], site.path(), &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -76,45 +76,98 @@ fn outbox_report(site: &Site) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Four clients posting valid returns in a loop, as fast as they are
+/// answered, until the server goes away.
+struct Posting {
+    accepted: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+    clients: Vec<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl Posting {
+    fn start(addr: std::net::SocketAddr, unit: &str) -> Posting {
+        let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients = (0..4)
+            .map(|t| {
+                let accepted = Arc::clone(&accepted);
+                let stop = Arc::clone(&stop);
+                let unit = unit.to_string();
+                std::thread::spawn(move || {
+                    for i in 0.. {
+                        if stop.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let name = format!("{unit}{t}-{i}");
+                        match post(addr, &name) {
+                            Ok(Some(r)) => accepted.lock().unwrap().push(r),
+                            Ok(None) => return Err(format!("{name}: a valid post was refused")),
+                            // The server is gone: whatever was in flight got no 303.
+                            Err(_) => break,
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        Posting {
+            accepted,
+            stop,
+            clients,
+        }
+    }
+
+    /// Waits until `n` posts got their 303, or `limit` passed.
+    fn wait_for(&self, n: usize, limit: Duration) {
+        eventually(limit, || {
+            (self.accepted.lock().unwrap().len() >= n).then_some(())
+        });
+    }
+
+    /// Stops the clients (they stop by themselves once the server is gone)
+    /// and gives the references that got a 303.
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::SeqCst);
+        for c in self.clients {
+            if let Err(e) = c.join().unwrap() {
+                panic!("{e}");
+            }
+        }
+        let accepted = self.accepted.lock().unwrap().clone();
+        accepted
+    }
+}
+
+/// The references of `accepted` not stored in the database.
+fn missing_from(server: &Intake, accepted: &[String]) -> Vec<String> {
+    let conn = server.db();
+    accepted
+        .iter()
+        .filter(|r| {
+            let n: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM submissions WHERE reference = ?1",
+                    [r],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            n != 1
+        })
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn kill_9_while_posting_loses_no_accepted_return() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let site = Site::with_repo_forms();
-    let env = env(&smtp.url(), "200ms", 20);
-    let mut server = Server::start(&["intake"], site.path(), &env);
-    let addr = server.addr;
+    let mut server = intake(&smtp.url(), "200ms", 20).start();
+    let addr = server.addr();
 
-    let accepted = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut clients = Vec::new();
-    for t in 0..4 {
-        let accepted = Arc::clone(&accepted);
-        let stop = Arc::clone(&stop);
-        clients.push(std::thread::spawn(move || {
-            for i in 0..100_000 {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                match post(addr, &format!("压力测试单位{t}-{i}")) {
-                    Ok(Some(r)) => accepted.lock().unwrap().push(r),
-                    Ok(None) => panic!("a valid post was not accepted"),
-                    // The server is gone: whatever was in flight got no 303.
-                    Err(_) => break,
-                }
-            }
-        }));
-    }
+    let posting = Posting::start(addr, "压力测试单位");
     // Let posts (and deliveries) run, then pull the plug mid-stream.
-    let started = Instant::now();
-    while accepted.lock().unwrap().len() < 250 && started.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    posting.wait_for(250, Duration::from_secs(3));
     server.kill9();
-    stop.store(true, Ordering::SeqCst);
-    for c in clients {
-        c.join().unwrap();
-    }
-    let accepted = accepted.lock().unwrap().clone();
+    let accepted = posting.finish();
     assert!(
         accepted.len() >= 50,
         "only {} posts before the kill",
@@ -122,26 +175,14 @@ fn kill_9_while_posting_loses_no_accepted_return() {
     );
 
     // Every reference that got a 303 is in the database.
-    let conn = rusqlite::Connection::open(site.path().join("var/gazette.db")).unwrap();
-    let mut missing = Vec::new();
-    for r in &accepted {
-        let n: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM submissions WHERE reference = ?1",
-                [r],
-                |row| row.get(0),
-            )
-            .unwrap();
-        if n != 1 {
-            missing.push(r.clone());
-        }
-    }
+    let missing = missing_from(&server, &accepted);
     assert!(
         missing.is_empty(),
         "{} of {} accepted returns lost: {missing:?}",
         missing.len(),
         accepted.len()
     );
+    let conn = server.db();
     let outbox_rows: i64 = conn
         .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
         .unwrap();
@@ -153,7 +194,7 @@ fn kill_9_while_posting_loses_no_accepted_return() {
     let before_restart = references_emailed(&smtp).len();
 
     // Restart: what was pending is sent; nothing accepted goes unannounced.
-    let server = Server::start(&["intake"], site.path(), &env);
+    server.restart(&[]);
     let want: HashSet<String> = accepted.iter().cloned().collect();
     let all_sent = eventually(Duration::from_secs(60), || {
         let got = references_emailed(&smtp);
@@ -177,25 +218,21 @@ fn kill_9_while_posting_loses_no_accepted_return() {
     // Rows stored whose 303 was lost in the kill are sent too, and every
     // delivery is recorded.
     let done = eventually(Duration::from_secs(20), || {
-        let r = outbox_report(&site);
+        let r = outbox_report(&server.site);
         r.contains(" 0 pending, 0 failed").then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(&site));
+    assert!(done.is_some(), "{}", outbox_report(&server.site));
 }
 
 #[test]
 fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_back() {
     let port = free_port();
-    let site = Site::with_repo_forms();
-    let server = Server::start(
-        &["intake"],
-        site.path(),
-        &env(&format!("smtp://127.0.0.1:{port}"), "100ms", 30),
-    );
+    let server = intake(&format!("smtp://127.0.0.1:{port}"), "100ms", 30).start();
+    let site = &server.site;
     let mut refs = HashSet::new();
     for i in 0..20 {
         let t = Instant::now();
-        let r = post(server.addr, &format!("停机测试单位{i}")).unwrap();
+        let r = post(server.addr(), &format!("停机测试单位{i}")).unwrap();
         assert!(
             t.elapsed() < Duration::from_secs(2),
             "post took {:?}",
@@ -205,10 +242,10 @@ fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_ba
     }
     // They wait in the outbox, with the reason.
     let report = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(&site);
+        let r = outbox_report(site);
         (r.contains("20 pending") && r.contains("last error")).then_some(r)
     });
-    assert!(report.is_some(), "{}", outbox_report(&site));
+    assert!(report.is_some(), "{}", outbox_report(site));
 
     let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
     let arrived = eventually(Duration::from_secs(30), || {
@@ -222,10 +259,10 @@ fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_ba
         server.log()
     );
     let done = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(&site);
+        let r = outbox_report(site);
         r.contains("20 sent, 0 pending, 0 failed").then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(&site));
+    assert!(done.is_some(), "{}", outbox_report(site));
 }
 
 #[test]
@@ -240,15 +277,10 @@ fn a_mail_server_that_hangs_does_not_delay_posts() {
             held2.lock().unwrap().push(c);
         }
     });
-    let site = Site::with_repo_forms();
-    let server = Server::start(
-        &["intake"],
-        site.path(),
-        &env(&format!("smtp://{addr}"), "100ms", 5),
-    );
+    let server = intake(&format!("smtp://{addr}"), "100ms", 5).start();
     for i in 0..20 {
         let t = Instant::now();
-        let r = post(server.addr, &format!("慢速测试单位{i}")).unwrap();
+        let r = post(server.addr(), &format!("慢速测试单位{i}")).unwrap();
         assert!(r.is_some());
         assert!(
             t.elapsed() < Duration::from_secs(1),
@@ -265,25 +297,21 @@ fn a_mail_server_that_hangs_does_not_delay_posts() {
 #[test]
 fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
     let port = free_port();
-    let site = Site::with_repo_forms();
-    let server = Server::start(
-        &["intake"],
-        site.path(),
-        &env(&format!("smtp://127.0.0.1:{port}"), "50ms", 2),
-    );
+    let server = intake(&format!("smtp://127.0.0.1:{port}"), "50ms", 2).start();
+    let site = &server.site;
     let mut refs = HashSet::new();
     for i in 0..3 {
         refs.insert(
-            post(server.addr, &format!("失败测试单位{i}"))
+            post(server.addr(), &format!("失败测试单位{i}"))
                 .unwrap()
                 .unwrap(),
         );
     }
     let report = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(&site);
+        let r = outbox_report(site);
         r.contains("0 pending, 3 failed").then_some(r)
     })
-    .unwrap_or_else(|| outbox_report(&site));
+    .unwrap_or_else(|| outbox_report(site));
     assert!(report.contains("0 pending, 3 failed"), "{report}");
     assert!(report.contains("failed"));
     assert!(report.contains("tries 2"), "{report}");
@@ -294,7 +322,7 @@ fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
     }
 
     let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
-    let out = common::run(&["outbox", "retry"], site.path(), &[]);
+    let out = crate::common::run(&["outbox", "retry"], site.path(), &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -312,23 +340,24 @@ fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
     });
     assert!(arrived.is_some(), "{}", server.log());
     let done = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(&site);
+        let r = outbox_report(site);
         r.contains("3 sent, 0 pending, 0 failed").then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(&site));
+    assert!(done.is_some(), "{}", outbox_report(site));
 }
 
 #[test]
 fn sigterm_finishes_what_is_queued_and_exits_cleanly() {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let site = Site::with_repo_forms();
-    let mut server = Server::start(&["intake"], site.path(), &env(&smtp.url(), "200ms", 5));
-    let r = post(server.addr, "停止测试单位").unwrap().unwrap();
+    let mut server = intake(&smtp.url(), "200ms", 5).start();
+    let r = post(server.addr(), "停止测试单位").unwrap().unwrap();
     smtp.wait_for(1, Duration::from_secs(15));
-    let status = server.stop().expect("stopped within 10 s of SIGTERM");
+    let status = server
+        .stop_within(Duration::from_secs(10))
+        .expect("stopped within 10 s of SIGTERM");
     assert!(status.success(), "{status}: {}", server.log());
     // The database is whole and the next start finds the return.
-    let conn = rusqlite::Connection::open(site.path().join("var/gazette.db")).unwrap();
+    let conn = server.db();
     let n: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM submissions WHERE reference = ?1",
@@ -338,4 +367,81 @@ fn sigterm_finishes_what_is_queued_and_exits_cleanly() {
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(references_emailed(&smtp), HashSet::from([r]));
+}
+
+/// SIGTERM in the middle of a stream of posts, with the mail server down so
+/// notifications are pending: the process exits within seconds, every
+/// return that got its 303 is stored, and the next start sends them all.
+fn sigterm_while_posting(builder: IntakeBuilder) {
+    let port = free_port();
+    let mut server = builder
+        .env("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}"))
+        .env("GAZETTE_MAIL_RETRY_BASE", "300ms")
+        .env("GAZETTE_MAIL_RETRY_MAX", "50")
+        .start();
+    let posting = Posting::start(server.addr(), "停机信号测试单位");
+    posting.wait_for(100, Duration::from_secs(5));
+    let signalled = Instant::now();
+    let status = server.stop_within(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    let accepted = posting.finish();
+    let status = status.unwrap_or_else(|| {
+        panic!(
+            "still running 10 s after SIGTERM (killed): {}",
+            server.log()
+        )
+    });
+    assert!(status.success(), "{status}: {}", server.log());
+    assert!(
+        accepted.len() >= 50,
+        "only {} posts before SIGTERM",
+        accepted.len()
+    );
+    let missing = missing_from(&server, &accepted);
+    assert!(
+        missing.is_empty(),
+        "{} of {} accepted returns lost: {missing:?}",
+        missing.len(),
+        accepted.len()
+    );
+    let pending = server.count("SELECT COUNT(*) FROM outbox WHERE status = 'pending'");
+    assert!(
+        pending > 0,
+        "the mail server was down: nothing can have been sent"
+    );
+    eprintln!(
+        "SIGTERM test: exited {took:?} after the signal, {} accepted, {pending} notifications pending",
+        accepted.len()
+    );
+
+    // The mail server is back; the next start delivers what was pending.
+    let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
+    server.restart(&[]);
+    let want: HashSet<String> = accepted.iter().cloned().collect();
+    let all_sent = eventually(Duration::from_secs(60), || {
+        want.is_subset(&references_emailed(&smtp)).then_some(())
+    });
+    assert!(
+        all_sent.is_some(),
+        "{} of {} accepted returns emailed after the restart\n{}",
+        want.intersection(&references_emailed(&smtp)).count(),
+        want.len(),
+        server.log()
+    );
+    let done = eventually(Duration::from_secs(20), || {
+        let r = outbox_report(&server.site);
+        r.contains(" 0 pending, 0 failed").then_some(r)
+    });
+    assert!(done.is_some(), "{}", outbox_report(&server.site));
+}
+
+#[test]
+fn sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return() {
+    sigterm_while_posting(Intake::builder());
+}
+
+#[test]
+#[ignore = "needs the serve shutdown fix (issue 10)"]
+fn sigterm_while_posting_serve_exits_soon_and_keeps_every_accepted_return() {
+    sigterm_while_posting(Intake::builder().serve().site(Site::bundled()));
 }

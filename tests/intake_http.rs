@@ -1,57 +1,22 @@
 //! `gazette intake` end to end: the real binary, a real SQLite file in a
 //! temporary site, and a real SMTP server on loopback.
 
-mod common;
-
-use common::http::{self, encode, Response};
-use common::smtp::SmtpServer;
-use common::{Server, Site};
+use crate::common::http::{self, encode, Response};
+use crate::common::smtp::SmtpServer;
+use crate::common::{Intake, IntakeBuilder, Site};
 use std::time::Duration;
 
 const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
 
-struct Intake {
-    site: Site,
-    server: Server,
-    smtp: SmtpServer,
-}
-
-impl Intake {
-    fn start(site: Site, env: &[(&str, String)]) -> Intake {
-        let smtp = SmtpServer::start("127.0.0.1:0");
-        let mut all: Vec<(&str, String)> = vec![
-            ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
-            ("GAZETTE_MAIL_TRANSPORT", smtp.url()),
-            ("GAZETTE_MAIL_RETRY_BASE", "200ms".into()),
-            ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
-        ];
-        for (k, v) in env {
-            all.retain(|(a, _)| a != k);
-            all.push((k, v.clone()));
-        }
-        let server = Server::start(&["intake"], site.path(), &all);
-        Intake { site, server, smtp }
-    }
-
-    fn bundled() -> Intake {
-        Intake::start(Site::with_repo_forms(), &[])
-    }
-
-    fn post(&self, form: &str, pairs: &[(String, String)]) -> Response {
-        http::post_form(self.server.addr, &format!("/forms/{form}"), &body(pairs))
-    }
-
-    fn rows(&self) -> i64 {
-        self.site.count("SELECT COUNT(*) FROM submissions")
-    }
+/// An intake mailing to `smtp`, retrying every 200 ms.
+fn intake(smtp: &SmtpServer) -> IntakeBuilder {
+    Intake::builder()
+        .smtp(smtp)
+        .env("GAZETTE_MAIL_RETRY_BASE", "200ms")
 }
 
 fn body(pairs: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    encode(&refs)
+    encode(pairs)
 }
 
 fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -62,12 +27,12 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 
 /// A valid 附件1 return.
 fn department(unit: &str) -> Vec<(String, String)> {
-    pairs(&common::department(unit))
+    pairs(&crate::common::department(unit))
 }
 
 /// A valid 附件2 return choosing two levels.
 fn committee(name: &str) -> Vec<(String, String)> {
-    pairs(&common::committee(name))
+    pairs(&crate::common::committee(name))
 }
 
 fn set(pairs: &mut Vec<(String, String)>, name: &str, value: &str) {
@@ -97,18 +62,14 @@ fn receipt(intake: &Intake, res: &Response) -> (String, String) {
     // The reference, then a 128-bit secret in hex.
     assert_eq!(token.len(), 40, "{token}");
     assert!(token[8..].bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
-    let json = http::get_with(
-        intake.server.addr,
-        &location,
-        &[("Accept", "application/json")],
-    );
+    let json = http::get_with(intake.addr(), &location, &[("Accept", "application/json")]);
     assert_eq!(json.status, 200);
     let reference = json.json()["ref"].as_str().unwrap().to_string();
     assert_eq!(&token[..8], reference);
     // Knowing the reference is not enough: the secret must match.
     let forged = format!("/receipts/{reference}{}", "0".repeat(32));
-    assert_eq!(http::get(intake.server.addr, &forged).status, 404);
-    let page = http::get(intake.server.addr, &location);
+    assert_eq!(http::get(intake.addr(), &forged).status, 404);
+    let page = http::get(intake.addr(), &location);
     assert_eq!(page.status, 200);
     assert_eq!(page.header("Cache-Control"), Some("no-store, private"));
     assert_eq!(page.header("Referrer-Policy"), Some("no-referrer"));
@@ -126,7 +87,8 @@ fn assert_reference_shape(r: &str) {
 
 #[test]
 fn a_valid_department_return_is_stored_receipted_and_emailed() {
-    let intake = Intake::bundled();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
     let res = intake.post("departments", &department("梅州市教育局"));
     let (reference, page) = receipt(&intake, &res);
     assert_reference_shape(&reference);
@@ -150,14 +112,12 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     assert!(page.contains("/print.css"), "print styles linked");
     assert_eq!(intake.rows(), 1);
     assert_eq!(
-        intake
-            .site
-            .count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
+        intake.count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
         1
     );
 
-    let mails = intake.smtp.wait_for(1, Duration::from_secs(15));
-    assert_eq!(mails.len(), 1, "{}", intake.server.log());
+    let mails = smtp.wait_for(1, Duration::from_secs(15));
+    assert_eq!(mails.len(), 1, "{}", intake.log());
     let mail = &mails[0];
     assert_eq!(mail.to, vec![OFFICE_EMAIL.to_string()]);
     assert_eq!(
@@ -182,18 +142,18 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     ] {
         assert!(text.contains(&expected), "email lacks {expected}:\n{text}");
     }
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        intake
-            .site
-            .count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
-        1
-    );
+    // The delivery is recorded once the server has taken the message.
+    let recorded = crate::common::eventually(Duration::from_secs(15), || {
+        (intake.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 1).then_some(())
+    });
+    assert!(recorded.is_some(), "not marked sent: {}", intake.log());
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 1);
 }
 
 #[test]
 fn a_valid_committee_return_keeps_every_level() {
-    let intake = Intake::bundled();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
     let res = intake.post("committees", &committee("梅州市卫生系列中级评审委员会"));
     let (reference, page) = receipt(&intake, &res);
     for expected in [
@@ -206,7 +166,7 @@ fn a_valid_committee_return_keeps_every_level() {
         assert!(page.contains(expected), "receipt lacks {expected}:\n{page}");
     }
     assert_eq!(intake.rows(), 1);
-    let mails = intake.smtp.wait_for(1, Duration::from_secs(15));
+    let mails = smtp.wait_for(1, Duration::from_secs(15));
     assert_eq!(mails.len(), 1);
     let text = mails[0].text();
     assert!(text.contains(&format!("参考编号：{reference}")), "{text}");
@@ -647,80 +607,108 @@ fn bad_cases() -> Vec<Case> {
     v
 }
 
-#[test]
-fn bad_inputs_get_their_status_and_message_and_nothing_is_stored() {
-    let intake = Intake::bundled();
-    let cases = bad_cases();
-    assert!(cases.len() >= 30, "{} cases", cases.len());
-    let mut failures = Vec::new();
-    for c in &cases {
-        let res = http::request(
-            intake.server.addr,
-            "POST",
-            &format!("/forms/{}", c.form),
-            &c.headers,
-            &c.body,
-        )
-        .unwrap_or_else(|e| panic!("{}: {e}", c.name));
-        let text = res.text();
-        if res.status != c.status || !text.contains(c.expect) {
-            failures.push(format!(
-                "{}: got {} (want {} with {:?})\n{}",
-                c.name,
-                res.status,
-                c.status,
-                c.expect,
-                text.lines()
-                    .filter(|l| l.contains("error") || l.contains("<h1") || l.contains("lead"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ));
-            continue;
-        }
-        // Every answer is a Chinese HTML page, never a bare body.
-        assert_eq!(
-            res.header("Content-Type"),
-            Some("text/html; charset=utf-8"),
+/// What is wrong with the answer to a bad case: `Some(why)` for a wrong
+/// status or message; a panic for a wrong page around the right message.
+fn check_case(c: &Case, res: &Response) -> Option<String> {
+    let text = res.text();
+    if res.status != c.status || !text.contains(c.expect) {
+        return Some(format!(
+            "{}: got {} (want {} with {:?})\n{}",
+            c.name,
+            res.status,
+            c.status,
+            c.expect,
+            text.lines()
+                .filter(|l| l.contains("error") || l.contains("<h1") || l.contains("lead"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
+    // Every answer is a Chinese HTML page, never a bare body.
+    assert_eq!(
+        res.header("Content-Type"),
+        Some("text/html; charset=utf-8"),
+        "{}",
+        c.name
+    );
+    assert!(text.contains("<html lang=\"zh-CN\">"), "{}", c.name);
+    if c.status == 422 {
+        // The form again: summary at the top, values kept.
+        assert!(text.contains("提交未成功"), "{}", c.name);
+        assert!(
+            text.contains("href=\"#f-"),
+            "{}: summary links to fields",
+            c.name
+        );
+        assert!(
+            text.contains("aria-invalid=\"true\"") || text.contains("field-error"),
             "{}",
             c.name
         );
-        assert!(text.contains("<html lang=\"zh-CN\">"), "{}", c.name);
-        if c.status == 422 {
-            // The form again: summary at the top, values kept.
-            assert!(text.contains("提交未成功"), "{}", c.name);
-            assert!(
-                text.contains("href=\"#f-"),
-                "{}: summary links to fields",
-                c.name
-            );
-            assert!(
-                text.contains("aria-invalid=\"true\"") || text.contains("field-error"),
-                "{}",
-                c.name
-            );
-            let kept = if c.form == "departments" {
-                "value=\"张三\""
-            } else {
-                "value=\"王五\""
-            };
-            assert!(text.contains(kept), "{}: values kept", c.name);
-        }
+        let kept = if c.form == "departments" {
+            "value=\"张三\""
+        } else {
+            "value=\"王五\""
+        };
+        assert!(text.contains(kept), "{}: values kept", c.name);
     }
+    None
+}
+
+fn assert_no_failures(failures: &[String]) {
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
         failures.len(),
         failures.join("\n\n")
     );
+}
+
+/// The whole table through the router in-process: the answers are the
+/// handlers' own, no socket needed.
+#[tokio::test]
+async fn bad_inputs_get_their_status_and_message_and_nothing_is_stored() {
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).in_process();
+    let cases = bad_cases();
+    assert!(cases.len() >= 30, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for c in &cases {
+        let path = format!("/forms/{}", c.form);
+        let res = intake
+            .request("POST", &path, &c.headers, c.body.clone())
+            .await;
+        failures.extend(check_case(c, &res));
+    }
+    assert_no_failures(&failures);
     assert_eq!(intake.rows(), 0, "nothing stored");
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(intake.smtp.count(), 0, "nothing emailed");
+    intake.outbox_looked().await;
+    assert_eq!(smtp.count(), 0, "nothing emailed");
+    intake.shutdown().await;
+}
+
+/// The oversized bodies again over a real socket: hyper reads (or stops
+/// reading) a long `Content-Length` or chunked body, which the router alone
+/// never shows.
+#[test]
+fn huge_bodies_on_the_wire_get_413() {
+    let intake = Intake::builder().start();
+    let mut failures = Vec::new();
+    for c in bad_cases().iter().filter(|c| c.status == 413) {
+        let path = format!("/forms/{}", c.form);
+        let res = http::request(intake.addr(), "POST", &path, &c.headers, &c.body)
+            .unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        failures.extend(check_case(c, &res));
+    }
+    assert_no_failures(&failures);
+    assert_eq!(intake.rows(), 0, "nothing stored");
 }
 
 #[test]
 fn json_clients_get_json_with_the_same_status_codes() {
-    let intake = Intake::bundled();
-    let addr = intake.server.addr;
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
+    let addr = intake.addr();
     let json = [("Accept", "application/json")];
     let res = http::post_with(
         addr,
@@ -778,14 +766,14 @@ fn json_clients_get_json_with_the_same_status_codes() {
 
 #[test]
 fn origins_the_intake_and_site_own_or_list_are_accepted() {
-    let intake = Intake::start(
-        Site::with_repo_forms(),
-        &[(
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp)
+        .env(
             "GAZETTE_INTAKE_ALLOWED_ORIGINS",
-            "https://hrss.meizhou.gov.cn".into(),
-        )],
-    );
-    let addr = intake.server.addr;
+            "https://hrss.meizhou.gov.cn",
+        )
+        .start();
+    let addr = intake.addr();
     let own = format!("http://{addr}");
     let ok = [
         vec![("Origin", own.as_str())],
@@ -822,11 +810,9 @@ fn origins_the_intake_and_site_own_or_list_are_accepted() {
 
 #[test]
 fn too_many_posts_from_one_client_get_429_with_retry_after() {
-    let intake = Intake::start(
-        Site::with_repo_forms(),
-        &[("GAZETTE_INTAKE_RATE_LIMIT", "3".into())],
-    );
-    let addr = intake.server.addr;
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).env("GAZETTE_INTAKE_RATE_LIMIT", "3").start();
+    let addr = intake.addr();
     for i in 0..3 {
         let res = intake.post("departments", &department(&format!("单位{i}")));
         assert_eq!(res.status, 303);
@@ -852,7 +838,8 @@ fn too_many_posts_from_one_client_get_429_with_retry_after() {
 
 #[test]
 fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
-    let intake = Intake::bundled();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
     let res = intake.post(
         "departments",
         &with(
@@ -864,18 +851,20 @@ fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
     assert_eq!(res.status, 303);
     let location = res.header("Location").unwrap().to_string();
     assert!(location.starts_with("/receipts/"));
-    let page = http::get(intake.server.addr, &location);
+    let page = http::get(intake.addr(), &location);
     assert_eq!(page.status, 200);
     assert!(page.text().contains("报送回执"));
     assert!(page.text().contains("梅州市机器人局"));
     assert_eq!(intake.rows(), 0);
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(intake.smtp.count(), 0);
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 0);
+    intake.outbox_looked();
+    assert_eq!(smtp.count(), 0, "nothing emailed");
 }
 
 #[test]
 fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
-    let intake = Intake::bundled();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
     let answers = department("梅州市重复局");
     let first = intake.post("departments", &answers);
     let second = intake.post("departments", &answers);
@@ -893,13 +882,16 @@ fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
     let other = intake.post("departments", &with(answers, "remarks", "补充说明"));
     assert_ne!(first.header("Location"), other.header("Location"));
     assert_eq!(intake.rows(), 2);
-    let mails = intake.smtp.wait_for(2, Duration::from_secs(15));
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(intake.smtp.count(), 2, "{mails:?}");
+    assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 2);
+    let mails = smtp.wait_for(2, Duration::from_secs(15));
+    assert_eq!(mails.len(), 2, "{}", intake.log());
+    // And no third: the worker has been over the queue since.
+    intake.outbox_looked();
+    assert_eq!(smtp.count(), 2, "{mails:?}");
 }
 
 /// The bundled departments form with another deadline and rule, under a new id.
-fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
+pub(crate) fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
     let text = site.read("content/forms/departments.toml");
     let text = text
         .replace("deadline = 2016-07-27", &format!("deadline = {deadline}"))
@@ -918,7 +910,8 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
     variant(&site, "closed", "2016-07-27", "refuse");
     variant(&site, "late", "2016-07-27", "accept");
     variant(&site, "open", "2099-12-31", "refuse");
-    let intake = Intake::start(site, &[]);
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).site(site).start();
 
     let res = intake.post("closed", &department("梅州市迟到局"));
     assert_eq!(res.status, 410);
@@ -936,7 +929,7 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
         );
     }
     let res = http::post_with(
-        intake.server.addr,
+        intake.addr(),
         "/forms/closed",
         &[("Accept", "application/json")],
         body(&department("x")).as_bytes(),
@@ -951,12 +944,10 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
     assert!(page.contains("按时报送"), "{page}");
     assert!(!page.contains("逾期"), "{page}");
     assert_eq!(
-        intake
-            .site
-            .count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
+        intake.count("SELECT COUNT(*) FROM submissions WHERE late = 1"),
         1
     );
-    let mails = intake.smtp.wait_for(2, Duration::from_secs(15));
+    let mails = smtp.wait_for(2, Duration::from_secs(15));
     let subject_of = |r: &str| {
         mails
             .iter()
@@ -978,8 +969,9 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
 
 #[test]
 fn health_stylesheets_redirects_and_unknown_pages() {
-    let intake = Intake::bundled();
-    let addr = intake.server.addr;
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let intake = intake(&smtp).start();
+    let addr = intake.addr();
     let res = http::get(addr, "/healthz");
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["status"], "ok");
@@ -1009,15 +1001,15 @@ fn health_stylesheets_redirects_and_unknown_pages() {
 #[test]
 fn smtp_credentials_come_from_the_transport_url() {
     let smtp = SmtpServer::start_with("127.0.0.1:0", Some(("gazette", "p@ss word")));
-    let site = Site::with_repo_forms();
+    let unused = SmtpServer::start("127.0.0.1:0");
     let url = format!("smtp://gazette:p%40ss%20word@{}", smtp.addr);
-    let intake = Intake::start(site, &[("GAZETTE_MAIL_TRANSPORT", url)]);
+    let intake = intake(&unused).env("GAZETTE_MAIL_TRANSPORT", url).start();
     let res = intake.post("departments", &department("梅州市认证局"));
     assert_eq!(res.status, 303);
     let mails = smtp.wait_for(1, Duration::from_secs(15));
-    assert_eq!(mails.len(), 1, "{}", intake.server.log());
+    assert_eq!(mails.len(), 1, "{}", intake.log());
     assert_eq!(mails[0].user.as_deref(), Some("gazette"));
-    assert_eq!(intake.smtp.count(), 0);
+    assert_eq!(unused.count(), 0);
 }
 
 #[test]
@@ -1045,14 +1037,14 @@ fn bad_configuration_stops_start_up_naming_the_key() {
             "GAZETTE_INTAKE_RATE_LIMIT",
         ),
     ] {
-        let out = common::run(&["intake"], site.path(), &[(var, value.to_string())]);
+        let out = crate::common::run(&["intake"], site.path(), &[(var, value.to_string())]);
         assert!(!out.status.success(), "{var}={value} started");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(key), "{var}={value}: {stderr}");
     }
     // A port already taken names the listen key too.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let out = common::run(
+    let out = crate::common::run(
         &["intake"],
         site.path(),
         &[(

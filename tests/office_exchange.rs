@@ -3,29 +3,19 @@
 //! spreadsheets (written here in the blank template's layout) imported while
 //! the service runs on the same database.
 
-mod common;
-
+use crate::common::smtp::SmtpServer;
+use crate::common::{self, Intake, IntakeBuilder, Site};
 use calamine::{Data, Reader, Xlsx};
-use common::http::{self, encode};
-use common::smtp::SmtpServer;
-use common::{Server, Site};
 use std::path::Path;
 use std::time::Duration;
 
 const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
 
-fn start(site: &Site, smtp: &SmtpServer) -> Server {
-    Server::start(
-        &["intake"],
-        site.path(),
-        &[
-            ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
-            ("GAZETTE_MAIL_TRANSPORT", smtp.url()),
-            ("GAZETTE_MAIL_RETRY_BASE", "100ms".into()),
-            ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
-            ("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into()),
-        ],
-    )
+/// An intake mailing to `smtp` that faxes through a gateway too.
+fn intake(smtp: &SmtpServer) -> IntakeBuilder {
+    Intake::builder()
+        .smtp(smtp)
+        .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
 }
 
 /// The shared 附件1 fixture with another mobile number, as owned pairs.
@@ -61,18 +51,6 @@ fn committee(name: &str, levels: &[&str]) -> Vec<(String, String)> {
         .collect();
     pairs.extend(levels.iter().map(|l| ("levels".to_string(), l.to_string())));
     pairs
-}
-
-fn post(server: &Server, form: &str, pairs: &[(String, String)]) -> String {
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let res = http::post_form(server.addr, &format!("/forms/{form}"), &encode(&refs));
-    assert_eq!(res.status, 303, "{}", res.text());
-    let location = res.header("Location").expect("Location").to_string();
-    let json = http::get_with(server.addr, &location, &[("Accept", "application/json")]);
-    json.json()["ref"].as_str().expect("ref").to_string()
 }
 
 /// The data rows of an exported 一览表 (header in row 2), as text cells, with
@@ -138,9 +116,9 @@ fn assert_export_equals(path: &Path, form: &str, posted: &[(String, Vec<(String,
 
 #[test]
 fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&site, &smtp);
+    let server = intake(&smtp).start();
+    let site = &server.site;
     let mut departments = Vec::new();
     for (unit, mobile) in [
         ("梅州市教育局", "13812345678"),
@@ -148,7 +126,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         ("=梅州市公式局", "13712345678"),
     ] {
         let pairs = department(unit, mobile);
-        departments.push((post(&server, "departments", &pairs), pairs));
+        departments.push((server.submit("departments", &pairs), pairs));
     }
     let mut committees = Vec::new();
     for (name, levels) in [
@@ -156,7 +134,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         ("梅州市工程系列初级评审委员会", &["初级"][..]),
     ] {
         let pairs = committee(name, levels);
-        committees.push((post(&server, "committees", &pairs), pairs));
+        committees.push((server.submit("committees", &pairs), pairs));
     }
     // The stored mobile is normalised; the export shows what was stored.
     departments[1].1.iter_mut().for_each(|(k, v)| {
@@ -294,15 +272,11 @@ fn department_row(unit: &'static str, uscc: Cell, mobile: Cell) -> Vec<Cell> {
 
 #[test]
 fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&site, &smtp);
+    let server = intake(&smtp).start();
+    let site = &server.site;
     // One web return first, so the service has the database open.
-    let web = post(
-        &server,
-        "departments",
-        &department("梅州市教育局", "13812345678"),
-    );
+    let web = server.submit("departments", &department("梅州市教育局", "13812345678"));
 
     let file = site.path().join("回收表格.xlsx");
     std::fs::write(

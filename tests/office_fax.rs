@@ -2,38 +2,15 @@
 //! loopback standing in for an email-to-fax gateway, and a fax command
 //! written by the test. The PDF that goes out is read back with `pdftotext`.
 
-mod common;
-
+use crate::common::smtp::{Mail, SmtpServer};
+use crate::common::{self, committee, department, Intake};
 use base64::Engine as _;
-use common::http::{self, encode};
-use common::smtp::{Mail, SmtpServer};
-use common::{committee, department, Server, Site};
 use std::path::Path;
 use std::time::Duration;
 
 const OFFICE_EMAIL: &str = "zjk@hrss.meizhou.example";
 /// The bundled `[fax] numbers` entry, 0753-2128309, as the gateway wants it.
 const FAX_DIGITS: &str = "07532128309";
-
-fn start(site: &Site, smtp: &SmtpServer, env: &[(&str, String)]) -> Server {
-    let mut all: Vec<(&str, String)> = vec![
-        ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".into()),
-        ("GAZETTE_MAIL_TRANSPORT", smtp.url()),
-        ("GAZETTE_MAIL_RETRY_BASE", "100ms".into()),
-        ("GAZETTE_INTAKE_RATE_LIMIT", "0".into()),
-    ];
-    all.extend(env.iter().cloned());
-    Server::start(&["intake"], site.path(), &all)
-}
-
-/// Posts a return and gives its reference (from the JSON receipt).
-fn post(server: &Server, form: &str, pairs: &[(&str, &str)]) -> String {
-    let res = http::post_form(server.addr, &format!("/forms/{form}"), &encode(pairs));
-    assert_eq!(res.status, 303, "{}", res.text());
-    let location = res.header("Location").expect("Location").to_string();
-    let json = http::get_with(server.addr, &location, &[("Accept", "application/json")]);
-    json.json()["ref"].as_str().expect("ref").to_string()
-}
 
 /// The decoded body of the first `application/pdf` part of a message.
 fn pdf_attachment(mail: &Mail) -> Option<(String, Vec<u8>)> {
@@ -91,13 +68,9 @@ fn pdfinfo(pdf: &Path) -> (String, String) {
     (field("Pages:"), field("Page size:"))
 }
 
-fn db(site: &Site) -> rusqlite::Connection {
-    rusqlite::Connection::open(site.path().join("var/gazette.db")).expect("database")
-}
-
 /// (status, last_error) of the fax rows.
-fn fax_rows(site: &Site) -> Vec<(String, Option<String>, String)> {
-    let conn = db(site);
+fn fax_rows(intake: &Intake) -> Vec<(String, Option<String>, String)> {
+    let conn = intake.db();
     let mut stmt = conn
         .prepare(
             "SELECT status, last_error, recipients FROM outbox WHERE channel = 'fax' ORDER BY id",
@@ -109,8 +82,8 @@ fn fax_rows(site: &Site) -> Vec<(String, Option<String>, String)> {
         .unwrap()
 }
 
-fn email_status(site: &Site) -> Vec<String> {
-    let conn = db(site);
+fn email_status(intake: &Intake) -> Vec<String> {
+    let conn = intake.db();
     let mut stmt = conn
         .prepare("SELECT status FROM outbox WHERE channel = 'email' ORDER BY id")
         .unwrap();
@@ -122,19 +95,13 @@ fn email_status(site: &Site) -> Vec<String> {
 
 #[test]
 fn a_web_return_is_emailed_and_faxed_through_the_gateway() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(
-        &site,
-        &smtp,
-        &[("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into())],
-    );
-    let dept = post(&server, "departments", &department("梅州市教育局"));
-    let comm = post(
-        &server,
-        "committees",
-        &committee("梅州市卫生系列中级评审委员会"),
-    );
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
+        .start();
+    let dept = server.submit("departments", &department("梅州市教育局"));
+    let comm = server.submit("committees", &committee("梅州市卫生系列中级评审委员会"));
 
     // Two returns: two notifications and two faxes.
     let mails = smtp.wait_for(4, Duration::from_secs(30));
@@ -207,10 +174,10 @@ fn a_web_return_is_emailed_and_faxed_through_the_gateway() {
         );
     }
     common::eventually(Duration::from_secs(5), || {
-        let rows = fax_rows(&site);
+        let rows = fax_rows(&server);
         (rows.len() == 2 && rows.iter().all(|r| r.0 == "sent")).then_some(())
     })
-    .unwrap_or_else(|| panic!("fax rows: {:?}", fax_rows(&site)));
+    .unwrap_or_else(|| panic!("fax rows: {:?}", fax_rows(&server)));
 }
 
 /// A stand-in for `sendfax`: records its arguments and keeps the PDF.
@@ -233,24 +200,20 @@ fn fax_script(dir: &Path, fail: bool) -> std::path::PathBuf {
 
 #[test]
 fn the_fax_command_is_called_with_the_number_and_the_pdf() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), false);
-    let server = start(
-        &site,
-        &smtp,
-        &[(
-            "GAZETTE_FAX_COMMAND",
-            format!("{},-n,-i,{{ref}},-d,{{number}},{{pdf}}", script.display()),
-        )],
-    );
-    let reference = post(&server, "departments", &department("梅州市财政局"));
+    let command = format!("{},-n,-i,{{ref}},-d,{{number}},{{pdf}}", script.display());
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_COMMAND", command)
+        .start();
+    let reference = server.submit("departments", &department("梅州市财政局"));
     let args_file = work.path().join("args.txt");
     common::eventually(Duration::from_secs(20), || {
-        (fax_rows(&site).first().map(|r| r.0.as_str()) == Some("sent")).then_some(())
+        (fax_rows(&server).first().map(|r| r.0.as_str()) == Some("sent")).then_some(())
     })
-    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&site), server.log()));
+    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&server), server.log()));
     let args = std::fs::read_to_string(&args_file).expect("the command ran");
     let args: Vec<&str> = args.lines().collect();
     assert_eq!(args.len(), 6, "{args:?}");
@@ -272,36 +235,32 @@ fn the_fax_command_is_called_with_the_number_and_the_pdf() {
 
 #[test]
 fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), true);
-    let server = start(
-        &site,
-        &smtp,
-        &[
-            (
-                "GAZETTE_FAX_COMMAND",
-                format!("{},-d,{{number}},{{pdf}}", script.display()),
-            ),
-            ("GAZETTE_MAIL_RETRY_MAX", "2".into()),
-        ],
-    );
-    let reference = post(&server, "departments", &department("梅州市审计局"));
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env(
+            "GAZETTE_FAX_COMMAND",
+            format!("{},-d,{{number}},{{pdf}}", script.display()),
+        )
+        .env("GAZETTE_MAIL_RETRY_MAX", "2")
+        .start();
+    let reference = server.submit("departments", &department("梅州市审计局"));
     let mails = smtp.wait_for(1, Duration::from_secs(15));
     assert_eq!(mails.len(), 1, "{}", server.log());
     assert_eq!(mails[0].to, [OFFICE_EMAIL]);
     let rows = common::eventually(Duration::from_secs(20), || {
-        let rows = fax_rows(&site);
+        let rows = fax_rows(&server);
         (rows.first().map(|r| r.0.as_str()) == Some("failed")).then_some(rows)
     })
-    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&site), server.log()));
+    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&server), server.log()));
     let error = rows[0].1.clone().unwrap_or_default();
     assert!(error.contains("modem busy, no carrier"), "{error}");
     assert_eq!(rows[0].2, "[\"0753-2128309\"]");
-    assert_eq!(email_status(&site), ["sent"]);
+    assert_eq!(email_status(&server), ["sent"]);
     // The same failure reporting as email rows.
-    let out = common::run(&["outbox"], site.path(), &[]);
+    let out = common::run(&["outbox"], server.site.path(), &[]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains("1 sent, 0 pending, 1 failed"), "{report}");
     assert!(
@@ -313,16 +272,12 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
 
 #[test]
 fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(
-        &site,
-        &smtp,
-        &[
-            ("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into()),
-            ("GAZETTE_FAX_FONT", "/nonexistent/cjk.ttf".into()),
-        ],
-    );
+    let server = Intake::builder()
+        .smtp(&smtp)
+        .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
+        .env("GAZETTE_FAX_FONT", "/nonexistent/cjk.ttf")
+        .start();
     // Start-up says so before any return arrives.
     assert!(
         common::eventually(Duration::from_secs(5), || server
@@ -333,15 +288,15 @@ fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
         "{}",
         server.log()
     );
-    post(&server, "departments", &department("梅州市民政局"));
+    server.submit("departments", &department("梅州市民政局"));
     let mails = smtp.wait_for(1, Duration::from_secs(15));
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].to, [OFFICE_EMAIL]);
     let rows = common::eventually(Duration::from_secs(10), || {
-        let rows = fax_rows(&site);
+        let rows = fax_rows(&server);
         (rows.first().map(|r| r.0.as_str()) == Some("failed")).then_some(rows)
     })
-    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&site), server.log()));
+    .unwrap_or_else(|| panic!("fax rows {:?}\n{}", fax_rows(&server), server.log()));
     let error = rows[0].1.clone().unwrap_or_default();
     assert!(
         error.contains("no CJK font") && error.contains("/nonexistent/cjk.ttf"),
@@ -352,9 +307,8 @@ fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
 #[test]
 fn numbers_without_a_transport_queue_no_fax() {
     // The bundled gazette.toml: a number, no gateway, no command.
-    let site = Site::with_repo_forms();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = start(&site, &smtp, &[]);
+    let server = Intake::builder().smtp(&smtp).start();
     assert!(
         common::eventually(Duration::from_secs(5), || server
             .log()
@@ -364,7 +318,7 @@ fn numbers_without_a_transport_queue_no_fax() {
         "{}",
         server.log()
     );
-    post(&server, "departments", &department("梅州市水务局"));
+    server.submit("departments", &department("梅州市水务局"));
     assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).len(), 1);
-    assert!(fax_rows(&site).is_empty());
+    assert!(fax_rows(&server).is_empty());
 }

@@ -1,45 +1,28 @@
 //! End to end: `gazette serve` builds into memory, serves the site and the
 //! intake on one address, and rebuilds on every change.
 
-mod common;
-
-use common::{http, Server, Site};
+use crate::common::{self, http, Intake, IntakeBuilder, Site};
 use std::time::{Duration, Instant};
 
-fn start(site: &Site) -> Server {
-    let env = [
-        ("GAZETTE_INTAKE_LISTEN", "127.0.0.1:0".to_string()),
-        (
-            "GAZETTE_INTAKE_DATABASE",
-            site.path().join("var/serve.db").display().to_string(),
-        ),
-        (
-            "GAZETTE_MAIL_TRANSPORT",
-            site.path().join("var/outbox").display().to_string(),
-        ),
-    ];
-    Server::start(&["serve"], site.path(), &env)
-}
-
-fn site_with_manuals() -> Site {
-    let site = Site::copy_of_repo();
-    common::copy_dir(
-        &common::repo().join("manuals"),
-        &site.path().join("manuals"),
-    );
-    site
+/// `gazette serve` on the bundled site, its database where the
+/// configuration says.
+fn serve() -> IntakeBuilder {
+    Intake::builder()
+        .serve()
+        .site(Site::bundled())
+        .env("GAZETTE_INTAKE_DATABASE", "var/serve.db")
 }
 
 /// Polls until `check` holds for the page at `path`, for up to `limit`.
 fn wait_for(
-    server: &Server,
+    server: &Intake,
     path: &str,
     limit: Duration,
     check: impl Fn(&str) -> bool,
 ) -> Option<Duration> {
     let start = Instant::now();
     while start.elapsed() < limit {
-        let r = http::get(server.addr, path);
+        let r = server.get(path);
         if check(&r.text()) {
             return Some(start.elapsed());
         }
@@ -50,9 +33,9 @@ fn wait_for(
 
 #[test]
 fn serves_the_site_and_takes_a_return_on_one_address() {
-    let site = site_with_manuals();
-    let server = start(&site);
-    let home = http::get(server.addr, "/");
+    let server = serve().start();
+    let site = &server.site;
+    let home = server.get("/");
     assert_eq!(home.status, 200);
     assert!(home
         .header("content-type")
@@ -62,14 +45,14 @@ fn serves_the_site_and_takes_a_return_on_one_address() {
         home.text().contains("/__gazette/reload.js"),
         "reload script injected in serve mode"
     );
-    let notice = http::get(server.addr, "/notices/2016-216/index.html");
+    let notice = server.get("/notices/2016-216/index.html");
     assert!(notice.text().contains("梅市人社函〔2016〕216号"));
-    assert_eq!(http::get(server.addr, "/forms/departments").status, 301);
-    let xlsx = http::get(server.addr, "/forms/departments/departments.xlsx");
+    assert_eq!(server.get("/forms/departments").status, 301);
+    let xlsx = server.get("/forms/departments/departments.xlsx");
     assert_eq!(xlsx.status, 200);
     assert_eq!(&xlsx.body[..2], b"PK");
-    assert_eq!(http::get(server.addr, "/no/such/page/").status, 404);
-    assert_eq!(http::get(server.addr, "/__gazette/reload.js").status, 200);
+    assert_eq!(server.get("/no/such/page/").status, 404);
+    assert_eq!(server.get("/__gazette/reload.js").status, 200);
 
     // A return posted to the same origin is stored.
     let body = http::encode(&[
@@ -83,29 +66,23 @@ fn serves_the_site_and_takes_a_return_on_one_address() {
         ("email", "zhangsan@example.org"),
         ("filled_by", "李四"),
     ]);
-    let origin = format!("http://{}", server.addr);
-    let r = http::post_with(
-        server.addr,
+    let origin = server.origin();
+    let r = server.post_with(
         "/forms/departments",
         &[("Origin", origin.as_str())],
         body.as_bytes(),
     );
     assert_eq!(r.status, 303, "{}", r.text());
     let receipt = r.header("location").expect("receipt location").to_string();
-    assert!(http::get(server.addr, &receipt)
-        .text()
-        .contains("梅州市测试局"));
-    let db = rusqlite::Connection::open(site.path().join("var/serve.db")).unwrap();
-    let n: i64 = db
-        .query_row("SELECT count(*) FROM submissions", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 1);
+    assert!(server.get(&receipt).text().contains("梅州市测试局"));
+    assert!(site.path().join("var/serve.db").is_file());
+    assert_eq!(server.rows(), 1);
 }
 
 #[test]
 fn edits_rebuild_broken_edits_keep_the_last_good_build() {
-    let site = site_with_manuals();
-    let server = start(&site);
+    let server = serve().start();
+    let site = &server.site;
     let page = "content/about.md";
     let original = site.read(page);
 
@@ -143,7 +120,7 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
         t.contains("role=\"alert\"")
     });
     assert!(shown.is_some(), "error banner not shown: {}", server.log());
-    let text = http::get(server.addr, "/about/").text();
+    let text = server.get("/about/").text();
     assert!(
         text.contains("关于本站（已修改）"),
         "the last good page is still served"
@@ -178,8 +155,8 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
 
 #[test]
 fn a_template_change_reaches_every_page_that_uses_it() {
-    let site = site_with_manuals();
-    let server = start(&site);
+    let server = serve().start();
+    let site = &server.site;
     let base = std::fs::read_to_string(common::repo().join("theme/templates/base.html")).unwrap();
     site.write(
         "templates/base.html",
@@ -199,7 +176,7 @@ fn a_template_change_reaches_every_page_that_uses_it() {
         "/manuals/employer/login.html",
     ] {
         assert!(
-            http::get(server.addr, path).text().contains("（新模板）"),
+            server.get(path).text().contains("（新模板）"),
             "{path} not rebuilt"
         );
     }
@@ -222,7 +199,7 @@ fn a_template_change_reaches_every_page_that_uses_it() {
         "/manuals/employer/login.html",
     ] {
         assert!(
-            http::get(server.addr, path).text().contains("（新页头）"),
+            server.get(path).text().contains("（新页头）"),
             "{path} not rebuilt"
         );
     }

@@ -1,38 +1,7 @@
 //! End to end: the real `gazette` binary builds the bundled content.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn gazette() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gazette"))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// A copy of the bundled site (config, content, manuals) in a temp folder.
-fn copy_site(to: &Path) {
-    for part in ["gazette.toml", "content", "manuals"] {
-        copy(&repo().join(part), &to.join(part));
-    }
-}
-
-fn copy(from: &Path, to: &Path) {
-    if from.is_dir() {
-        std::fs::create_dir_all(to).unwrap();
-        for e in std::fs::read_dir(from).unwrap() {
-            let e = e.unwrap();
-            copy(&e.path(), &to.join(e.file_name()));
-        }
-    } else {
-        std::fs::copy(from, to).unwrap();
-    }
-}
-
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use crate::common::{gazette, read, repo, Site};
+use std::path::Path;
 
 #[test]
 fn builds_the_bundled_site() {
@@ -215,13 +184,12 @@ fn builds_the_bundled_site() {
 
 #[test]
 fn a_rebuild_overwrites_in_place_and_removes_what_is_gone() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_site(tmp.path());
-    let out = tmp.path().join("public");
+    let site = Site::bundled();
+    let out = site.path().join("public");
     let build = || {
         let r = gazette()
             .args(["build", "--root"])
-            .arg(tmp.path())
+            .arg(site.path())
             .output()
             .unwrap();
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -246,12 +214,12 @@ fn a_rebuild_overwrites_in_place_and_removes_what_is_gone() {
     assert!(!out.join("old-section").exists(), "emptied folders go too");
 
     // A broken page: the build fails, and an earlier build's folder stays.
-    let page = tmp.path().join("content/guide/accounts.md");
+    let page = site.path().join("content/guide/accounts.md");
     let text = read(&page) + "\n[坏链接](/no/such/page/)\n";
     std::fs::write(&page, text).unwrap();
     let r = gazette()
         .args(["build", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     assert!(!r.status.success());
@@ -299,15 +267,14 @@ fn check_passes_on_the_bundled_site() {
 
 #[test]
 fn a_broken_link_fails_the_build_naming_the_file() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_site(tmp.path());
-    let page = tmp.path().join("content/guide/accounts.md");
+    let site = Site::bundled();
+    let page = site.path().join("content/guide/accounts.md");
     let mut text = read(&page);
     text.push_str("\n见[不存在的页面](/notices/no-such-notice/)和[坏锚点](@/notices/2016-216.md#no-such-anchor)。\n");
     std::fs::write(&page, text).unwrap();
     let out = gazette()
         .args(["build", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -317,12 +284,12 @@ fn a_broken_link_fails_the_build_naming_the_file() {
         "{err}"
     );
     assert!(
-        !tmp.path().join("public").exists(),
+        !site.path().join("public").exists(),
         "nothing written on failure"
     );
     let out = gazette()
         .args(["check", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -337,7 +304,7 @@ fn a_broken_link_fails_the_build_naming_the_file() {
     std::fs::write(&page, text).unwrap();
     let out = gazette()
         .args(["check", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);
@@ -350,30 +317,29 @@ fn a_broken_link_fails_the_build_naming_the_file() {
 
 #[test]
 fn malformed_content_is_reported_with_file_and_line() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_site(tmp.path());
+    let site = Site::bundled();
     std::fs::write(
-        tmp.path().join("content/guide/bad.md"),
+        site.path().join("content/guide/bad.md"),
         "+++\ntitle = \"坏\"\ndate = 2016-02-30\n+++\n",
     )
     .unwrap();
     std::fs::write(
-        tmp.path().join("content/forms/broken.toml"),
+        site.path().join("content/forms/broken.toml"),
         "title = \"x\"\n[[fields]]\nname = \"a\"\nlabel = \"A\"\nkind = \"colour\"\n",
     )
     .unwrap();
     let out = gazette()
         .args(["build", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("content/forms/broken.toml:5"), "{err}");
-    std::fs::remove_file(tmp.path().join("content/forms/broken.toml")).unwrap();
+    std::fs::remove_file(site.path().join("content/forms/broken.toml")).unwrap();
     let out = gazette()
         .args(["build", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -382,24 +348,23 @@ fn malformed_content_is_reported_with_file_and_line() {
 
 #[test]
 fn unknown_attachment_ids_and_duplicate_outputs_fail() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_site(tmp.path());
-    let notice = tmp.path().join("content/notices/2016-216.md");
+    let site = Site::bundled();
+    let notice = site.path().join("content/notices/2016-216.md");
     std::fs::write(
         &notice,
         read(&notice).replace("form = \"committees\"", "form = \"committes\""),
     )
     .unwrap();
     // content/notices/2016-216/index.md would write the same page as 2016-216.md.
-    std::fs::create_dir_all(tmp.path().join("content/notices/2016-216")).unwrap();
+    std::fs::create_dir_all(site.path().join("content/notices/2016-216")).unwrap();
     std::fs::write(
-        tmp.path().join("content/notices/2016-216/index.md"),
+        site.path().join("content/notices/2016-216/index.md"),
         "+++\ntitle = \"重复\"\n+++\n",
     )
     .unwrap();
     let out = gazette()
         .args(["check", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);
@@ -408,10 +373,10 @@ fn unknown_attachment_ids_and_duplicate_outputs_fail() {
         lines.contains("notices/2016-216/index.html"),
         "duplicate output named: {lines}"
     );
-    std::fs::remove_dir_all(tmp.path().join("content/notices/2016-216")).unwrap();
+    std::fs::remove_dir_all(site.path().join("content/notices/2016-216")).unwrap();
     let out = gazette()
         .args(["check", "--root"])
-        .arg(tmp.path())
+        .arg(site.path())
         .output()
         .unwrap();
     let lines = String::from_utf8_lossy(&out.stdout);

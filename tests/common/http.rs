@@ -157,15 +157,15 @@ pub fn post_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &
 }
 
 /// `application/x-www-form-urlencoded` encoding of `pairs`.
-pub fn encode(pairs: &[(&str, &str)]) -> String {
+pub fn encode<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
     let mut out = String::new();
     for (i, (k, v)) in pairs.iter().enumerate() {
         if i > 0 {
             out.push('&');
         }
-        escape_into(k, &mut out);
+        escape_into(k.as_ref(), &mut out);
         out.push('=');
-        escape_into(v, &mut out);
+        escape_into(v.as_ref(), &mut out);
     }
     out
 }

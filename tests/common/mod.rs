@@ -1,13 +1,17 @@
 //! Helpers shared by the end-to-end tests: a temporary site, the real
-//! `gazette` binary started with environment overrides, a plain HTTP/1.1
-//! client, a real SMTP server on loopback, and a small MIME reader.
-//!
-//! Use from a test file with `mod common;`.
+//! `gazette` binary started with environment overrides (and, on top of it,
+//! [`Intake::builder`] for a running intake), the same service in-process for
+//! requests through its router, a plain HTTP/1.1 client, a real SMTP server
+//! on loopback, and a small MIME reader.
 #![allow(dead_code)]
 
 pub mod http;
+pub mod in_process;
 pub mod mime;
+pub mod service;
 pub mod smtp;
+
+pub use service::{Intake, IntakeBuilder};
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
@@ -65,6 +69,14 @@ impl Site {
         site
     }
 
+    /// The bundled site as `gazette build` needs it: `gazette.toml`,
+    /// `content/` and `manuals/`.
+    pub fn bundled() -> Site {
+        let site = Site::copy_of_repo();
+        copy_dir(&repo().join("manuals"), &site.path().join("manuals"));
+        site
+    }
+
     /// The repository's `gazette.toml` and its form definitions only.
     pub fn with_repo_forms() -> Site {
         let site = Site::empty();
@@ -114,21 +126,33 @@ pub fn copy_dir(from: &Path, to: &Path) {
 /// `GAZETTE_*` variable of the test process removed so the tests do not
 /// depend on the developer's shell.
 pub fn command(args: &[&str], root: &Path, env: &[(&str, String)]) -> Command {
-    let mut cmd = Command::new(gazette_bin());
+    let mut cmd = gazette();
     // `--root` right after the command name, so it also works before a
     // nested subcommand (`gazette outbox --root DIR retry`).
     let (first, rest) = args.split_first().expect("a command");
     cmd.arg(first).arg("--root").arg(root).args(rest);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The `gazette` binary without any `GAZETTE_*` variable of the test
+/// process, and without colours.
+pub fn gazette() -> Command {
+    let mut cmd = Command::new(gazette_bin());
     for (k, _) in std::env::vars() {
         if k.starts_with("GAZETTE_") {
             cmd.env_remove(k);
         }
     }
     cmd.env("NO_COLOR", "1");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     cmd
+}
+
+/// A text file, or a panic naming it.
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// Runs a `gazette` command to completion.
@@ -166,7 +190,7 @@ impl Server {
         let log = Arc::new(Mutex::new(String::new()));
         let mut stderr = child.stderr.take().expect("stderr");
         let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             loop {
                 match stderr.read(&mut buf) {
@@ -202,7 +226,8 @@ impl Server {
                 });
             }
             if let Ok(Some(status)) = child.try_wait() {
-                std::thread::sleep(Duration::from_millis(100));
+                // The pipe closes with the process: all of stderr is in.
+                let _ = stderr_reader.join();
                 return Err(format!("exited with {status}: {}", log.lock().unwrap()));
             }
             if Instant::now() > deadline {
@@ -224,13 +249,24 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGTERM, then wait up to 10 s; `None` if it had to be killed.
     pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        self.stop_within(Duration::from_secs(10))
+    }
+
+    /// SIGTERM, then wait up to `limit`; `None` if it had to be killed.
+    pub fn stop_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let mut c = self.child.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let pid = libc::pid_t::try_from(c.id()).expect("pid");
+        // SAFETY: a plain syscall on our own child, which has not been reaped.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = c.try_wait() {
                 return Some(status);

@@ -1,0 +1,14 @@
+//! The end-to-end tests, one binary: the real `gazette` binary (or the
+//! intake's router in-process, where no process is needed) on temporary
+//! sites. Run one area with `cargo test --test e2e intake_http::`.
+
+mod common;
+
+mod admin;
+mod intake_durability;
+mod intake_http;
+mod links;
+mod office_exchange;
+mod office_fax;
+mod serve;
+mod site_build;
