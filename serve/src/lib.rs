@@ -73,7 +73,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let (first, incremental) = watch::first_build(&root);
     let snapshot = Arc::new(RwLock::new(first));
     let service = Arc::new(service);
-    let _watcher = watch::start(
+    let rebuilder = watch::start(
         root.clone(),
         incremental,
         snapshot.clone(),
@@ -104,13 +104,18 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+    .with_graceful_shutdown(async move {
+        intake::shutdown_signal().await;
+        tracing::info!("stopping");
+        // Ending the rebuild thread drops the version sender, which ends
+        // every open event stream; without that, an open page would keep
+        // the graceful shutdown waiting forever.
+        let _ = tokio::task::spawn_blocking(move || rebuilder.stop()).await;
     })
     .await?;
-    drop(_watcher);
-    if let Ok(service) = Arc::try_unwrap(service) {
-        service.shutdown().await;
+    match Arc::try_unwrap(service) {
+        Ok(service) => service.shutdown().await,
+        Err(_) => tracing::warn!("the intake is still in use; the outbox was not drained"),
     }
     Ok(())
 }
