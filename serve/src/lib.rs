@@ -11,7 +11,8 @@ mod watch;
 
 use anyhow::Context as _;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -67,7 +68,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     let (first, incremental) = watch::first_build(&root);
     let snapshot = Arc::new(RwLock::new(first));
     let service = Arc::new(service);
-    let _watcher = watch::start(
+    let rebuilder = watch::start(
         root.clone(),
         incremental,
         snapshot.clone(),
@@ -79,12 +80,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         snapshot,
         version: version_rx,
     };
-    let site_routes: Router = Router::new()
-        .route(EVENTS, get(events))
-        .route(RELOAD_JS, get(reload_js))
-        .fallback(static_file)
-        .with_state(state);
-    let app = service.router().merge(site_routes);
+    let app = app(service.router(), state);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (set --port or [intake] listen)"))?;
@@ -103,13 +99,18 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
+    .with_graceful_shutdown(async move {
+        intake::shutdown_signal().await;
+        tracing::info!("stopping");
+        // Ending the rebuild thread drops the version sender, which ends
+        // every open event stream; without that, an open page would keep
+        // the graceful shutdown waiting forever.
+        let _ = tokio::task::spawn_blocking(move || rebuilder.stop()).await;
     })
     .await?;
-    drop(_watcher);
-    if let Ok(service) = Arc::try_unwrap(service) {
-        service.shutdown().await;
+    match Arc::try_unwrap(service) {
+        Ok(service) => service.shutdown().await,
+        Err(_) => tracing::warn!("the intake is still in use; the outbox was not drained"),
     }
     Ok(())
 }
@@ -133,34 +134,75 @@ async fn reload_js() -> Response {
         .into_response()
 }
 
-async fn static_file(State(state): State<AppState>, req: Request) -> Response {
-    let path = req.uri().path();
-    let Some(rel) = decode_path(path) else {
-        return StatusCode::BAD_REQUEST.into_response();
+/// Builds the whole application: the site's built outputs come first for
+/// GET and HEAD, so an intake route such as `GET /forms/{id}` (a redirect to
+/// the static form page) cannot shadow a page such as `forms/index.html`;
+/// everything else goes to the intake, and what the intake does not know
+/// falls back to the site's 404 page.
+fn app(intake: Router, state: AppState) -> Router {
+    let site_routes: Router = Router::new()
+        .route(EVENTS, get(events))
+        .route(RELOAD_JS, get(reload_js))
+        .fallback(static_file)
+        .with_state(state.clone());
+    intake
+        .merge(site_routes)
+        .layer(middleware::from_fn_with_state(state, site_first))
+}
+
+async fn site_first(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        if let Some(response) = from_site(&state, req.uri().path()) {
+            return response;
+        }
+    }
+    next.run(req).await
+}
+
+/// The last good build and the newest error, if any.
+fn on_air(state: &AppState) -> (Arc<site::Outputs>, Option<String>) {
+    let snap = match state.snapshot.read() {
+        Ok(s) => s,
+        Err(p) => p.into_inner(),
     };
-    let (outputs, error) = {
-        let snap = match state.snapshot.read() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
-        (snap.outputs.clone(), snap.error.clone())
-    };
+    (snap.outputs.clone(), snap.error.clone())
+}
+
+/// A built file, or a redirect to a built folder; None if the site has
+/// neither (or the path is not a site path at all).
+fn from_site(state: &AppState, path: &str) -> Option<Response> {
+    let rel = decode_path(path)?;
+    let (outputs, error) = on_air(state);
     let key = if rel.is_empty() || rel.ends_with('/') {
         format!("{rel}index.html")
     } else {
         rel.clone()
     };
     if let Some(bytes) = outputs.get(&key) {
-        return respond(&key, bytes, error.as_deref(), StatusCode::OK);
+        return Some(respond(&key, bytes, error.as_deref(), StatusCode::OK));
     }
-    if outputs.contains_key(&format!("{rel}/index.html")) {
+    if !rel.is_empty() && !rel.ends_with('/') && outputs.contains_key(&format!("{rel}/index.html"))
+    {
         // 301 rather than 308: old browsers know it.
-        return (
-            StatusCode::MOVED_PERMANENTLY,
-            [(header::LOCATION, format!("{path}/"))],
-        )
-            .into_response();
+        return Some(
+            (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, format!("{path}/"))],
+            )
+                .into_response(),
+        );
     }
+    None
+}
+
+async fn static_file(State(state): State<AppState>, req: Request) -> Response {
+    if decode_path(req.uri().path()).is_none() {
+        return StatusCode::BAD_REQUEST.into_response();
+    }
+    if let Some(response) = from_site(&state, req.uri().path()) {
+        return response;
+    }
+    let (outputs, error) = on_air(&state);
     match outputs.get("404.html") {
         Some(bytes) => respond("404.html", bytes, error.as_deref(), StatusCode::NOT_FOUND),
         None => (
@@ -271,5 +313,94 @@ mod tests {
         );
         assert!(out.contains("content/a.md:3: &lt;bad&gt;"));
         assert!(!inject("<body></body>", None).contains("role=\"alert\""));
+    }
+
+    /// A site with the forms index and one form page, and an intake that,
+    /// like the real one, redirects `GET /forms/{id}` and takes POSTs there.
+    fn test_app() -> Router {
+        let mut outputs = site::Outputs::new();
+        for key in [
+            "index.html",
+            "forms/index.html",
+            "forms/departments/index.html",
+            "404.html",
+        ] {
+            let html = format!("<html><body>{key}</body></html>");
+            outputs.insert(key.to_string(), Arc::from(html.into_bytes()));
+        }
+        let (_tx, version) = tokio_watch::channel(0u64);
+        let state = AppState {
+            snapshot: Arc::new(RwLock::new(Snapshot {
+                outputs: Arc::new(outputs),
+                error: None,
+            })),
+            version,
+        };
+        let intake = Router::new().route(
+            "/forms/{id}",
+            get(|| async { axum::response::Redirect::permanent("/elsewhere/") })
+                .post(|| async { (StatusCode::SEE_OTHER, "intake took it") }),
+        );
+        app(intake, state)
+    }
+
+    async fn call(method: Method, uri: &str) -> (StatusCode, Option<String>, String) {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = test_app().oneshot(req).await.unwrap();
+        let status = res.status();
+        let location = res
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            location,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn built_pages_come_before_the_intake_routes() {
+        let (status, _, body) = call(Method::GET, "/forms/index.html").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("forms/index.html"), "{body}");
+        assert!(
+            body.contains(RELOAD_JS),
+            "the reload script is injected: {body}"
+        );
+
+        let (status, _, body) = call(Method::GET, "/forms/departments/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("forms/departments/index.html"), "{body}");
+
+        let (status, location, _) = call(Method::GET, "/forms/departments").await;
+        assert_eq!(status, StatusCode::MOVED_PERMANENTLY);
+        assert_eq!(location.as_deref(), Some("/forms/departments/"));
+
+        let (status, _, _) = call(Method::HEAD, "/forms/index.html").await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn everything_else_reaches_the_intake_or_the_404_page() {
+        let (status, _, body) = call(Method::POST, "/forms/departments").await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(body, "intake took it");
+
+        // A form the site does not have: the intake's own answer.
+        let (status, location, _) = call(Method::GET, "/forms/unknown").await;
+        assert_eq!(status, StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(location.as_deref(), Some("/elsewhere/"));
+
+        let (status, _, body) = call(Method::GET, "/no/such/page.html").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("404.html"), "{body}");
     }
 }

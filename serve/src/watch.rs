@@ -4,7 +4,8 @@
 use crate::Snapshot;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Arc, Mutex, RwLock};
+use std::sync::{mpsc, Arc, RwLock};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::watch as tokio_watch;
 
@@ -40,21 +41,72 @@ pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
     }
 }
 
-pub fn start(
+/// What the rebuild thread tells the intake after an edit.
+pub trait Reload: Send + Sync + 'static {
+    fn reload_forms(&self, defs: Vec<forms::FormDef>) -> anyhow::Result<()>;
+    fn reload_theme(&self, theme: theme::Theme);
+}
+
+impl Reload for intake::Service {
+    fn reload_forms(&self, defs: Vec<forms::FormDef>) -> anyhow::Result<()> {
+        intake::Service::reload_forms(self, defs)
+    }
+    fn reload_theme(&self, theme: theme::Theme) {
+        intake::Service::reload_theme(self, theme)
+    }
+}
+
+enum Msg {
+    Changed(PathBuf),
+    Stop,
+}
+
+/// The running rebuild thread. The thread owns the watcher, which owns a
+/// sender into the thread's own channel, so the channel never closes by
+/// itself: [`Rebuilder::stop`] sends an explicit stop.
+pub struct Rebuilder {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Rebuilder {
+    /// Ends the thread (after the rebuild in progress, if any) and waits for
+    /// it; its watcher, its handle on the service and the version sender (so
+    /// every open event stream ends) are dropped.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Rebuilder {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+pub fn start<S: Reload>(
     root: PathBuf,
     mut inc: Option<site::Incremental>,
     snapshot: Arc<RwLock<Snapshot>>,
     version: tokio_watch::Sender<u64>,
-    service: Arc<intake::Service>,
-) -> anyhow::Result<Arc<Mutex<RecommendedWatcher>>> {
-    let (tx, rx) = mpsc::channel::<PathBuf>();
+    service: Arc<S>,
+) -> anyhow::Result<Rebuilder> {
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let stop_tx = tx.clone();
     // Reads (our own rebuilds read every file) are not changes.
     let mut watcher: RecommendedWatcher =
         notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             if let Ok(event) = res {
                 if !matches!(event.kind, EventKind::Access(_)) {
                     for p in event.paths {
-                        let _ = tx.send(p);
+                        let _ = tx.send(Msg::Changed(p));
                     }
                 }
             }
@@ -67,26 +119,32 @@ pub fn start(
             watcher.watch(&p, RecursiveMode::Recursive)?;
         }
     }
-    let watcher = Arc::new(Mutex::new(watcher));
-    let watcher_for_thread = watcher.clone();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("gazette-rebuild".into())
         .spawn(move || {
             let mut n = 0u64;
             let mut extra: Vec<PathBuf> = Vec::new();
-            while let Ok(first) = rx.recv() {
+            while let Ok(Msg::Changed(first)) = rx.recv() {
                 // Debounce: an editor's save is several events; take them all,
                 // until the folder has been quiet for a moment.
                 let mut batch = vec![first];
+                let mut stopping = false;
                 while let Ok(more) = rx.recv_timeout(QUIET) {
-                    batch.push(more);
+                    match more {
+                        Msg::Changed(p) => batch.push(p),
+                        Msg::Stop => {
+                            stopping = true;
+                            break;
+                        }
+                    }
+                }
+                if stopping {
+                    break;
                 }
                 // A watched folder created after start (say, templates/) gets its own watch.
                 for p in &batch {
                     if p.parent() == Some(root.as_path()) && p.is_dir() && WATCHED.iter().any(|w| p.ends_with(w)) {
-                        if let Ok(mut w) = watcher_for_thread.lock() {
-                            let _ = w.watch(p, RecursiveMode::Recursive);
-                        }
+                        let _ = watcher.watch(p, RecursiveMode::Recursive);
                         // Files already in it count as changed.
                         batch_files(p, &mut extra);
                     }
@@ -152,7 +210,10 @@ pub fn start(
                 let _ = version.send(n);
             }
         })?;
-    Ok(watcher)
+    Ok(Rebuilder {
+        tx: stop_tx,
+        thread: Some(thread),
+    })
 }
 
 fn batch_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -191,4 +252,51 @@ fn relevant(root: &Path, p: &Path) -> bool {
         .and_then(|c| c.as_os_str().to_str())
         .unwrap_or("");
     rel == Path::new(config::FILE_NAME) || WATCHED.contains(&first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct NoIntake;
+
+    impl Reload for NoIntake {
+        fn reload_forms(&self, _: Vec<forms::FormDef>) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn reload_theme(&self, _: theme::Theme) {}
+    }
+
+    #[test]
+    fn the_rebuild_thread_ends_when_asked_and_lets_go_of_the_service() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("content")).unwrap();
+        let snapshot = Arc::new(RwLock::new(Snapshot {
+            outputs: Arc::new(site::Outputs::new()),
+            error: None,
+        }));
+        let (version_tx, mut version_rx) = tokio_watch::channel(0u64);
+        let service = Arc::new(NoIntake);
+        let rebuilder = start(root.clone(), None, snapshot, version_tx, service.clone()).unwrap();
+        // The thread is alive and working: an edit is answered by a (failed:
+        // there is no gazette.toml) rebuild and a new version.
+        std::fs::write(root.join("content/a.md"), "# a\n").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(30), version_rx.changed())
+                .await
+                .expect("a rebuild within 30 s")
+                .expect("the thread is running");
+        });
+        assert_eq!(Arc::strong_count(&service), 2);
+        rebuilder.stop();
+        // Joined: the thread's handle on the service and the version sender are gone.
+        assert!(Arc::try_unwrap(service).is_ok());
+        assert!(version_rx.has_changed().is_err(), "the sender is dropped");
+    }
 }

@@ -14,9 +14,9 @@ RUNS=${RUNS:-5}
 SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 10000)
 GEN=../shared/bench/gen_corpus.py
 [ -f "$GEN" ] || { echo "needs $GEN"; exit 2; }
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+command -v /usr/bin/time >/dev/null || { apt-get -o DPkg::Lock::Timeout=600 install -y -qq time >/dev/null; }
 if ! command -v hugo >/dev/null && [ "${INSTALL_HUGO:-1}" = 1 ]; then
-  apt-get install -y -qq hugo >/dev/null 2>&1 || echo "(hugo not installable; skipped)"
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq hugo >/dev/null 2>&1 || echo "(hugo not installable; skipped)"
 fi
 cargo build --release --quiet --bin gazette
 cargo build --release --quiet -p gazette-site --example floor

@@ -24,7 +24,7 @@ MAIL=${MAIL:-on}
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)" >&2
-  apt-get install -y wrk >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 install -y wrk >/dev/null
 fi
 
 cd "$repo"

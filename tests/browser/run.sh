@@ -3,18 +3,26 @@
 # playwright-core; axe-core; the Nu HTML checker (vnu.jar, Java).
 #
 # Installs what is missing (chromium, a CJK font, a JRE, poppler-utils, Node),
-# runs `npm ci`, builds the release binary and the site, starts the intake and
-# a small static server that passes the intake's paths through to it (one
-# origin, as behind the production web server), runs test/*.test.js with
-# node's test runner, and stops everything it started.
+# runs `npm ci`, builds the release binary and the site, and runs
+# test/*.test.js with node's test runner against two targets in turn:
+#   static  the intake and a small static server that passes the intake's
+#           paths through to it (one origin, as behind the production web
+#           server);
+#   serve   `gazette serve` on a copy of the bundled site (the README's first
+#           command: site and intake on one address, live reload injected),
+#           with every test that talks to a server (not file.test.js, which
+#           opens the files from disk, nor harness.test.js).
+# Then it stops everything it started.
 #
-#   tests/browser/run.sh                     # everything
-#   tests/browser/run.sh test/axe.test.js    # some files only
+#   tests/browser/run.sh                          # everything, both targets
+#   GAZETTE_TARGET=serve tests/browser/run.sh     # one target
+#   tests/browser/run.sh test/axe.test.js         # some files only
 #
 # Environment: GAZETTE_BIN (a gazette binary to use instead of building one),
-# CHROMIUM (default /usr/bin/chromium), BROWSER_TEST_TIMEOUT (seconds, 900).
+# GAZETTE_TARGET (static, serve or both; default both), CHROMIUM (default
+# /usr/bin/chromium), BROWSER_TEST_TIMEOUT (seconds per target, 900).
 # Artefacts (screenshots, PDFs, downloads, vnu report, the built site) go to
-# tests/browser/artifacts/.
+# tests/browser/artifacts/ (the serve run's to artifacts/serve/).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -34,8 +42,8 @@ command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== browser tests: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || {
@@ -52,7 +60,16 @@ if [ ! -f "$HERE/node_modules/.package-lock.json" ] || [ "$HERE/package-lock.jso
 fi
 
 # --- the binary and the site -----------------------------------------------
-if [ -z "${GAZETTE_BIN:-}" ]; then
+# gazette reads every GAZETTE_* variable as a setting and refuses unknown ones,
+# so the suite's own variables are read here and not passed on.
+GAZETTE_BIN="${GAZETTE_BIN:-}"
+GAZETTE_TARGET="${GAZETTE_TARGET:-both}"
+export -n GAZETTE_BIN GAZETTE_TARGET
+case "$GAZETTE_TARGET" in
+  static | serve | both) ;;
+  *) echo "GAZETTE_TARGET: static, serve or both, not $GAZETTE_TARGET" >&2; exit 2 ;;
+esac
+if [ -z "$GAZETTE_BIN" ]; then
   echo "== browser tests: cargo build --release"
   cargo build --release --quiet --bin gazette
   GAZETTE_BIN="$ROOT/target/release/gazette"
@@ -80,12 +97,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits for "listening on http://…" in a log; prints the URL.
+# Waits for "<prefix>http://…" in a log; prints the URL.
 wait_for_url() {
-  local log="$1" pid="$2" what="$3"
+  local log="$1" pid="$2" what="$3" prefix="${4:-listening on }"
   for _ in $(seq 1 300); do
-    if url="$(grep -o -m1 'listening on http://[0-9.:]*' "$log" 2>/dev/null)"; then
-      echo "${url#listening on }"
+    if url="$(grep -o -m1 "${prefix}http://[0-9.:]*" "$log" 2>/dev/null)"; then
+      echo "${url#"$prefix"}"
       return 0
     fi
     if ! kill -0 "$pid" 2>/dev/null; then
@@ -100,29 +117,69 @@ wait_for_url() {
   return 1
 }
 
-# The intake: its own database and mail folder; port 0 = any free port; no
-# rate limit (the suite sends a few dozen returns from one address); an admin
-# password, so the admin login page is served and checked.
+# Both targets: their own database and mail folder; port 0 = any free port;
+# no rate limit (the suite sends a few dozen returns from one address); an
+# admin password, so the admin login page is served and checked.
 ADMIN_HASH="$(echo 'browser-suite-admin' | "$GAZETTE_BIN" admin hash-password)"
-GAZETTE_ADMIN_PASSWORD_HASH="$ADMIN_HASH" \
-GAZETTE_INTAKE_LISTEN=127.0.0.1:0 \
-GAZETTE_INTAKE_DATABASE="$WORK/intake.db" \
-GAZETTE_INTAKE_RATE_LIMIT=0 \
-GAZETTE_MAIL_TRANSPORT="$WORK/outbox" \
-  "$GAZETTE_BIN" intake --root "$ROOT" >"$ART/intake.log" 2>&1 &
-pids+=($!)
-INTAKE_URL="$(wait_for_url "$ART/intake.log" "${pids[-1]}" "gazette intake")"
+with_intake_env() {
+  local name="$1"
+  shift
+  GAZETTE_ADMIN_PASSWORD_HASH="$ADMIN_HASH" \
+  GAZETTE_INTAKE_LISTEN=127.0.0.1:0 \
+  GAZETTE_INTAKE_DATABASE="$WORK/$name.db" \
+  GAZETTE_INTAKE_RATE_LIMIT=0 \
+  GAZETTE_MAIL_TRANSPORT="$WORK/$name-outbox" \
+    "$@"
+}
 
-node "$HERE/lib/server.js" "$SITE" "$INTAKE_URL" >"$ART/server.log" 2>&1 &
-pids+=($!)
-BASE_URL="$(wait_for_url "$ART/server.log" "${pids[-1]}" "the static server")"
-echo "== browser tests: site $BASE_URL (intake $INTAKE_URL), $(find "$SITE" -name '*.html' | wc -l) built pages"
+# Runs the suite against one target: NAME URL ARTEFACTS FILES...
+run_suite() {
+  local name="$1" url="$2" art="$3"
+  shift 3
+  echo "== browser tests ($name): site $url, $(find "$SITE" -name '*.html' | wc -l) built pages, $# files"
+  # Two files at a time: the Java checker or one browser beside another.
+  (cd "$HERE" && GAZETTE_SITE_DIR="$SITE" GAZETTE_BASE_URL="$url" GAZETTE_INTAKE=1 GAZETTE_ARTIFACTS="$art" \
+    timeout "${BROWSER_TEST_TIMEOUT:-900}" node --test --test-reporter=spec --test-concurrency=2 "$@")
+}
 
-# --- the suite ---------------------------------------------------------------
-cd "$HERE"
-if [ "$#" -gt 0 ]; then files=("$@"); else files=(test/*.test.js); fi
-# Two files at a time: the Java checker or one browser beside another.
-opts=(--test --test-reporter=spec --test-concurrency=2)
-GAZETTE_SITE_DIR="$SITE" GAZETTE_BASE_URL="$BASE_URL" GAZETTE_INTAKE=1 GAZETTE_ARTIFACTS="$ART" \
-  timeout "${BROWSER_TEST_TIMEOUT:-900}" node "${opts[@]}" "${files[@]}"
+if [ "$#" -gt 0 ]; then
+  files=("$@")
+  serve_files=("$@")
+else
+  files=()
+  serve_files=()
+  for f in "$HERE"/test/*.test.js; do
+    rel="test/$(basename "$f")"
+    files+=("$rel")
+    case "$rel" in test/file.test.js | test/harness.test.js) ;; *) serve_files+=("$rel") ;; esac
+  done
+fi
+status=0
+
+# --- target 1: static server + gazette intake --------------------------------
+if [ "$GAZETTE_TARGET" != serve ]; then
+  with_intake_env intake "$GAZETTE_BIN" intake --root "$ROOT" >"$ART/intake.log" 2>&1 &
+  pids+=($!)
+  INTAKE_URL="$(wait_for_url "$ART/intake.log" "${pids[-1]}" "gazette intake")"
+  node "$HERE/lib/server.js" "$SITE" "$INTAKE_URL" >"$ART/server.log" 2>&1 &
+  pids+=($!)
+  BASE_URL="$(wait_for_url "$ART/server.log" "${pids[-1]}" "the static server")"
+  echo "== browser tests (static): intake $INTAKE_URL"
+  run_suite static "$BASE_URL" "$ART" "${files[@]}" || status=1
+fi
+
+# --- target 2: gazette serve on a copy of the bundled site -------------------
+if [ "$GAZETTE_TARGET" != static ]; then
+  COPY="$WORK/site"
+  mkdir -p "$COPY" "$ART/serve"
+  for part in gazette.toml content manuals templates static; do
+    [ -e "$ROOT/$part" ] && cp -r "$ROOT/$part" "$COPY/"
+  done
+  with_intake_env serve "$GAZETTE_BIN" serve --root "$COPY" --port 0 >"$ART/serve/serve.log" 2>&1 &
+  pids+=($!)
+  SERVE_URL="$(wait_for_url "$ART/serve/serve.log" "${pids[-1]}" "gazette serve" "gazette serve: ")"
+  run_suite serve "$SERVE_URL" "$ART/serve" "${serve_files[@]}" || status=1
+fi
+
 echo "== browser tests: artefacts in $ART"
+exit "$status"
