@@ -38,6 +38,7 @@ mod public;
 mod refs;
 mod response;
 mod router;
+mod search;
 mod service;
 mod state;
 mod status;

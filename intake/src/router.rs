@@ -40,6 +40,9 @@ fn routes() -> Router<Arc<Inner>> {
         )
         .route(paths::RECEIPT_ROUTE, get(public::get_receipt))
         .route("/healthz", get(public::healthz))
+        .route("/search", get(crate::search::search_page))
+        .route("/search/", get(crate::search::search_page))
+        .route("/search/index.html", get(crate::search::search_page))
         .merge(admin::routes())
 }
 

@@ -35,7 +35,25 @@ impl Service {
         let config = Config::load(root)?;
         let forms = FormDef::load_dir(&root.join("content").join("forms"))?;
         let theme = Theme::load(root)?;
-        Service::new(config, forms, theme)
+        let site = config.resolve(std::path::Path::new("public"));
+        let service = Service::new(config, forms, theme)?;
+        service.search_from(site);
+        Ok(service)
+    }
+
+    /// Answers `GET /search` from the index in a built site's folder.
+    pub fn search_from(&self, site: std::path::PathBuf) {
+        let mut g = match self.inner.search.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *g = crate::search::Source::Dir { site, loaded: None };
+    }
+
+    /// Answers `GET /search` from this index (`gazette serve`, after each
+    /// build); `None` until a build has made one.
+    pub fn set_search_index(&self, index: Option<Arc<search::Index>>) {
+        self.inner.search.set(index);
     }
 
     /// Checks the mail settings and every address, opens (and migrates) the
@@ -85,6 +103,9 @@ impl Service {
             mail,
             admin: AdminState::default(),
             outbox_passes: Default::default(),
+            search: Arc::new(crate::search::SearchIndex::new(
+                crate::search::Source::Memory(None),
+            )),
             config,
         };
         let (stop, _) = watch::channel(false);

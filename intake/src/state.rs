@@ -34,6 +34,8 @@ pub(crate) struct Inner {
     pub(crate) admin: AdminState,
     /// Outbox worker passes over the queue since start (`/healthz`).
     pub(crate) outbox_passes: AtomicU64,
+    /// The site search index, for `GET /search`.
+    pub(crate) search: Arc<crate::search::SearchIndex>,
 }
 
 /// In-memory admin state: a restart logs everybody out.

@@ -36,6 +36,8 @@ const SCALE: f64 = 1000.0;
 /// counts).
 const TEXT_CAP: usize = 1500;
 pub const DOCS_PER_SHARD: usize = 16;
+/// Where the site writes its search page.
+pub const SEARCH_PAGE: &str = "search/index.html";
 /// A term shard of about this many bytes; the shard count follows.
 const TERM_SHARD_BYTES: usize = 48 * 1024;
 const MAX_TERM_SHARDS: usize = 512;
@@ -60,22 +62,16 @@ pub struct Doc {
     pub text: String,
 }
 
-/// Collects documents; [`Builder::finish`] computes the scores.
-#[derive(Default)]
-pub struct Builder {
-    docs: Vec<Doc>,
-    /// term → (doc, weighted term frequency)
-    postings: HashMap<String, Vec<(u32, u32)>>,
-    lengths: Vec<u32>,
+/// A document with its terms counted, made in parallel, one per page part;
+/// [`Builder::add`] then only merges counts.
+pub struct Prepared {
+    doc: Doc,
+    terms: Vec<(String, u32)>,
+    length: u32,
 }
 
-impl Builder {
-    pub fn new() -> Builder {
-        Builder::default()
-    }
-
-    pub fn add(&mut self, mut doc: Doc) {
-        let id = self.docs.len() as u32;
+impl Prepared {
+    pub fn new(mut doc: Doc) -> Prepared {
         let mut tf: HashMap<String, u32> = HashMap::new();
         let mut length = 0u32;
         for (text, weight) in [
@@ -88,54 +84,163 @@ impl Builder {
                 length += 1;
             }
         }
-        for (term, f) in tf {
-            self.postings.entry(term).or_default().push((id, f));
-        }
-        self.lengths.push(length);
         doc.text = cap_utf16(&normalize_space(&doc.text), TEXT_CAP);
-        self.docs.push(doc);
-    }
-
-    pub fn len(&self) -> usize {
-        self.docs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.docs.is_empty()
-    }
-
-    pub fn finish(self) -> Index {
-        let n = self.docs.len().max(1) as f64;
-        let avg = self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n;
-        let avg = avg.max(1.0);
-        let mut postings = BTreeMap::new();
-        for (term, list) in self.postings {
-            let df = list.len() as f64;
-            let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-            let mut scored: Vec<(u32, u32)> = list
-                .into_iter()
-                .map(|(doc, tf)| {
-                    let tf = tf as f64;
-                    let dl = self.lengths[doc as usize] as f64;
-                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg));
-                    (doc, (s * SCALE).round().max(1.0) as u32)
-                })
-                .collect();
-            scored.sort_unstable();
-            postings.insert(term, scored);
-        }
-        Index {
-            docs: self.docs,
-            postings,
+        Prepared {
+            doc,
+            terms: tf.into_iter().collect(),
+            length,
         }
     }
 }
 
-/// The finished index: documents and, per term, `(doc, score)` sorted by doc.
+/// Collects documents in order and writes the index: document shards as
+/// soon as they fill (so a large site's text is never all in memory), the
+/// terms, scored, at [`Builder::finish`].
+#[derive(Default)]
+pub struct Builder {
+    /// Documents of the shard being filled.
+    pending: Vec<Doc>,
+    docs: u32,
+    /// term → (last doc, `(doc delta, term frequency)` pairs as varints):
+    /// documents arrive in order, so a posting takes 2–3 bytes.
+    postings: HashMap<String, (u32, Vec<u8>)>,
+    lengths: Vec<u32>,
+    /// How many documents each page has, in order: results show a page
+    /// once, at its best part.
+    pages: Vec<u32>,
+}
+
+impl Builder {
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Adds the documents of one page (its parts, in order); returns the
+    /// document shards they completed.
+    pub fn add_page(&mut self, parts: Vec<Prepared>) -> Vec<(String, String)> {
+        if parts.is_empty() {
+            return Vec::new();
+        }
+        self.pages.push(parts.len() as u32);
+        parts.into_iter().filter_map(|p| self.add(p)).collect()
+    }
+
+    fn add(&mut self, p: Prepared) -> Option<(String, String)> {
+        let id = self.docs;
+        self.docs += 1;
+        for (term, tf) in p.terms {
+            let (last, bytes) = self.postings.entry(term).or_insert((0, Vec::new()));
+            varint(bytes, id - *last);
+            varint(bytes, tf);
+            *last = id;
+        }
+        self.lengths.push(p.length);
+        self.pending.push(p.doc);
+        (self.pending.len() == DOCS_PER_SHARD).then(|| self.flush_docs())
+    }
+
+    pub fn len(&self) -> usize {
+        self.docs as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.docs == 0
+    }
+
+    fn flush_docs(&mut self) -> (String, String) {
+        let shard = (self.docs as usize - self.pending.len()) / DOCS_PER_SHARD;
+        let name = format!("docs-{shard}");
+        let file = (format!("search/{name}.js"), script(&name, &self.pending));
+        self.pending.clear();
+        file
+    }
+
+    /// The remaining files: the last document shard, the term shards and
+    /// `search/meta.js`.
+    pub fn finish(mut self) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        if !self.pending.is_empty() {
+            files.push(self.flush_docs());
+        }
+        let n = self.docs.max(1) as f64;
+        let avg = (self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
+        let lengths = &self.lengths;
+        let mut scored: Vec<(String, Vec<u32>)> = self
+            .postings
+            .into_iter()
+            .map(|(term, (_, bytes))| {
+                let pairs = read_varints(&bytes);
+                let df = (pairs.len() / 2) as f64;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                let mut doc = 0u32;
+                let mut flat = Vec::with_capacity(pairs.len());
+                for p in pairs.chunks_exact(2) {
+                    doc += p[0];
+                    let tf = p[1] as f64;
+                    let dl = lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg));
+                    flat.push(p[0]);
+                    flat.push((s * SCALE).round().max(1.0) as u32);
+                }
+                (term, flat)
+            })
+            .collect();
+        scored.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let bytes: usize = scored.iter().map(|(t, l)| t.len() + 6 + l.len() * 4).sum();
+        let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
+        let mut shards: Vec<BTreeMap<&str, &Vec<u32>>> = vec![BTreeMap::new(); term_shards];
+        for (t, l) in &scored {
+            shards[term_shard(t, term_shards)].insert(t.as_str(), l);
+        }
+        for (i, shard) in shards.iter().enumerate() {
+            let name = format!("terms-{i}");
+            files.push((format!("search/{name}.js"), script(&name, shard)));
+        }
+        let meta = Meta {
+            v: 1,
+            docs: self.docs as usize,
+            docs_per_shard: DOCS_PER_SHARD,
+            term_shards,
+            pages: self.pages,
+        };
+        files.push(("search/meta.js".to_string(), script("meta", &meta)));
+        files
+    }
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn read_varints(bytes: &[u8]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut v = 0u32;
+    let mut shift = 0;
+    for &b in bytes {
+        v |= u32::from(b & 0x7F) << shift;
+        if b & 0x80 == 0 {
+            out.push(v);
+            v = 0;
+            shift = 0;
+        } else {
+            shift += 7;
+        }
+    }
+    out
+}
+
+/// The index as the server reads it back: documents and, per term,
+/// `(doc, score)` sorted by doc.
 #[derive(Debug, Default, PartialEq)]
 pub struct Index {
     docs: Vec<Doc>,
     postings: BTreeMap<String, Vec<(u32, u32)>>,
+    /// The page of each document.
+    page_of: Vec<u32>,
 }
 
 /// What `search/meta.js` says: enough for a page to know which files to load.
@@ -145,6 +250,8 @@ struct Meta {
     docs: usize,
     docs_per_shard: usize,
     term_shards: usize,
+    /// Documents per page, in document order.
+    pages: Vec<u32>,
 }
 
 /// One result, with its snippet as HTML (escaped, matches in `<mark>`).
@@ -166,6 +273,20 @@ pub struct Results {
     pub hits: Vec<Hit>,
 }
 
+/// Whether `path` (from the site root) is one of the index's files, whose
+/// names depend on the site's size and so are not known before the build.
+pub fn is_index_file(path: &str) -> bool {
+    path.strip_prefix("search/")
+        .and_then(|f| f.strip_suffix(".js"))
+        .is_some_and(|f| {
+            f == "meta"
+                || ["terms-", "docs-"].iter().any(|p| {
+                    f.strip_prefix(p)
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                })
+        })
+}
+
 /// The shard a term lives in: its first UTF-16 unit, modulo the shard
 /// count, which the browser computes with `charCodeAt(0)`.
 pub fn term_shard(term: &str, shards: usize) -> usize {
@@ -182,39 +303,33 @@ impl Index {
         self.postings.len()
     }
 
-    /// The index as files under `search/`: `meta.js`, `terms-N.js` and
-    /// `docs-N.js`, each a call `gazetteSearch("name", {...})`.
-    pub fn files(&self) -> Vec<(String, String)> {
-        let encoded: Vec<(&String, Vec<u32>)> = self
-            .postings
+    /// An index of `docs` built in memory, with the files it was read from;
+    /// consecutive documents with one URL (before `#`) are one page.
+    pub fn of(docs: Vec<Doc>) -> (Index, Vec<(String, String)>) {
+        let mut b = Builder::new();
+        let mut files: Vec<(String, String)> = Vec::new();
+        // Parts of one page share its URL before the `#`.
+        let mut page: Vec<Prepared> = Vec::new();
+        let mut url = String::new();
+        for d in docs {
+            let this = d.url.split('#').next().unwrap_or("").to_string();
+            if this != url && !page.is_empty() {
+                files.extend(b.add_page(std::mem::take(&mut page)));
+            }
+            url = this;
+            page.push(Prepared::new(d));
+        }
+        files.extend(b.add_page(page));
+        files.extend(b.finish());
+        let map: HashMap<&str, &str> = files
             .iter()
-            .map(|(t, list)| (t, encode_postings(list)))
+            .map(|(p, t)| (p.as_str(), t.as_str()))
             .collect();
-        let bytes: usize = encoded.iter().map(|(t, l)| t.len() + 6 + l.len() * 4).sum();
-        let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
-        let mut shards: Vec<BTreeMap<&str, &Vec<u32>>> = vec![BTreeMap::new(); term_shards];
-        for (t, l) in &encoded {
-            shards[term_shard(t, term_shards)].insert(t.as_str(), l);
-        }
-        let meta = Meta {
-            v: 1,
-            docs: self.docs.len(),
-            docs_per_shard: DOCS_PER_SHARD,
-            term_shards,
-        };
-        let mut files = vec![("search/meta.js".to_string(), script("meta", &meta))];
-        for (i, shard) in shards.iter().enumerate() {
-            let name = format!("terms-{i}");
-            files.push((format!("search/{name}.js"), script(&name, shard)));
-        }
-        for (i, chunk) in self.docs.chunks(DOCS_PER_SHARD).enumerate() {
-            let name = format!("docs-{i}");
-            files.push((format!("search/{name}.js"), script(&name, &chunk)));
-        }
-        files
+        let index = Index::from_files(|p| map.get(p).map(|t| t.to_string())).unwrap_or_default();
+        (index, files)
     }
 
-    /// Reads the files [`Index::files`] wrote; `read` gives a file's text by
+    /// Reads the files [`Builder`] wrote; `read` gives a file's text by
     /// its path under the site root (`search/meta.js`).
     pub fn from_files(read: impl Fn(&str) -> Option<String>) -> Result<Index, String> {
         let meta: Meta = load(&read, "meta")?;
@@ -233,14 +348,25 @@ impl Index {
             let chunk: Vec<Doc> = load(&read, &format!("docs-{i}"))?;
             docs.extend(chunk);
         }
-        if docs.len() != meta.docs {
+        let page_of: Vec<u32> = meta
+            .pages
+            .iter()
+            .enumerate()
+            .flat_map(|(page, &n)| std::iter::repeat_n(page as u32, n as usize))
+            .collect();
+        if docs.len() != meta.docs || page_of.len() != meta.docs {
             return Err(format!(
-                "search/: {} documents, meta.js says {}",
+                "search/: {} documents in {} pages, meta.js says {}",
                 docs.len(),
+                page_of.len(),
                 meta.docs
             ));
         }
-        Ok(Index { docs, postings })
+        Ok(Index {
+            docs,
+            postings,
+            page_of,
+        })
     }
 
     /// Every document holding all the query's terms, best first (equal
@@ -257,7 +383,7 @@ impl Index {
                 }
             }
         }
-        let ranked = rank(&lists);
+        let ranked = best_per_page(rank(&lists), &self.page_of);
         let hits = ranked
             .iter()
             .take(limit)
@@ -304,19 +430,17 @@ fn rank(lists: &[&Vec<(u32, u32)>]) -> Vec<(u32, u32)> {
     out
 }
 
-/// `[doc, score, doc delta, score, …]`: doc ids delta-coded, which keeps
-/// the numbers (and the shards) short.
-fn encode_postings(list: &[(u32, u32)]) -> Vec<u32> {
-    let mut out = Vec::with_capacity(list.len() * 2);
-    let mut prev = 0;
-    for &(doc, score) in list {
-        out.push(doc - prev);
-        out.push(score);
-        prev = doc;
-    }
-    out
+/// Each page once, at its best-scoring part (`ranked` is best first).
+fn best_per_page(ranked: Vec<(u32, u32)>, page_of: &[u32]) -> Vec<(u32, u32)> {
+    let mut seen = std::collections::HashSet::new();
+    ranked
+        .into_iter()
+        .filter(|&(doc, _)| seen.insert(page_of.get(doc as usize).copied().unwrap_or(doc)))
+        .collect()
 }
 
+/// `[doc, score, doc delta, score, …]`: doc ids delta-coded, which keeps
+/// the numbers (and the shards) short.
 fn decode_postings(flat: &[u32]) -> Vec<(u32, u32)> {
     let mut doc = 0;
     flat.chunks_exact(2)
@@ -476,27 +600,31 @@ mod tests {
     }
 
     fn sample() -> Index {
-        let mut b = Builder::new();
-        b.add(doc(
-            "a.html",
-            "系统登录",
-            "",
-            "使用IE内核浏览器登录系统，输入账号和密码。",
-        ));
-        b.add(doc(
-            "b.html#plan",
-            "职称评审计划管理",
-            "填写评审计划",
-            "评委会管理员在系统中填写该年度的评审工作计划。",
-        ));
-        b.add(doc(
-            "c.html",
-            "密码修改",
-            "",
-            "首次登录后请修改密码，确保账户安全。",
-        ));
-        b.add(doc("d.html", "查询统计", "", "按评审年度查询申报人数。"));
-        b.finish()
+        sample_with_files().0
+    }
+
+    fn sample_with_files() -> (Index, Vec<(String, String)>) {
+        Index::of(vec![
+            doc(
+                "a.html",
+                "系统登录",
+                "",
+                "使用IE内核浏览器登录系统，输入账号和密码。",
+            ),
+            doc(
+                "b.html#plan",
+                "职称评审计划管理",
+                "填写评审计划",
+                "评委会管理员在系统中填写该年度的评审工作计划。",
+            ),
+            doc(
+                "c.html",
+                "密码修改",
+                "",
+                "首次登录后请修改密码，确保账户安全。",
+            ),
+            doc("d.html", "查询统计", "", "按评审年度查询申报人数。"),
+        ])
     }
 
     #[test]
@@ -512,6 +640,19 @@ mod tests {
         );
         assert_eq!(index.search("火星基地", 10).total, 0);
         assert_eq!(index.search("", 10).total, 0);
+    }
+
+    #[test]
+    fn a_page_is_shown_once_at_its_best_part() {
+        let (index, _) = Index::of(vec![
+            doc("p.html", "评审", "", "评审计划在此"),
+            doc("p.html#a", "评审", "计划", "评审计划的步骤：评审计划"),
+            doc("q.html", "其他", "", "评审计划"),
+        ]);
+        let r = index.search("评审计划", 10);
+        assert_eq!(r.total, 2);
+        assert_eq!(r.hits[0].url, "p.html#a");
+        assert_eq!(r.hits[1].url, "q.html");
     }
 
     #[test]
@@ -536,8 +677,9 @@ mod tests {
 
     #[test]
     fn the_files_read_back_to_the_same_index_and_answers() {
-        let index = sample();
-        let files: HashMap<String, String> = index.files().into_iter().collect();
+        let (index, files) = sample_with_files();
+        assert_eq!(index.docs().len(), 4);
+        let files: HashMap<String, String> = files.into_iter().collect();
         assert!(files
             .keys()
             .all(|f| f.starts_with("search/") && f.ends_with(".js")));
@@ -551,16 +693,39 @@ mod tests {
     }
 
     #[test]
-    fn many_terms_spread_over_shards_by_first_unit() {
-        let mut b = Builder::new();
-        for i in 0..3000 {
-            let text: String = (0..40)
-                .map(|k| char::from_u32(0x4E00 + ((i * 7 + k * 13) % 6000) as u32).unwrap_or('一'))
-                .collect();
-            b.add(doc(&format!("p{i}.html"), &format!("第{i}页"), "", &text));
+    fn index_files_are_recognised_by_name() {
+        for f in ["search/meta.js", "search/terms-0.js", "search/docs-12.js"] {
+            assert!(is_index_file(f), "{f}");
         }
-        let index = b.finish();
-        let files = index.files();
+        for f in [
+            "search/index.html",
+            "search/terms-.js",
+            "search/x.js",
+            "meta.js",
+            "search/docs-1a.js",
+        ] {
+            assert!(!is_index_file(f), "{f}");
+        }
+    }
+
+    #[test]
+    fn many_terms_spread_over_shards_by_first_unit() {
+        let docs = (0..3000)
+            .map(|i| {
+                let text: String = (0..40)
+                    .map(|k| {
+                        char::from_u32(0x4E00 + ((i * 7 + k * 13) % 6000) as u32).unwrap_or('一')
+                    })
+                    .collect();
+                doc(&format!("p{i}.html"), &format!("第{i}页"), "", &text)
+            })
+            .collect();
+        let (index, files) = Index::of(docs);
+        assert_eq!(index.docs().len(), 3000);
+        assert_eq!(
+            files.iter().filter(|(p, _)| p.contains("docs-")).count(),
+            3000usize.div_ceil(DOCS_PER_SHARD)
+        );
         let terms = files.iter().filter(|(p, _)| p.contains("terms-")).count();
         assert!(terms > 4, "{terms} shards");
         let biggest = files.iter().map(|(_, t)| t.len()).max().unwrap_or(0);

@@ -66,6 +66,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     let (version_tx, version_rx) = tokio_watch::channel(0u64);
     let (first, incremental) = watch::first_build(&root);
+    service.set_search_index(search_index(&first.outputs));
     let snapshot = Arc::new(RwLock::new(first));
     let service = Arc::new(service);
     let rebuilder = watch::start(
@@ -151,12 +152,37 @@ fn app(intake: Router, state: AppState) -> Router {
 }
 
 async fn site_first(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
+    if matches!(*req.method(), Method::GET | Method::HEAD) && !is_search_query(req.uri()) {
         if let Some(response) = from_site(&state, req.uri().path()) {
             return response;
         }
     }
     next.run(req).await
+}
+
+/// A query to the search page: answered by the intake on the server, so
+/// that it works without JavaScript (the static page answers in the browser).
+fn is_search_query(uri: &axum::http::Uri) -> bool {
+    matches!(uri.path(), "/search" | "/search/" | "/search/index.html")
+        && uri
+            .query()
+            .is_some_and(|q| q.split('&').any(|kv| kv.starts_with("q=")))
+}
+
+/// The search index in a build's outputs, for the intake's `GET /search`.
+pub(crate) fn search_index(outputs: &site::Outputs) -> Option<Arc<search::Index>> {
+    let text = |p: &str| {
+        outputs
+            .get(p)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    match search::Index::from_files(text) {
+        Ok(index) => Some(Arc::new(index)),
+        Err(e) => {
+            tracing::warn!("search: {e}");
+            None
+        }
+    }
 }
 
 /// The last good build and the newest error, if any.

@@ -45,6 +45,7 @@ pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
 pub trait Reload: Send + Sync + 'static {
     fn reload_forms(&self, defs: Vec<forms::FormDef>) -> anyhow::Result<()>;
     fn reload_theme(&self, theme: theme::Theme);
+    fn set_search_index(&self, index: Option<Arc<search::Index>>);
 }
 
 impl Reload for intake::Service {
@@ -53,6 +54,9 @@ impl Reload for intake::Service {
     }
     fn reload_theme(&self, theme: theme::Theme) {
         intake::Service::reload_theme(self, theme)
+    }
+    fn set_search_index(&self, index: Option<Arc<search::Index>>) {
+        intake::Service::set_search_index(self, index)
     }
 }
 
@@ -169,8 +173,15 @@ pub fn start<S: Reload>(
                 match result {
                     Ok(update) => {
                         if let Some(i) = inc.as_ref() {
+                            let outputs = i.outputs();
+                            // Read the index again only when a build wrote a new one.
+                            let meta = |o: &site::Outputs| o.get("search/meta.js").cloned();
+                            let old = snapshot.read().ok().and_then(|s| meta(&s.outputs));
+                            if meta(&outputs).map(|m| m.as_ptr()) != old.map(|m| m.as_ptr()) {
+                                service.set_search_index(crate::search_index(&outputs));
+                            }
                             if let Ok(mut s) = snapshot.write() {
-                                s.outputs = i.outputs();
+                                s.outputs = outputs;
                                 s.error = None;
                             }
                         }
@@ -266,6 +277,7 @@ mod tests {
             Ok(())
         }
         fn reload_theme(&self, _: theme::Theme) {}
+        fn set_search_index(&self, _: Option<Arc<search::Index>>) {}
     }
 
     #[test]

@@ -113,6 +113,23 @@
     return out;
   }
 
+  /* Each page once, at its best-scoring part (meta.pages: parts per page). */
+  var pageOf = null;
+  function bestPerPage(ranked, meta) {
+    if (!pageOf) {
+      pageOf = [];
+      for (var p = 0; p < meta.pages.length; p++)
+        for (var n = 0; n < meta.pages[p]; n++) pageOf.push(p);
+    }
+    var seen = {}, out = [];
+    for (var i = 0; i < ranked.length; i++) {
+      var page = pageOf[ranked[i][0]];
+      if (page === undefined) page = "d" + ranked[i][0];
+      if (!seen[page]) { seen[page] = true; out.push(ranked[i]); }
+    }
+    return out;
+  }
+
   function esc(s) {
     return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
       .replace(/"/g, "&quot;").replace(/'/g, "&#39;");
@@ -195,7 +212,7 @@
           if (!shard.hasOwnProperty(terms[i])) { lists = []; break; }
           lists.push(decode(shard[terms[i]]));
         }
-        show(q, terms, rank(lists), meta);
+        show(q, terms, bestPerPage(rank(lists), meta), meta);
       });
     });
   }

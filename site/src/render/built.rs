@@ -30,6 +30,6 @@ pub(crate) struct Built {
 impl Built {
     /// Whether this build made `path` (relative to the output folder).
     pub(crate) fn is_output(&self, path: &str) -> bool {
-        self.index.outputs.contains(path)
+        self.index.outputs.contains(path) || ::search::is_index_file(path)
     }
 }

@@ -123,6 +123,7 @@ impl Claims {
             FORMS_INDEX,
             MANUALS_INDEX,
             "404.html",
+            ::search::SEARCH_PAGE,
             "sitemap.xml",
             "atom.xml",
             "robots.txt",
@@ -146,6 +147,7 @@ impl Claims {
             ("", "index.html"),
             ("forms/", FORMS_INDEX),
             ("manuals/", MANUALS_INDEX),
+            ("search/", ::search::SEARCH_PAGE),
         ] {
             index
                 .urls

@@ -10,8 +10,14 @@ use crate::model::manual::Manual;
 use crate::problem::Problem;
 use std::collections::HashMap;
 
-/// A manual's files and the Markdown links found in it, with their source.
-pub(super) type ManualOutput = (Outputs, Vec<(String, LinkUse)>);
+/// A manual's files, the Markdown links found in it (with their source)
+/// and its chapters as search documents.
+pub(super) struct ManualOutput {
+    pub(super) files: Outputs,
+    pub(super) links: Vec<(String, LinkUse)>,
+    /// Each chapter's parts.
+    pub(super) search: Vec<Vec<search::Prepared>>,
+}
 
 /// One chapter file of a manual, read once for all the views.
 struct Text<'m> {
@@ -30,6 +36,7 @@ struct Made {
     out: Outputs,
     uses: Vec<(String, LinkUse)>,
     problems: Vec<Problem>,
+    search: Vec<Vec<search::Prepared>>,
 }
 
 /// Contents page, one page per chapter, the one-page print view and the
@@ -60,7 +67,11 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Ve
     made.uses.extend(one_page.uses);
     made.problems.extend(one_page.problems);
     if made.problems.is_empty() {
-        Ok((made.out, made.uses))
+        Ok(ManualOutput {
+            files: made.out,
+            links: made.uses,
+            search: made.search,
+        })
     } else {
         Err(made.problems)
     }
@@ -136,6 +147,12 @@ fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut M
     );
     c.insert("prev", &(k > 0).then(|| link(k - 1)));
     c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
+    made.search.push(super::search::chapter_docs(
+        &output,
+        &chapter.title,
+        &m.title,
+        &r.html,
+    ));
     match ctx.render("manual_chapter.html", &c, &t.source) {
         Ok(html) => {
             made.out.insert(output, html.into_bytes().into());

@@ -29,6 +29,7 @@ mod manuals;
 mod markdown;
 mod notice;
 mod pages;
+mod search;
 mod update;
 mod views;
 
@@ -72,6 +73,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
     };
     let (bodies, doc_links) = timed("pages", || pages(&ctx, &sizes, &mut made));
     timed("forms", || forms(&ctx, &sizes, &mut made));
+    timed("search", || search_index(&ctx, &mut made));
     timed("extras", || extras(&ctx, &mut made));
     timed("feeds", || made.emit_all(render_feeds(&ctx)));
     timed("copies", || copies(site, &mut made));
@@ -109,6 +111,8 @@ struct Made<'a> {
     index: &'a Index,
     emitted: Vec<Emitted>,
     problems: Vec<Problem>,
+    /// The search index, fed by every step that renders text.
+    search: ::search::Builder,
 }
 
 /// What the build made, counted; every page's ids.
@@ -136,6 +140,15 @@ impl<'a> Made<'a> {
             index,
             emitted: Vec::new(),
             problems: Vec::new(),
+            search: ::search::Builder::new(),
+        }
+    }
+
+    /// Adds a page's search documents; a document shard that fills goes
+    /// out at once.
+    fn index_text(&mut self, parts: Vec<::search::Prepared>) {
+        for (path, text) in self.search.add_page(parts) {
+            self.emit(path, text.into_bytes().into());
         }
     }
 
@@ -165,11 +178,17 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
     let mut uses = Vec::new();
     for m in &ctx.site.manuals {
         match render_manual(ctx, m) {
-            Ok((files, links)) => {
-                let size = files.get(&m.download_output()).map_or(0, |b| b.len());
+            Ok(manual) => {
+                let size = manual
+                    .files
+                    .get(&m.download_output())
+                    .map_or(0, |b| b.len());
                 sizes.insert(m.id.clone(), size);
-                made.emit_all(files);
-                uses.extend(links);
+                made.emit_all(manual.files);
+                for chapter in manual.search {
+                    made.index_text(chapter);
+                }
+                uses.extend(manual.links);
             }
             Err(p) => made.problems.extend(p),
         }
@@ -206,37 +225,53 @@ fn pages(
 ) -> (HashMap<usize, Body>, Vec<Vec<LinkUse>>) {
     /// One doc after rendering: its body if it is a section, its links,
     /// its problems and the file made.
-    type Doc = (Option<Body>, Vec<LinkUse>, Vec<Problem>, Option<Emitted>);
+    type Doc = (
+        Option<Body>,
+        Vec<LinkUse>,
+        Vec<Problem>,
+        Option<Emitted>,
+        Vec<::search::Prepared>,
+    );
     let content_dir = ctx.site.root.join("content");
     let (sink, index) = (made.sink, made.index);
-    let docs: Vec<Doc> = ctx
-        .site
-        .content
-        .docs
-        .par_iter()
-        .map(|d| {
-            let (body, links, problems) = render_markdown(index, &content_dir, d);
-            if !problems.is_empty() {
-                return (None, links, problems, None);
-            }
-            match render_doc(ctx, d, &body, sizes) {
-                Ok((path, bytes)) => {
-                    let e = emit(sink, index, path, bytes);
-                    (d.is_section.then_some(body), links, Vec::new(), Some(e))
-                }
-                Err(p) => (None, links, vec![p], None),
-            }
-        })
-        .collect();
-    let mut doc_links = Vec::with_capacity(docs.len());
+    let mut doc_links = Vec::with_capacity(ctx.site.content.docs.len());
     let mut bodies = HashMap::new();
-    for (i, (body, links, problems, e)) in docs.into_iter().enumerate() {
-        if let Some(b) = body {
-            bodies.insert(i, b);
+    // In chunks, so that no more than a chunk's search terms are held
+    // before they are merged into the index.
+    const CHUNK: usize = 512;
+    for (c, chunk) in ctx.site.content.docs.chunks(CHUNK).enumerate() {
+        let docs: Vec<Doc> = chunk
+            .par_iter()
+            .map(|d| {
+                let (body, links, problems) = render_markdown(index, &content_dir, d);
+                if !problems.is_empty() {
+                    return (None, links, problems, None, Vec::new());
+                }
+                match render_doc(ctx, d, &body, sizes) {
+                    Ok((path, bytes)) => {
+                        let e = emit(sink, index, path, bytes);
+                        let found = search::page_docs(ctx, d, &body.html);
+                        (
+                            d.is_section.then_some(body),
+                            links,
+                            Vec::new(),
+                            Some(e),
+                            found,
+                        )
+                    }
+                    Err(p) => (None, links, vec![p], None, Vec::new()),
+                }
+            })
+            .collect();
+        for (i, (body, links, problems, e, found)) in docs.into_iter().enumerate() {
+            if let Some(b) = body {
+                bodies.insert(c * CHUNK + i, b);
+            }
+            doc_links.push(links);
+            made.problems.extend(problems);
+            made.emitted.extend(e);
+            made.index_text(found);
         }
-        doc_links.push(links);
-        made.problems.extend(problems);
-        made.emitted.extend(e);
     }
     (bodies, doc_links)
 }
@@ -254,6 +289,22 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
             Ok((path, bytes)) => made.emit(path, bytes),
             Err(p) => made.problems.push(p),
         }
+    }
+    for f in &ctx.site.forms {
+        made.index_text(vec![search::form_doc(f)]);
+    }
+}
+
+/// The rest of the search index (term shards, the last documents) and the
+/// search page.
+fn search_index(ctx: &Shared, made: &mut Made) {
+    let builder = std::mem::take(&mut made.search);
+    for (path, text) in builder.finish() {
+        made.emit(path, text.into_bytes().into());
+    }
+    match search::search_page(ctx) {
+        Ok(files) => made.emit_all(files),
+        Err(p) => made.problems.push(p),
     }
 }
 

@@ -74,6 +74,11 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
             "notices/index.html",
             "print.css",
             "robots.txt",
+            "search.js",
+            "search/docs-0.js",
+            "search/index.html",
+            "search/meta.js",
+            "search/terms-0.js",
             "sitemap.xml",
             "style.css",
         ]

@@ -30,8 +30,11 @@ const TYPES = {
 };
 
 /** Paths the intake answers; everything else is a file of the built site. */
-function isIntakePath(pathname, method = 'GET') {
+function isIntakePath(pathname, method = 'GET', search = '') {
   if (/^\/forms\/[^/]+$/.test(pathname)) return method === 'POST' || !pathname.includes('.');
+  // A search query goes to the intake (results made on the server, for
+  // browsers without JavaScript), as gazette serve does.
+  if (/^\/search(\/|\/index\.html)?$/.test(pathname) && /(^|[?&])q=/.test(search)) return true;
   return pathname.startsWith('/receipts/')
     || pathname === '/admin' || pathname.startsWith('/admin/')
     || pathname === '/healthz';
@@ -101,8 +104,8 @@ function serveFile(req, res, root) {
 function start({ root, intake = '', port = 0 }) {
   root = path.resolve(root);
   const server = http.createServer((req, res) => {
-    const pathname = new URL(req.url, 'http://x').pathname;
-    if (intake && isIntakePath(pathname, req.method)) {
+    const { pathname, search } = new URL(req.url, 'http://x');
+    if (intake && isIntakePath(pathname, req.method, search)) {
       proxy(req, res, intake);
     } else if (req.method === 'GET' || req.method === 'HEAD') {
       serveFile(req, res, root);
