@@ -24,31 +24,16 @@ pub(crate) fn received_text(ms: i64) -> String {
     }
 }
 
-/// Whether the admin pages' `processing` table exists yet (it comes with a
-/// later migration; a database without it has every return 待处理).
-fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'processing')",
-        [],
-        |r| r.get(0),
-    )
-}
-
-/// Every return to `def`, oldest first, as the 一览表 lists them.
+/// Every return to `def`, oldest first, as the 一览表 lists them (on a
+/// migrated database: both callers open it through `store::open`).
 pub(crate) fn export_rows(
     conn: &Connection,
     def: &FormDef,
 ) -> Result<Vec<ExportRow>, rusqlite::Error> {
-    let status = if has_processing(conn)? {
-        "COALESCE(p.status, ?2) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
-    } else {
-        "?2 FROM submissions s"
-    };
-    let sql = format!(
-        "SELECT s.reference, s.received_at, s.late, s.answers, {status}
-         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id"
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let sql = "SELECT s.reference, s.received_at, s.late, s.answers, COALESCE(p.status, ?2)
+         FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id";
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(rusqlite::params![def.id, Processing::Pending], |r| {
         let answers: String = r.get(3)?;
         let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
