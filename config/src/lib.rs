@@ -93,7 +93,7 @@ pub struct Intake {
     #[serde(with = "types::socket_addr")]
     pub listen: SocketAddr,
     pub database: PathBuf,
-    /// Origins (scheme://host[:port], or `null`) allowed to post besides the intake's own.
+    /// Origins (`scheme://host[:port]`, or `null`) allowed to post besides the intake's own.
     #[serde(deserialize_with = "types::origins")]
     pub allowed_origins: Vec<String>,
     /// Posts allowed per client per minute.

@@ -24,31 +24,16 @@ pub(crate) fn received_text(ms: i64) -> String {
     }
 }
 
-/// Whether the admin pages' `processing` table exists yet (it comes with a
-/// later migration; a database without it has every return 待处理).
-fn has_processing(conn: &Connection) -> Result<bool, rusqlite::Error> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'processing')",
-        [],
-        |r| r.get(0),
-    )
-}
-
-/// Every return to `def`, oldest first, as the 一览表 lists them.
+/// Every return to `def`, oldest first, as the 一览表 lists them (on a
+/// migrated database: both callers open it through `store::open`).
 pub(crate) fn export_rows(
     conn: &Connection,
     def: &FormDef,
 ) -> Result<Vec<ExportRow>, rusqlite::Error> {
-    let status = if has_processing(conn)? {
-        "COALESCE(p.status, ?2) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id"
-    } else {
-        "?2 FROM submissions s"
-    };
-    let sql = format!(
-        "SELECT s.reference, s.received_at, s.late, s.answers, {status}
-         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id"
-    );
-    let mut stmt = conn.prepare(&sql)?;
+    let sql = "SELECT s.reference, s.received_at, s.late, s.answers, COALESCE(p.status, ?2)
+         FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id";
+    let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(rusqlite::params![def.id, Processing::Pending], |r| {
         let answers: String = r.get(3)?;
         let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
@@ -229,32 +214,55 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
             None => unique.push(s),
         }
     }
-    if dry_run {
-        let mut already = 0;
-        if let Some(conn) = open_db_read_only(&config)? {
-            for s in &unique {
-                if let Some(r) = store::already_stored(&conn, &s.form_id, &s.hash)? {
-                    already += 1;
-                    skipped.push(format!("跳过：{}（已导入或已提交，参考号 {r}）", s.unit));
-                }
+    report.ok = true;
+    report.stdout = if dry_run {
+        dry_run_text(&config, &def, &unique, skipped)?
+    } else {
+        store_rows(&config, &def, &unique, skipped, now)?
+    };
+    Ok(report)
+}
+
+/// What an import would do, reading the database without changing it.
+fn dry_run_text(
+    config: &Config,
+    def: &FormDef,
+    unique: &[NewSubmission],
+    mut skipped: Vec<String>,
+) -> anyhow::Result<String> {
+    let mut already = 0;
+    if let Some(conn) = open_db_read_only(config)? {
+        for s in unique {
+            if let Some(r) = store::already_stored(&conn, &s.form_id, &s.hash)? {
+                already += 1;
+                skipped.push(format!("跳过：{}（已导入或已提交，参考号 {r}）", s.unit));
             }
         }
-        report.ok = true;
-        report.stdout = format!(
-            "{} 行可以导入《{}》（试运行，没有保存任何数据）\n",
-            unique.len() - already,
-            def.title
-        );
-        for line in skipped {
-            report.stdout.push_str(&line);
-            report.stdout.push('\n');
-        }
-        return Ok(report);
     }
-    let mut conn = open_db(&config)?;
-    let results = store::insert_all(&mut conn, &unique)?;
+    let mut out = format!(
+        "{} 行可以导入《{}》（试运行，没有保存任何数据）\n",
+        unique.len() - already,
+        def.title
+    );
+    for line in skipped {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Stores the rows (all in one transaction) and says what became of each.
+fn store_rows(
+    config: &Config,
+    def: &FormDef,
+    unique: &[NewSubmission],
+    mut skipped: Vec<String>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    let mut conn = open_db(config)?;
+    let results = store::insert_all(&mut conn, unique)?;
     let mut stored = Vec::new();
-    for (r, new) in results.iter().zip(&unique) {
+    for (r, new) in results.iter().zip(unique) {
         match r {
             store::Imported::Stored(s) => stored.push(format!("{}  {}", s.reference, new.unit)),
             store::Imported::Already(reference) => skipped.push(format!(
@@ -286,9 +294,7 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
             "通知已排入发送队列，由运行中的 gazette intake 或 gazette serve 发送（gazette outbox 可查看）。\n",
         );
     }
-    report.ok = true;
-    report.stdout = out;
-    Ok(report)
+    Ok(out)
 }
 
 /// Every problem, one line each, and that nothing was imported.

@@ -11,6 +11,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -98,22 +99,8 @@ pub(super) async fn login(
             "gazette.toml 中 [admin] password_hash 的格式不正确，无法登录。请用 gazette admin hash-password 重新生成后重启服务。",
         ));
     }
-    // argon2 is slow by design: off the async threads.
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
+    let ok = check_password(&inner, ip, password, hash).await;
     let now = Instant::now();
-    let from = ip.to_string();
-    let record = inner
-        .writer
-        .apply(Arc::new(move |conn| {
-            db::record_login(conn, crate::store::now_ms(), &from, ok)
-        }))
-        .await;
-    if let Err(e) = record {
-        // The login itself does not depend on its record being written.
-        tracing::error!("admin: cannot record the login from {ip}: {e}");
-    }
     if !ok {
         inner.admin.throttle.failed(ip, now);
         tracing::warn!("admin: wrong password from {ip}");
@@ -134,6 +121,26 @@ pub(super) async fn login(
         &cookie(&token, is_https(&inner, &parts.headers), false),
     );
     Ok(res)
+}
+
+/// Whether `password` matches `hash`; the attempt goes into the audit table.
+async fn check_password(inner: &Inner, ip: IpAddr, password: String, hash: String) -> bool {
+    // argon2 is slow by design: off the async threads.
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .unwrap_or(false);
+    let from = ip.to_string();
+    let record = inner
+        .writer
+        .apply(Arc::new(move |conn| {
+            db::record_login(conn, crate::store::now_ms(), &from, ok)
+        }))
+        .await;
+    if let Err(e) = record {
+        // The login itself does not depend on its record being written.
+        tracing::error!("admin: cannot record the login from {ip}: {e}");
+    }
+    ok
 }
 
 fn set_cookie(res: &mut Response, value: &str) {

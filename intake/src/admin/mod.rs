@@ -2,9 +2,9 @@
 //! password, the returns of each form with their processing state, a detail
 //! page per return with its audit trail, the outbox, and the 一览表 download.
 //!
-//! Nothing here answers without a session: the [`session::Admin`] extractor
+//! Nothing here answers without a session: the `session::Admin` extractor
 //! sends GETs to the login page and refuses POSTs with 403, and
-//! [`session::AdminForm`] also checks the origin and the session's CSRF
+//! `session::AdminForm` also checks the origin and the session's CSRF
 //! token. With no hash configured every admin URL is a 404 saying the pages
 //! are off. Sessions live in memory (a restart logs everybody out), and the
 //! cookie is `SameSite=Strict` on top of the CSRF token.

@@ -1,0 +1,511 @@
+//! SQLite storage: schema and migrations, the one writer thread that batches
+//! queued writes into shared transactions (group commit), and reads.
+//!
+//! Durability: WAL with `synchronous=FULL`, so a transaction is on disk when
+//! `COMMIT` returns. Each caller of [`Writer::insert`] is answered only after
+//! the transaction holding its own row has committed.
+//!
+//! Blocking work never runs on the async executor: writes go to the writer
+//! thread through a channel; reads go through [`Readers::run`], which uses
+//! `spawn_blocking`.
+
+mod read;
+mod writer;
+
+pub(crate) use read::*;
+pub(crate) use writer::*;
+
+use crate::status::Source;
+use rusqlite::{Connection, TransactionBehavior};
+use std::path::Path;
+use std::time::Duration;
+
+/// Schema migrations; `PRAGMA user_version` counts how many have run.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE submissions (
+    id          INTEGER PRIMARY KEY,
+    reference   TEXT NOT NULL UNIQUE,
+    -- The receipt token (reference + 128-bit secret); found through reference.
+    token       TEXT NOT NULL,
+    form_id     TEXT NOT NULL,
+    form_title  TEXT NOT NULL,
+    -- The unit's name (the form's title answer), for listings.
+    unit        TEXT NOT NULL,
+    -- JSON [[name, value], ...] in field order; value a string or a list.
+    answers     TEXT NOT NULL CHECK (json_valid(answers)),
+    -- sha256 of the form id and the canonical answers: finds repeats (the
+    -- writer keeps the last ten minutes of these in memory, so no index).
+    hash        TEXT NOT NULL,
+    late        INTEGER NOT NULL DEFAULT 0,
+    -- Unix time in milliseconds.
+    received_at INTEGER NOT NULL,
+    source      TEXT NOT NULL DEFAULT 'web'
+);
+CREATE INDEX submissions_form ON submissions(form_id, received_at);
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    submission_id   INTEGER NOT NULL REFERENCES submissions(id),
+    channel         TEXT NOT NULL,
+    -- JSON list of addresses.
+    recipients      TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'failed')),
+    tries           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+"#,
+    r#"
+-- The office's work on a return (admin pages); no row means 待处理.
+CREATE TABLE processing (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    status   TEXT NOT NULL DEFAULT '待处理' CHECK (status IN ('待处理','已设置','已反馈')),
+    account  TEXT NOT NULL DEFAULT '',   -- the account name given to the unit
+    note     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+);
+-- Who changed what and when (append only).
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at INTEGER NOT NULL, actor TEXT NOT NULL,
+    submission_id INTEGER, action TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_submission ON audit(submission_id, id);
+"#,
+    r#"
+-- Processing states as stable codes (see status::Processing), not the labels
+-- people read; SQLite cannot change a CHECK in place, so the table is rebuilt.
+CREATE TABLE processing_codes (
+    submission_id INTEGER PRIMARY KEY REFERENCES submissions(id),
+    status   TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','setup','feedback')),
+    account  TEXT NOT NULL DEFAULT '',
+    note     TEXT NOT NULL DEFAULT '',
+    updated_at INTEGER NOT NULL
+);
+INSERT INTO processing_codes (submission_id, status, account, note, updated_at)
+SELECT submission_id,
+       CASE status WHEN '已设置' THEN 'setup' WHEN '已反馈' THEN 'feedback' ELSE 'pending' END,
+       account, note, updated_at
+FROM processing;
+DROP TABLE processing;
+ALTER TABLE processing_codes RENAME TO processing;
+"#,
+];
+
+/// How long the same answers to the same form count as a repeat.
+pub(crate) const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(String),
+    #[error("the database writer has stopped")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sqlite(e.to_string())
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Opens (creating if needed) the database with the durability settings and
+/// brings its schema up to date.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    if let Some(dir) = path.parent() {
+        if !dir.as_os_str().is_empty() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Sqlite(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let mut conn = Connection::open(path)
+        .map_err(|e| StoreError::Sqlite(format!("{}: {e}", path.display())))?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Sqlite(format!(
+            "cannot switch to WAL journal mode (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Runs every migration newer than `user_version`, all in one transaction.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::Sqlite(format!(
+            "the database has schema version {version}, newer than this gazette knows ({known}); use a newer gazette"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+/// A valid return about to be stored.
+#[derive(Debug, Clone)]
+pub(crate) struct NewSubmission {
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
+    /// `Answers` as JSON.
+    pub(crate) answers_json: String,
+    /// See [`repeat_hash`].
+    pub(crate) hash: String,
+    pub(crate) late: bool,
+    pub(crate) received_at: i64,
+    /// Who is emailed; empty: no outbox row.
+    pub(crate) recipients: Vec<String>,
+    /// Fax numbers; one `fax` outbox row each (see `fax::queued_numbers`).
+    pub(crate) faxes: Vec<String>,
+    pub(crate) source: Source,
+}
+
+/// What a caller gets back once its transaction has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stored {
+    pub(crate) reference: String,
+    pub(crate) token: String,
+    /// The same answers came within [`REPEAT_WINDOW_MS`]: this is the earlier receipt.
+    pub(crate) repeat: bool,
+}
+
+/// sha256 over the form id and the canonical (normalised, field-ordered) answers.
+pub fn repeat_hash(form_id: &str, answers_json: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(form_id.as_bytes());
+    h.update([0u8]);
+    h.update(answers_json.as_bytes());
+    crate::refs::hex(&h.finalize())
+}
+
+/// The outcome of one delivery attempt, written back by the outbox worker.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::{Channel, Delivery};
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+
+    fn sample(hash: &str, at: i64) -> NewSubmission {
+        NewSubmission {
+            form_id: "departments".into(),
+            form_title: "市直主管部门信息一览表".into(),
+            unit: "梅州市某局".into(),
+            answers_json: r#"[["unit","梅州市某局"]]"#.into(),
+            hash: hash.into(),
+            late: false,
+            received_at: at,
+            recipients: vec!["office@example.org".into()],
+            faxes: vec![],
+            source: Source::Web,
+        }
+    }
+
+    #[test]
+    fn migrations_set_user_version_and_pragmas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("var/x.db");
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "FULL");
+        drop(conn);
+        // Reopening runs nothing again and keeps the version.
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn one_bad_row_does_not_fail_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("x.db")).unwrap();
+        let (writer, handle) = Writer::start(conn, Arc::new(Notify::new())).unwrap();
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..50 {
+            let w = writer.clone();
+            let mut s = sample(&format!("h{i}"), now);
+            if i == 25 {
+                s.answers_json = "not json".into();
+            }
+            tasks.push(tokio::spawn(async move { w.insert(s).await }));
+        }
+        let mut ok = 0;
+        for (i, t) in tasks.into_iter().enumerate() {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert_eq!(i, 25, "{e}"),
+            }
+        }
+        assert_eq!(ok, 49);
+        drop(writer);
+        handle.join().unwrap();
+    }
+
+    #[test]
+    fn newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let conn = open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let e = open(&path).unwrap_err();
+        assert!(e.to_string().contains("99"), "{e}");
+    }
+
+    /// A database made by the release before the states became codes.
+    #[test]
+    fn version_2_database_is_migrated_to_codes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(include_str!("../fixtures/schema_v2.sql"))
+            .unwrap();
+        let conn = open(&path).unwrap();
+        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        let states: Vec<(i64, crate::status::Processing, String)> = conn
+            .prepare("SELECT submission_id, status, account FROM processing ORDER BY 1")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        use crate::status::Processing as P;
+        assert_eq!(
+            states,
+            [
+                (1, P::SetUp, "mz_jia".to_string()),
+                (2, P::FedBack, "mz_yi".to_string()),
+                (3, P::Pending, String::new())
+            ]
+        );
+        // The new CHECK holds: a label is no longer a state.
+        assert!(conn
+            .execute(
+                "INSERT INTO processing (submission_id, status, updated_at) VALUES (4, '已设置', 0)",
+                []
+            )
+            .is_err());
+        let summary = outbox_summary(&conn).unwrap();
+        assert_eq!((summary.submissions, summary.sent), (4, 1));
+        let lines: Vec<_> = summary
+            .lines
+            .iter()
+            .map(|l| (l.reference.as_str(), l.channel, l.status))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("BBBBBBB3", Channel::Email, Delivery::Pending),
+                ("AAAAAAA2", Channel::Fax, Delivery::Failed)
+            ]
+        );
+        let source: Source = conn
+            .query_row("SELECT source FROM submissions WHERE id = 2", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(source, Source::Import);
+        drop(conn);
+
+        // The service opens it and writes next to the old rows.
+        let root = dir.path();
+        std::fs::write(
+            root.join(config::FILE_NAME),
+            "[intake]\ndatabase = \"x.db\"\n[mail]\ntransport = \"mail\"\n",
+        )
+        .unwrap();
+        let service = crate::Service::new(
+            config::Config::load_with_env(root, vec![]).unwrap(),
+            vec![],
+            theme::Theme::load(root).unwrap(),
+        )
+        .unwrap();
+        drop(service);
+    }
+
+    #[test]
+    fn old_schema_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        // A database from before any migration: an empty file with version 0.
+        Connection::open(&path).unwrap();
+        let conn = open(&path).unwrap();
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name IN ('submissions', 'outbox')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn group_commit_answers_each_and_finds_repeats() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let conn = open(&path).unwrap();
+        let notify = Arc::new(Notify::new());
+        let (writer, handle) = Writer::start(conn, notify.clone()).unwrap();
+        let now = now_ms();
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let w = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                w.insert(sample(&format!("h{i}"), now)).await
+            }));
+        }
+        let mut refs = std::collections::HashSet::new();
+        for t in tasks {
+            let s = t.await.unwrap().unwrap();
+            assert!(!s.repeat);
+            assert!(refs.insert(s.reference));
+        }
+        // Same hash within the window: the earlier receipt, no new row.
+        let a = writer.insert(sample("same", now)).await.unwrap();
+        let b = writer.insert(sample("same", now + 60_000)).await.unwrap();
+        assert!(b.repeat);
+        assert_eq!(
+            (a.reference.clone(), a.token.clone()),
+            (b.reference, b.token)
+        );
+        // After the window: a new row.
+        let c = writer
+            .insert(sample("same", now + REPEAT_WINDOW_MS + 1))
+            .await
+            .unwrap();
+        assert!(!c.repeat);
+        assert_ne!(c.reference, a.reference);
+
+        let readers = Arc::new(Readers::new(path.clone()));
+        let (subs, outbox) = readers
+            .run(|c| {
+                Ok((
+                    c.query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+                        r.get::<_, i64>(0)
+                    })?,
+                    c.query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get::<_, i64>(0))?,
+                ))
+            })
+            .await
+            .unwrap();
+        assert_eq!((subs, outbox), (202, 202));
+        assert!(readers
+            .run(|c| submission_by_token(c, "K7M2XR9P00000000000000000000000000"))
+            .await
+            .unwrap()
+            .is_none());
+
+        let got = readers
+            .run(move |c| submission_by_token(c, &a.token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.reference, a.reference);
+        assert_eq!(got.answers.0[0].0, "unit");
+
+        // Marks: retry, then fail, then requeue.
+        let items = readers
+            .run(move |c| due(c, now + REPEAT_WINDOW_MS * 2, 1000))
+            .await
+            .unwrap();
+        assert_eq!(items.len(), 202);
+        let id = items[0].id;
+        writer
+            .mark(vec![Mark::Retry {
+                id,
+                tries: 1,
+                next_at: now + 1_000_000_000,
+                error: "down".into(),
+            }])
+            .await
+            .unwrap();
+        let left = readers
+            .run(move |c| due(c, now + REPEAT_WINDOW_MS * 2, 1000))
+            .await
+            .unwrap();
+        assert_eq!(left.len(), 201);
+        writer
+            .mark(vec![Mark::Failed {
+                id,
+                tries: 2,
+                error: "550 no".into(),
+            }])
+            .await
+            .unwrap();
+        let marks: Vec<Mark> = left
+            .iter()
+            .map(|i| Mark::Sent { id: i.id, at: now })
+            .collect();
+        writer.mark(marks).await.unwrap();
+        let summary = readers.run(outbox_summary).await.unwrap();
+        assert_eq!(summary.sent, 201);
+        assert_eq!(summary.lines.len(), 1);
+        assert_eq!(summary.lines[0].status, Delivery::Failed);
+        assert_eq!(summary.lines[0].last_error.as_deref(), Some("550 no"));
+
+        // Identical posts arriving together (one batch) share one receipt.
+        let mut burst = Vec::new();
+        for _ in 0..10 {
+            let w = writer.clone();
+            burst.push(tokio::spawn(
+                async move { w.insert(sample("burst", now)).await },
+            ));
+        }
+        let mut receipts = std::collections::HashSet::new();
+        for t in burst {
+            receipts.insert(t.await.unwrap().unwrap().reference);
+        }
+        assert_eq!(receipts.len(), 1);
+
+        drop(writer);
+        handle.join().unwrap();
+        let mut conn = open(&path).unwrap();
+        assert_eq!(requeue_failed(&mut conn, now).unwrap(), 1);
+        assert_eq!(next_due(&conn).unwrap(), Some(now));
+
+        // After a restart the repeat index is rebuilt from the database.
+        let (writer, handle) = Writer::start(conn, notify).unwrap();
+        let again = writer.insert(sample("burst", now + 1000)).await.unwrap();
+        assert!(again.repeat);
+        assert!(receipts.contains(&again.reference));
+        drop(writer);
+        handle.join().unwrap();
+    }
+}

@@ -1,0 +1,246 @@
+//! Reads: receipts, the outbox queue and listings, and the reader pool.
+
+use super::StoreError;
+use crate::status::{Channel, Delivery};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A stored return, as read back.
+#[derive(Debug, Clone)]
+pub(crate) struct Submission {
+    pub(crate) id: i64,
+    pub(crate) reference: String,
+    pub(crate) token: String,
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
+    pub(crate) answers: forms::Answers,
+    pub(crate) late: bool,
+    pub(crate) received_at: i64,
+}
+
+const SUBMISSION_COLUMNS: &str =
+    "s.id, s.reference, s.token, s.form_id, s.form_title, s.unit, s.answers, s.late, s.received_at";
+
+fn submission_from_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<Submission> {
+    let answers: String = r.get(at + 6)?;
+    let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(at + 6, rusqlite::types::Type::Text, Box::new(e))
+    })?;
+    Ok(Submission {
+        id: r.get(at)?,
+        reference: r.get(at + 1)?,
+        token: r.get(at + 2)?,
+        form_id: r.get(at + 3)?,
+        form_title: r.get(at + 4)?,
+        unit: r.get(at + 5)?,
+        answers,
+        late: r.get(at + 7)?,
+        received_at: r.get(at + 8)?,
+    })
+}
+
+/// The submission a receipt token belongs to: found by the token's
+/// reference, then the whole token compared in constant time.
+pub(crate) fn submission_by_token(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<Submission>, rusqlite::Error> {
+    if !crate::refs::is_token(token) {
+        return Ok(None);
+    }
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"
+        ))?
+        .query_row([crate::refs::token_reference(token)], |r| {
+            submission_from_row(r, 0)
+        })
+        .optional()?;
+    Ok(found.filter(|s| crate::refs::same_token(&s.token, token)))
+}
+
+/// The submission with this reference (for the admin pages, which are
+/// behind a login; the public receipt goes through the whole token).
+pub(crate) fn submission_by_reference(
+    conn: &Connection,
+    reference: &str,
+) -> Result<Option<Submission>, rusqlite::Error> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"
+    ))?
+    .query_row([reference], |r| submission_from_row(r, 0))
+    .optional()
+}
+
+/// One outbox row with its submission, ready to send.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxItem {
+    pub(crate) id: i64,
+    pub(crate) channel: Channel,
+    pub(crate) recipients: Vec<String>,
+    pub(crate) tries: i64,
+    pub(crate) submission: Submission,
+}
+
+/// Pending rows whose next attempt is due at `now`, oldest first.
+pub(crate) fn due(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<OutboxItem>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT o.id, o.channel, o.recipients, o.tries, {SUBMISSION_COLUMNS}
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+         ORDER BY o.next_attempt_at, o.id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| {
+        let recipients: String = r.get(2)?;
+        let recipients: Vec<String> = serde_json::from_str(&recipients).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(2, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        Ok(OutboxItem {
+            id: r.get(0)?,
+            channel: r.get(1)?,
+            recipients,
+            tries: r.get(3)?,
+            submission: submission_from_row(r, 4)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// When the earliest pending row is due, if any.
+pub(crate) fn next_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+    conn.prepare_cached("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))
+}
+
+/// A pending or failed notification, for `gazette outbox` and the admin
+/// outbox page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct OutboxRow {
+    pub(crate) id: i64,
+    pub(crate) reference: String,
+    pub(crate) form_id: String,
+    pub(crate) form_title: String,
+    pub(crate) unit: String,
+    pub(crate) channel: Channel,
+    pub(crate) status: Delivery,
+    pub(crate) tries: i64,
+    pub(crate) next_attempt_at: i64,
+    pub(crate) last_error: Option<String>,
+}
+
+/// Every pending and failed notification: failed ones first, then pending
+/// ones, each oldest first.
+pub(crate) fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
+                o.tries, o.next_attempt_at, o.last_error
+         FROM outbox o JOIN submissions s ON s.id = o.submission_id
+         WHERE o.status IN ('pending', 'failed')
+         ORDER BY o.status DESC, o.id",
+    )?
+    .query_map([], |r| {
+        Ok(OutboxRow {
+            id: r.get(0)?,
+            reference: r.get(1)?,
+            form_id: r.get(2)?,
+            form_title: r.get(3)?,
+            unit: r.get(4)?,
+            channel: r.get(5)?,
+            status: r.get(6)?,
+            tries: r.get(7)?,
+            next_attempt_at: r.get(8)?,
+            last_error: r.get(9)?,
+        })
+    })?
+    .collect()
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OutboxSummary {
+    pub(crate) submissions: i64,
+    pub(crate) sent: i64,
+    pub(crate) lines: Vec<OutboxRow>,
+}
+
+/// Counts plus every pending and failed row.
+pub(crate) fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Error> {
+    let submissions = conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?;
+    let sent = conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(OutboxSummary {
+        submissions,
+        sent,
+        lines: outbox_rows(conn)?,
+    })
+}
+
+/// Puts every failed row back in the queue, due now, with its tries reset.
+pub(crate) fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let n = tx.execute(
+        "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
+        [now],
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// A few read connections, used from blocking threads.
+pub(crate) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    pub(crate) fn new(path: PathBuf) -> Readers {
+        Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
+            return Ok(c);
+        }
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        if let Ok(mut v) = self.idle.lock() {
+            if v.len() < 8 {
+                v.push(conn);
+            }
+        }
+    }
+
+    /// Runs `f` on a read connection on a blocking thread.
+    pub(crate) async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let conn = this.take()?;
+            let r = f(&conn);
+            this.put(conn);
+            r.map_err(StoreError::from)
+        })
+        .await
+        .map_err(|e| StoreError::Sqlite(format!("read task: {e}")))?
+    }
+}

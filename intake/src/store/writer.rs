@@ -1,0 +1,519 @@
+//! The one writer thread: queued writes folded into shared transactions
+//! (group commit), the repeat index, and the outbox marks.
+
+use super::{now_ms, NewSubmission, StoreError, Stored, REPEAT_WINDOW_MS};
+use crate::status::Channel;
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+/// Most queued operations folded into one transaction.
+const MAX_BATCH: usize = 512;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Mark {
+    Sent {
+        id: i64,
+        at: i64,
+    },
+    Retry {
+        id: i64,
+        tries: i64,
+        next_at: i64,
+        error: String,
+    },
+    Failed {
+        id: i64,
+        tries: i64,
+        error: String,
+    },
+}
+
+/// A write of any other kind, run inside the writer's transaction. `Fn`, not
+/// `FnOnce`: a failed batch is redone one operation at a time.
+pub(crate) type ApplyFn = Arc<dyn Fn(&Connection) -> Result<usize, rusqlite::Error> + Send + Sync>;
+
+enum Op {
+    Insert(NewSubmission, oneshot::Sender<Result<Stored, StoreError>>),
+    Marks(Vec<Mark>, oneshot::Sender<Result<(), StoreError>>),
+    Apply(ApplyFn, oneshot::Sender<Result<usize, StoreError>>),
+}
+
+/// Handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Writer {
+    tx: mpsc::Sender<Op>,
+}
+
+impl Writer {
+    /// Starts the writer thread on `conn`. After each commit that stored
+    /// outbox rows it wakes `notify`. The thread ends when every `Writer` is
+    /// dropped, after finishing what is queued.
+    pub(crate) fn start(
+        conn: Connection,
+        notify: Arc<Notify>,
+    ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
+        let (tx, rx) = mpsc::channel(4096);
+        // Checkpoints (copying the WAL into the database file) run on a
+        // thread of their own, so commits never wait behind one.
+        let checkpoints = match conn.path().map(PathBuf::from) {
+            Some(path) if !path.as_os_str().is_empty() => {
+                let (ck_tx, ck_rx) = std::sync::mpsc::channel::<()>();
+                std::thread::Builder::new()
+                    .name("gazette-db-ckpt".into())
+                    .spawn(move || checkpoint_loop(&path, ck_rx))?;
+                if let Err(e) = conn.pragma_update(None, "wal_autocheckpoint", 0) {
+                    tracing::warn!("cannot hand checkpoints to their thread: {e}");
+                }
+                Some(ck_tx)
+            }
+            _ => None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("gazette-db-writer".into())
+            .spawn(move || {
+                writer_loop(conn, rx, notify);
+                drop(checkpoints);
+            })?;
+        Ok((Writer { tx }, handle))
+    }
+
+    /// Whether the writer thread has gone (it only stops on shutdown).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
+    /// Stores a submission and its outbox row; returns after the commit.
+    pub(crate) async fn insert(&self, s: NewSubmission) -> Result<Stored, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Insert(s, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` in a write transaction (with whatever else is queued);
+    /// returns its result after the commit.
+    pub(crate) async fn apply(&self, f: ApplyFn) -> Result<usize, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Apply(f, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    pub(crate) async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let (tx, rx) = oneshot::channel();
+        self.tx
+            .send(Op::Marks(marks, tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Notify>) {
+    let mut recent = match Recent::load(&conn, now_ms()) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(
+                "cannot read recent returns (repeats of them will be stored again): {e}"
+            );
+            Recent::default()
+        }
+    };
+    let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
+    let (mut transactions, mut operations) = (0u64, 0u64);
+    while let Some(op) = rx.blocking_recv() {
+        batch.push(op);
+        // Everything that queued up while the last commit was syncing goes
+        // into this transaction: no waiting, so a lone request is not delayed.
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        transactions += 1;
+        operations += batch.len() as u64;
+        recent.prune(now_ms());
+        let inserted = commit_batch(&mut conn, &mut batch, &mut recent);
+        if inserted {
+            notify.notify_one();
+        }
+    }
+    tracing::info!(
+        "database writer done: {operations} operations in {transactions} transactions ({:.1} per commit)",
+        operations as f64 / transactions.max(1) as f64
+    );
+}
+
+/// Every 200 ms, and once more when the writer stops: a PASSIVE checkpoint,
+/// which never blocks the writer or readers.
+fn checkpoint_loop(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
+    let conn = match Connection::open(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("checkpoint thread: {e}");
+            return;
+        }
+    };
+    loop {
+        let last = match stop.recv_timeout(Duration::from_millis(200)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) | Ok(()) => false,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => true,
+        };
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("checkpoint: {e}");
+        }
+        if last {
+            return;
+        }
+    }
+}
+
+/// The repeat index: hash → receipt for the returns of the last ten minutes,
+/// kept by the writer thread (cheaper than a database index on a random key).
+#[derive(Default)]
+struct Recent {
+    by_hash: std::collections::HashMap<String, (Stored, i64)>,
+    order: std::collections::VecDeque<(i64, String)>,
+}
+
+impl Recent {
+    /// The returns of the last ten minutes, newest first, read by rowid so
+    /// only they are visited.
+    fn load(conn: &Connection, now: i64) -> Result<Recent, rusqlite::Error> {
+        let cutoff = now - REPEAT_WINDOW_MS;
+        let mut stmt = conn.prepare(
+            "SELECT hash, reference, token, received_at FROM submissions ORDER BY id DESC",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut found: Vec<(String, Stored, i64)> = Vec::new();
+        while let Some(r) = rows.next()? {
+            let at: i64 = r.get(3)?;
+            if at < cutoff {
+                // Rows are in arrival order; allow an hour of clock steps.
+                if at < cutoff - 3_600_000 {
+                    break;
+                }
+                continue;
+            }
+            let stored = Stored {
+                reference: r.get(1)?,
+                token: r.get(2)?,
+                repeat: true,
+            };
+            found.push((r.get(0)?, stored, at));
+        }
+        let mut recent = Recent::default();
+        for (hash, stored, at) in found.into_iter().rev() {
+            recent.insert(hash, stored, at);
+        }
+        Ok(recent)
+    }
+
+    fn get(&self, hash: &str, at: i64) -> Option<Stored> {
+        self.by_hash
+            .get(hash)
+            .filter(|(_, t)| *t >= at - REPEAT_WINDOW_MS)
+            .map(|(s, _)| Stored {
+                repeat: true,
+                ..s.clone()
+            })
+    }
+
+    fn insert(&mut self, hash: String, stored: Stored, at: i64) {
+        self.order.push_back((at, hash.clone()));
+        self.by_hash.insert(hash, (stored, at));
+    }
+
+    fn prune(&mut self, now: i64) {
+        let cutoff = now - REPEAT_WINDOW_MS;
+        while let Some((at, _)) = self.order.front() {
+            if *at >= cutoff {
+                break;
+            }
+            if let Some((at, hash)) = self.order.pop_front() {
+                if self.by_hash.get(&hash).is_some_and(|(_, t)| *t == at) {
+                    self.by_hash.remove(&hash);
+                }
+            }
+        }
+    }
+}
+
+/// Repeat-index entries of a transaction not yet committed.
+type Pending = Vec<(String, Stored, i64)>;
+
+enum Outcome {
+    Insert(Result<Stored, StoreError>),
+    Marks(Result<(), StoreError>),
+    Apply(Result<usize, StoreError>),
+}
+
+impl Outcome {
+    fn failed(op: &Op, text: String) -> Outcome {
+        let err = StoreError::Sqlite(text);
+        match op {
+            Op::Insert(..) => Outcome::Insert(Err(err)),
+            Op::Marks(..) => Outcome::Marks(Err(err)),
+            Op::Apply(..) => Outcome::Apply(Err(err)),
+        }
+    }
+}
+
+/// Applies `ops` in one transaction; any error rolls all of them back. The
+/// repeat index learns the new rows only once they are committed.
+fn run_ops(
+    conn: &mut Connection,
+    ops: &[Op],
+    recent: &mut Recent,
+) -> Result<Vec<Outcome>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(ops.len());
+    let mut pending: Pending = Vec::new();
+    for op in ops {
+        outcomes.push(match op {
+            Op::Insert(s, _) => Outcome::Insert(Ok(insert_one(&tx, s, recent, &mut pending)?)),
+            Op::Marks(marks, _) => {
+                apply_marks(&tx, marks)?;
+                Outcome::Marks(Ok(()))
+            }
+            Op::Apply(f, _) => Outcome::Apply(Ok(f(&tx)?)),
+        });
+    }
+    tx.commit()?;
+    for (hash, stored, at) in pending {
+        recent.insert(hash, stored, at);
+    }
+    Ok(outcomes)
+}
+
+/// Applies `batch` in one transaction and replies to each caller after the
+/// COMMIT. Should anything fail, the batch is redone one operation per
+/// transaction, so only the failing caller gets the error. Returns whether
+/// any new outbox row was stored.
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, recent: &mut Recent) -> bool {
+    let outcomes = match run_ops(conn, batch, recent) {
+        Ok(outcomes) => outcomes,
+        Err(e) if batch.len() > 1 => {
+            tracing::warn!(
+                "a batch of {} failed ({e}); retrying one by one",
+                batch.len()
+            );
+            batch
+                .iter()
+                .map(|op| match run_ops(conn, std::slice::from_ref(op), recent) {
+                    Ok(mut one) if one.len() == 1 => one.remove(0),
+                    Ok(_) => Outcome::failed(op, "no outcome".into()),
+                    Err(e) => {
+                        tracing::error!("database write failed: {e}");
+                        Outcome::failed(op, e.to_string())
+                    }
+                })
+                .collect()
+        }
+        Err(e) => {
+            tracing::error!("database write failed: {e}");
+            batch
+                .iter()
+                .map(|op| Outcome::failed(op, e.to_string()))
+                .collect()
+        }
+    };
+    let mut inserted = false;
+    for (op, outcome) in batch.drain(..).zip(outcomes) {
+        match (op, outcome) {
+            (Op::Insert(new, reply), Outcome::Insert(r)) => {
+                // Wake the outbox worker only for a new outbox row.
+                inserted |= !(new.recipients.is_empty() && new.faxes.is_empty())
+                    && matches!(&r, Ok(s) if !s.repeat);
+                let _ = reply.send(r);
+            }
+            (Op::Marks(_, reply), Outcome::Marks(r)) => {
+                let _ = reply.send(r);
+            }
+            (Op::Apply(_, reply), Outcome::Apply(r)) => {
+                let _ = reply.send(r);
+            }
+            // Outcomes are made in the batch's order, one per operation.
+            (Op::Insert(_, reply), _) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
+            }
+            (Op::Marks(_, reply), _) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
+            }
+            (Op::Apply(_, reply), _) => {
+                let _ = reply.send(Err(StoreError::Sqlite("internal mismatch".into())));
+            }
+        }
+    }
+    inserted
+}
+
+fn insert_one(
+    conn: &Connection,
+    s: &NewSubmission,
+    recent: &Recent,
+    pending: &mut Pending,
+) -> Result<Stored, rusqlite::Error> {
+    let earlier = recent.get(&s.hash, s.received_at).or_else(|| {
+        pending
+            .iter()
+            .find(|(h, _, at)| *h == s.hash && *at >= s.received_at - REPEAT_WINDOW_MS)
+            .map(|(_, stored, _)| Stored {
+                repeat: true,
+                ..stored.clone()
+            })
+    });
+    if let Some(stored) = earlier {
+        return Ok(stored);
+    }
+    let stored = insert_new(conn, s)?;
+    pending.push((s.hash.clone(), stored.clone(), s.received_at));
+    Ok(stored)
+}
+
+/// What became of one row of an imported file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Imported {
+    Stored(Stored),
+    /// The same answers were already stored for this form (an earlier import
+    /// of the same file, or the same return sent on the web): the reference.
+    Already(String),
+}
+
+/// Stores the rows of an imported file in one transaction: all or none.
+/// A row whose answers are already stored for its form is not stored again,
+/// so importing a file twice does no harm. (The caller drops repeats within
+/// the file.)
+pub(crate) fn insert_all(
+    conn: &mut Connection,
+    subs: &[NewSubmission],
+) -> Result<Vec<Imported>, StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = Vec::with_capacity(subs.len());
+    for s in subs {
+        out.push(match already_stored(&tx, &s.form_id, &s.hash)? {
+            Some(reference) => Imported::Already(reference),
+            None => Imported::Stored(insert_new(&tx, s)?),
+        });
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+/// The reference of the earliest return to `form_id` with these answers.
+pub(crate) fn already_stored(
+    conn: &Connection,
+    form_id: &str,
+    hash: &str,
+) -> Result<Option<String>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT reference FROM submissions WHERE form_id = ?1 AND hash = ?2 ORDER BY id LIMIT 1",
+    )?
+    .query_row(params![form_id, hash], |r| r.get(0))
+    .optional()
+}
+
+/// The submission row and its outbox rows (one email row, one row per fax number).
+fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
+    let mut tries = 0;
+    let (id, reference, token) = loop {
+        let reference = crate::refs::reference();
+        let token = crate::refs::token(&reference);
+        let r = conn
+            .prepare_cached(
+                "INSERT INTO submissions
+                 (reference, token, form_id, form_title, unit, answers, hash, late, received_at, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                reference,
+                token,
+                s.form_id,
+                s.form_title,
+                s.unit,
+                s.answers_json,
+                s.hash,
+                s.late,
+                s.received_at,
+                s.source
+            ]);
+        match r {
+            Ok(_) => break (conn.last_insert_rowid(), reference, token),
+            // A reference already taken: draw again.
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation && tries < 8 =>
+            {
+                tries += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if !s.recipients.is_empty() {
+        let recipients = serde_json::to_string(&s.recipients)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        conn.prepare_cached(
+            "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute(params![id, Channel::Email, recipients, s.received_at])?;
+    }
+    for number in &s.faxes {
+        let recipients = serde_json::to_string(&[number])
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        conn.prepare_cached(
+            "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute(params![id, Channel::Fax, recipients, s.received_at])?;
+    }
+    Ok(Stored {
+        reference,
+        token,
+        repeat: false,
+    })
+}
+
+fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
+    for m in marks {
+        match m {
+            Mark::Sent { id, at } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL
+                     WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+            }
+            Mark::Retry {
+                id,
+                tries,
+                next_at,
+                error,
+            } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET tries = ?2, next_attempt_at = ?3, last_error = ?4
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, next_at, error])?;
+            }
+            Mark::Failed { id, tries, error } => {
+                conn.prepare_cached(
+                    "UPDATE outbox SET status = 'failed', tries = ?2, last_error = ?3
+                     WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, error])?;
+            }
+        }
+    }
+    Ok(())
+}
