@@ -165,7 +165,7 @@ fn kill_9_while_posting_loses_no_accepted_return() {
 
     let posting = Posting::start(addr, "压力测试单位");
     // Let posts (and deliveries) run, then pull the plug mid-stream.
-    posting.wait_for(250, Duration::from_secs(3));
+    posting.wait_for(150, Duration::from_secs(30));
     server.kill9();
     let accepted = posting.finish();
     assert!(
@@ -380,7 +380,7 @@ fn sigterm_while_posting(builder: IntakeBuilder) {
         .env("GAZETTE_MAIL_RETRY_MAX", "50")
         .start();
     let posting = Posting::start(server.addr(), "停机信号测试单位");
-    posting.wait_for(100, Duration::from_secs(5));
+    posting.wait_for(100, Duration::from_secs(30));
     let signalled = Instant::now();
     let status = server.stop_within(Duration::from_secs(10));
     let took = signalled.elapsed();

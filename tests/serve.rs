@@ -31,6 +31,14 @@ fn wait_for(
     None
 }
 
+/// Whether the server's stderr says `text` within a few seconds.
+fn logs(server: &Intake, text: &str) -> bool {
+    common::eventually(Duration::from_secs(5), || {
+        server.log().contains(text).then_some(())
+    })
+    .is_some()
+}
+
 #[test]
 fn serves_the_site_and_takes_a_return_on_one_address() {
     let server = serve().start();
@@ -108,10 +116,11 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
         "edit not served within 1 s: {}",
         server.log()
     );
-    let out = server.log();
+    // The page can be served before the log line has reached us.
     assert!(
-        out.contains("rebuilt 1 file(s) in"),
-        "incremental rebuild expected: {out}"
+        logs(&server, "rebuilt 1 file(s) in"),
+        "incremental rebuild expected: {}",
+        server.log()
     );
 
     // A broken edit: the old page stays, with the error, file and line, on it.
@@ -130,8 +139,9 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
         "the error names file and line"
     );
     assert!(
-        server.log().contains("content/about.md:2"),
-        "and the terminal too"
+        logs(&server, "content/about.md:2"),
+        "and the terminal too: {}",
+        server.log()
     );
 
     // Fixing it recovers without a restart.
