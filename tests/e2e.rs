@@ -10,5 +10,6 @@ mod intake_http;
 mod links;
 mod office_exchange;
 mod office_fax;
+mod search;
 mod serve;
 mod site_build;

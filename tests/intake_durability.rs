@@ -441,7 +441,6 @@ fn sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return() {
 }
 
 #[test]
-#[ignore = "needs the serve shutdown fix (issue 10)"]
 fn sigterm_while_posting_serve_exits_soon_and_keeps_every_accepted_return() {
     sigterm_while_posting(Intake::builder().serve().site(Site::bundled()));
 }

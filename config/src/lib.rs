@@ -98,6 +98,10 @@ pub struct Intake {
     pub allowed_origins: Vec<String>,
     /// Posts allowed per client per minute.
     pub rate_limit: u32,
+    /// The built site (what `gazette build` wrote), whose search index
+    /// answers `GET /search` on `gazette intake`. `gazette serve` uses its
+    /// own build instead.
+    pub site_dir: PathBuf,
 }
 
 impl Office {
@@ -134,6 +138,7 @@ impl Default for Intake {
             database: PathBuf::from("var/gazette.db"),
             allowed_origins: Vec::new(),
             rate_limit: 30,
+            site_dir: PathBuf::from("public"),
         }
     }
 }

@@ -35,7 +35,7 @@ impl Service {
         let config = Config::load(root)?;
         let forms = FormDef::load_dir(&root.join("content").join("forms"))?;
         let theme = Theme::load(root)?;
-        let site = config.resolve(std::path::Path::new("public"));
+        let site = config.resolve(&config.intake.site_dir);
         let service = Service::new(config, forms, theme)?;
         service.search_from(site);
         Ok(service)

@@ -158,7 +158,7 @@ status=0
 
 # --- target 1: static server + gazette intake --------------------------------
 if [ "$GAZETTE_TARGET" != serve ]; then
-  with_intake_env intake "$GAZETTE_BIN" intake --root "$ROOT" >"$ART/intake.log" 2>&1 &
+  GAZETTE_INTAKE_SITE_DIR="$SITE" with_intake_env intake "$GAZETTE_BIN" intake --root "$ROOT" >"$ART/intake.log" 2>&1 &
   pids+=($!)
   INTAKE_URL="$(wait_for_url "$ART/intake.log" "${pids[-1]}" "gazette intake")"
   node "$HERE/lib/server.js" "$SITE" "$INTAKE_URL" >"$ART/server.log" 2>&1 &
