@@ -20,7 +20,7 @@ mod tokenize;
 
 pub use html::split_page;
 
-pub use tokenize::{index_terms, is_cjk, normalize, query_terms};
+pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -72,24 +72,22 @@ pub struct Prepared {
 
 impl Prepared {
     pub fn new(mut doc: Doc) -> Prepared {
-        let mut tf: HashMap<String, u32> = HashMap::new();
+        let texts = [
+            (normalize(&doc.title), TITLE_WEIGHT),
+            (normalize(&doc.heading), HEADING_WEIGHT),
+            (normalize(&doc.text), 1),
+        ];
+        let mut tf: HashMap<&str, u32> = HashMap::new();
         let mut length = 0u32;
-        for (text, weight) in [
-            (&doc.title, TITLE_WEIGHT),
-            (&doc.heading, HEADING_WEIGHT),
-            (&doc.text, 1),
-        ] {
-            for term in index_terms(&normalize(text)) {
+        for (text, weight) in &texts {
+            each_term(text, |term| {
                 *tf.entry(term).or_default() += weight;
                 length += 1;
-            }
+            });
         }
+        let terms = tf.into_iter().map(|(t, n)| (t.to_string(), n)).collect();
         doc.text = cap_utf16(&normalize_space(&doc.text), TEXT_CAP);
-        Prepared {
-            doc,
-            terms: tf.into_iter().collect(),
-            length,
-        }
+        Prepared { doc, terms, length }
     }
 }
 

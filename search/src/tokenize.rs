@@ -14,6 +14,14 @@ use unicode_normalization::UnicodeNormalization as _;
 /// Full-width letters and digits to ASCII, compatibility forms folded
 /// (NFKC), letters lower-cased: what is indexed and what is queried.
 pub fn normalize(text: &str) -> String {
+    use unicode_normalization::{is_nfkc_quick, IsNormalized};
+    // Most text is already NFKC (plain Han, ASCII): skip the composer then.
+    if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+        if text.is_ascii() {
+            return text.to_ascii_lowercase();
+        }
+        return text.chars().flat_map(char::to_lowercase).collect();
+    }
     text.nfkc().flat_map(char::to_lowercase).collect()
 }
 
@@ -36,20 +44,51 @@ fn is_word(c: char) -> bool {
 /// `text` must already be [`normalize`]d.
 pub fn index_terms(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for run in runs(text) {
-        match run {
-            Run::Cjk(chars) => {
-                for c in &chars {
-                    out.push(c.to_string());
-                }
-                for pair in chars.windows(2) {
-                    out.push(pair.iter().collect());
-                }
+    each_term(text, |t| out.push(t.to_string()));
+    out
+}
+
+/// Calls `f` with each term of normalized `text` as a slice of it (every
+/// term is a run of adjacent characters), so counting terms allocates
+/// nothing per occurrence.
+pub fn each_term<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
+    // Byte offsets of the current Han run's characters, and of a word.
+    let mut han: Vec<usize> = Vec::new();
+    let mut word: Option<usize> = None;
+    let flush_han = |han: &mut Vec<usize>, end: usize, f: &mut dyn FnMut(&'t str)| {
+        for (i, &start) in han.iter().enumerate() {
+            let next = han.get(i + 1).copied().unwrap_or(end);
+            f(&text[start..next]);
+        }
+        for i in 0..han.len().saturating_sub(1) {
+            let stop = han.get(i + 2).copied().unwrap_or(end);
+            f(&text[han[i]..stop]);
+        }
+        han.clear();
+    };
+    for (at, c) in text.char_indices() {
+        if is_cjk(c) {
+            if let Some(start) = word.take() {
+                f(&text[start..at]);
             }
-            Run::Word(w) => out.push(w),
+            han.push(at);
+        } else {
+            if !han.is_empty() {
+                flush_han(&mut han, at, &mut f);
+            }
+            if is_word(c) {
+                word.get_or_insert(at);
+            } else if let Some(start) = word.take() {
+                f(&text[start..at]);
+            }
         }
     }
-    out
+    if !han.is_empty() {
+        flush_han(&mut han, text.len(), &mut f);
+    }
+    if let Some(start) = word {
+        f(&text[start..]);
+    }
 }
 
 /// The distinct terms a query must all match: bigrams of each Han run (a
@@ -122,6 +161,17 @@ mod tests {
         );
         assert_eq!(query_terms("评审计划"), ["评审", "审计", "计划"]);
         assert_eq!(query_terms("码"), ["码"]);
+    }
+
+    #[test]
+    fn slices_and_strings_give_the_same_terms() {
+        let text = normalize("甲乙丙 ab1 丁，戊己 x");
+        let mut slices = Vec::new();
+        each_term(&text, |t| slices.push(t));
+        assert_eq!(
+            slices,
+            ["甲", "乙", "丙", "甲乙", "乙丙", "ab1", "丁", "戊", "己", "戊己", "x"]
+        );
     }
 
     #[test]
