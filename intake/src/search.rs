@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 /// Results on one page; the browser shows as many.
-const LIMIT: usize = 20;
+const LIMIT: usize = 10;
 /// Longer queries are cut, not refused: people paste whole sentences.
 const MAX_QUERY_CHARS: usize = 100;
 

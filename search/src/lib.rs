@@ -29,13 +29,17 @@ const K1: f64 = 1.2;
 const B: f64 = 0.75;
 const TITLE_WEIGHT: u32 = 3;
 const HEADING_WEIGHT: u32 = 2;
+/// Added to a term's BM25 score, times its idf, when the page's title has it.
+const TITLE_BONUS: f64 = 2.0;
 /// Scores are stored as integers (thousandths) so that both copies of the
 /// ranking add exactly the same numbers.
 const SCALE: f64 = 1000.0;
-/// Text kept per document for snippets, in UTF-16 units (what the browser
+/// Text kept per part for snippets, in UTF-16 units (what the browser
 /// counts).
-const TEXT_CAP: usize = 1500;
-pub const DOCS_PER_SHARD: usize = 16;
+const TEXT_CAP: usize = 800;
+/// Text kept per page, all parts together.
+const PAGE_TEXT_CAP: usize = 3000;
+pub const DOCS_PER_SHARD: usize = 8;
 /// Where the site writes its search page.
 pub const SEARCH_PAGE: &str = "search/index.html";
 /// A term shard of about this many bytes; the shard count follows.
@@ -62,32 +66,91 @@ pub struct Doc {
     pub text: String,
 }
 
-/// A document with its terms counted, made in parallel, one per page part;
-/// [`Builder::add`] then only merges counts.
+/// A page as the index stores it: its parts (the opening, then each headed
+/// section) keep their anchors, so a result links to the part that matched.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StoredPage {
+    pub url: String,
+    pub title: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub section: String,
+    /// `[anchor, heading, text]`; the opening has an empty anchor and heading.
+    pub parts: Vec<[String; 3]>,
+}
+
+/// A page with its terms counted, made in parallel; [`Builder::add`] then
+/// only merges counts.
 pub struct Prepared {
-    doc: Doc,
+    page: StoredPage,
     terms: Vec<(String, u32)>,
     length: u32,
+    title_length: u32,
 }
 
 impl Prepared {
-    pub fn new(mut doc: Doc) -> Prepared {
-        let texts = [
-            (normalize(&doc.title), TITLE_WEIGHT),
-            (normalize(&doc.heading), HEADING_WEIGHT),
-            (normalize(&doc.text), 1),
-        ];
-        let mut tf: HashMap<&str, u32> = HashMap::new();
+    /// One page from its parts (as [`split_page`] gives them: the same URL
+    /// before `#`, the page's title and section); `None` for no parts.
+    pub fn page(parts: Vec<Doc>) -> Option<Prepared> {
+        let first = parts.first()?;
+        let url = first.url.split('#').next().unwrap_or("").to_string();
+        let title = normalize(&first.title);
+        let mut in_title = std::collections::HashSet::new();
+        let mut title_length = 0u32;
+        each_term(&title, |t| {
+            in_title.insert(t.to_string());
+            title_length += 1;
+        });
+        let mut tf: HashMap<String, u32> = HashMap::new();
         let mut length = 0u32;
-        for (text, weight) in &texts {
-            each_term(text, |term| {
-                *tf.entry(term).or_default() += weight;
-                length += 1;
+        let mut count = |text: &str, weight: u32, length: &mut u32| {
+            let text = normalize(text);
+            let mut local: HashMap<&str, u32> = HashMap::new();
+            each_term(&text, |term| {
+                *local.entry(term).or_default() += weight;
+                *length += 1;
             });
+            for (t, n) in local {
+                match tf.get_mut(t) {
+                    Some(c) => *c += n,
+                    None => {
+                        tf.insert(t.to_string(), n);
+                    }
+                }
+            }
+        };
+        count(&title, TITLE_WEIGHT, &mut length);
+        let mut stored = StoredPage {
+            url,
+            title: first.title.clone(),
+            section: first.section.clone(),
+            parts: Vec::with_capacity(parts.len()),
+        };
+        let mut left = PAGE_TEXT_CAP;
+        for d in &parts {
+            count(&d.heading, HEADING_WEIGHT, &mut length);
+            count(&d.text, 1, &mut length);
+            let anchor = d.url.split_once('#').map(|(_, a)| a).unwrap_or("");
+            let text = cap_utf16(&normalize_space(&d.text), TEXT_CAP.min(left));
+            left = left.saturating_sub(text.encode_utf16().count());
+            stored
+                .parts
+                .push([anchor.to_string(), d.heading.clone(), text]);
         }
-        let terms = tf.into_iter().map(|(t, n)| (t.to_string(), n)).collect();
-        doc.text = cap_utf16(&normalize_space(&doc.text), TEXT_CAP);
-        Prepared { doc, terms, length }
+        // The low bit says the term is in the title (a bonus beside BM25,
+        // which saturates: a title match should not drown in a long body).
+        let terms = tf
+            .into_iter()
+            .map(|(t, n)| {
+                let flag = u32::from(in_title.contains(&t));
+                (t, n * 2 + flag)
+            })
+            .collect();
+        Some(Prepared {
+            page: stored,
+            terms,
+            length,
+            title_length,
+        })
     }
 }
 
@@ -96,16 +159,14 @@ impl Prepared {
 /// terms, scored, at [`Builder::finish`].
 #[derive(Default)]
 pub struct Builder {
-    /// Documents of the shard being filled.
-    pending: Vec<Doc>,
+    /// Pages of the shard being filled.
+    pending: Vec<StoredPage>,
     docs: u32,
     /// term → (last doc, `(doc delta, term frequency)` pairs as varints):
     /// documents arrive in order, so a posting takes 2–3 bytes.
     postings: HashMap<String, (u32, Vec<u8>)>,
     lengths: Vec<u32>,
-    /// How many documents each page has, in order: results show a page
-    /// once, at its best part.
-    pages: Vec<u32>,
+    title_lengths: Vec<u32>,
 }
 
 impl Builder {
@@ -113,17 +174,8 @@ impl Builder {
         Builder::default()
     }
 
-    /// Adds the documents of one page (its parts, in order); returns the
-    /// document shards they completed.
-    pub fn add_page(&mut self, parts: Vec<Prepared>) -> Vec<(String, String)> {
-        if parts.is_empty() {
-            return Vec::new();
-        }
-        self.pages.push(parts.len() as u32);
-        parts.into_iter().filter_map(|p| self.add(p)).collect()
-    }
-
-    fn add(&mut self, p: Prepared) -> Option<(String, String)> {
+    /// Adds one page; returns the document shard it completed, if any.
+    pub fn add(&mut self, p: Prepared) -> Option<(String, String)> {
         let id = self.docs;
         self.docs += 1;
         for (term, tf) in p.terms {
@@ -133,7 +185,8 @@ impl Builder {
             *last = id;
         }
         self.lengths.push(p.length);
-        self.pending.push(p.doc);
+        self.title_lengths.push(p.title_length);
+        self.pending.push(p.page);
         (self.pending.len() == DOCS_PER_SHARD).then(|| self.flush_docs())
     }
 
@@ -163,6 +216,8 @@ impl Builder {
         let n = self.docs.max(1) as f64;
         let avg = (self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
         let lengths = &self.lengths;
+        let title_lengths = &self.title_lengths;
+        let avg_title = (title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
         let mut scored: Vec<(String, Vec<u32>)> = self
             .postings
             .into_iter()
@@ -174,9 +229,18 @@ impl Builder {
                 let mut flat = Vec::with_capacity(pairs.len());
                 for p in pairs.chunks_exact(2) {
                     doc += p[0];
-                    let tf = p[1] as f64;
+                    let tf = (p[1] >> 1) as f64;
+                    // The title as a field of its own, one occurrence, its
+                    // length normalised: a short title that is the query
+                    // beats a long one that merely contains it.
+                    let bonus = if p[1] & 1 == 1 {
+                        let tl = title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+                        idf * TITLE_BONUS * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * tl / avg_title))
+                    } else {
+                        0.0
+                    };
                     let dl = lengths.get(doc as usize).copied().unwrap_or(1) as f64;
-                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg));
+                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg)) + bonus;
                     flat.push(p[0]);
                     flat.push((s * SCALE).round().max(1.0) as u32);
                 }
@@ -199,7 +263,6 @@ impl Builder {
             docs: self.docs as usize,
             docs_per_shard: DOCS_PER_SHARD,
             term_shards,
-            pages: self.pages,
         };
         files.push(("search/meta.js".to_string(), script("meta", &meta)));
         files
@@ -235,10 +298,8 @@ fn read_varints(bytes: &[u8]) -> Vec<u32> {
 /// `(doc, score)` sorted by doc.
 #[derive(Debug, Default, PartialEq)]
 pub struct Index {
-    docs: Vec<Doc>,
+    docs: Vec<StoredPage>,
     postings: BTreeMap<String, Vec<(u32, u32)>>,
-    /// The page of each document.
-    page_of: Vec<u32>,
 }
 
 /// What `search/meta.js` says: enough for a page to know which files to load.
@@ -248,8 +309,6 @@ struct Meta {
     docs: usize,
     docs_per_shard: usize,
     term_shards: usize,
-    /// Documents per page, in document order.
-    pages: Vec<u32>,
 }
 
 /// One result, with its snippet as HTML (escaped, matches in `<mark>`).
@@ -285,15 +344,19 @@ pub fn is_index_file(path: &str) -> bool {
         })
 }
 
-/// The shard a term lives in: its first UTF-16 unit, modulo the shard
-/// count, which the browser computes with `charCodeAt(0)`.
+/// The shard a term lives in: a hash of its UTF-16 units (the browser
+/// computes the same with `charCodeAt` and plain arithmetic, which stays
+/// exact in a JavaScript number: no `Math.imul` needed for old browsers).
 pub fn term_shard(term: &str, shards: usize) -> usize {
-    let first = term.encode_utf16().next().unwrap_or(0) as usize;
-    first % shards.max(1)
+    let mut h: u64 = 0;
+    for u in term.encode_utf16() {
+        h = (h * 31 + u as u64) % 2_147_483_647;
+    }
+    (h % shards.max(1) as u64) as usize
 }
 
 impl Index {
-    pub fn docs(&self) -> &[Doc] {
+    pub fn docs(&self) -> &[StoredPage] {
         &self.docs
     }
 
@@ -307,17 +370,17 @@ impl Index {
         let mut b = Builder::new();
         let mut files: Vec<(String, String)> = Vec::new();
         // Parts of one page share its URL before the `#`.
-        let mut page: Vec<Prepared> = Vec::new();
+        let mut page: Vec<Doc> = Vec::new();
         let mut url = String::new();
         for d in docs {
             let this = d.url.split('#').next().unwrap_or("").to_string();
             if this != url && !page.is_empty() {
-                files.extend(b.add_page(std::mem::take(&mut page)));
+                files.extend(Prepared::page(std::mem::take(&mut page)).and_then(|p| b.add(p)));
             }
             url = this;
-            page.push(Prepared::new(d));
+            page.push(d);
         }
-        files.extend(b.add_page(page));
+        files.extend(Prepared::page(page).and_then(|p| b.add(p)));
         files.extend(b.finish());
         let map: HashMap<&str, &str> = files
             .iter()
@@ -343,28 +406,17 @@ impl Index {
         }
         let mut docs = Vec::with_capacity(meta.docs);
         for i in 0..meta.docs.div_ceil(meta.docs_per_shard.max(1)) {
-            let chunk: Vec<Doc> = load(&read, &format!("docs-{i}"))?;
+            let chunk: Vec<StoredPage> = load(&read, &format!("docs-{i}"))?;
             docs.extend(chunk);
         }
-        let page_of: Vec<u32> = meta
-            .pages
-            .iter()
-            .enumerate()
-            .flat_map(|(page, &n)| std::iter::repeat_n(page as u32, n as usize))
-            .collect();
-        if docs.len() != meta.docs || page_of.len() != meta.docs {
+        if docs.len() != meta.docs {
             return Err(format!(
-                "search/: {} documents in {} pages, meta.js says {}",
+                "search/: {} pages, meta.js says {}",
                 docs.len(),
-                page_of.len(),
                 meta.docs
             ));
         }
-        Ok(Index {
-            docs,
-            postings,
-            page_of,
-        })
+        Ok(Index { docs, postings })
     }
 
     /// Every document holding all the query's terms, best first (equal
@@ -381,18 +433,23 @@ impl Index {
                 }
             }
         }
-        let ranked = best_per_page(rank(&lists), &self.page_of);
+        let ranked = rank(&lists);
         let hits = ranked
             .iter()
             .take(limit)
             .filter_map(|&(doc, score)| {
                 let d = self.docs.get(doc as usize)?;
+                let [anchor, heading, text] = best_part(&d.parts, &terms)?;
                 Some(Hit {
-                    url: d.url.clone(),
+                    url: if anchor.is_empty() {
+                        d.url.clone()
+                    } else {
+                        format!("{}#{anchor}", d.url)
+                    },
                     title: d.title.clone(),
-                    heading: d.heading.clone(),
+                    heading: heading.clone(),
                     section: d.section.clone(),
-                    snippet_html: snippet_html(&d.text, &terms),
+                    snippet_html: snippet_html(text, &terms),
                     score,
                 })
             })
@@ -428,13 +485,33 @@ fn rank(lists: &[&Vec<(u32, u32)>]) -> Vec<(u32, u32)> {
     out
 }
 
-/// Each page once, at its best-scoring part (`ranked` is best first).
-fn best_per_page(ranked: Vec<(u32, u32)>, page_of: &[u32]) -> Vec<(u32, u32)> {
-    let mut seen = std::collections::HashSet::new();
-    ranked
-        .into_iter()
-        .filter(|&(doc, _)| seen.insert(page_of.get(doc as usize).copied().unwrap_or(doc)))
-        .collect()
+/// The part of a page a result leads to: the one where most of the query's
+/// terms occur (in its heading or text), then where they occur most often;
+/// ties go to the earlier part.
+fn best_part<'p>(parts: &'p [[String; 3]], terms: &[String]) -> Option<&'p [String; 3]> {
+    let mut best: Option<(&[String; 3], usize)> = None;
+    for part in parts {
+        let hay = format!("{} {}", part[1], part[2]);
+        let folded: Vec<u16> = hay.encode_utf16().map(ascii_lower).collect();
+        let (mut distinct, mut total) = (0, 0);
+        for t in terms {
+            let t: Vec<u16> = t.encode_utf16().collect();
+            if t.is_empty() || t.len() > folded.len() {
+                continue;
+            }
+            let hits = folded
+                .windows(t.len())
+                .filter(|w| *w == t.as_slice())
+                .count();
+            distinct += usize::from(hits > 0);
+            total += hits;
+        }
+        let n = distinct * 100_000 + total;
+        if best.is_none_or(|(_, m)| n > m) {
+            best = Some((part, n));
+        }
+    }
+    best.map(|(p, _)| p)
 }
 
 /// `[doc, score, doc delta, score, …]`: doc ids delta-coded, which keeps
@@ -707,7 +784,7 @@ mod tests {
     }
 
     #[test]
-    fn many_terms_spread_over_shards_by_first_unit() {
+    fn many_terms_spread_over_shards_by_hash() {
         let docs = (0..3000)
             .map(|i| {
                 let text: String = (0..40)
@@ -728,6 +805,7 @@ mod tests {
         assert!(terms > 4, "{terms} shards");
         let biggest = files.iter().map(|(_, t)| t.len()).max().unwrap_or(0);
         assert!(biggest < TERM_SHARD_BYTES * 4, "largest shard {biggest} B");
-        assert_eq!(term_shard("评审", terms), ('评' as usize) % terms);
+        let h = (('评' as u64) * 31 + ('审' as u64)) % 2_147_483_647;
+        assert_eq!(term_shard("评审", terms) as u64, h % terms as u64);
     }
 }

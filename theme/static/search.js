@@ -11,7 +11,7 @@
   var list = document.getElementById("search-results");
   if (!form || !input || !status || !list || !document.createElement) return;
   var base = form.getAttribute("data-index") || "";
-  var LIMIT = 20, SNIPPET_BEFORE = 30, SNIPPET_LEN = 120;
+  var LIMIT = 10, SNIPPET_BEFORE = 30, SNIPPET_LEN = 120;
   var loaded = {}, waiting = {};
 
   /* Every index file calls this with its name and contents. */
@@ -91,6 +91,13 @@
     return out;
   }
 
+  /* The shard of a term: search/src/lib.rs term_shard, the same arithmetic. */
+  function shardOf(term, shards) {
+    var h = 0;
+    for (var i = 0; i < term.length; i++) h = (h * 31 + term.charCodeAt(i)) % 2147483647;
+    return h % shards;
+  }
+
   function decode(flat) {
     var out = [], doc = 0;
     for (var i = 0; i + 1 < flat.length; i += 2) { doc += flat[i]; out.push([doc, flat[i + 1]]); }
@@ -113,21 +120,24 @@
     return out;
   }
 
-  /* Each page once, at its best-scoring part (meta.pages: parts per page). */
-  var pageOf = null;
-  function bestPerPage(ranked, meta) {
-    if (!pageOf) {
-      pageOf = [];
-      for (var p = 0; p < meta.pages.length; p++)
-        for (var n = 0; n < meta.pages[p]; n++) pageOf.push(p);
+  /* The part a result leads to: most query terms, then most occurrences,
+   * then the earlier part (search/src/lib.rs best_part). */
+  function bestPart(parts, terms) {
+    var best = null, bestN = -1;
+    for (var p = 0; p < parts.length; p++) {
+      var hay = (parts[p][1] + " " + parts[p][2]).replace(/[A-Z]/g, function (c) { return c.toLowerCase(); });
+      var distinct = 0, total = 0;
+      for (var k = 0; k < terms.length; k++) {
+        var t = terms[k], hits = 0;
+        if (!t) continue;
+        for (var i = 0; i + t.length <= hay.length; i++) if (hay.substr(i, t.length) === t) hits++;
+        if (hits > 0) distinct++;
+        total += hits;
+      }
+      var n = distinct * 100000 + total;
+      if (n > bestN) { best = parts[p]; bestN = n; }
     }
-    var seen = {}, out = [];
-    for (var i = 0; i < ranked.length; i++) {
-      var page = pageOf[ranked[i][0]];
-      if (page === undefined) page = "d" + ranked[i][0];
-      if (!seen[page]) { seen[page] = true; out.push(ranked[i]); }
-    }
-    return out;
+    return best;
   }
 
   function esc(s) {
@@ -178,10 +188,12 @@
       var html = "";
       for (var i = 0; i < top.length; i++) {
         var d = loaded["docs-" + Math.floor(top[i][0] / meta.docs_per_shard)][top[i][0] % meta.docs_per_shard];
-        html += "<li><h2 class=\"search-hit-title\"><a href=\"" + esc(root + d.url) + "\">" + esc(d.title) +
-          (d.heading ? " \u203A " + esc(d.heading) : "") + "</a></h2>" +
+        var part = bestPart(d.parts, terms) || ["", "", ""];
+        var url = d.url + (part[0] ? "#" + part[0] : "");
+        html += "<li><h2 class=\"search-hit-title\"><a href=\"" + esc(root + url) + "\">" + esc(d.title) +
+          (part[1] ? " \u203A " + esc(part[1]) : "") + "</a></h2>" +
           (d.section ? "<p class=\"search-hit-section\">" + esc(d.section) + "</p>" : "") +
-          "<p class=\"search-hit-snippet\">" + snippet(d.text, terms) + "</p></li>";
+          "<p class=\"search-hit-snippet\">" + snippet(part[2], terms) + "</p></li>";
       }
       list.innerHTML = html;
       say(ranked.length ? "“" + q + "”共找到 " + ranked.length + " 条结果" +
@@ -202,17 +214,17 @@
     load(["meta"], function () {
       var meta = loaded.meta, names = [], seen = {}, i;
       for (i = 0; i < terms.length; i++) {
-        var n = "terms-" + (terms[i].charCodeAt(0) % meta.term_shards);
+        var n = "terms-" + shardOf(terms[i], meta.term_shards);
         if (!seen[n]) { seen[n] = true; names.push(n); }
       }
       load(names, function () {
         var lists = [];
         for (var i = 0; i < terms.length; i++) {
-          var shard = loaded["terms-" + (terms[i].charCodeAt(0) % meta.term_shards)];
+          var shard = loaded["terms-" + shardOf(terms[i], meta.term_shards)];
           if (!shard.hasOwnProperty(terms[i])) { lists = []; break; }
           lists.push(decode(shard[terms[i]]));
         }
-        show(q, terms, bestPerPage(rank(lists), meta), meta);
+        show(q, terms, rank(lists), meta);
       });
     });
   }

@@ -25,11 +25,13 @@ pub(crate) struct Built {
     pub(super) manual_links: Vec<(String, LinkUse)>,
     pub(super) sizes: Sizes,
     pub(super) ids: HashMap<String, IdSet>,
+    /// The search index's files (named by the site's size, so not in `index`).
+    pub(super) search_files: std::collections::HashSet<String>,
 }
 
 impl Built {
     /// Whether this build made `path` (relative to the output folder).
     pub(crate) fn is_output(&self, path: &str) -> bool {
-        self.index.outputs.contains(path) || ::search::is_index_file(path)
+        self.index.outputs.contains(path) || self.search_files.contains(path)
     }
 }

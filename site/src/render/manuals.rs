@@ -15,8 +15,8 @@ use std::collections::HashMap;
 pub(super) struct ManualOutput {
     pub(super) files: Outputs,
     pub(super) links: Vec<(String, LinkUse)>,
-    /// Each chapter's parts.
-    pub(super) search: Vec<Vec<search::Prepared>>,
+    /// Each chapter, for the search index.
+    pub(super) search: Vec<search::Prepared>,
 }
 
 /// One chapter file of a manual, read once for all the views.
@@ -36,7 +36,7 @@ struct Made {
     out: Outputs,
     uses: Vec<(String, LinkUse)>,
     problems: Vec<Problem>,
-    search: Vec<Vec<search::Prepared>>,
+    search: Vec<search::Prepared>,
 }
 
 /// Contents page, one page per chapter, the one-page print view and the
@@ -147,7 +147,7 @@ fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut M
     );
     c.insert("prev", &(k > 0).then(|| link(k - 1)));
     c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
-    made.search.push(super::search::chapter_docs(
+    made.search.extend(super::search::chapter_docs(
         &output,
         &chapter.title,
         &m.title,

@@ -54,7 +54,7 @@ use pages::{render_doc, render_markdown, Body};
 use crate::model::Site;
 use crate::problem::Problem;
 use rayon::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -81,6 +81,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
         doc_links,
         manual_links,
     };
+    let search_files = std::mem::take(&mut made.search_files);
     let tally = timed("check", || check(site, made, &links))?;
     Ok(Built {
         outputs: tally.outputs,
@@ -93,6 +94,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
         manual_links: links.manual_links,
         sizes,
         ids: tally.ids,
+        search_files,
     })
 }
 
@@ -113,6 +115,8 @@ struct Made<'a> {
     problems: Vec<Problem>,
     /// The search index, fed by every step that renders text.
     search: ::search::Builder,
+    /// The index files written (their names depend on the site's size).
+    search_files: HashSet<String>,
 }
 
 /// What the build made, counted; every page's ids.
@@ -141,13 +145,15 @@ impl<'a> Made<'a> {
             emitted: Vec::new(),
             problems: Vec::new(),
             search: ::search::Builder::new(),
+            search_files: HashSet::new(),
         }
     }
 
-    /// Adds a page's search documents; a document shard that fills goes
+    /// Adds a page to the search index; a document shard that fills goes
     /// out at once.
-    fn index_text(&mut self, parts: Vec<::search::Prepared>) {
-        for (path, text) in self.search.add_page(parts) {
+    fn index_text(&mut self, page: Option<::search::Prepared>) {
+        if let Some((path, text)) = page.and_then(|p| self.search.add(p)) {
+            self.search_files.insert(path.clone());
             self.emit(path, text.into_bytes().into());
         }
     }
@@ -186,7 +192,7 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
                 sizes.insert(m.id.clone(), size);
                 made.emit_all(manual.files);
                 for chapter in manual.search {
-                    made.index_text(chapter);
+                    made.index_text(Some(chapter));
                 }
                 uses.extend(manual.links);
             }
@@ -230,7 +236,7 @@ fn pages(
         Vec<LinkUse>,
         Vec<Problem>,
         Option<Emitted>,
-        Vec<::search::Prepared>,
+        Option<::search::Prepared>,
     );
     let content_dir = ctx.site.root.join("content");
     let (sink, index) = (made.sink, made.index);
@@ -245,7 +251,7 @@ fn pages(
             .map(|d| {
                 let (body, links, problems) = render_markdown(index, &content_dir, d);
                 if !problems.is_empty() {
-                    return (None, links, problems, None, Vec::new());
+                    return (None, links, problems, None, None);
                 }
                 match render_doc(ctx, d, &body, sizes) {
                     Ok((path, bytes)) => {
@@ -259,7 +265,7 @@ fn pages(
                             found,
                         )
                     }
-                    Err(p) => (None, links, vec![p], None, Vec::new()),
+                    Err(p) => (None, links, vec![p], None, None),
                 }
             })
             .collect();
@@ -291,7 +297,7 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
         }
     }
     for f in &ctx.site.forms {
-        made.index_text(vec![search::form_doc(f)]);
+        made.index_text(search::form_doc(f));
     }
 }
 
@@ -300,6 +306,7 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
 fn search_index(ctx: &Shared, made: &mut Made) {
     let builder = std::mem::take(&mut made.search);
     for (path, text) in builder.finish() {
+        made.search_files.insert(path.clone());
         made.emit(path, text.into_bytes().into());
     }
     match search::search_page(ctx) {

@@ -1,7 +1,7 @@
 //! The site search: what the other steps rendered, fed to the `search`
-//! crate's index as it is made (document shards go out as they fill, so a
-//! large site's text is never all held), then the term shards and the
-//! search page.
+//! crate's index as it is made, one entry per page with its headed parts
+//! (document shards go out as they fill, so a large site's text is never all
+//! held), then the term shards and the search page.
 
 use super::context::Shared;
 use super::emit::Outputs;
@@ -12,16 +12,13 @@ use search::{Prepared, SEARCH_PAGE};
 
 /// The search documents of a content page: its opening and each headed
 /// section. The home page is left out (it only lists other pages).
-pub(super) fn page_docs(ctx: &Shared, d: &Doc, body_html: &str) -> Vec<Prepared> {
+pub(super) fn page_docs(ctx: &Shared, d: &Doc, body_html: &str) -> Option<Prepared> {
     if d.rel == "_index.md" {
-        return Vec::new();
+        return None;
     }
     let title = d.meta.title.as_deref().unwrap_or("");
     let section = section_of(ctx, d);
-    search::split_page(&d.output(), title, &section, body_html)
-        .into_iter()
-        .map(Prepared::new)
-        .collect()
+    Prepared::page(search::split_page(&d.output(), title, &section, body_html))
 }
 
 /// The top-level section a page is in, by its title (`通知公告`).
@@ -40,16 +37,18 @@ pub(super) fn chapter_docs(
     chapter: &str,
     manual: &str,
     body_html: &str,
-) -> Vec<Prepared> {
-    search::split_page(output, chapter, &format!("操作手册 › {manual}"), body_html)
-        .into_iter()
-        .map(Prepared::new)
-        .collect()
+) -> Option<Prepared> {
+    Prepared::page(search::split_page(
+        output,
+        chapter,
+        &format!("操作手册 › {manual}"),
+        body_html,
+    ))
 }
 
 /// A form as one document: its title, description, and each field's label,
 /// help and choices, so `统一社会信用代码` finds the forms that ask for it.
-pub(super) fn form_doc(f: &FormDef) -> Prepared {
+pub(super) fn form_doc(f: &FormDef) -> Option<Prepared> {
     let mut text = f.description.clone();
     for field in &f.fields {
         text.push(' ');
@@ -67,13 +66,13 @@ pub(super) fn form_doc(f: &FormDef) -> Prepared {
         Some(n) => format!("附件{n} {}", f.title),
         None => f.title.clone(),
     };
-    Prepared::new(search::Doc {
+    Prepared::page(vec![search::Doc {
         url: forms::paths::FormPaths::of(f).page(),
         title,
         heading: String::new(),
         section: "表格填报".into(),
         text,
-    })
+    }])
 }
 
 /// The search page, `search/index.html`.
