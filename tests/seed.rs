@@ -2,7 +2,8 @@
 //! (tests/fixtures/seed/, a copy of the text the bureau published), line by
 //! line, ignoring only layout whitespace; what the page adds is marked 【待核实】.
 
-use crate::common::{gazette, read, repo};
+use crate::common::{gazette, read, repo, Site};
+use std::path::Path;
 
 const SEED: &str = include_str!("fixtures/seed/notice-2016-216.txt");
 const MARK: char = '\u{1}';
@@ -150,5 +151,120 @@ fn html_lines_drop_layout_and_keep_marks() {
     assert_eq!(
         element("<div class=\"a\"><div>i</div>o</div>", "div", "a"),
         "<div>i</div>o"
+    );
+}
+
+/// `gazette ARGS --root ROOT`: exit code and stdout lines.
+fn run(args: &[&str], root: &Path) -> (Option<i32>, Vec<String>, String) {
+    let out = gazette()
+        .args(args)
+        .arg("--root")
+        .arg(root)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    (
+        out.status.code(),
+        stdout.lines().map(str::to_string).collect(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every fact of the bundled site that the seed does not give.
+const BUNDLED_UNCONFIRMED: &[&str] = &[
+    "gazette.toml:25: [office] email (电子邮箱) zjk@hrss.meizhou.example is marked unconfirmed (example is a reserved domain: mail to it bounces)",
+    "content/notices/2016-216.md:14: 发文机关（署名） 梅州市人力资源和社会保障局 is marked unconfirmed",
+    "content/notices/2016-216.md:17: 成文日期 2016-07-15 is marked unconfirmed",
+    "content/notices/2016-216.md:19: 发布日期 2016-07-15 is marked unconfirmed",
+    "content/notices/2016-216.md:23: 索引号 11441400MB2C000058/2016-00216 is marked unconfirmed",
+];
+
+#[test]
+fn strict_check_lists_exactly_the_bundled_sites_unconfirmed_facts() {
+    let (code, lines, stderr) = run(&["check", "--strict"], &repo());
+    assert_eq!(code, Some(1), "{lines:?}\n{stderr}");
+    assert_eq!(lines, BUNDLED_UNCONFIRMED, "{stderr}");
+    assert!(stderr.contains("--strict"), "{stderr}");
+    // Without --strict they are warnings and the check passes.
+    let (code, lines, _) = run(&["check"], &repo());
+    assert_eq!(code, Some(0), "{lines:?}");
+    let warned: Vec<String> = BUNDLED_UNCONFIRMED
+        .iter()
+        .map(|l| format!("warning: {l}"))
+        .collect();
+    assert_eq!(lines[..warned.len()], warned[..]);
+}
+
+#[test]
+fn a_confirmed_site_passes_strict_and_a_strict_build_writes_nothing_until_then() {
+    let site = Site::bundled();
+    let out = site.path().join("public");
+    let out_arg = out.to_str().unwrap();
+    let (code, lines, _) = run(&["build", "--strict", "--output", out_arg], site.path());
+    assert_eq!(code, Some(1), "{lines:?}");
+    assert_eq!(lines, BUNDLED_UNCONFIRMED);
+    assert!(!out.exists(), "a refused strict build writes nothing");
+
+    // The bureau confirms: the marks go, the email is its own.
+    let notice = site.read("content/notices/2016-216.md");
+    let notice = notice.replace(
+        "unconfirmed = [\"issuer\", \"written\", \"published\", \"index_no\"]\n",
+        "",
+    );
+    assert!(
+        !notice.contains("unconfirmed ="),
+        "the bundled marks are one line"
+    );
+    site.write("content/notices/2016-216.md", &notice);
+    let config = site
+        .read("gazette.toml")
+        .replace("zjk@hrss.meizhou.example", "zjk@hrss.meizhou.gov.cn");
+    site.write("gazette.toml", &config);
+    let (code, lines, stderr) = run(&["check", "--strict"], site.path());
+    assert_eq!(code, Some(0), "{lines:?}\n{stderr}");
+    assert_eq!(lines, ["no problems found"]);
+    let (code, lines, stderr) = run(&["build", "--strict", "--output", out_arg], site.path());
+    assert_eq!(code, Some(0), "{lines:?}\n{stderr}");
+    assert!(!stderr.contains("warning:"), "{stderr}");
+    let page = read(&out.join("notices/2016-216/index.html"));
+    assert!(!page.contains("【待核实】"), "no marks once confirmed");
+    let form = read(&out.join("forms/departments/index.html"));
+    assert!(form.contains("zjk@hrss.meizhou.gov.cn</a>"), "the confirmed email");
+    assert!(!form.contains("【待核实】"), "and no mark on the form page");
+}
+
+#[test]
+fn a_reserved_domain_email_in_office_is_caught_and_marked() {
+    let site = Site::bundled();
+    let notice = site.read("content/notices/2016-216.md").replace(
+        "unconfirmed = [\"issuer\", \"written\", \"published\", \"index_no\"]\n",
+        "",
+    );
+    site.write("content/notices/2016-216.md", &notice);
+    for (email, domain) in [("office@example.com", "example.com"), ("a@b.test", "test")] {
+        let config = site.read("gazette.toml");
+        let start = config.find("\nemail = ").unwrap() + 1;
+        let end = start + config[start..].find('\n').unwrap();
+        let config = format!("{}email = \"{email}\"{}", &config[..start], &config[end..]);
+        site.write("gazette.toml", &config);
+        let (code, lines, _) = run(&["check", "--strict"], site.path());
+        assert_eq!(code, Some(1), "{email}");
+        assert_eq!(
+            lines,
+            [format!("gazette.toml:25: [office] email (电子邮箱) {email} is marked unconfirmed ({domain} is a reserved domain: mail to it bounces)")]
+        );
+    }
+    // The form page marks it where people read it.
+    let out = site.path().join("public");
+    let (code, _, stderr) = run(&["build", "--output", out.to_str().unwrap()], site.path());
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: gazette.toml:25: [office] email"),
+        "{stderr}"
+    );
+    let form = read(&out.join("forms/departments/index.html"));
+    assert!(
+        form.contains("a@b.test</a><span class=\"unconfirmed\""),
+        "the email is marked on the form page"
     );
 }

@@ -357,6 +357,21 @@ mod tests {
     }
 
     #[test]
+    fn notice_marks_and_title_lines_are_checked() {
+        let n = "[notice]\ndoc_number = \"梅市人社函〔2016〕216号\"\nissuer = \"局\"\nwritten = 2016-07-15\n";
+        let text = format!("+++\ntitle = \"ab\"\n{n}unconfirmed = [\"writen\"]\n+++\n");
+        let (line, msg) = parse(&split(&text).unwrap()).unwrap_err();
+        assert_eq!(line, 7, "{msg}");
+        assert!(msg.contains("writen"), "{msg}");
+        let text = format!("+++\ntitle = \"ab\"\n{n}title_lines = [\"a\", \"c\"]\n+++\n");
+        let (line, msg) = parse(&split(&text).unwrap()).unwrap_err();
+        assert_eq!(line, 7, "{msg}");
+        let text = format!("+++\ntitle = \"ab\"\n{n}title_lines = [\"a\", \"b\"]\nunconfirmed = [\"written\"]\n+++\n");
+        let fm = parse(&split(&text).unwrap()).unwrap();
+        assert!(fm.notice.unwrap().is_unconfirmed("written"));
+    }
+
+    #[test]
     fn doc_numbers() {
         assert!(check_doc_number("梅市人社函〔2016〕216号").is_ok());
         assert!(check_doc_number("梅市人社函[2016]216号").is_err());
