@@ -229,7 +229,10 @@ fn a_confirmed_site_passes_strict_and_a_strict_build_writes_nothing_until_then()
     let page = read(&out.join("notices/2016-216/index.html"));
     assert!(!page.contains("【待核实】"), "no marks once confirmed");
     let form = read(&out.join("forms/departments/index.html"));
-    assert!(form.contains("zjk@hrss.meizhou.gov.cn</a>"), "the confirmed email");
+    assert!(
+        form.contains("zjk@hrss.meizhou.gov.cn</a>"),
+        "the confirmed email"
+    );
     assert!(!form.contains("【待核实】"), "and no mark on the form page");
 }
 

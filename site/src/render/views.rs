@@ -34,6 +34,8 @@ pub(super) struct ListItem {
     pub(super) href: String,
     pub(super) date: String,
     pub(super) date_zh: String,
+    /// The date is a notice's 发布日期 marked unconfirmed.
+    pub(super) date_unconfirmed: bool,
     pub(super) description: String,
     pub(super) doc_number: String,
 }
