@@ -33,7 +33,7 @@ struct RootArg {
 enum Command {
     /// Build the static site into public/.
     #[command(
-        after_help = "Examples:\n  gazette build\n  gazette build --root site --output /var/www/html"
+        after_help = "Values marked unconfirmed are listed as warnings; --strict refuses to build them.\n\nExamples:\n  gazette build\n  gazette build --strict --root site --output /var/www/html"
     )]
     Build {
         #[command(flatten)]
@@ -41,14 +41,20 @@ enum Command {
         /// Where to write the site [default: ROOT/public].
         #[arg(long)]
         output: Option<PathBuf>,
+        /// For publishing: fail (exit 1, nothing written) when a value is marked unconfirmed.
+        #[arg(long)]
+        strict: bool,
     },
     /// Render everything in memory and check every internal link and anchor; write nothing.
     #[command(
-        after_help = "Exit status 1 with one line per problem.\n\nExample:\n  gazette check --root site"
+        after_help = "Exit status 1 with one line per problem. Values marked unconfirmed\n([notice] unconfirmed, [office] unconfirmed, an email in a reserved domain)\nare warnings, and problems with --strict.\n\nExamples:\n  gazette check --root site\n  gazette check --strict      before publishing"
     )]
     Check {
         #[command(flatten)]
         root: RootArg,
+        /// For publishing: values marked unconfirmed are problems too.
+        #[arg(long)]
+        strict: bool,
     },
     /// Create a new, minimal site (config, one notice, one form, one manual) that builds at once.
     #[command(after_help = "Example:\n  gazette init my-site && gazette build --root my-site")]
@@ -160,16 +166,44 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Build { root, output } => {
-            let report = site::build(&root.root, output.as_deref())?;
+        Command::Build {
+            root,
+            output,
+            strict,
+        } => {
+            let report = match site::build_with(&root.root, output.as_deref(), strict) {
+                Ok(r) => r,
+                Err(e) if strict => {
+                    if let Some(p) = e.downcast_ref::<site::Problems>() {
+                        println!("{p}");
+                        eprintln!("{}", unconfirmed_refused());
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             println!("{report}");
         }
-        Command::Check { root } => {
-            let problems = site::check(&root.root)?;
-            if !problems.is_empty() {
-                for p in &problems {
-                    println!("{p}");
+        Command::Check { root, strict } => {
+            let (problems, warnings) = site::check_with_warnings(&root.root)?;
+            for p in &problems {
+                println!("{p}");
+            }
+            for w in &warnings {
+                if strict {
+                    println!("{w}");
+                } else {
+                    println!("warning: {w}");
                 }
+            }
+            if strict && !warnings.is_empty() {
+                eprintln!("{}", unconfirmed_refused());
+            }
+            if !problems.is_empty() || (strict && !warnings.is_empty()) {
                 return Ok(ExitCode::FAILURE);
             }
             println!("no problems found");
@@ -233,6 +267,11 @@ fn run(command: Command) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What --strict says after listing the unconfirmed values.
+fn unconfirmed_refused() -> &'static str {
+    "--strict: these values are marked unconfirmed (【待核实】); confirm them with the issuer and remove them from `unconfirmed` (or set a real email address), then publish"
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -11,5 +11,6 @@ mod links;
 mod office_exchange;
 mod office_fax;
 mod search;
+mod seed;
 mod serve;
 mod site_build;

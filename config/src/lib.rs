@@ -82,6 +82,45 @@ pub struct Office {
     pub fax: String,
     pub email: String,
     pub address: String,
+    /// Keys of `[office]` whose values the office has not confirmed yet, e.g.
+    /// `unconfirmed = ["email"]`. Pages mark them 【待核实】, `build` and
+    /// `check` warn, `--strict` fails. An `email` in a reserved domain
+    /// (`.example`, `.test`, `.invalid`, `.localhost`, `example.com/.net/.org`)
+    /// is added on load: mail to it bounces.
+    pub unconfirmed: Vec<String>,
+}
+
+/// The `[office]` keys `unconfirmed` can name, with what people call them.
+pub const OFFICE_UNCONFIRMABLE: &[(&str, &str)] = &[
+    ("name", "联系单位"),
+    ("section", "联系科室"),
+    ("person", "联系人"),
+    ("phone", "电话"),
+    ("fax", "传真"),
+    ("email", "电子邮箱"),
+    ("address", "地址"),
+];
+
+/// Domains reserved for examples and tests (RFC 2606, RFC 6761): mail to them bounces.
+const RESERVED_DOMAINS: &[&str] = &[
+    "example",
+    "test",
+    "invalid",
+    "localhost",
+    "example.com",
+    "example.net",
+    "example.org",
+];
+
+/// The reserved domain an email address falls under (`example`,
+/// `example.com`, …); None for a domain that can receive mail.
+pub fn reserved_domain(address: &str) -> Option<&'static str> {
+    let (_, domain) = address.trim().rsplit_once('@')?;
+    let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+    RESERVED_DOMAINS
+        .iter()
+        .copied()
+        .find(|r| domain == *r || domain.ends_with(&format!(".{r}")))
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -105,6 +144,53 @@ pub struct Intake {
 }
 
 impl Office {
+    /// Whether `key`'s value is marked unconfirmed (explicitly or, for the
+    /// email, by its reserved domain).
+    pub fn is_unconfirmed(&self, key: &str) -> bool {
+        self.unconfirmed.iter().any(|u| u == key)
+    }
+
+    /// Each unconfirmed, non-empty value: (key, 中文 name, value).
+    pub fn unconfirmed_values(&self) -> Vec<(&'static str, &'static str, &str)> {
+        OFFICE_UNCONFIRMABLE
+            .iter()
+            .filter(|(k, _)| self.is_unconfirmed(k))
+            .filter_map(|(k, zh)| {
+                let v = self.value(k)?;
+                (!v.is_empty()).then_some((*k, *zh, v))
+            })
+            .collect()
+    }
+
+    fn value(&self, key: &str) -> Option<&str> {
+        Some(match key {
+            "name" => &self.name,
+            "section" => &self.section,
+            "person" => &self.person,
+            "phone" => &self.phone,
+            "fax" => &self.fax,
+            "email" => &self.email,
+            "address" => &self.address,
+            _ => return None,
+        })
+    }
+
+    /// Marks an email in a reserved domain unconfirmed.
+    fn mark_reserved(&mut self) {
+        if reserved_domain(&self.email).is_some() && !self.is_unconfirmed("email") {
+            self.unconfirmed.push("email".into());
+        }
+    }
+
+    /// `value`, followed by 【待核实】 when `key` is unconfirmed (for plain text).
+    fn marked(&self, key: &str, value: &str) -> String {
+        if self.is_unconfirmed(key) {
+            format!("{value}【待核实】")
+        } else {
+            value.to_string()
+        }
+    }
+
     /// The lines at the top of a blank spreadsheet saying how to return it.
     /// The site writes the blank; the intake, which links to it, reports its
     /// size: both need the same bytes.
@@ -118,10 +204,10 @@ impl Office {
             lines.push(format!("报送单位：{office}"));
         }
         if !self.email.is_empty() {
-            lines.push(format!("电子邮箱：{}", self.email));
+            lines.push(format!("电子邮箱：{}", self.marked("email", &self.email)));
         }
         if !self.fax.is_empty() {
-            lines.push(format!("传真：{}", self.fax));
+            lines.push(format!("传真：{}", self.marked("fax", &self.fax)));
         }
         if !self.person.is_empty() || !self.phone.is_empty() {
             lines.push(format!("联系人：{} 电话：{}", self.person, self.phone));
@@ -242,6 +328,7 @@ impl Config {
         })?;
         config.root = root.to_path_buf();
         config.validate(&path)?;
+        config.office.mark_reserved();
         Ok(config)
     }
 
@@ -253,6 +340,15 @@ impl Config {
         };
         if self.mail.retry_max == 0 {
             return Err(invalid("mail.retry_max", "must be at least 1".into()));
+        }
+        for u in &self.office.unconfirmed {
+            if !OFFICE_UNCONFIRMABLE.iter().any(|(k, _)| k == u) {
+                let keys: Vec<&str> = OFFICE_UNCONFIRMABLE.iter().map(|(k, _)| *k).collect();
+                return Err(invalid(
+                    "office.unconfirmed",
+                    format!("{u:?} is not an [office] key ({})", keys.join(", ")),
+                ));
+            }
         }
         Ok(())
     }
@@ -341,6 +437,51 @@ fn apply_env(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_domains() {
+        for (addr, want) in [
+            ("zjk@hrss.meizhou.example", Some("example")),
+            ("a@example.com", Some("example.com")),
+            ("a@mail.EXAMPLE.org", Some("example.org")),
+            ("a@x.test", Some("test")),
+            ("a@b.invalid", Some("invalid")),
+            ("gazette@localhost", Some("localhost")),
+            ("zjk@hrss.meizhou.gov.cn", None),
+            ("a@notexample.com", None),
+            ("no-at-sign", None),
+        ] {
+            assert_eq!(reserved_domain(addr), want, "{addr}");
+        }
+    }
+
+    #[test]
+    fn office_values_are_marked_unconfirmed() {
+        let dir = site("[office]\nemail = \"zjk@hrss.meizhou.example\"\nphone = \"1\"\nfax = \"2\"\nunconfirmed = [\"fax\"]\n");
+        let c = Config::load_with_env(dir.path(), Vec::new()).unwrap();
+        assert!(c.office.is_unconfirmed("email"), "reserved domain");
+        assert!(c.office.is_unconfirmed("fax"), "named");
+        assert!(!c.office.is_unconfirmed("phone"));
+        let keys: Vec<&str> = c.office.unconfirmed_values().iter().map(|v| v.0).collect();
+        assert_eq!(keys, ["fax", "email"]);
+        let lines = c.office.return_instructions().join("\n");
+        assert!(
+            lines.contains("zjk@hrss.meizhou.example【待核实】"),
+            "{lines}"
+        );
+        assert!(lines.contains("传真：2【待核实】"), "{lines}");
+        let dir = site("[office]\nemail = \"zjk@hrss.meizhou.gov.cn\"\n");
+        let c = Config::load_with_env(dir.path(), Vec::new()).unwrap();
+        assert!(c.office.unconfirmed_values().is_empty());
+        let dir = site("[office]\nunconfirmed = [\"mail\"]\n");
+        let e = Config::load_with_env(dir.path(), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("office.unconfirmed") && e.contains("\"mail\""),
+            "{e}"
+        );
+    }
 
     fn site(text: &str) -> tempfile_lite::Dir {
         let dir = tempfile_lite::Dir::new();

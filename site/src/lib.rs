@@ -32,6 +32,8 @@ pub struct Report {
     bytes: usize,
     millis: u128,
     output: std::path::PathBuf,
+    /// Values marked unconfirmed (see `model::unconfirmed`): shown, not fatal.
+    pub warnings: Vec<Problem>,
 }
 
 impl std::fmt::Display for Report {
@@ -53,8 +55,18 @@ impl std::fmt::Display for Report {
 /// it stops with all of them; a folder this build created is removed again,
 /// an earlier build's folder may be partly updated (as with Hugo and Zola).
 pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
+    build_with(root, output, false)
+}
+
+/// [`build`]; with `strict` (for publishing), unconfirmed values are
+/// problems and nothing is written.
+pub fn build_with(root: &Path, output: Option<&Path>, strict: bool) -> anyhow::Result<Report> {
     let start = Instant::now();
     let site = Site::load(root).map_err(Problems)?;
+    let warnings = model::unconfirmed::collect(&site);
+    if strict && !warnings.is_empty() {
+        return Err(Problems(warnings).into());
+    }
     let out_dir = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| root.join("public"));
@@ -88,6 +100,7 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
         bytes: built.bytes,
         millis: start.elapsed().as_millis(),
         output: out_dir,
+        warnings,
     })
 }
 
@@ -144,12 +157,18 @@ fn check_output_dir(out_dir: &Path) -> anyhow::Result<()> {
 
 /// `gazette check`: everything a build does except writing.
 pub fn check(root: &Path) -> anyhow::Result<Vec<Problem>> {
+    Ok(check_with_warnings(root)?.0)
+}
+
+/// [`check`], and the unconfirmed values (warnings) of a site that loads.
+pub fn check_with_warnings(root: &Path) -> anyhow::Result<(Vec<Problem>, Vec<Problem>)> {
     let site = match Site::load(root) {
         Ok(s) => s,
-        Err(p) => return Ok(p),
+        Err(p) => return Ok((p, Vec::new())),
     };
+    let warnings = model::unconfirmed::collect(&site);
     match render_full(&site, &Sink::Discard) {
-        Ok(_) => Ok(Vec::new()),
-        Err(p) => Ok(p),
+        Ok(_) => Ok((Vec::new(), warnings)),
+        Err(p) => Ok((p, warnings)),
     }
 }

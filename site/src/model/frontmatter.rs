@@ -125,11 +125,46 @@ pub(crate) struct Notice {
     /// 主题词.
     #[serde(default)]
     pub(crate) keywords: Vec<String>,
-    /// 附注: 联系人、电话.
+    /// 附注: 联系人、电话, shown verbatim (no parentheses added).
     #[serde(default)]
     pub(crate) contact: String,
+    /// The title as the document breaks it into lines (the 函 heading shows
+    /// them as lines; `<title>` and the metadata join them). Must join to `title`.
+    #[serde(default)]
+    pub(crate) title_lines: Vec<String>,
+    /// A sentence printed after the 附件 list, as the document has it
+    /// (e.g. 附件3至附件6请到…下载。).
+    #[serde(default)]
+    pub(crate) annex_note: String,
+    /// Fields whose value the issuer has not confirmed yet (see [`UNCONFIRMABLE`]):
+    /// pages mark them 【待核实】, build and check warn, `--strict` fails.
+    #[serde(default)]
+    pub(crate) unconfirmed: Vec<String>,
     #[serde(default)]
     pub(crate) attachments: Vec<Attachment>,
+}
+
+/// The `[notice]` fields `unconfirmed` can name, with what people call them.
+pub(crate) const UNCONFIRMABLE: &[(&str, &str)] = &[
+    ("doc_number", "发文字号"),
+    ("issuer", "发文机关（署名）"),
+    ("issuer_mark", "发文机关标志"),
+    ("recipients", "主送机关"),
+    ("written", "成文日期"),
+    ("published", "发布日期"),
+    ("index_no", "索引号"),
+    ("category", "分类"),
+    ("keywords", "主题词"),
+    ("contact", "联系人"),
+];
+
+impl Notice {
+    /// Whether `[notice] unconfirmed` names `field` (`issuer_mark` follows
+    /// `issuer` when it is not given: then it shows the issuer).
+    pub(crate) fn is_unconfirmed(&self, field: &str) -> bool {
+        let named = |f: &str| self.unconfirmed.iter().any(|u| u == f);
+        named(field) || (field == "issuer_mark" && self.issuer_mark.is_none() && named("issuer"))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,6 +178,10 @@ pub(crate) struct Attachment {
     /// A file, relative to the notice's folder or root-relative (`/files/a.pdf`).
     #[serde(default)]
     pub(crate) file: Option<String>,
+    /// The entry as the document's 附件 list writes it, when it differs from
+    /// `附件N.title` (e.g. `附件3. 广东省…`, with the document's own space).
+    #[serde(default)]
+    pub(crate) listed: Option<String>,
 }
 
 /// Parses front matter; the error carries the 1-based line in the file.
@@ -183,6 +222,35 @@ pub(crate) fn parse(split: &Split<'_>) -> Result<FrontMatter, (usize, String)> {
                 .unwrap_or(split.front_line);
             (line, reason)
         })?;
+        let line_of = |key: &str| {
+            split
+                .front
+                .lines()
+                .position(|l| l.trim_start().starts_with(key))
+                .map(|i| split.front_line + i)
+                .unwrap_or(split.front_line)
+        };
+        if !n.title_lines.is_empty() {
+            let joined = n.title_lines.concat();
+            if fm.title.as_deref().is_some_and(|t| t != joined) {
+                return Err((
+                    line_of("title_lines"),
+                    format!("title_lines join to {joined:?}, not the title"),
+                ));
+            }
+        }
+        for u in &n.unconfirmed {
+            if !UNCONFIRMABLE.iter().any(|(f, _)| f == u) {
+                let known: Vec<&str> = UNCONFIRMABLE.iter().map(|(f, _)| *f).collect();
+                return Err((
+                    line_of("unconfirmed"),
+                    format!(
+                        "unconfirmed names {u:?}, which is not a [notice] field that can be marked ({})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         for a in &n.attachments {
             let kinds = [a.form.is_some(), a.manual.is_some(), a.file.is_some()];
             if kinds.iter().filter(|k| **k).count() != 1 {
@@ -286,6 +354,21 @@ mod tests {
         assert!(msg.contains("titel"));
         let text = "+++\ntitle = \"a\"\naliases = [\"/x/\"]\n[taxonomies]\ntags = [\"a\"]\n+++\n";
         assert!(parse(&split(text).unwrap()).is_ok());
+    }
+
+    #[test]
+    fn notice_marks_and_title_lines_are_checked() {
+        let n = "[notice]\ndoc_number = \"梅市人社函〔2016〕216号\"\nissuer = \"局\"\nwritten = 2016-07-15\n";
+        let text = format!("+++\ntitle = \"ab\"\n{n}unconfirmed = [\"writen\"]\n+++\n");
+        let (line, msg) = parse(&split(&text).unwrap()).unwrap_err();
+        assert_eq!(line, 7, "{msg}");
+        assert!(msg.contains("writen"), "{msg}");
+        let text = format!("+++\ntitle = \"ab\"\n{n}title_lines = [\"a\", \"c\"]\n+++\n");
+        let (line, msg) = parse(&split(&text).unwrap()).unwrap_err();
+        assert_eq!(line, 7, "{msg}");
+        let text = format!("+++\ntitle = \"ab\"\n{n}title_lines = [\"a\", \"b\"]\nunconfirmed = [\"written\"]\n+++\n");
+        let fm = parse(&split(&text).unwrap()).unwrap();
+        assert!(fm.notice.unwrap().is_unconfirmed("written"));
     }
 
     #[test]

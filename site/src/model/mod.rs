@@ -5,6 +5,7 @@
 pub(crate) mod content;
 pub(crate) mod frontmatter;
 pub(crate) mod manual;
+pub(crate) mod unconfirmed;
 
 use crate::problem::Problem;
 use config::Config;

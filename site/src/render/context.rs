@@ -191,6 +191,11 @@ pub(super) fn list_item(d: &Doc, root: &str) -> ListItem {
             .map(|d| d.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
         date_zh: d.date.as_ref().map(date_zh).unwrap_or_default(),
+        date_unconfirmed: d
+            .meta
+            .notice
+            .as_ref()
+            .is_some_and(|n| n.is_unconfirmed("published")),
         description: d.meta.description.clone().unwrap_or_default(),
         doc_number: d
             .meta

@@ -86,6 +86,7 @@ fn list_pages(ctx: &Shared) -> Result<Vec<(&'static str, String)>, Problem> {
         href: href.to_string(),
         date: String::new(),
         date_zh: String::new(),
+        date_unconfirmed: false,
         description: description.to_string(),
         doc_number: String::new(),
     };

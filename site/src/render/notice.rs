@@ -43,6 +43,13 @@ pub(super) fn insert_notice(
             category: &n.category,
             keywords: &keywords,
             contact: &n.contact,
+            title_lines: &n.title_lines,
+            annex_note: &n.annex_note,
+            unconfirmed: frontmatter::UNCONFIRMABLE
+                .iter()
+                .map(|(f, _)| *f)
+                .filter(|f| n.is_unconfirmed(f))
+                .collect(),
             attachments,
         },
     );
@@ -99,6 +106,12 @@ fn attachment<'a>(
     sizes: &Sizes,
 ) -> Result<AttachmentView<'a>, Problem> {
     let unknown = |what: String| Problem::new(source, None, format!("attachment {number}: {what}"));
+    let listed = a
+        .listed
+        .clone()
+        .unwrap_or_else(|| format!("附件{number}.{}", a.title));
+    // A file name without the title's book-title marks (《…》).
+    let name = a.title.trim_start_matches('《').trim_end_matches('》');
     if let Some(id) = &a.form {
         let f = ctx.site.forms.iter().find(|f| &f.id == id);
         let f = f.ok_or_else(|| unknown(format!("unknown form id {id:?}")))?;
@@ -106,6 +119,7 @@ fn attachment<'a>(
         Ok(AttachmentView {
             number,
             title: &a.title,
+            listed,
             kind: "form",
             href: format!("{root}{}", form_page(f)),
             downloads: [Download {
@@ -113,7 +127,7 @@ fn attachment<'a>(
                 href: format!("{root}{xlsx}"),
                 format: "XLSX".into(),
                 size: sizes.file(&xlsx),
-                filename: format!("附件{number} {}.xlsx", a.title),
+                filename: format!("附件{number} {name}.xlsx"),
             }],
             print: Some(format!("{root}{}", form_print(f))),
         })
@@ -123,6 +137,7 @@ fn attachment<'a>(
         Ok(AttachmentView {
             number,
             title: &a.title,
+            listed,
             kind: "manual",
             href: format!("{root}{}index.html", m.out_dir()),
             downloads: [Download {
@@ -130,7 +145,7 @@ fn attachment<'a>(
                 href: format!("{root}{}", m.download_output()),
                 format: "HTML".into(),
                 size: sizes.manual(&m.id),
-                filename: format!("附件{number} {}.html", a.title),
+                filename: format!("附件{number} {name}.html"),
             }],
             print: Some(format!("{root}{}", m.print_output())),
         })
@@ -147,6 +162,7 @@ fn attachment<'a>(
         Ok(AttachmentView {
             number,
             title: &a.title,
+            listed,
             kind: "file",
             href: format!("{root}{target}"),
             downloads: [Download {
@@ -154,7 +170,7 @@ fn attachment<'a>(
                 href: format!("{root}{target}"),
                 format,
                 size: forms::paths::format_size(file_size(ctx.site, &target)),
-                filename: format!("附件{number} {}", a.title),
+                filename: format!("附件{number} {name}"),
             }],
             print: None,
         })

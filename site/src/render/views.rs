@@ -34,6 +34,8 @@ pub(super) struct ListItem {
     pub(super) href: String,
     pub(super) date: String,
     pub(super) date_zh: String,
+    /// The date is a notice's 发布日期 marked unconfirmed.
+    pub(super) date_unconfirmed: bool,
     pub(super) description: String,
     pub(super) doc_number: String,
 }
@@ -104,6 +106,12 @@ pub(super) struct NoticeView<'a> {
     pub(super) category: &'a str,
     pub(super) keywords: &'a str,
     pub(super) contact: &'a str,
+    /// The title's lines in the 函 heading (empty: the title on one line).
+    pub(super) title_lines: &'a [String],
+    pub(super) annex_note: &'a str,
+    /// The `[notice]` fields marked unconfirmed (`issuer_mark` included when
+    /// it follows `issuer`): templates test `"written" in notice.unconfirmed`.
+    pub(super) unconfirmed: Vec<&'static str>,
     pub(super) attachments: Vec<AttachmentView<'a>>,
 }
 
@@ -112,6 +120,8 @@ pub(super) struct NoticeView<'a> {
 pub(super) struct AttachmentView<'a> {
     pub(super) number: usize,
     pub(super) title: &'a str,
+    /// The entry of the 附件 list, as the document writes it.
+    pub(super) listed: String,
     pub(super) kind: &'static str,
     pub(super) href: String,
     pub(super) downloads: [Download; 1],
