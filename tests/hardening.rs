@@ -90,3 +90,76 @@ async fn healthz_is_503_while_commits_fail() {
         health.text()
     );
 }
+
+/// The server's open file descriptors.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// A request on a connection from `from` (another loopback address is
+/// another client); the status line's code, or `None` if refused.
+async fn status_from(from: &str, to: std::net::SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = tokio::net::TcpSocket::new_v4().ok()?;
+    socket.bind(format!("{from}:0").parse().ok()?).ok()?;
+    let mut stream = socket.connect(to).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\n\r\n");
+    stream.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = Vec::new();
+    let read = stream.read_to_end(&mut buf);
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    text.split(' ').nth(1)?.parse().ok()
+}
+
+/// Defect 1: idle sockets from one client are capped (they used to pile
+/// up until the process ran out of descriptors), other clients are still
+/// served, and a client that never finishes its headers is dropped.
+#[tokio::test]
+async fn idle_and_slow_clients_cannot_hold_the_server() {
+    let intake = Intake::builder()
+        .env("GAZETTE_INTAKE_HEADER_TIMEOUT", "1s")
+        .start();
+    let (addr, pid) = (intake.addr(), intake.pid());
+    let before = open_fds(pid);
+    let idle: Vec<_> = (0..200)
+        .filter_map(|_| std::net::TcpStream::connect(addr).ok())
+        .collect();
+    assert_eq!(idle.len(), 200);
+    // Another client is served while they are open...
+    assert_eq!(status_from("127.0.0.2", addr, "/healthz").await, Some(200));
+    // ...and the server holds no more of them than the per-client cap.
+    let held = open_fds(pid).saturating_sub(before);
+    assert!(held <= 64 + 4, "{held} descriptors for 200 idle sockets");
+    // The idle ones are dropped after the header timeout: the same client
+    // is served again.
+    let again = crate::common::eventually(std::time::Duration::from_secs(10), || {
+        let res = crate::common::http::request(addr, "GET", "/healthz", &[], b"");
+        res.is_ok_and(|r| r.status == 200).then_some(())
+    });
+    assert!(
+        again.is_some(),
+        "the client's own idle sockets still block it"
+    );
+    drop(idle);
+
+    // Half a request line, then nothing: closed after the header timeout.
+    use std::io::{Read as _, Write as _};
+    let mut slow = std::net::TcpStream::connect(addr).unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    // Closed is EOF or a reset; still open is a read timeout.
+    let end = slow.read_to_end(&mut buf);
+    let timed_out = matches!(&end, Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut));
+    assert!(!timed_out, "not closed in 15 s");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

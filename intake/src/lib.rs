@@ -31,6 +31,7 @@ mod body;
 pub mod exchange;
 mod fax;
 mod limits;
+pub mod listen;
 mod mail;
 mod outbox;
 mod present;
@@ -55,7 +56,6 @@ pub mod baseline {
 }
 
 use anyhow::Context as _;
-use std::net::SocketAddr;
 use std::path::Path;
 
 /// `gazette intake`: serves on `[intake] listen` until Ctrl-C or SIGTERM.
@@ -75,12 +75,8 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     );
     // One line on stdout that scripts can wait for.
     println!("gazette intake listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = listen::Limits::from_config(&service.config().intake);
+    listen::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("stopping");
     service.shutdown().await;
     Ok(())

@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch as tokio_watch;
@@ -96,11 +95,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             tracing::warn!("could not open a browser: {e}");
         }
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = intake::listen::Limits::from_config(&service.config().intake);
+    intake::listen::serve(listener, app, limits, async move {
         intake::shutdown_signal().await;
         tracing::info!("stopping");
         // Ending the rebuild thread drops the version sender, which ends
