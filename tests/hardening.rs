@@ -163,3 +163,49 @@ async fn idle_and_slow_clients_cannot_hold_the_server() {
     assert!(!timed_out, "not closed in 15 s");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// Defect 10: a Content-Security-Policy with no inline script on the
+/// intake's pages and on `serve`'s static pages (its live-reload script
+/// is a file of its own), nosniff and frame protection on static pages,
+/// and 405 for methods that have no business on them.
+#[test]
+fn pages_carry_security_headers_and_static_paths_refuse_other_methods() {
+    use crate::common::http::request;
+    let check_csp = |what: &str, csp: Option<&str>| {
+        let csp = csp.unwrap_or_else(|| panic!("{what}: no Content-Security-Policy"));
+        let script = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap_or_else(|| panic!("{what}: no script-src in {csp}"));
+        assert!(!script.contains("unsafe-inline"), "{what}: {csp}");
+        assert!(csp.contains("object-src 'none'"), "{what}: {csp}");
+        assert!(csp.contains("frame-ancestors"), "{what}: {csp}");
+    };
+
+    let serve = Intake::builder().serve().start();
+    for path in ["/", "/style.css", "/no-such-page"] {
+        let res = serve.get(path);
+        check_csp(path, res.header("content-security-policy"));
+        assert_eq!(
+            res.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert!(res.header("x-frame-options").is_some(), "{path}");
+    }
+    // The live-reload script is on the page, and allowed by the policy
+    // because it is served from the site's own origin.
+    assert!(serve.get("/").text().contains("/__gazette/reload.js"));
+    for method in ["PUT", "DELETE", "TRACE", "PATCH"] {
+        let res = request(serve.addr(), method, "/", &[], b"").expect("a response");
+        assert_eq!(res.status, 405, "{method} /");
+        assert_eq!(res.header("allow"), Some("GET, HEAD"), "{method} /");
+    }
+
+    let intake = Intake::builder().start();
+    for path in ["/no-such-page", "/receipts/nope", "/healthz"] {
+        let res = intake.get(path);
+        check_csp(path, res.header("content-security-policy"));
+    }
+}

@@ -45,6 +45,7 @@ mod state;
 mod status;
 mod store;
 
+pub use router::content_security_policy;
 pub use service::Service;
 
 /// What `examples/sqlite_baseline.rs` (the benchmark's floor) shares with
