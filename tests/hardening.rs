@@ -209,3 +209,28 @@ fn pages_carry_security_headers_and_static_paths_refuse_other_methods() {
         check_csp(path, res.header("content-security-policy"));
     }
 }
+
+/// Defect 1, the body: a post whose body never finishes gets 503 after
+/// `[intake] request_timeout` instead of holding its connection.
+#[test]
+fn a_body_that_never_finishes_times_out() {
+    use std::io::{Read as _, Write as _};
+    let intake = Intake::builder()
+        .env("GAZETTE_INTAKE_REQUEST_TIMEOUT", "1s")
+        .start();
+    let mut slow = std::net::TcpStream::connect(intake.addr()).unwrap();
+    let head = format!(
+        "POST /forms/departments HTTP/1.1\r\nHost: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nunit=",
+        intake.addr()
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).expect("an answer within 15 s");
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

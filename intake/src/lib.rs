@@ -16,11 +16,9 @@
 //! service.start_outbox()?;
 //! let app = service.router(); // merge with the static files
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(
-//!     listener,
-//!     app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-//! )
-//! .await?;
+//! // Timeouts and connection caps from `[intake]` (see `listen`).
+//! let limits = intake::listen::Limits::from_config(&service.config().intake);
+//! intake::listen::serve(listener, app, limits, intake::shutdown_signal()).await?;
 //! service.shutdown().await;
 //! # Ok(()) }
 //! ```
