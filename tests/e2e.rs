@@ -5,6 +5,7 @@
 mod common;
 
 mod admin;
+mod hardening;
 mod intake_durability;
 mod intake_http;
 mod links;

@@ -141,6 +141,17 @@ pub struct Intake {
     /// answers `GET /search` on `gazette intake`. `gazette serve` uses its
     /// own build instead.
     pub site_dir: PathBuf,
+    /// A request's headers must arrive within this (also how long an idle
+    /// keep-alive connection stays open).
+    #[serde(with = "types::duration")]
+    pub header_timeout: Duration,
+    /// From a request's headers to its response, reading the body included.
+    #[serde(with = "types::duration")]
+    pub request_timeout: Duration,
+    /// Open connections at most (keep it well under the open-files limit).
+    pub max_connections: u32,
+    /// Open connections per client address (an IPv6 /64 counts as one).
+    pub max_connections_per_client: u32,
 }
 
 impl Office {
@@ -225,6 +236,10 @@ impl Default for Intake {
             allowed_origins: Vec::new(),
             rate_limit: 30,
             site_dir: PathBuf::from("public"),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            max_connections_per_client: 64,
         }
     }
 }

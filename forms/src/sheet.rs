@@ -604,6 +604,53 @@ fn is_blank(data: Option<&Data>) -> bool {
     }
 }
 
+/// The largest sheet [`read_xlsx`] reads (far more than any form's rows).
+pub const MAX_ROWS: u32 = 10_000;
+/// The widest sheet [`read_xlsx`] reads.
+pub const MAX_COLUMNS: u32 = 200;
+
+/// One sheet's cells with content (only the first `rows` rows if given),
+/// refused when one lies beyond [`MAX_ROWS`] or [`MAX_COLUMNS`] before
+/// anything of its size is allocated.
+fn load_sheet<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<RS>,
+    name: &str,
+    rows: Option<u32>,
+) -> Result<calamine::Range<Data>, CellError> {
+    let unreadable = |_| {
+        file_error(format!(
+            "无法读取工作表“{name}”：文件可能已损坏，请用 Excel 或 WPS 重新保存后再上传。"
+        ))
+    };
+    let mut reader = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
+    let mut cells = Vec::new();
+    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
+        let (row, col) = cell.get_position();
+        if rows.is_some_and(|n| row >= n) {
+            break;
+        }
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
+        if rows.is_some() && col >= MAX_COLUMNS {
+            // Looking for the header: the full read below refuses it.
+            continue;
+        }
+        if row >= MAX_ROWS || col >= MAX_COLUMNS {
+            return Err(file_error(format!(
+                "工作表“{name}”太大：最多读取 {MAX_ROWS} 行、{MAX_COLUMNS} 列，但第 {} 行第 {} 列还有内容。请删除表格以外的内容，或把数据分成几个文件上传。",
+                row + 1,
+                col + 1
+            )));
+        }
+        cells.push(calamine::Cell::new(
+            (row, col),
+            Data::from(cell.get_value().clone()),
+        ));
+    }
+    Ok(calamine::Range::from_sparse(cells))
+}
+
 /// Reads a filled-in form: finds the sheet and header row with the form's
 /// labels (any sheet, any column order, header in one of the first rows),
 /// skips blank rows, and runs every row through `FormDef::validate`. Any
@@ -615,8 +662,16 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
             "无法读取这个文件：请上传用 Excel 或 WPS 保存的 .xlsx 文件（可先下载本表的空白模板填写）。",
         )]
     })?;
-    let sheets = workbook.worksheets();
-    let Some(layout) = find_layout(def, &sheets) else {
+    // Only the first rows of each sheet to find the header, then only the
+    // form's sheet, cell by cell with its size checked: a dense grid of a
+    // crafted file's far-away cell would take gigabytes.
+    let mut heads = Vec::new();
+    for name in workbook.sheet_names() {
+        let head =
+            load_sheet(&mut workbook, &name, Some(HEADER_SEARCH_ROWS)).map_err(|e| vec![e])?;
+        heads.push((name, head));
+    }
+    let Some(layout) = find_layout(def, &heads) else {
         return Err(vec![file_error(format!(
             "找不到“{}”的表头：第 1 或第 2 行应为栏目名称，如「{}」。请使用本表的空白模板填写。",
             def.title,
@@ -626,7 +681,9 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
                 .unwrap_or_default()
         ))]);
     };
-    let range = &sheets[layout.sheet].1;
+    let name = heads[layout.sheet].0.clone();
+    drop(heads);
+    let range = &load_sheet(&mut workbook, &name, None).map_err(|e| vec![e])?;
     let header_row = layout.header_row as usize + 1;
 
     let mut errors: Vec<CellError> = layout
@@ -1009,6 +1066,29 @@ mod tests {
         );
         // A column that is absent and optional reads as empty.
         assert_eq!(a.get("email"), Some(&Value::One(String::new())));
+    }
+
+    #[test]
+    fn a_stray_cell_far_away_is_refused_quickly() {
+        let d = def();
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["评委会全称", "统一社会信用代码"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "某评委会").unwrap();
+        // XFD1048576, the last cell a sheet has: a dense grid of it would
+        // take half a terabyte.
+        ws.write_string(1_048_575, 16_383, "x").unwrap();
+        let bytes = wb.save_to_buffer().unwrap();
+        assert!(bytes.len() < 20_000);
+        let started = std::time::Instant::now();
+        let errors = read_xlsx(&d, &bytes).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let m = &errors[0].message;
+        assert!(m.contains("10000 行") && m.contains("200 列"), "{m}");
+        assert!(m.contains("第 1048576 行"), "{m}");
     }
 
     #[test]

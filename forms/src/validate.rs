@@ -206,8 +206,43 @@ pub(crate) fn is_separator(c: char) -> bool {
         )
 }
 
+/// Zero-width characters and the BOM: invisible, and meaningless in one
+/// line of text.
+fn is_zero_width(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+}
+
+/// Direction controls (embeddings, overrides, isolates) and the line and
+/// paragraph separators: invisible, but they change how the text reads (an
+/// unpaired U+202E reverses what follows it, a reference number included).
+fn is_layout_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// One-line fields: zero-width characters are dropped (they come in with
+/// pasted text and mean nothing there, so nothing is lost and nobody has to
+/// hunt for a character they cannot see); direction controls and line
+/// separators are refused, since dropping them could change what the
+/// person saw when they typed it.
+fn one_line(field: &Field, raw: &str) -> Result<String, String> {
+    if raw.chars().any(is_layout_control) {
+        return Err(format!(
+            "{}含有看不见的文字方向控制符或分行符（常见于从网页或聊天软件复制的文字），请删除后重新输入。",
+            quoted(field)
+        ));
+    }
+    Ok(raw.chars().filter(|c| !is_zero_width(*c)).collect())
+}
+
 /// Normalises and checks one single-valued answer, giving the stored form.
 pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
+    let stripped;
+    let raw = if field.kind == Kind::Textarea {
+        raw
+    } else {
+        stripped = one_line(field, raw)?;
+        stripped.as_str()
+    };
     let value = match field.kind {
         Kind::Text | Kind::Textarea | Kind::Select | Kind::Multi => {
             let text = normalize_text(raw);
@@ -939,6 +974,72 @@ mod tests {
         );
         // Default cap for free text.
         assert!(one(Kind::Text, "单位全称", &"字".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn invisible_format_characters_in_one_line_fields() {
+        let refused = "含有看不见的文字方向控制符或分行符";
+        // (kind, label, typed, Ok(stored) or Err(part of the message))
+        let table: &[(Kind, &str, &str, Result<&str, &str>)] = &[
+            // Zero-width characters and BOMs mean nothing in one line and
+            // come in with pasted text: dropped.
+            (
+                Kind::Text,
+                "单位全称",
+                "梅州\u{200B}市教育局",
+                Ok("梅州市教育局"),
+            ),
+            (
+                Kind::Text,
+                "单位全称",
+                "\u{FEFF}梅州市教育局",
+                Ok("梅州市教育局"),
+            ),
+            (
+                Kind::Text,
+                "单位全称",
+                "梅州\u{200C}\u{200D}\u{2060}市",
+                Ok("梅州市"),
+            ),
+            (
+                Kind::Mobile,
+                "手机",
+                "139\u{200B}2345\u{FEFF}6789",
+                Ok("13923456789"),
+            ),
+            // Direction controls and line separators change how the text
+            // reads: refused, naming the field.
+            (Kind::Text, "单位全称", "梅州\u{202E}市教育局", Err(refused)),
+            (Kind::Text, "单位全称", "a\u{202A}b", Err(refused)),
+            (Kind::Text, "单位全称", "a\u{202D}b", Err(refused)),
+            (Kind::Text, "联系人", "a\u{2066}b\u{2069}", Err(refused)),
+            (Kind::Text, "联系人", "a\u{2028}b", Err(refused)),
+            (Kind::Text, "联系人", "a\u{2029}b", Err(refused)),
+            (
+                Kind::Docnum,
+                "文号",
+                "梅人社\u{202E}〔2016〕12号",
+                Err(refused),
+            ),
+            (
+                Kind::Email,
+                "电子邮箱",
+                "a\u{202E}@example.com",
+                Err(refused),
+            ),
+        ];
+        for (kind, label, typed, want) in table {
+            let got = one(*kind, label, typed);
+            match want {
+                Ok(stored) => assert_eq!(got.as_deref(), Ok(*stored), "{typed:?}"),
+                Err(part) => {
+                    let m = got.expect_err(typed);
+                    assert!(m.contains(part) && m.contains(label), "{typed:?}: {m}");
+                }
+            }
+        }
+        // A textarea keeps its lines; only one-line fields are checked here.
+        assert!(one(Kind::Textarea, "备注", "a\u{200B}b").is_ok());
     }
 
     #[test]

@@ -171,6 +171,16 @@ impl LoginThrottle {
         }
     }
 
+    /// Reserves a try: checked like [`Self::check`], and on `Ok` already
+    /// counted as a failure, so that tries sent at once cannot all pass the
+    /// check before the first one is verified. A correct password clears
+    /// it ([`Self::succeeded`]).
+    pub(crate) fn reserve(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+        self.check(client, now)?;
+        self.failed(client, now);
+        Ok(())
+    }
+
     /// Records a wrong password.
     pub(crate) fn failed(&self, client: IpAddr, now: Instant) {
         if let Ok(mut map) = self.map.lock() {
@@ -265,6 +275,9 @@ mod tests {
         th.failed(ip, t1);
         assert_eq!(th.check(ip, t1), Err(FIRST_WAIT * 2));
         assert_eq!(wait_after(40), MAX_WAIT);
+        let racing: IpAddr = "192.0.2.9".parse().unwrap();
+        let passed = (0..50).filter(|_| th.reserve(racing, t0).is_ok()).count();
+        assert_eq!(passed, FREE_TRIES as usize, "reserved before any check");
         th.succeeded(ip);
         assert!(th.check(ip, t1).is_ok());
         th.failed(ip, t1);

@@ -188,7 +188,7 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
     let all = match forms::sheet::read_xlsx(&def, &bytes) {
         Ok(all) => all,
         Err(errors) => {
-            report.stderr = refusal(&def, file, &errors);
+            report.stderr = refusal(&def.title, file, &errors);
             return Ok(report);
         }
     };
@@ -297,17 +297,27 @@ fn store_rows(
     Ok(out)
 }
 
+/// How many problems a refusal lists (a huge bad file gave more error text
+/// than its own size).
+const MAX_LISTED: usize = 200;
+
 /// Every problem, one line each, and that nothing was imported.
-fn refusal(def: &FormDef, file: &Path, errors: &[CellError]) -> String {
+fn refusal(title: &str, file: &Path, errors: &[CellError]) -> String {
     let mut text = format!(
         "{} 不能导入《{}》，发现 {} 处问题，没有导入任何数据：\n",
         file.display(),
-        def.title,
+        title,
         errors.len()
     );
-    for e in errors {
+    for e in errors.iter().take(MAX_LISTED) {
         text.push_str(&e.to_string());
         text.push('\n');
+    }
+    if errors.len() > MAX_LISTED {
+        text.push_str(&format!(
+            "……另有 {} 处问题未列出。请先改正以上问题，再导入一次。\n",
+            errors.len() - MAX_LISTED
+        ));
     }
     text
 }
@@ -322,6 +332,28 @@ mod tests {
             .unwrap()
             .timestamp_millis();
         assert_eq!(received_text(ms), "2016-07-20 10:31");
+    }
+
+    #[test]
+    fn a_refusal_lists_at_most_so_many_problems() {
+        let errors: Vec<CellError> = (0..5000)
+            .map(|i| CellError {
+                row: i + 2,
+                col: 1,
+                label: "单位名称".into(),
+                message: "请填写「单位名称」。".into(),
+            })
+            .collect();
+        let text = refusal("表", Path::new("a.xlsx"), &errors);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), MAX_LISTED + 2, "{}", lines.len());
+        assert!(lines[0].contains("发现 5000 处问题"), "{}", lines[0]);
+        assert!(
+            lines[lines.len() - 1].contains("另有 4800 处问题未列出"),
+            "{text}"
+        );
+        let few = refusal("表", Path::new("a.xlsx"), &errors[..3]);
+        assert_eq!(few.lines().count(), 4);
     }
 
     #[test]

@@ -16,11 +16,9 @@
 //! service.start_outbox()?;
 //! let app = service.router(); // merge with the static files
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
-//! axum::serve(
-//!     listener,
-//!     app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-//! )
-//! .await?;
+//! // Timeouts and connection caps from `[intake]` (see `listen`).
+//! let limits = intake::listen::Limits::from_config(&service.config().intake);
+//! intake::listen::serve(listener, app, limits, intake::shutdown_signal()).await?;
 //! service.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -31,6 +29,7 @@ mod body;
 pub mod exchange;
 mod fax;
 mod limits;
+pub mod listen;
 mod mail;
 mod outbox;
 mod present;
@@ -44,6 +43,7 @@ mod state;
 mod status;
 mod store;
 
+pub use router::content_security_policy;
 pub use service::Service;
 
 /// What `examples/sqlite_baseline.rs` (the benchmark's floor) shares with
@@ -55,7 +55,6 @@ pub mod baseline {
 }
 
 use anyhow::Context as _;
-use std::net::SocketAddr;
 use std::path::Path;
 
 /// `gazette intake`: serves on `[intake] listen` until Ctrl-C or SIGTERM.
@@ -75,12 +74,8 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     );
     // One line on stdout that scripts can wait for.
     println!("gazette intake listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = listen::Limits::from_config(&service.config().intake);
+    listen::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("stopping");
     service.shutdown().await;
     Ok(())

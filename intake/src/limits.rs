@@ -68,7 +68,7 @@ impl RateLimiter {
 }
 
 /// IPv6 clients usually hold a whole /64: count them as one.
-fn client_key(ip: IpAddr) -> IpAddr {
+pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

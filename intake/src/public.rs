@@ -43,12 +43,31 @@ pub(crate) async fn healthz(State(inner): State<Arc<Inner>>) -> Response {
         )
             .into_response();
     }
-    axum::Json(serde_json::json!({
-        "status": "ok",
+    // The backlog tells a monitor that mail is stuck; a read that fails is
+    // a database that cannot serve receipts either.
+    let pending = inner
+        .readers
+        .run(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await;
+    let last_error = inner.writer.last_error();
+    let status = match (&last_error, &pending) {
+        (None, Ok(_)) => StatusCode::OK,
+        _ => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let body = serde_json::json!({
+        "status": if status == StatusCode::OK { "ok" } else { "cannot store returns" },
+        "last_commit": last_error.as_deref().unwrap_or("ok"),
+        "outbox_pending": pending.as_ref().ok(),
         "forms": inner.forms().keys().collect::<std::collections::BTreeSet<_>>(),
         "outbox_passes": inner.outbox_passes.load(std::sync::atomic::Ordering::SeqCst),
-    }))
-    .into_response()
+    });
+    (status, axum::Json(body)).into_response()
 }
 
 /// The standalone intake's answer to any other URL.

@@ -56,8 +56,33 @@ fn with_layers(routes: Router<Arc<Inner>>, inner: Arc<Inner>) -> Router {
         .with_state(inner)
 }
 
+/// The policy for every page the intake or `serve` sends: scripts only as
+/// files from the site's own origin (no inline script anywhere; the
+/// live-reload script of `serve` is a file too), inline styles allowed (the
+/// receipt and admin pages carry a `<style>`, the rebuild-error banner a
+/// `style` attribute: no script can run from them), no plugins, no
+/// framing by other sites. Forms post to the site's own origin and to
+/// `form_origin` (`[intake] url`, when the intake is elsewhere).
+pub fn content_security_policy(form_origin: Option<&str>) -> String {
+    let form_action = match form_origin.and_then(crate::limits::origin_of) {
+        Some(o) => format!("'self' {o}"),
+        None => "'self'".to_string(),
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; object-src 'none'; base-uri 'self'; \
+         form-action {form_action}; frame-ancestors 'self'"
+    )
+}
+
 async fn common_headers(mut res: Response) -> Response {
+    static CSP: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
+    let csp = CSP.get_or_init(|| HeaderValue::from_str(&content_security_policy(None)).ok());
     let h = res.headers_mut();
+    if let Some(csp) = csp {
+        h.entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(csp.clone());
+    }
     h.entry(header::X_CONTENT_TYPE_OPTIONS)
         .or_insert(HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY)

@@ -39,10 +39,24 @@ pub(crate) struct Inner {
 }
 
 /// In-memory admin state: a restart logs everybody out.
-#[derive(Default)]
 pub(crate) struct AdminState {
     pub(crate) sessions: Sessions,
     pub(crate) throttle: LoginThrottle,
+    /// Password checks running at once (argon2 takes ~19 MiB each).
+    pub(crate) verifying: tokio::sync::Semaphore,
+}
+
+/// How many password checks may run at once; more get 503.
+pub(crate) const CONCURRENT_LOGINS: usize = 2;
+
+impl Default for AdminState {
+    fn default() -> AdminState {
+        AdminState {
+            sessions: Sessions::default(),
+            throttle: LoginThrottle::default(),
+            verifying: tokio::sync::Semaphore::new(CONCURRENT_LOGINS),
+        }
+    }
 }
 
 impl Inner {

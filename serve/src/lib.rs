@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use tokio::sync::watch as tokio_watch;
@@ -44,6 +43,8 @@ struct AppState {
     snapshot: Arc<RwLock<Snapshot>>,
     /// Bumped after every rebuild, good or bad; open pages listen to it.
     version: tokio_watch::Receiver<u64>,
+    /// `Content-Security-Policy` of every response without one.
+    csp: HeaderValue,
 }
 
 const EVENTS: &str = "/__gazette/events";
@@ -77,9 +78,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         service.clone(),
     )?;
     service.start_outbox()?;
+    let csp = intake::content_security_policy(Some(&service.config().intake.url));
     let state = AppState {
         snapshot,
         version: version_rx,
+        csp: HeaderValue::from_str(&csp)?,
     };
     let app = app(service.router(), state);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -96,11 +99,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             tracing::warn!("could not open a browser: {e}");
         }
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    let limits = intake::listen::Limits::from_config(&service.config().intake);
+    intake::listen::serve(listener, app, limits, async move {
         intake::shutdown_signal().await;
         tracing::info!("stopping");
         // Ending the rebuild thread drops the version sender, which ends
@@ -152,8 +152,21 @@ fn app(intake: Router, state: AppState) -> Router {
 }
 
 async fn site_first(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = site_or_intake(&state, req, next).await;
+    // Static pages get what the intake's own pages get.
+    let h = res.headers_mut();
+    h.entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(state.csp.clone());
+    h.entry(header::X_CONTENT_TYPE_OPTIONS)
+        .or_insert(HeaderValue::from_static("nosniff"));
+    h.entry(header::X_FRAME_OPTIONS)
+        .or_insert(HeaderValue::from_static("SAMEORIGIN"));
+    res
+}
+
+async fn site_or_intake(state: &AppState, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD) && !is_search_query(req.uri()) {
-        if let Some(response) = from_site(&state, req.uri().path()) {
+        if let Some(response) = from_site(state, req.uri().path()) {
             return response;
         }
     }
@@ -222,6 +235,15 @@ fn from_site(state: &AppState, path: &str) -> Option<Response> {
 }
 
 async fn static_file(State(state): State<AppState>, req: Request) -> Response {
+    // Static paths are read-only: PUT, DELETE, TRACE and the like get 405.
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+            "405 Method Not Allowed\n",
+        )
+            .into_response();
+    }
     if decode_path(req.uri().path()).is_none() {
         return StatusCode::BAD_REQUEST.into_response();
     }
@@ -361,6 +383,7 @@ mod tests {
                 error: None,
             })),
             version,
+            csp: HeaderValue::from_static("default-src 'self'"),
         };
         let intake = Router::new().route(
             "/forms/{id}",

@@ -75,6 +75,7 @@ pub(super) async fn login(
     }
     let ip = client_ip(&parts);
     // A client that gave too many wrong passwords waits before any check.
+    // (Only a check here: an empty or unreadable form costs no try.)
     if let Err(wait) = inner.admin.throttle.check(ip, Instant::now()) {
         return Ok(throttled(wait, "/admin/"));
     }
@@ -99,10 +100,18 @@ pub(super) async fn login(
             "gazette.toml 中 [admin] password_hash 的格式不正确，无法登录。请用 gazette admin hash-password 重新生成后重启服务。",
         ));
     }
+    // Bounded memory: a few argon2 checks at once, the rest come back later.
+    let Ok(_permit) = inner.admin.verifying.try_acquire() else {
+        return Ok(busy(&next));
+    };
+    // The try is counted before the check: tries sent at once cannot all
+    // pass the throttle before the first failure is recorded.
+    if let Err(wait) = inner.admin.throttle.reserve(ip, Instant::now()) {
+        return Ok(throttled(wait, "/admin/"));
+    }
     let ok = check_password(&inner, ip, password, hash).await;
     let now = Instant::now();
     if !ok {
-        inner.admin.throttle.failed(ip, now);
         tracing::warn!("admin: wrong password from {ip}");
         return Ok(login_form(LoginView {
             status: StatusCode::FORBIDDEN,
@@ -147,6 +156,19 @@ fn set_cookie(res: &mut Response, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
+}
+
+fn busy(next: &str) -> Response {
+    let mut res = login_form(LoginView {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        error: Some("正在核对其他登录，请稍等几秒后再试。"),
+        notice: None,
+        next,
+    })
+    .into_response();
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(2u64));
+    res
 }
 
 fn throttled(wait: Duration, next: &str) -> Response {

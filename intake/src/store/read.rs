@@ -195,10 +195,18 @@ pub(crate) fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, r
     Ok(n)
 }
 
+/// How many read connections the pool holds at most.
+pub(crate) const READERS: usize = 4;
+
 /// A few read connections, used from blocking threads.
 pub(crate) struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Connections opened so far (for tests and diagnostics).
+    opened: std::sync::atomic::AtomicUsize,
+    /// One permit per connection: a read waits for one instead of opening
+    /// another (each is a file descriptor or two).
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl Readers {
@@ -206,13 +214,22 @@ impl Readers {
         Readers {
             path,
             idle: Mutex::new(Vec::new()),
+            opened: Default::default(),
+            permits: Arc::new(tokio::sync::Semaphore::new(READERS)),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn opened(&self) -> usize {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn take(&self) -> Result<Connection, StoreError> {
         if let Some(c) = self.idle.lock().ok().and_then(|mut v| v.pop()) {
             return Ok(c);
         }
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let conn = Connection::open(&self.path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         conn.pragma_update(None, "query_only", "ON")?;
@@ -221,7 +238,7 @@ impl Readers {
 
     fn put(&self, conn: Connection) {
         if let Ok(mut v) = self.idle.lock() {
-            if v.len() < 8 {
+            if v.len() < READERS {
                 v.push(conn);
             }
         }
@@ -233,8 +250,15 @@ impl Readers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
+        // The permit moves into the blocking task: a caller that gives up
+        // (a client gone) does not free its connection's place early.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Sqlite(format!("read pool: {e}")))?;
         let this = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let conn = this.take()?;
             let r = f(&conn);
             this.put(conn);
@@ -242,5 +266,42 @@ impl Readers {
         })
         .await
         .map_err(|e| StoreError::Sqlite(format!("read task: {e}")))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_never_open_more_than_the_pool_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        drop(super::super::open(&path).unwrap());
+        let readers = Arc::new(Readers::new(path));
+        // A burst of slow reads, far more than the pool holds: each waits
+        // for a connection instead of opening its own.
+        let tasks: Vec<_> = (0..64)
+            .map(|_| {
+                let r = Arc::clone(&readers);
+                tokio::spawn(async move {
+                    r.run(|c| {
+                        std::thread::sleep(Duration::from_millis(5));
+                        c.query_row("SELECT COUNT(*) FROM submissions", [], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.unwrap().unwrap(), 0);
+        }
+        assert!(
+            readers.opened() <= READERS,
+            "{} connections opened",
+            readers.opened()
+        );
     }
 }

@@ -45,6 +45,26 @@ enum Op {
 #[derive(Clone)]
 pub(crate) struct Writer {
     tx: mpsc::Sender<Op>,
+    health: Arc<Health>,
+}
+
+/// How the last commit went, for `/healthz`: `None` when it succeeded (or
+/// nothing was written yet), else its error.
+#[derive(Default)]
+pub(crate) struct Health {
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Health {
+    fn set(&self, error: Option<String>) {
+        if let Ok(mut e) = self.last_error.lock() {
+            *e = error;
+        }
+    }
+
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.last_error.lock().ok().and_then(|e| e.clone())
+    }
 }
 
 impl Writer {
@@ -71,13 +91,20 @@ impl Writer {
             }
             _ => None,
         };
+        let health = Arc::new(Health::default());
+        let reported = Arc::clone(&health);
         let handle = std::thread::Builder::new()
             .name("gazette-db-writer".into())
             .spawn(move || {
-                writer_loop(conn, rx, notify);
+                writer_loop(conn, rx, notify, &reported);
                 drop(checkpoints);
             })?;
-        Ok((Writer { tx }, handle))
+        Ok((Writer { tx, health }, handle))
+    }
+
+    /// The last commit's error, if it failed.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        self.health.last_error()
     }
 
     /// Whether the writer thread has gone (it only stops on shutdown).
@@ -119,7 +146,12 @@ impl Writer {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Notify>) {
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Op>,
+    notify: Arc<Notify>,
+    health: &Health,
+) {
     let mut recent = match Recent::load(&conn, now_ms()) {
         Ok(r) => r,
         Err(e) => {
@@ -144,7 +176,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<Op>, notify: Arc<Not
         transactions += 1;
         operations += batch.len() as u64;
         recent.prune(now_ms());
-        let inserted = commit_batch(&mut conn, &mut batch, &mut recent);
+        let inserted = commit_batch(&mut conn, &mut batch, &mut recent, health);
         if inserted {
             notify.notify_one();
         }
@@ -301,28 +333,44 @@ fn run_ops(
 /// COMMIT. Should anything fail, the batch is redone one operation per
 /// transaction, so only the failing caller gets the error. Returns whether
 /// any new outbox row was stored.
-fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, recent: &mut Recent) -> bool {
+fn commit_batch(
+    conn: &mut Connection,
+    batch: &mut Vec<Op>,
+    recent: &mut Recent,
+    health: &Health,
+) -> bool {
     let outcomes = match run_ops(conn, batch, recent) {
-        Ok(outcomes) => outcomes,
+        Ok(outcomes) => {
+            health.set(None);
+            outcomes
+        }
         Err(e) if batch.len() > 1 => {
             tracing::warn!(
                 "a batch of {} failed ({e}); retrying one by one",
                 batch.len()
             );
-            batch
+            // Healthy again as soon as one of them commits.
+            let mut last = Some(e.to_string());
+            let outcomes = batch
                 .iter()
                 .map(|op| match run_ops(conn, std::slice::from_ref(op), recent) {
-                    Ok(mut one) if one.len() == 1 => one.remove(0),
+                    Ok(mut one) if one.len() == 1 => {
+                        last = None;
+                        one.remove(0)
+                    }
                     Ok(_) => Outcome::failed(op, "no outcome".into()),
                     Err(e) => {
                         tracing::error!("database write failed: {e}");
                         Outcome::failed(op, e.to_string())
                     }
                 })
-                .collect()
+                .collect();
+            health.set(last);
+            outcomes
         }
         Err(e) => {
             tracing::error!("database write failed: {e}");
+            health.set(Some(e.to_string()));
             batch
                 .iter()
                 .map(|op| Outcome::failed(op, e.to_string()))
