@@ -125,7 +125,7 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
 
     // A broken edit: the old page stays, with the error, file and line, on it.
     site.write(page, "+++\ntitle = \n+++\n");
-    let shown = wait_for(&server, "/about/", Duration::from_secs(2), |t| {
+    let shown = wait_for(&server, "/about/", Duration::from_secs(8), |t| {
         t.contains("role=\"alert\"")
     });
     assert!(shown.is_some(), "error banner not shown: {}", server.log());
@@ -146,14 +146,14 @@ fn edits_rebuild_broken_edits_keep_the_last_good_build() {
 
     // Fixing it recovers without a restart.
     site.write(page, &original);
-    let fixed = wait_for(&server, "/about/", Duration::from_secs(2), |t| {
+    let fixed = wait_for(&server, "/about/", Duration::from_secs(8), |t| {
         !t.contains("role=\"alert\"") && !t.contains("已修改")
     });
     assert!(fixed.is_some(), "did not recover: {}", server.log());
 
     // A broken link is a broken edit too.
     site.write(page, &format!("{original}\n[坏链接](/no-such-page/)\n"));
-    let shown = wait_for(&server, "/", Duration::from_secs(2), |t| {
+    let shown = wait_for(&server, "/", Duration::from_secs(8), |t| {
         t.contains("no-such-page")
     });
     assert!(
@@ -175,7 +175,7 @@ fn a_template_change_reaches_every_page_that_uses_it() {
     let took = wait_for(
         &server,
         "/notices/2016-216/index.html",
-        Duration::from_secs(2),
+        Duration::from_secs(8),
         |t| t.contains("（新模板）"),
     );
     assert!(took.is_some(), "{}", server.log());
@@ -199,7 +199,7 @@ fn a_template_change_reaches_every_page_that_uses_it() {
         "templates/header.html",
         &header.replace("aria-label=\"主导航\"", "aria-label=\"主导航（新页头）\""),
     );
-    let took = wait_for(&server, "/", Duration::from_secs(2), |t| {
+    let took = wait_for(&server, "/", Duration::from_secs(8), |t| {
         t.contains("（新页头）")
     });
     assert!(took.is_some(), "{}", server.log());
