@@ -3,7 +3,7 @@
 //! first results from the same files.
 
 use crate::common::service::Intake;
-use crate::common::{gazette, repo, Site};
+use crate::common::{repo, Site};
 use std::path::Path;
 
 fn table() -> serde_json::Value {
@@ -12,18 +12,7 @@ fn table() -> serde_json::Value {
 }
 
 fn build(out: &Path) {
-    let result = gazette()
-        .args(["build", "--root"])
-        .arg(repo())
-        .arg("--output")
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    crate::common::build_bundled(out);
 }
 
 fn pct(s: &str) -> String {

@@ -2,7 +2,7 @@
 //! (tests/fixtures/seed/, a copy of the text the bureau published), line by
 //! line, ignoring only layout whitespace; what the page adds is marked 【待核实】.
 
-use crate::common::{gazette, read, repo, Site};
+use crate::common::{build_bundled, gazette, read, repo, Site};
 use std::path::Path;
 
 const SEED: &str = include_str!("fixtures/seed/notice-2016-216.txt");
@@ -89,18 +89,7 @@ fn element<'a>(html: &'a str, tag: &str, class: &str) -> &'a str {
 fn the_notice_reads_as_the_seed_with_additions_marked() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("public");
-    let result = gazette()
-        .args(["build", "--root"])
-        .arg(repo())
-        .arg("--output")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    build_bundled(&out);
     let page = read(&out.join("notices/2016-216/index.html"));
     let article = element(&page, "article", "gongwen");
 

@@ -151,6 +151,23 @@ pub fn gazette() -> Command {
 }
 
 /// A text file, or a panic naming it.
+/// Builds the bundled site into `out` with the real binary; panics with
+/// its stderr if the build fails.
+pub fn build_bundled(out: &Path) {
+    let result = gazette()
+        .args(["build", "--root"])
+        .arg(repo())
+        .arg("--output")
+        .arg(out)
+        .output()
+        .expect("gazette runs");
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
 pub fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
