@@ -330,20 +330,6 @@ pub struct Results {
     pub hits: Vec<Hit>,
 }
 
-/// Whether `path` (from the site root) is one of the index's files, whose
-/// names depend on the site's size and so are not known before the build.
-pub fn is_index_file(path: &str) -> bool {
-    path.strip_prefix("search/")
-        .and_then(|f| f.strip_suffix(".js"))
-        .is_some_and(|f| {
-            f == "meta"
-                || ["terms-", "docs-"].iter().any(|p| {
-                    f.strip_prefix(p)
-                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-                })
-        })
-}
-
 /// The shard a term lives in: a hash of its UTF-16 units (the browser
 /// computes the same with `charCodeAt` and plain arithmetic, which stays
 /// exact in a JavaScript number: no `Math.imul` needed for old browsers).
@@ -765,22 +751,6 @@ mod tests {
         let err =
             Index::from_files(|p| (p != "search/docs-0.js").then(|| files[p].clone())).unwrap_err();
         assert!(err.contains("search/docs-0.js: missing"), "{err}");
-    }
-
-    #[test]
-    fn index_files_are_recognised_by_name() {
-        for f in ["search/meta.js", "search/terms-0.js", "search/docs-12.js"] {
-            assert!(is_index_file(f), "{f}");
-        }
-        for f in [
-            "search/index.html",
-            "search/terms-.js",
-            "search/x.js",
-            "meta.js",
-            "search/docs-1a.js",
-        ] {
-            assert!(!is_index_file(f), "{f}");
-        }
     }
 
     #[test]
