@@ -22,6 +22,9 @@ pub use html::split_page;
 
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
+use rustc_hash::{FxHashMap, FxHashSet};
+use tokenize::normalize_into;
+
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -82,7 +85,11 @@ pub struct StoredPage {
 /// only merges counts.
 pub struct Prepared {
     page: StoredPage,
-    terms: Vec<(String, u32)>,
+    /// The page's normalized text, all parts one after another: the terms
+    /// are ranges of it, so counting allocates nothing per term.
+    text: String,
+    /// `(start, end, count × 2 + in-title flag)` per distinct term of `text`.
+    terms: Vec<(u32, u32, u32)>,
     length: u32,
     title_length: u32,
 }
@@ -93,32 +100,48 @@ impl Prepared {
     pub fn page(parts: Vec<Doc>) -> Option<Prepared> {
         let first = parts.first()?;
         let url = first.url.split('#').next().unwrap_or("").to_string();
-        let title = normalize(&first.title);
-        let mut in_title = std::collections::HashSet::new();
+        // The title, then each part's heading and text, normalized into one
+        // buffer, with the weight each range counts for. A newline between
+        // them is neither a word nor Han, so no term spans two ranges.
+        let mut text = String::new();
+        let mut ranges: Vec<(usize, usize, u32)> = Vec::with_capacity(parts.len() * 2 + 1);
+        let mut add = |s: &str, weight: u32, text: &mut String| {
+            let from = text.len();
+            normalize_into(s, text);
+            ranges.push((from, text.len(), weight));
+            text.push('\n');
+        };
+        add(&first.title, TITLE_WEIGHT, &mut text);
+        for d in &parts {
+            add(&d.heading, HEADING_WEIGHT, &mut text);
+            add(&d.text, 1, &mut text);
+        }
+        let title = &text[ranges[0].0..ranges[0].1];
+        let mut in_title: FxHashSet<&str> = FxHashSet::default();
         let mut title_length = 0u32;
-        each_term(&title, |t| {
-            in_title.insert(t.to_string());
+        each_term(title, |t| {
+            in_title.insert(t);
             title_length += 1;
         });
-        let mut tf: HashMap<String, u32> = HashMap::new();
+        let mut tf: FxHashMap<&str, u32> = FxHashMap::default();
         let mut length = 0u32;
-        let mut count = |text: &str, weight: u32, length: &mut u32| {
-            let text = normalize(text);
-            let mut local: HashMap<&str, u32> = HashMap::new();
-            each_term(&text, |term| {
-                *local.entry(term).or_default() += weight;
-                *length += 1;
+        for &(from, to, weight) in &ranges {
+            each_term(&text[from..to], |term| {
+                *tf.entry(term).or_default() += weight;
+                length += 1;
             });
-            for (t, n) in local {
-                match tf.get_mut(t) {
-                    Some(c) => *c += n,
-                    None => {
-                        tf.insert(t.to_string(), n);
-                    }
-                }
-            }
-        };
-        count(&title, TITLE_WEIGHT, &mut length);
+        }
+        // The low bit says the term is in the title (a bonus beside BM25,
+        // which saturates: a title match should not drown in a long body).
+        let base = text.as_ptr() as usize;
+        let terms = tf
+            .into_iter()
+            .map(|(t, n)| {
+                let start = (t.as_ptr() as usize - base) as u32;
+                let flag = u32::from(in_title.contains(t));
+                (start, start + t.len() as u32, n * 2 + flag)
+            })
+            .collect();
         let mut stored = StoredPage {
             url,
             title: first.title.clone(),
@@ -126,27 +149,15 @@ impl Prepared {
             parts: Vec::with_capacity(parts.len()),
         };
         let mut left = PAGE_TEXT_CAP;
-        for d in &parts {
-            count(&d.heading, HEADING_WEIGHT, &mut length);
-            count(&d.text, 1, &mut length);
+        for d in parts {
             let anchor = d.url.split_once('#').map(|(_, a)| a).unwrap_or("");
-            let text = cap_utf16(&normalize_space(&d.text), TEXT_CAP.min(left));
-            left = left.saturating_sub(text.encode_utf16().count());
-            stored
-                .parts
-                .push([anchor.to_string(), d.heading.clone(), text]);
+            let (snippet, units) = collapse_space_capped(&d.text, TEXT_CAP.min(left));
+            left = left.saturating_sub(units);
+            stored.parts.push([anchor.to_string(), d.heading, snippet]);
         }
-        // The low bit says the term is in the title (a bonus beside BM25,
-        // which saturates: a title match should not drown in a long body).
-        let terms = tf
-            .into_iter()
-            .map(|(t, n)| {
-                let flag = u32::from(in_title.contains(&t));
-                (t, n * 2 + flag)
-            })
-            .collect();
         Some(Prepared {
             page: stored,
+            text,
             terms,
             length,
             title_length,
@@ -164,7 +175,7 @@ pub struct Builder {
     docs: u32,
     /// term → (last doc, `(doc delta, term frequency)` pairs as varints):
     /// documents arrive in order, so a posting takes 2–3 bytes.
-    postings: HashMap<String, (u32, Vec<u8>)>,
+    postings: FxHashMap<Box<str>, (u32, Vec<u8>)>,
     lengths: Vec<u32>,
     title_lengths: Vec<u32>,
 }
@@ -178,8 +189,12 @@ impl Builder {
     pub fn add(&mut self, p: Prepared) -> Option<(String, String)> {
         let id = self.docs;
         self.docs += 1;
-        for (term, tf) in p.terms {
-            let (last, bytes) = self.postings.entry(term).or_insert((0, Vec::new()));
+        for (from, to, tf) in p.terms {
+            let term = &p.text[from as usize..to as usize];
+            let (last, bytes) = match self.postings.get_mut(term) {
+                Some(entry) => entry,
+                None => self.postings.entry(term.into()).or_default(),
+            };
             varint(bytes, id - *last);
             varint(bytes, tf);
             *last = id;
@@ -218,7 +233,7 @@ impl Builder {
         let lengths = &self.lengths;
         let title_lengths = &self.title_lengths;
         let avg_title = (title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
-        let mut scored: Vec<(String, Vec<u32>)> = self
+        let mut scored: Vec<(Box<str>, Vec<u32>)> = self
             .postings
             .into_iter()
             .map(|(term, (_, bytes))| {
@@ -252,7 +267,7 @@ impl Builder {
         let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
         let mut shards: Vec<BTreeMap<&str, &Vec<u32>>> = vec![BTreeMap::new(); term_shards];
         for (t, l) in &scored {
-            shards[term_shard(t, term_shards)].insert(t.as_str(), l);
+            shards[term_shard(t, term_shards)].insert(t, l);
         }
         for (i, shard) in shards.iter().enumerate() {
             let name = format!("terms-{i}");
@@ -539,21 +554,33 @@ fn load<T: serde::de::DeserializeOwned>(
     serde_json::from_str(json).map_err(|e| format!("{path}: {e}"))
 }
 
-fn normalize_space(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn cap_utf16(text: &str, cap: usize) -> String {
-    let mut n = 0;
+/// `text` with its whitespace runs as one space and none at either end,
+/// cut to at most `cap` UTF-16 units (what the browser counts), and the
+/// units it holds. Only the kept part is looked at.
+fn collapse_space_capped(text: &str, cap: usize) -> (String, usize) {
     let mut out = String::new();
+    let mut units = 0;
+    let mut space = false;
     for c in text.chars() {
-        n += c.len_utf16();
-        if n > cap {
+        if c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            if units + 1 > cap {
+                break;
+            }
+            out.push(' ');
+            units += 1;
+            space = false;
+        }
+        if units + c.len_utf16() > cap {
             break;
         }
         out.push(c);
+        units += c.len_utf16();
     }
-    out
+    (out, units)
 }
 
 /// A window of `text` around the first match, every match in `<mark>`.

@@ -242,43 +242,53 @@ fn pages(
     let (sink, index) = (made.sink, made.index);
     let mut doc_links = Vec::with_capacity(ctx.site.content.docs.len());
     let mut bodies = HashMap::new();
-    // In chunks, so that no more than a chunk's search terms are held
-    // before they are merged into the index.
-    const CHUNK: usize = 512;
-    for (c, chunk) in ctx.site.content.docs.chunks(CHUNK).enumerate() {
-        let docs: Vec<Doc> = chunk
-            .par_iter()
-            .map(|d| {
-                let (body, links, problems) = render_markdown(index, &content_dir, d);
-                if !problems.is_empty() {
-                    return (None, links, problems, None, None);
-                }
-                match render_doc(ctx, d, &body, sizes) {
-                    Ok((path, bytes)) => {
-                        let e = emit(sink, index, path, bytes);
-                        let found = search::page_docs(ctx, d, &body.html);
-                        (
-                            d.is_section.then_some(body),
-                            links,
-                            Vec::new(),
-                            Some(e),
-                            found,
-                        )
-                    }
-                    Err(p) => (None, links, vec![p], None, None),
-                }
-            })
-            .collect();
+    let render = |d| -> Doc {
+        let (body, links, problems) = render_markdown(index, &content_dir, d);
+        if !problems.is_empty() {
+            return (None, links, problems, None, None);
+        }
+        match render_doc(ctx, d, &body, sizes) {
+            Ok((path, bytes)) => {
+                let e = emit(sink, index, path, bytes);
+                let found = search::page_docs(ctx, d, &body.html);
+                (
+                    d.is_section.then_some(body),
+                    links,
+                    Vec::new(),
+                    Some(e),
+                    found,
+                )
+            }
+            Err(p) => (None, links, vec![p], None, None),
+        }
+    };
+    // What is kept of each doc, and its search terms merged into the index,
+    // in doc order (which numbers the search documents).
+    let mut keep = |first: usize, docs: Vec<Doc>, made: &mut Made| {
         for (i, (body, links, problems, e, found)) in docs.into_iter().enumerate() {
             if let Some(b) = body {
-                bodies.insert(c * CHUNK + i, b);
+                bodies.insert(first + i, b);
             }
             doc_links.push(links);
             made.problems.extend(problems);
             made.emitted.extend(e);
             made.index_text(found);
         }
+    };
+    // In chunks, so that no more than two chunks' search terms are held
+    // before they are merged; a chunk is merged (on one thread) while the
+    // next renders (on the others), so the serial merge leaves no core idle.
+    const CHUNK: usize = 256;
+    let mut done: (usize, Vec<Doc>) = (0, Vec::new());
+    for (c, chunk) in ctx.site.content.docs.chunks(CHUNK).enumerate() {
+        let (first, docs) = std::mem::take(&mut done);
+        let ((), rendered) = rayon::join(
+            || keep(first, docs, made),
+            || chunk.par_iter().map(render).collect(),
+        );
+        done = (c * CHUNK, rendered);
     }
+    keep(done.0, done.1, made);
     (bodies, doc_links)
 }
 
