@@ -221,23 +221,89 @@ impl Builder {
         file
     }
 
-    /// The remaining files: the last document shard, the term shards and
-    /// `search/meta.js`.
-    pub fn finish(mut self) -> Vec<(String, String)> {
-        let mut files = Vec::new();
-        if !self.pending.is_empty() {
-            files.push(self.flush_docs());
-        }
+    /// The rest of the index: the last document shard, the term shards and
+    /// `search/meta.js`, each made on demand by [`Finished::file`] (in
+    /// parallel if the caller likes), so the index's text is never all held.
+    pub fn finish(mut self) -> Finished {
+        let last_docs = (!self.pending.is_empty()).then(|| self.flush_docs());
         let n = self.docs.max(1) as f64;
         let avg = (self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
-        let lengths = &self.lengths;
-        let title_lengths = &self.title_lengths;
-        let avg_title = (title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
-        let mut scored: Vec<(Box<str>, Vec<u32>)> = self
+        let avg_title = (self.title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
+        // About 4 bytes of JSON per number (each varint's last byte has
+        // its high bit clear).
+        let bytes: usize = self
             .postings
-            .into_iter()
-            .map(|(term, (_, bytes))| {
-                let pairs = read_varints(&bytes);
+            .iter()
+            .map(|(t, (_, v))| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 4)
+            .sum();
+        let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
+        let mut shards: Vec<Vec<(Box<str>, Vec<u8>)>> = vec![Vec::new(); term_shards];
+        for (t, (_, v)) in self.postings {
+            shards[term_shard(&t, term_shards)].push((t, v));
+        }
+        let meta = Meta {
+            v: 1,
+            docs: self.docs as usize,
+            docs_per_shard: DOCS_PER_SHARD,
+            term_shards,
+        };
+        Finished {
+            last_docs,
+            shards,
+            meta: ("search/meta.js".to_string(), script("meta", &meta)),
+            n,
+            avg,
+            avg_title,
+            lengths: self.lengths,
+            title_lengths: self.title_lengths,
+        }
+    }
+}
+
+/// The index's remaining files, made one by one: [`Finished::file`] for
+/// `0..len()`.
+pub struct Finished {
+    last_docs: Option<(String, String)>,
+    /// Each term shard's postings, as the builder collected them.
+    shards: Vec<Vec<(Box<str>, Vec<u8>)>>,
+    meta: (String, String),
+    n: f64,
+    avg: f64,
+    avg_title: f64,
+    lengths: Vec<u32>,
+    title_lengths: Vec<u32>,
+}
+
+impl Finished {
+    pub fn len(&self) -> usize {
+        self.shards.len() + 1 + usize::from(self.last_docs.is_some())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// File `i`: the term shards first, then `meta.js`, then the last
+    /// document shard.
+    pub fn file(&self, i: usize) -> (String, String) {
+        match i.checked_sub(self.shards.len()) {
+            None => {
+                let name = format!("terms-{i}");
+                let shard = self.score(&self.shards[i]);
+                (format!("search/{name}.js"), script(&name, &shard))
+            }
+            Some(0) => self.meta.clone(),
+            Some(_) => self.last_docs.clone().unwrap_or_default(),
+        }
+    }
+
+    /// A shard's postings as `term → [doc delta, score, ...]`, sorted by term.
+    fn score<'a>(&self, postings: &'a [(Box<str>, Vec<u8>)]) -> BTreeMap<&'a str, Vec<u32>> {
+        let (n, avg, avg_title) = (self.n, self.avg, self.avg_title);
+        postings
+            .iter()
+            .map(|(term, bytes)| {
+                let pairs = read_varints(bytes);
                 let df = (pairs.len() / 2) as f64;
                 let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
                 let mut doc = 0u32;
@@ -249,38 +315,19 @@ impl Builder {
                     // length normalised: a short title that is the query
                     // beats a long one that merely contains it.
                     let bonus = if p[1] & 1 == 1 {
-                        let tl = title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+                        let tl = self.title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
                         idf * TITLE_BONUS * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * tl / avg_title))
                     } else {
                         0.0
                     };
-                    let dl = lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+                    let dl = self.lengths.get(doc as usize).copied().unwrap_or(1) as f64;
                     let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg)) + bonus;
                     flat.push(p[0]);
                     flat.push((s * SCALE).round().max(1.0) as u32);
                 }
-                (term, flat)
+                (&**term, flat)
             })
-            .collect();
-        scored.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let bytes: usize = scored.iter().map(|(t, l)| t.len() + 6 + l.len() * 4).sum();
-        let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
-        let mut shards: Vec<BTreeMap<&str, &Vec<u32>>> = vec![BTreeMap::new(); term_shards];
-        for (t, l) in &scored {
-            shards[term_shard(t, term_shards)].insert(t, l);
-        }
-        for (i, shard) in shards.iter().enumerate() {
-            let name = format!("terms-{i}");
-            files.push((format!("search/{name}.js"), script(&name, shard)));
-        }
-        let meta = Meta {
-            v: 1,
-            docs: self.docs as usize,
-            docs_per_shard: DOCS_PER_SHARD,
-            term_shards,
-        };
-        files.push(("search/meta.js".to_string(), script("meta", &meta)));
-        files
+            .collect()
     }
 }
 
@@ -382,7 +429,8 @@ impl Index {
             page.push(d);
         }
         files.extend(Prepared::page(page).and_then(|p| b.add(p)));
-        files.extend(b.finish());
+        let finished = b.finish();
+        files.extend((0..finished.len()).map(|i| finished.file(i)));
         let map: HashMap<&str, &str> = files
             .iter()
             .map(|(p, t)| (p.as_str(), t.as_str()))
@@ -533,9 +581,12 @@ fn script(name: &str, value: &impl Serialize) -> String {
     let json = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
     // `</script>` cannot occur in JSON text, but U+2028/9 end a line in old
     // JavaScript engines, inside strings too.
-    let json = json
-        .replace('\u{2028}', "\\u2028")
-        .replace('\u{2029}', "\\u2029");
+    let json = if json.contains(['\u{2028}', '\u{2029}']) {
+        json.replace('\u{2028}', "\\u2028")
+            .replace('\u{2029}', "\\u2029")
+    } else {
+        json
+    };
     format!("gazetteSearch(\"{name}\",{json});\n")
 }
 

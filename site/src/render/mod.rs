@@ -314,11 +314,20 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
 /// The rest of the search index (term shards, the last documents) and the
 /// search page.
 fn search_index(ctx: &Shared, made: &mut Made) {
-    let builder = std::mem::take(&mut made.search);
-    for (path, text) in builder.finish() {
-        made.search_files.insert(path.clone());
-        made.emit(path, text.into_bytes().into());
-    }
+    let finished = std::mem::take(&mut made.search).finish();
+    let (sink, index) = (made.sink, made.index);
+    // Each file made and written by itself, in parallel: the term shards
+    // are most of the index's bytes, and none waits for the others.
+    let files: Vec<Emitted> = (0..finished.len())
+        .into_par_iter()
+        .map(|i| {
+            let (path, text) = finished.file(i);
+            emit(sink, index, path, text.into_bytes().into())
+        })
+        .collect();
+    made.search_files
+        .extend(files.iter().map(|e| e.path.clone()));
+    made.emitted.extend(files);
     match search::search_page(ctx) {
         Ok(files) => made.emit_all(files),
         Err(p) => made.problems.push(p),
