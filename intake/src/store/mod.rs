@@ -93,6 +93,9 @@ FROM processing;
 DROP TABLE processing;
 ALTER TABLE processing_codes RENAME TO processing;
 "#,
+    r#"
+CREATE INDEX IF NOT EXISTS submissions_form_hash ON submissions(form_id, hash);
+"#,
 ];
 
 /// How long the same answers to the same form count as a repeat.
