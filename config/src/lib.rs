@@ -439,14 +439,20 @@ impl Config {
             ));
         }
         if m.enabled() {
-            if m.server.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()) {
+            if m.server
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
                 return Err(invalid(
                     "mailbox.server",
                     format!("{:?} is not host:port, e.g. imap.example.org:993", m.server),
                 ));
             }
             if m.user.trim().is_empty() {
-                return Err(invalid("mailbox.user", "is empty; give the mailbox's login name".into()));
+                return Err(invalid(
+                    "mailbox.user",
+                    "is empty; give the mailbox's login name".into(),
+                ));
             }
             if m.password.is_empty() && m.password_file.as_os_str().is_empty() {
                 return Err(invalid(
@@ -462,7 +468,10 @@ impl Config {
                 ("mailbox.processed_folder", &m.processed_folder),
                 ("mailbox.failed_folder", &m.failed_folder),
             ] {
-                if name.trim().is_empty() || !name.is_ascii() || name.contains(['"', '\\', '\r', '\n']) {
+                if name.trim().is_empty()
+                    || !name.is_ascii()
+                    || name.contains(['"', '\\', '\r', '\n'])
+                {
                     return Err(invalid(
                         key,
                         format!("{name:?}: give a folder name in ASCII letters, digits, - or ."),

@@ -414,19 +414,21 @@ mod tests {
         assert!(raw.contains("References: <r0@x> <m1@x>"), "{raw}");
         assert!(raw.contains("Auto-Submitted: auto-replied"), "{raw}");
         assert!(raw.contains("Message-ID: <reply-7@gazette>"), "{raw}");
-        assert!(reply_message(
-            &from,
-            Reply {
-                id: 1,
-                to: "nobody",
-                subject: "x",
-                text: String::new(),
-                in_reply_to: "",
-                references: "",
-            }
-        )
-        .unwrap_err()
-        .permanent);
+        assert!(
+            reply_message(
+                &from,
+                Reply {
+                    id: 1,
+                    to: "nobody",
+                    subject: "x",
+                    text: String::new(),
+                    in_reply_to: "",
+                    references: "",
+                }
+            )
+            .unwrap_err()
+            .permanent
+        );
     }
 
     fn sub(late: bool) -> Submission {

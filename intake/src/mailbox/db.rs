@@ -92,10 +92,7 @@ pub(crate) fn known(
     let mut stmt =
         conn.prepare_cached("SELECT outcome FROM mail_messages WHERE message_key = ?1")?;
     for k in keys {
-        if let Some(code) = stmt
-            .query_row([k], |r| r.get::<_, String>(0))
-            .optional()?
-        {
+        if let Some(code) = stmt.query_row([k], |r| r.get::<_, String>(0)).optional()? {
             out.insert(
                 k.to_string(),
                 Outcome::from_code(&code).unwrap_or(Outcome::Failed),
@@ -174,8 +171,15 @@ pub(crate) fn store_batch(
             continue;
         }
         // The links of the forms the answer is about, else of every form.
-        let about = if defs.is_empty() { all_forms } else { &defs[..] };
-        let links = reply::links(config, &about.iter().map(|d| d.as_ref()).collect::<Vec<_>>());
+        let about = if defs.is_empty() {
+            all_forms
+        } else {
+            &defs[..]
+        };
+        let links = reply::links(
+            config,
+            &about.iter().map(|d| d.as_ref()).collect::<Vec<_>>(),
+        );
         let (kind, body) = match d.answer {
             Answer::Result => {
                 let stored = parts.iter().any(|p| matches!(p, Part::Stored { .. }));
@@ -381,9 +385,11 @@ pub(crate) fn due_replies(
     for (mut item, sub) in rows {
         if let Some(id) = sub {
             let reference: Option<String> = conn
-                .query_row("SELECT reference FROM submissions WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT reference FROM submissions WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if let Some(reference) = reference {
                 item.submission = store::submission_by_reference(conn, &reference)?;
@@ -401,7 +407,10 @@ pub(crate) fn next_reply_due(conn: &Connection) -> Result<Option<i64>, rusqlite:
 }
 
 /// Writes back delivery results (the outbox worker's marks, for replies).
-pub(crate) fn mark_replies(conn: &Connection, marks: &[store::Mark]) -> Result<usize, rusqlite::Error> {
+pub(crate) fn mark_replies(
+    conn: &Connection,
+    marks: &[store::Mark],
+) -> Result<usize, rusqlite::Error> {
     for m in marks {
         match m {
             store::Mark::Sent { id, at } => conn
@@ -453,7 +462,10 @@ pub(crate) fn kind_label(kind: &str) -> &'static str {
 }
 
 /// The latest replies, every status (newest first).
-pub(crate) fn reply_rows(conn: &Connection, limit: usize) -> Result<Vec<ReplyRow>, rusqlite::Error> {
+pub(crate) fn reply_rows(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<ReplyRow>, rusqlite::Error> {
     conn.prepare_cached(
         "SELECT id, kind, recipient, subject, status, tries, last_error, created_at FROM replies
          ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC LIMIT ?1",
@@ -475,7 +487,10 @@ pub(crate) fn reply_rows(conn: &Connection, limit: usize) -> Result<Vec<ReplyRow
 }
 
 /// Requeues failed replies (with `gazette outbox retry`).
-pub(crate) fn requeue_failed_replies(conn: &Connection, now: i64) -> Result<usize, rusqlite::Error> {
+pub(crate) fn requeue_failed_replies(
+    conn: &Connection,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
     conn.execute(
         "UPDATE replies SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
         [now],

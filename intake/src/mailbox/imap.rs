@@ -95,7 +95,13 @@ async fn tls(host: &str, tcp: TcpStream) -> anyhow::Result<Stream> {
 pub(crate) async fn login(account: &Account) -> anyhow::Result<Session> {
     tokio::time::timeout(TIMEOUT, login_inner(account))
         .await
-        .map_err(|_| anyhow::anyhow!("{}:{}: no answer within {TIMEOUT:?}", account.host, account.port))?
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "{}:{}: no answer within {TIMEOUT:?}",
+                account.host,
+                account.port
+            )
+        })?
 }
 
 async fn login_inner(account: &Account) -> anyhow::Result<Session> {

@@ -47,7 +47,12 @@ pub(crate) fn no_answer_reason(
             return Some(format!("群发邮件（Precedence: {p}）"));
         }
     }
-    for h in ["List-Id", "List-Unsubscribe", "X-Autoreply", "X-Autorespond"] {
+    for h in [
+        "List-Id",
+        "List-Unsubscribe",
+        "X-Autoreply",
+        "X-Autorespond",
+    ] {
         if parsed.header(h).is_some() {
             return Some(format!("邮件列表或自动回复（{h}）"));
         }
@@ -73,8 +78,14 @@ pub(crate) fn no_answer_reason(
         return Some("没有发件人地址".into());
     };
     let local = from.split('@').next().unwrap_or("").to_ascii_lowercase();
-    if ["mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply"]
-        .contains(&local.as_str())
+    if [
+        "mailer-daemon",
+        "postmaster",
+        "noreply",
+        "no-reply",
+        "do-not-reply",
+    ]
+    .contains(&local.as_str())
     {
         return Some(format!("系统发件人 {from}"));
     }
@@ -313,7 +324,8 @@ fn read_table(name: &str, bytes: &[u8], forms: &crate::state::FormSet) -> Table 
             oversize: false,
         },
         None => {
-            let mut titles: Vec<String> = forms.values().map(|d| format!("《{}》", d.title)).collect();
+            let mut titles: Vec<String> =
+                forms.values().map(|d| format!("《{}》", d.title)).collect();
             titles.sort();
             Table::Refused {
                 name: name.to_string(),
@@ -382,8 +394,11 @@ mod tests {
         let mut buf = std::io::Cursor::new(Vec::new());
         {
             let mut z = zip::ZipWriter::new(&mut buf);
-            z.start_file("xl/worksheets/sheet1.xml", zip::write::SimpleFileOptions::default())
-                .unwrap();
+            z.start_file(
+                "xl/worksheets/sheet1.xml",
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
             let zeros = vec![0u8; 1024 * 1024];
             for _ in 0..3 {
                 z.write_all(&zeros).unwrap();

@@ -83,8 +83,12 @@ impl Settings {
             m.password.clone()
         } else {
             let path = config.resolve(&m.password_file);
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| bad("password_file", format!("cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                bad(
+                    "password_file",
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
             text.lines().next().unwrap_or("").to_string()
         };
         let mut own: Vec<String> = Vec::new();
@@ -302,7 +306,18 @@ async fn pass(
             .iter()
             .map(|(uid, raw)| (*uid, decide(raw, forms, settings)))
             .collect();
-        finish(session, settings, config, forms, conn, decided, can_move, wake, &mut report).await?;
+        finish(
+            session,
+            settings,
+            config,
+            forms,
+            conn,
+            decided,
+            can_move,
+            wake,
+            &mut report,
+        )
+        .await?;
     }
     for chunk in large.chunks(BATCH) {
         let uids: Vec<u32> = chunk.iter().map(|(u, _)| *u).collect();
@@ -318,7 +333,18 @@ async fn pass(
                 (*uid, decide_too_large(raw, size, settings))
             })
             .collect();
-        finish(session, settings, config, forms, conn, decided, can_move, wake, &mut report).await?;
+        finish(
+            session,
+            settings,
+            config,
+            forms,
+            conn,
+            decided,
+            can_move,
+            wake,
+            &mut report,
+        )
+        .await?;
     }
     Ok(report)
 }
@@ -366,7 +392,12 @@ async fn finish(
                 Outcome::Failed => report.failed += 1,
             }
             if outcome == Outcome::Failed {
-                tracing::warn!("mailbox: message {:?} from {:?}: {}", d.meta.subject, d.meta.sender, d.note);
+                tracing::warn!(
+                    "mailbox: message {:?} from {:?}: {}",
+                    d.meta.subject,
+                    d.meta.sender,
+                    d.note
+                );
             }
         }
         match outcome {
@@ -401,7 +432,10 @@ pub fn once(root: &std::path::Path) -> anyhow::Result<String> {
     }
     let settings = Settings::from_config(&config)?;
     let defs = FormDef::load_dir(&root.join("content").join("forms"))?;
-    let forms: FormSet = defs.into_iter().map(|d| (d.id.clone(), Arc::new(d))).collect();
+    let forms: FormSet = defs
+        .into_iter()
+        .map(|d| (d.id.clone(), Arc::new(d)))
+        .collect();
     let path = config.database_path();
     let mut conn = crate::store::open(&path)
         .with_context(|| format!("[intake.database] {}", path.display()))?;

@@ -54,13 +54,21 @@ pub(crate) fn references(meta: &Meta) -> String {
 }
 
 pub(crate) fn angle(id: &str) -> String {
-    format!("<{}>", id.trim().trim_start_matches('<').trim_end_matches('>'))
+    format!(
+        "<{}>",
+        id.trim().trim_start_matches('<').trim_end_matches('>')
+    )
 }
 
 /// Where the online form and the blank table are, for every form.
 pub(crate) fn links(config: &Config, defs: &[&FormDef]) -> String {
     let base = if !config.site.base_url.is_empty() {
-        config.site.base_url.as_str().trim_end_matches('/').to_string()
+        config
+            .site
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string()
     } else {
         config.intake.url.as_str().trim_end_matches('/').to_string()
     };
@@ -129,7 +137,11 @@ pub(crate) fn result_text(config: &Config, meta: &Meta, parts: &[Part], links: &
                 let new = rows.iter().filter(|r| !r.already).count();
                 out.push_str(&format!(
                     "附件“{name}”（《{form}》）已登记 {new} 行{}：\n\n",
-                    if *late { "（已过截止日期，标记为逾期）" } else { "" }
+                    if *late {
+                        "（已过截止日期，标记为逾期）"
+                    } else {
+                        ""
+                    }
                 ));
                 for row in rows {
                     if row.already {

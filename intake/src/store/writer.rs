@@ -382,8 +382,9 @@ fn commit_batch(
         match (op, outcome) {
             (Op::Insert(new, reply), Outcome::Insert(r)) => {
                 // Wake the outbox worker only for a new outbox row.
-                inserted |= !(new.recipients.is_empty() && new.faxes.is_empty() && new.filer.is_none())
-                    && matches!(&r, Ok(s) if !s.repeat);
+                inserted |=
+                    !(new.recipients.is_empty() && new.faxes.is_empty() && new.filer.is_none())
+                        && matches!(&r, Ok(s) if !s.repeat);
                 let _ = reply.send(r);
             }
             (Op::Marks(_, reply), Outcome::Marks(r)) => {
