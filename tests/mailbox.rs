@@ -128,7 +128,11 @@ fn wait_folder(dovecot: &Dovecot, folder: &str, n: usize) {
 fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified() {
     let dovecot = Dovecot::start();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&dovecot, &smtp).start();
+    let intake = intake(&dovecot, &smtp)
+        .env("GAZETTE_ADMIN_PASSWORD_HASH", admin_hash())
+        .start();
+    // One web return beside the mailed ones.
+    let web = intake.submit("departments", &common::department("梅州市教育局"));
     dovecot.deliver(
         &MessageBuilder::new(SENDER, "报送附件1", "good-1@unit.test")
             .header("References", "<earlier@unit.test>")
@@ -160,10 +164,10 @@ fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified()
     assert_eq!(sender, SENDER);
     assert_eq!(subject, "报送附件1");
     assert_eq!(sent_at, 1_468_981_860_000);
-    // Two notifications to the office, one answer to the sender.
-    let mails = smtp.wait_for(3, WAIT);
+    // Two notifications to the office (and the web one's), one answer to the sender.
+    let mails = smtp.wait_for(4, WAIT);
     let office = replies_to(&mails, "zjk@hrss.meizhou.example");
-    assert_eq!(office.len(), 2, "{mails:?}");
+    assert_eq!(office.len(), 3, "{mails:?}");
     let answers = replies_to(&mails, "zhang@unit.test");
     assert_eq!(answers.len(), 1);
     let a = &answers[0];
@@ -180,7 +184,7 @@ fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified()
     assert!(text.contains("Re: 报送附件1"), "{text}");
     let refs: Vec<String> = intake
         .db()
-        .prepare("SELECT reference FROM submissions ORDER BY id")
+        .prepare("SELECT reference FROM submissions WHERE source = 'mail' ORDER BY id")
         .unwrap()
         .query_map([], |r| r.get(0))
         .unwrap()
@@ -196,6 +200,40 @@ fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified()
         "{text}"
     );
     assert!(text.contains("forms/departments/index.html"), "{text}");
+    // The admin pages: the channel of each, the mail's sender, subject and
+    // date, and the answer beside the notifications.
+    let cookie = admin_login(&intake);
+    let list = intake
+        .get_with("/admin/forms/departments", &[("Cookie", &cookie)])
+        .text();
+    let cell = |r: &str| {
+        let at = list
+            .find(r)
+            .unwrap_or_else(|| panic!("{r} not listed: {list}"));
+        let row_end = list[at..].find("</tr>").unwrap() + at;
+        list[at..row_end].to_string()
+    };
+    assert!(
+        cell(&refs[0]).contains("<td>邮件</td>"),
+        "{}",
+        cell(&refs[0])
+    );
+    assert!(cell(&web).contains("<td>网页</td>"), "{}", cell(&web));
+    let detail = intake
+        .get_with(
+            &format!("/admin/returns/{}", refs[0]),
+            &[("Cookie", &cookie)],
+        )
+        .text();
+    assert!(detail.contains("<td>邮件</td>"), "{detail}");
+    assert!(detail.contains("张三 &lt;zhang@unit.test&gt;"), "{detail}");
+    assert!(detail.contains("报送附件1"), "{detail}");
+    assert!(detail.contains("2016年7月20日 10:31"), "{detail}");
+    let outbox = intake
+        .get_with("/admin/outbox", &[("Cookie", &cookie)])
+        .text();
+    assert!(outbox.contains("回执（邮件报送）"), "{outbox}");
+    assert!(outbox.contains("zhang@unit.test"), "{outbox}");
     // The export lists them like any other return.
     let out = intake.site.path().join("d.csv");
     let r = common::run(

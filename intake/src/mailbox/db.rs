@@ -446,6 +446,7 @@ pub(crate) struct ReplyRow {
     pub(crate) recipient: String,
     pub(crate) subject: String,
     pub(crate) status: crate::status::Delivery,
+    pub(crate) status_label: &'static str,
     pub(crate) tries: i64,
     pub(crate) last_error: Option<String>,
     pub(crate) created: String,
@@ -472,12 +473,14 @@ pub(crate) fn reply_rows(
     )?
     .query_map([limit as i64], |r| {
         let kind: String = r.get(1)?;
+        let status: crate::status::Delivery = r.get(4)?;
         Ok(ReplyRow {
             id: r.get(0)?,
             kind: kind_label(&kind).to_string(),
             recipient: r.get(2)?,
             subject: r.get(3)?,
-            status: r.get(4)?,
+            status,
+            status_label: status.label(),
             tries: r.get(5)?,
             last_error: r.get(6)?,
             created: crate::present::cst_text(r.get(7)?),

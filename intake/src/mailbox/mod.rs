@@ -17,8 +17,8 @@ mod message;
 mod reply;
 
 pub(crate) use db::{
-    due_replies, failed_messages, kind_label, mail_of_submission, mark_replies, next_reply_due,
-    reply_rows, requeue_failed_replies, MailRow, ReplyItem, ReplyRow,
+    due_replies, failed_messages, mail_of_submission, mark_replies, next_reply_due, reply_rows,
+    requeue_failed_replies, ReplyItem,
 };
 pub(crate) use reply::filer_copy_text;
 
