@@ -655,6 +655,43 @@ mod tests {
     }
 
     #[test]
+    fn mailbox_settings_are_checked_when_set() {
+        let dir = site("");
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert!(!c.mailbox.enabled());
+        assert_eq!(c.mailbox.folder, "INBOX");
+        assert!(!c.intake.confirm_to_filer);
+        let dir = site("[mailbox]\nserver = \"imap.example.org:993\"\nuser = \"zjk\"\npassword_file = \"secret\"\npoll = \"30s\"\n[intake]\nconfirm_to_filer = true\n");
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert!(c.mailbox.enabled() && c.intake.confirm_to_filer);
+        assert_eq!(c.mailbox.poll, Duration::from_secs(30));
+        for (text, key) in [
+            ("[mailbox]\nserver = \"imap.example.org\"\nuser = \"u\"\npassword = \"p\"\n", "mailbox.server"),
+            ("[mailbox]\nserver = \"h:993\"\npassword = \"p\"\n", "mailbox.user"),
+            ("[mailbox]\nserver = \"h:993\"\nuser = \"u\"\n", "mailbox.password"),
+            ("[mailbox]\ntls = \"ssl\"\n", "mailbox.tls"),
+            ("[mailbox]\nno_attachment = \"ignore\"\n", "mailbox.no_attachment"),
+            ("[mailbox]\nserver = \"h:993\"\nuser = \"u\"\npassword = \"p\"\nfailed_folder = \"失败\"\n", "mailbox.failed_folder"),
+        ] {
+            let dir = site(text);
+            let e = Config::load_with_env(dir.path(), vec![]).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let dir = site("");
+        let c = Config::load_with_env(
+            dir.path(),
+            vec![
+                ("GAZETTE_MAILBOX_SERVER".into(), "127.0.0.1:143".into()),
+                ("GAZETTE_MAILBOX_USER".into(), "office".into()),
+                ("GAZETTE_MAILBOX_PASSWORD".into(), "x".into()),
+                ("GAZETTE_MAILBOX_IDLE".into(), "true".into()),
+            ],
+        )
+        .unwrap();
+        assert!(c.mailbox.idle);
+    }
+
+    #[test]
     fn missing_file_gives_defaults() {
         let dir = tempfile_lite::Dir::new();
         let c = Config::load_with_env(dir.path(), vec![]).unwrap();

@@ -565,3 +565,58 @@ async fn serve(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(config::FILE_NAME), text).unwrap();
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        (dir, c)
+    }
+
+    #[test]
+    fn plain_imap_only_to_loopback_and_the_password_file_is_read() {
+        let (_d, c) = config(
+            "[mailbox]\nserver = \"imap.example.org:143\"\ntls = \"none\"\nuser = \"u\"\npassword = \"p\"\n",
+        );
+        let e = Settings::from_config(&c).unwrap_err().to_string();
+        assert!(e.contains("[mailbox.tls]") && e.contains("loopback"), "{e}");
+        let (d, c) = config(
+            "[mailbox]\nserver = \"127.0.0.1:143\"\ntls = \"none\"\nuser = \"office@hrss.test\"\npassword_file = \"pw\"\n",
+        );
+        let e = Settings::from_config(&c).unwrap_err().to_string();
+        assert!(e.contains("[mailbox.password_file]"), "{e}");
+        std::fs::write(d.path().join("pw"), "秘密 pass\nignored\n").unwrap();
+        let s = Settings::from_config(&c).unwrap();
+        assert_eq!(s.account.password, "秘密 pass");
+        assert_eq!(
+            (s.account.host.as_str(), s.account.port),
+            ("127.0.0.1", 143)
+        );
+        // Its own addresses are never answered.
+        assert!(s.own.contains(&"office@hrss.test".to_string()));
+        assert!(s.own.contains(&"gazette@localhost".to_string()));
+    }
+
+    #[test]
+    fn the_filer_address_is_the_first_email_answer() {
+        let def = FormDef::parse(
+            std::path::Path::new("t.toml"),
+            "title = \"表\"\n[[fields]]\nname = \"unit\"\nlabel = \"单位\"\nkind = \"text\"\n[[fields]]\nname = \"email\"\nlabel = \"邮箱\"\nkind = \"email\"\n",
+        )
+        .unwrap();
+        let answers = forms::Answers(vec![
+            ("unit".into(), forms::Value::One("局".into())),
+            ("email".into(), forms::Value::One("a@unit.test".into())),
+        ]);
+        assert_eq!(
+            filer_address(&def, &answers).as_deref(),
+            Some("a@unit.test")
+        );
+        let none = forms::Answers(vec![("unit".into(), forms::Value::One("局".into()))]);
+        assert_eq!(filer_address(&def, &none), None);
+    }
+}
