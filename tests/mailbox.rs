@@ -536,3 +536,48 @@ fn a_web_filer_gets_a_copy_of_the_receipt_with_confirm_to_filer() {
     plain.outbox_looked();
     assert_eq!(smtp2.count(), 1);
 }
+
+#[test]
+fn with_idle_new_mail_is_read_at_once_and_leave_keeps_a_plain_question_for_a_person() {
+    let dovecot = Dovecot::start();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    // Passes 5 minutes apart: only IDLE can make the second message quick.
+    let intake = intake(&dovecot, &smtp)
+        .env("GAZETTE_MAILBOX_POLL", "300s")
+        .env("GAZETTE_MAILBOX_IDLE", "true")
+        .env("GAZETTE_MAILBOX_NO_ATTACHMENT", "leave")
+        .start();
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "请问", "ask@unit.test")
+            .text("表格在哪里？")
+            .build(),
+    );
+    let left = eventually(WAIT, || {
+        (intake.count("SELECT COUNT(*) FROM mail_messages WHERE outcome = 'left'") == 1)
+            .then_some(())
+    });
+    assert!(left.is_some(), "{}", intake.log());
+    // The first pass is over: the reader is idling now.
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送", "idle@unit.test")
+            .attach(
+                "表.xlsx",
+                table(&[row("梅州市文广旅局", USCC, "13800138000")]),
+            )
+            .build(),
+    );
+    let quick = eventually(Duration::from_secs(30), || {
+        (intake.rows() == 1).then_some(())
+    });
+    assert!(quick.is_some(), "not read while idling: {}", intake.log());
+    wait_folder(&dovecot, "Gazette-Processed", 1);
+    // The question stays in the inbox, unanswered, flagged for a person.
+    assert_eq!(dovecot.count("INBOX"), 1);
+    let mails = smtp.wait_for(2, WAIT);
+    intake.outbox_looked();
+    assert_eq!(
+        replies_to(&smtp.mails(), "zhang@unit.test").len(),
+        1,
+        "{mails:?}"
+    );
+}
