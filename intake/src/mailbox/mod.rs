@@ -299,9 +299,8 @@ async fn pass(
     let (small, large): (Vec<_>, Vec<_>) = waiting
         .into_iter()
         .partition(|(_, size)| *size <= settings.max_message);
-    let small: Vec<u32> = small.into_iter().map(|(u, _)| u).collect();
-    for chunk in small.chunks(BATCH) {
-        let raws = imap::fetch(session, chunk, false).await?;
+    for chunk in batches(&small) {
+        let raws = imap::fetch(session, &chunk, false).await?;
         let decided: Vec<(u32, Decided)> = raws
             .iter()
             .map(|(uid, raw)| (*uid, decide(raw, forms, settings)))
@@ -349,6 +348,67 @@ async fn pass(
     Ok(report)
 }
 
+/// Most bytes of messages held at once (a batch is cut short before it).
+const BATCH_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The uids in batches of at most [`BATCH`] messages and [`BATCH_BYTES`].
+fn batches(waiting: &[(u32, u64)]) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0u64;
+    for (uid, size) in waiting {
+        match out.last_mut() {
+            Some(b) if b.len() < BATCH && bytes + size <= BATCH_BYTES => {
+                b.push(*uid);
+                bytes += size;
+            }
+            _ => {
+                out.push(vec![*uid]);
+                bytes = *size;
+            }
+        }
+    }
+    out
+}
+
+/// Stores the batch; should that fail, each message alone, and a message
+/// that still cannot be stored is recorded as failed (moved to the failed
+/// folder with the reason, not read again forever). An error that stops
+/// even that (the disk full, the database gone) is returned: the pass ends
+/// and the messages stay in the folder for the next one.
+fn store_all(
+    conn: &mut rusqlite::Connection,
+    config: &Config,
+    all: &[Arc<FormDef>],
+    batch: &[&Decided],
+) -> anyhow::Result<Vec<Outcome>> {
+    let now = chrono::Utc::now();
+    match db::store_batch(conn, config, all, batch, now) {
+        Ok(o) => return Ok(o),
+        Err(e) if batch.len() == 1 => {
+            tracing::error!("mailbox: cannot store {:?}: {e}", batch[0].meta.key);
+            let d = batch[0];
+            let failed = Decided {
+                meta: d.meta.clone(),
+                outcome: Outcome::Failed,
+                note: format!("无法保存这封邮件的数据：{e}"),
+                tables: Vec::new(),
+                answer: Answer::None,
+            };
+            return db::store_batch(conn, config, all, &[&failed], now)
+                .context("cannot store the messages' returns");
+        }
+        Err(e) => tracing::warn!(
+            "mailbox: a batch of {} failed ({e}); storing them one by one",
+            batch.len()
+        ),
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for d in batch {
+        out.extend(store_all(conn, config, all, &[d])?);
+    }
+    Ok(out)
+}
+
 /// Commits a batch, then moves its messages where their outcome says.
 #[allow(clippy::too_many_arguments)]
 async fn finish(
@@ -370,8 +430,7 @@ async fn finish(
     let batch: Vec<&Decided> = decided.iter().map(|(_, d)| d).collect();
     let mut all: Vec<Arc<FormDef>> = forms.values().cloned().collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    let outcomes = db::store_batch(conn, config, &all, &batch, chrono::Utc::now())
-        .context("cannot store the messages' returns")?;
+    let outcomes = store_all(conn, config, &all, &batch)?;
     if let Some(w) = wake {
         w.notify_one();
     }
@@ -599,6 +658,16 @@ mod tests {
         // Its own addresses are never answered.
         assert!(s.own.contains(&"office@hrss.test".to_string()));
         assert!(s.own.contains(&"gazette@localhost".to_string()));
+    }
+
+    #[test]
+    fn batches_are_cut_by_count_and_bytes() {
+        let many: Vec<(u32, u64)> = (1..=250).map(|u| (u, 1000)).collect();
+        let b = batches(&many);
+        assert_eq!(b.iter().map(Vec::len).collect::<Vec<_>>(), [100, 100, 50]);
+        let big = [(1, BATCH_BYTES - 10), (2, 20), (3, 5)];
+        assert_eq!(batches(&big), [vec![1], vec![2, 3]]);
+        assert!(batches(&[]).is_empty());
     }
 
     #[test]
