@@ -92,6 +92,17 @@ enum Command {
         #[command(subcommand)]
         action: Option<OutboxAction>,
     },
+    /// Read the office mailbox once: store the returns in spreadsheet attachments, queue the answers.
+    #[command(
+        after_help = "Settings come from [mailbox] in gazette.toml (server, tls, user, password or\npassword_file, folder, processed_folder, failed_folder). gazette intake reads the\nmailbox by itself when [mailbox] server is set; this command does one pass (for\ncron, or to try the settings). The answers go out from a running gazette intake.\n\nExample:\n  gazette mailbox --once --root site"
+    )]
+    Mailbox {
+        #[command(flatten)]
+        root: RootArg,
+        /// One pass over the folder, then exit (the only mode for now).
+        #[arg(long, required = true)]
+        once: bool,
+    },
     /// Write the 一览表 (every return to one form) as .xlsx or .csv.
     #[command(
         after_help = "The table has 序号, 参考编号, the form's columns in order, 接收时间, 是否逾期 and\n处理状态; codes and numbers are text. CSV is UTF-8 with BOM for Excel, and cells\nthat a spreadsheet would run as a formula start with '.\n\nExamples:\n  gazette export departments                      writes departments-一览表.xlsx\n  gazette export committees --format csv --output - > committees.csv"
@@ -229,6 +240,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 println!("requeued {n} failed notification(s)");
             }
         },
+        Command::Mailbox { root, once: _ } => print!("{}", intake::mailbox::once(&root.root)?),
         Command::Export {
             form,
             root,

@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: pdftotext (fax sheets), a CJK font (fax PDFs).
+# System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox).
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
+# Dovecot: the IMAP server of the mailbox tests (run as a throwaway instance).
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

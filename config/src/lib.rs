@@ -41,6 +41,7 @@ pub struct Config {
     pub mail: Mail,
     pub fax: Fax,
     pub admin: Admin,
+    pub mailbox: Mailbox,
     /// Folder the config was read from; every relative path is resolved against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -152,6 +153,9 @@ pub struct Intake {
     pub max_connections: u32,
     /// Open connections per client address (an IPv6 /64 counts as one).
     pub max_connections_per_client: u32,
+    /// A web filer whose form has an email field gets a copy of the receipt
+    /// there (through the outbox).
+    pub confirm_to_filer: bool,
 }
 
 impl Office {
@@ -240,6 +244,7 @@ impl Default for Intake {
             request_timeout: Duration::from_secs(60),
             max_connections: 512,
             max_connections_per_client: 64,
+            confirm_to_filer: false,
         }
     }
 }
@@ -280,6 +285,70 @@ pub struct Fax {
     pub command: Vec<String>,
     /// A TrueType/OpenType font with CJK glyphs; empty: look in the usual system places.
     pub font: PathBuf,
+}
+
+/// The office mailbox that `gazette intake` (and `gazette mailbox --once`)
+/// reads returns from; off while `server` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Mailbox {
+    /// `host:port` of the IMAP server, e.g. `imap.example.org:993`.
+    pub server: String,
+    /// `tls` (implicit TLS, port 993), `starttls` (port 143), or `none`
+    /// (plain, allowed only to a loopback address).
+    pub tls: String,
+    pub user: String,
+    pub password: String,
+    /// A file whose first line is the password (instead of `password`).
+    pub password_file: PathBuf,
+    /// Where new messages arrive.
+    pub folder: String,
+    /// Where a message goes once it is handled (created if missing).
+    pub processed_folder: String,
+    /// Where a message goes that cannot be read (created if missing).
+    pub failed_folder: String,
+    /// How often the folder is read.
+    #[serde(with = "types::duration")]
+    pub poll: Duration,
+    /// Wait with IMAP IDLE between passes (new mail is read at once), still
+    /// at most `poll` apart.
+    pub idle: bool,
+    /// A message without a spreadsheet: `reply` (say how to return the
+    /// tables) or `leave` (no reply; it stays in the folder, flagged, for a person).
+    pub no_attachment: String,
+    /// Largest message read, in bytes (a larger one goes to the failed folder).
+    pub max_message_bytes: u64,
+    /// Largest spreadsheet attachment, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Largest unpacked size of a spreadsheet (the sum of its zip entries), in bytes.
+    pub max_unpacked_bytes: u64,
+}
+
+impl Default for Mailbox {
+    fn default() -> Self {
+        Mailbox {
+            server: String::new(),
+            tls: "tls".into(),
+            user: String::new(),
+            password: String::new(),
+            password_file: PathBuf::new(),
+            folder: "INBOX".into(),
+            processed_folder: "Gazette-Processed".into(),
+            failed_folder: "Gazette-Failed".into(),
+            poll: Duration::from_secs(60),
+            idle: false,
+            no_attachment: "reply".into(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            max_unpacked_bytes: 50 * 1024 * 1024,
+        }
+    }
+}
+
+impl Mailbox {
+    pub fn enabled(&self) -> bool {
+        !self.server.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -355,6 +424,60 @@ impl Config {
         };
         if self.mail.retry_max == 0 {
             return Err(invalid("mail.retry_max", "must be at least 1".into()));
+        }
+        let m = &self.mailbox;
+        if !["tls", "starttls", "none"].contains(&m.tls.as_str()) {
+            return Err(invalid(
+                "mailbox.tls",
+                format!("{:?}: use tls, starttls or none", m.tls),
+            ));
+        }
+        if !["reply", "leave"].contains(&m.no_attachment.as_str()) {
+            return Err(invalid(
+                "mailbox.no_attachment",
+                format!("{:?}: use reply or leave", m.no_attachment),
+            ));
+        }
+        if m.enabled() {
+            if m.server
+                .rsplit_once(':')
+                .is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err())
+            {
+                return Err(invalid(
+                    "mailbox.server",
+                    format!("{:?} is not host:port, e.g. imap.example.org:993", m.server),
+                ));
+            }
+            if m.user.trim().is_empty() {
+                return Err(invalid(
+                    "mailbox.user",
+                    "is empty; give the mailbox's login name".into(),
+                ));
+            }
+            if m.password.is_empty() && m.password_file.as_os_str().is_empty() {
+                return Err(invalid(
+                    "mailbox.password",
+                    "is empty; give password or password_file".into(),
+                ));
+            }
+            if m.poll.is_zero() {
+                return Err(invalid("mailbox.poll", "must be longer than 0s".into()));
+            }
+            for (key, name) in [
+                ("mailbox.folder", &m.folder),
+                ("mailbox.processed_folder", &m.processed_folder),
+                ("mailbox.failed_folder", &m.failed_folder),
+            ] {
+                if name.trim().is_empty()
+                    || !name.is_ascii()
+                    || name.contains(['"', '\\', '\r', '\n'])
+                {
+                    return Err(invalid(
+                        key,
+                        format!("{name:?}: give a folder name in ASCII letters, digits, - or ."),
+                    ));
+                }
+            }
         }
         for u in &self.office.unconfirmed {
             if !OFFICE_UNCONFIRMABLE.iter().any(|(k, _)| k == u) {
@@ -529,6 +652,43 @@ mod tests {
                 let _ = std::fs::remove_dir_all(&self.0);
             }
         }
+    }
+
+    #[test]
+    fn mailbox_settings_are_checked_when_set() {
+        let dir = site("");
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert!(!c.mailbox.enabled());
+        assert_eq!(c.mailbox.folder, "INBOX");
+        assert!(!c.intake.confirm_to_filer);
+        let dir = site("[mailbox]\nserver = \"imap.example.org:993\"\nuser = \"zjk\"\npassword_file = \"secret\"\npoll = \"30s\"\n[intake]\nconfirm_to_filer = true\n");
+        let c = Config::load_with_env(dir.path(), vec![]).unwrap();
+        assert!(c.mailbox.enabled() && c.intake.confirm_to_filer);
+        assert_eq!(c.mailbox.poll, Duration::from_secs(30));
+        for (text, key) in [
+            ("[mailbox]\nserver = \"imap.example.org\"\nuser = \"u\"\npassword = \"p\"\n", "mailbox.server"),
+            ("[mailbox]\nserver = \"h:993\"\npassword = \"p\"\n", "mailbox.user"),
+            ("[mailbox]\nserver = \"h:993\"\nuser = \"u\"\n", "mailbox.password"),
+            ("[mailbox]\ntls = \"ssl\"\n", "mailbox.tls"),
+            ("[mailbox]\nno_attachment = \"ignore\"\n", "mailbox.no_attachment"),
+            ("[mailbox]\nserver = \"h:993\"\nuser = \"u\"\npassword = \"p\"\nfailed_folder = \"失败\"\n", "mailbox.failed_folder"),
+        ] {
+            let dir = site(text);
+            let e = Config::load_with_env(dir.path(), vec![]).unwrap_err().to_string();
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let dir = site("");
+        let c = Config::load_with_env(
+            dir.path(),
+            vec![
+                ("GAZETTE_MAILBOX_SERVER".into(), "127.0.0.1:143".into()),
+                ("GAZETTE_MAILBOX_USER".into(), "office".into()),
+                ("GAZETTE_MAILBOX_PASSWORD".into(), "x".into()),
+                ("GAZETTE_MAILBOX_IDLE".into(), "true".into()),
+            ],
+        )
+        .unwrap();
+        assert!(c.mailbox.idle);
     }
 
     #[test]

@@ -31,6 +31,7 @@ mod fax;
 mod limits;
 pub mod listen;
 mod mail;
+pub mod mailbox;
 mod outbox;
 mod present;
 mod public;
@@ -66,6 +67,9 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("[intake.listen] cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     service.start_outbox()?;
+    // The office mailbox, when `[mailbox] server` is set.
+    let (mailbox_stop, mailbox_stopped) = tokio::sync::watch::channel(false);
+    let mailbox = mailbox::start(std::sync::Arc::clone(&service.inner), mailbox_stopped)?;
     let app = service.standalone_router();
     tracing::info!(
         "database {}, mail {}",
@@ -77,6 +81,10 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let limits = listen::Limits::from_config(&service.config().intake);
     listen::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("stopping");
+    let _ = mailbox_stop.send(true);
+    if let Some(m) = mailbox {
+        let _ = tokio::task::spawn_blocking(move || m.join()).await;
+    }
     service.shutdown().await;
     Ok(())
 }
@@ -129,5 +137,6 @@ pub fn outbox_retry(root: &Path) -> anyhow::Result<usize> {
     }
     let mut conn =
         store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
-    Ok(store::requeue_failed(&mut conn, store::now_ms())?)
+    let replies = mailbox::requeue_failed_replies(&conn, store::now_ms())?;
+    Ok(store::requeue_failed(&mut conn, store::now_ms())? + replies)
 }

@@ -328,9 +328,108 @@ pub(crate) fn message(
     .map_err(|e| permanent(e.to_string()))
 }
 
+/// `Auto-Submitted: auto-replied` (RFC 3834): other robots do not answer it.
+#[derive(Debug, Clone)]
+struct AutoSubmitted;
+
+impl header::Header for AutoSubmitted {
+    fn name() -> header::HeaderName {
+        header::HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted)
+    }
+
+    fn display(&self) -> header::HeaderValue {
+        header::HeaderValue::new(Self::name(), "auto-replied".to_string())
+    }
+}
+
+/// An answer to a person (a mail sender, a web filer): plain text, marked
+/// automatic, threaded under the message it answers when there is one.
+pub(crate) struct Reply<'a> {
+    pub(crate) id: i64,
+    pub(crate) to: &'a str,
+    pub(crate) subject: &'a str,
+    pub(crate) text: String,
+    pub(crate) in_reply_to: &'a str,
+    pub(crate) references: &'a str,
+}
+
+/// The `Message-ID` of a reply: the same for every resend.
+pub(crate) fn reply_message_id(id: i64) -> String {
+    format!("<reply-{id}@gazette>")
+}
+
+pub(crate) fn reply_message(from: &Mailbox, reply: Reply<'_>) -> Result<Message, SendError> {
+    let permanent = |text: String| SendError {
+        permanent: true,
+        text,
+    };
+    let to: Mailbox = reply
+        .to
+        .trim()
+        .parse()
+        .map_err(|e| permanent(format!("{:?} is not an address: {e}", reply.to)))?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(reply.subject)
+        .message_id(Some(reply_message_id(reply.id)))
+        .header(header::MIME_VERSION_1_0)
+        .header(AutoSubmitted);
+    if !reply.in_reply_to.is_empty() {
+        builder = builder.in_reply_to(reply.in_reply_to.to_string());
+    }
+    if !reply.references.is_empty() {
+        builder = builder.references(reply.references.to_string());
+    }
+    builder
+        .singlepart(SinglePart::plain(reply.text))
+        .map_err(|e| permanent(e.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replies_are_threaded_and_marked_automatic() {
+        let from: Mailbox = "表单服务 <gazette@localhost>".parse().unwrap();
+        let m = reply_message(
+            &from,
+            Reply {
+                id: 7,
+                to: "zhang@example.net",
+                subject: "Re: 报送",
+                text: "您好".into(),
+                in_reply_to: "<m1@x>",
+                references: "<r0@x> <m1@x>",
+            },
+        )
+        .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("In-Reply-To: <m1@x>"), "{raw}");
+        assert!(raw.contains("References: <r0@x> <m1@x>"), "{raw}");
+        assert!(raw.contains("Auto-Submitted: auto-replied"), "{raw}");
+        assert!(raw.contains("Message-ID: <reply-7@gazette>"), "{raw}");
+        assert!(
+            reply_message(
+                &from,
+                Reply {
+                    id: 1,
+                    to: "nobody",
+                    subject: "x",
+                    text: String::new(),
+                    in_reply_to: "",
+                    references: "",
+                }
+            )
+            .unwrap_err()
+            .permanent
+        );
+    }
 
     fn sub(late: bool) -> Submission {
         Submission {

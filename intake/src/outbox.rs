@@ -87,13 +87,36 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
                 continue;
             }
         };
+        let replies = match inner
+            .readers
+            .run(move |c| crate::mailbox::due_replies(c, now, CONCURRENCY * 4))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("outbox: cannot read the replies queue: {e}");
+                Vec::new()
+            }
+        };
         // Counted once the queue has been read: a test that expects nothing
         // to be sent waits for a pass that began after its commit.
         inner
             .outbox_passes
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if !replies.is_empty() {
+            send_replies(&inner, &mailer, replies, base, max_tries).await;
+        }
         if rows.is_empty() {
-            let next = inner.readers.run(store::next_due).await.ok().flatten();
+            let next = inner
+                .readers
+                .run(|c| {
+                    let a = store::next_due(c)?;
+                    let b = crate::mailbox::next_reply_due(c)?;
+                    Ok(a.into_iter().chain(b).min())
+                })
+                .await
+                .ok()
+                .flatten();
             let pause = match next {
                 Some(t) => Duration::from_millis((t - store::now_ms()).max(0) as u64).min(POLL),
                 None => POLL,
@@ -137,6 +160,94 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
             }
         }
     }
+}
+
+/// Sends replies to people (mail senders, web filers), as many at once as
+/// notifications, and writes back how each went.
+async fn send_replies(
+    inner: &Arc<Inner>,
+    mailer: &Arc<Mailer>,
+    replies: Vec<crate::mailbox::ReplyItem>,
+    base: Duration,
+    max_tries: u32,
+) {
+    let mut marks = Vec::with_capacity(replies.len());
+    for chunk in replies.chunks(CONCURRENCY) {
+        let mut set = tokio::task::JoinSet::new();
+        for item in chunk.iter().cloned() {
+            let inner = Arc::clone(inner);
+            let mailer = Arc::clone(mailer);
+            set.spawn(async move {
+                let result = deliver_reply(&inner, &mailer, &item).await;
+                let mark = after_attempt(
+                    item.id,
+                    item.tries,
+                    result,
+                    store::now_ms(),
+                    base,
+                    max_tries,
+                );
+                match &mark {
+                    Mark::Sent { .. } => tracing::debug!("outbox: reply {} sent", item.id),
+                    Mark::Retry { error, .. } => {
+                        tracing::warn!("outbox: reply {} failed, will retry: {error}", item.id)
+                    }
+                    Mark::Failed { error, .. } => {
+                        tracing::error!("outbox: reply {} failed: {error}", item.id)
+                    }
+                }
+                mark
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            if let Ok(mark) = r {
+                marks.push(mark);
+            }
+        }
+    }
+    let marks = Arc::new(marks);
+    let apply: store::ApplyFn = Arc::new(move |c| crate::mailbox::mark_replies(c, &marks));
+    if let Err(e) = inner.writer.apply(apply).await {
+        tracing::warn!("outbox: cannot record reply results: {e}");
+    }
+}
+
+async fn deliver_reply(
+    inner: &Inner,
+    mailer: &Mailer,
+    item: &crate::mailbox::ReplyItem,
+) -> Result<(), mail::SendError> {
+    let (subject, text) = match &item.submission {
+        // A web filer's copy is laid out from the return when sent.
+        Some(sub) if item.kind == "filer_copy" => {
+            let forms = inner.forms();
+            let def = forms.get(&sub.form_id);
+            let rows = crate::present::answer_rows(def.map(|d| d.as_ref()), &sub.answers);
+            (
+                format!("【回执】《{}》参考编号 {}", sub.form_title, sub.reference),
+                crate::mailbox::filer_copy_text(
+                    &inner.config,
+                    &sub.form_title,
+                    &sub.reference,
+                    &crate::present::cst_text(sub.received_at),
+                    &rows,
+                ),
+            )
+        }
+        _ => (item.subject.clone(), item.body.clone()),
+    };
+    let message = mail::reply_message(
+        &mailer.from,
+        mail::Reply {
+            id: item.id,
+            to: &item.recipient,
+            subject: &subject,
+            text,
+            in_reply_to: &item.in_reply_to,
+            references: &item.refs,
+        },
+    )?;
+    mailer.send(message).await
 }
 
 /// Sleeps up to `pause` or until new rows commit; true when told to stop.

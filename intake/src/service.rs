@@ -262,6 +262,9 @@ pub(crate) fn new_submission(
         received_at,
         recipients: crate::state::recipients_for(config, def),
         faxes: crate::fax::queued_numbers(config),
+        filer: (source == Source::Web && config.intake.confirm_to_filer)
+            .then(|| crate::mailbox::filer_address(def, answers))
+            .flatten(),
         source,
     })
 }

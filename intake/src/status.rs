@@ -100,11 +100,11 @@ coded! {
 }
 
 coded! {
-    /// How a return came in.
+    /// How a return came in (its channel, as the admin pages name it).
     Source {
-        Web = "web", "网页表格";
-        Import = "import", "表格导入";
-        /// A return sent back by email (read, not yet written by anything).
+        Web = "web", "网页";
+        Import = "import", "导入";
+        /// A return sent back by email, read from the office mailbox.
         Mail = "mail", "邮件";
     }
 }

@@ -2,9 +2,11 @@
 //! `gazette` binary started with environment overrides (and, on top of it,
 //! [`Intake::builder`] for a running intake), the same service in-process for
 //! requests through its router, a plain HTTP/1.1 client, a real SMTP server
-//! on loopback, and a small MIME reader.
+//! on loopback, a throwaway Dovecot for the office mailbox, and a small MIME
+//! reader.
 #![allow(dead_code)]
 
+pub mod dovecot;
 pub mod http;
 pub mod in_process;
 pub mod mime;

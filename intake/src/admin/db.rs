@@ -25,6 +25,8 @@ pub(crate) struct ListRow {
     pub(crate) late: bool,
     pub(crate) status: Processing,
     pub(crate) channels: Vec<ChannelState>,
+    /// 网页 / 邮件 / 导入.
+    pub(crate) source: Source,
 }
 
 /// Returns to `form_id`, newest first, optionally only those in `status`.
@@ -34,7 +36,7 @@ pub(crate) fn list(
     status: Option<Processing>,
 ) -> Result<Vec<ListRow>, rusqlite::Error> {
     let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3)
+        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3), s.source
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
          WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)
          ORDER BY s.received_at DESC, s.id DESC",
@@ -50,6 +52,7 @@ pub(crate) fn list(
                     late: r.get(4)?,
                     status: r.get(5)?,
                     channels: Vec::new(),
+                    source: r.get(6)?,
                 },
             ))
         })?

@@ -19,7 +19,15 @@ pub(super) async fn page(
     admin: Admin,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Page, Error> {
-    let rows = inner.readers.run(crate::store::outbox_rows).await?;
+    let (rows, replies) = inner
+        .readers
+        .run(|c| {
+            Ok((
+                crate::store::outbox_rows(c)?,
+                crate::mailbox::reply_rows(c, 200)?,
+            ))
+        })
+        .await?;
     let failed = rows.iter().filter(|r| r.status == Delivery::Failed).count();
     let rows: Vec<_> = rows
         .iter()
@@ -41,6 +49,7 @@ pub(super) async fn page(
         .collect();
     Ok(admin_page("admin_outbox.html", "通知发送情况", &admin)
         .with("rows", &rows)
+        .with("replies", &replies)
         .with("failed", &failed)
         .with(
             "requeued",

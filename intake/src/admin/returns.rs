@@ -23,13 +23,14 @@ fn detail_href(reference: &str) -> String {
 }
 
 pub(super) async fn index(State(inner): State<Arc<Inner>>, admin: Admin) -> Result<Page, Error> {
-    let (counts, outbox, logins) = inner
+    let (counts, outbox, logins, (failed_total, failed_mail)) = inner
         .readers
         .run(|c| {
             Ok((
                 db::counts(c)?,
                 crate::store::outbox_rows(c)?,
                 db::recent_logins(c, 10)?,
+                crate::mailbox::failed_messages(c, 50)?,
             ))
         })
         .await?;
@@ -54,7 +55,10 @@ pub(super) async fn index(State(inner): State<Arc<Inner>>, admin: Admin) -> Resu
         .with("forms", &forms)
         .with("failed", &failed)
         .with("pending", &(outbox.len() - failed))
-        .with("logins", &logins))
+        .with("logins", &logins)
+        .with("failed_mail", &failed_mail)
+        .with("failed_mail_total", &failed_total)
+        .with("mailbox", &inner.config.mailbox.enabled()))
 }
 
 pub(super) async fn list(
@@ -88,6 +92,7 @@ pub(super) async fn list(
                 "late": r.late,
                 "status": r.status.label(),
                 "channels": channels,
+                "source": r.source.label(),
             })
         })
         .collect();
@@ -148,11 +153,17 @@ async fn detail_page(
         return Err(no_return(&reference));
     }
     let lookup = reference.clone();
-    let d = inner
+    let (d, mail) = inner
         .readers
-        .run(move |c| db::detail(c, &lookup))
-        .await?
-        .ok_or_else(|| no_return(&reference))?;
+        .run(move |c| {
+            let Some(d) = db::detail(c, &lookup)? else {
+                return Ok((None, None));
+            };
+            let mail = crate::mailbox::mail_of_submission(c, d.submission.id)?;
+            Ok((Some(d), mail))
+        })
+        .await?;
+    let d = d.ok_or_else(|| no_return(&reference))?;
     let forms = inner.forms();
     let def = forms.get(&d.submission.form_id);
     let answers: Vec<_> = answer_rows(def.map(|d| d.as_ref()), &d.submission.answers)
@@ -208,6 +219,7 @@ async fn detail_page(
             }),
         )
         .with("answers", &answers)
+        .with("mail", &mail)
         .with("notifications", &notifications)
         .with("audit", &audit)
         .with("status", d.status.label())

@@ -93,6 +93,53 @@ FROM processing;
 DROP TABLE processing;
 ALTER TABLE processing_codes RENAME TO processing;
 "#,
+    r#"
+CREATE INDEX IF NOT EXISTS submissions_form_hash ON submissions(form_id, hash);
+"#,
+    r#"
+-- Every message the mailbox reader has handled, once per key (its
+-- Message-ID, or a hash of the whole message when it has none): a message
+-- read again after a crash is recognised, not stored twice.
+CREATE TABLE mail_messages (
+    id          INTEGER PRIMARY KEY,
+    message_key TEXT NOT NULL UNIQUE,
+    message_id  TEXT NOT NULL DEFAULT '',
+    sender      TEXT NOT NULL DEFAULT '',
+    subject     TEXT NOT NULL DEFAULT '',
+    -- The Date header in Unix milliseconds, when it could be read.
+    sent_at     INTEGER,
+    received_at INTEGER NOT NULL,
+    outcome     TEXT NOT NULL
+                CHECK (outcome IN ('stored', 'refused', 'no_table', 'left', 'ignored', 'failed')),
+    -- What a person should know (a failed message's reason, ignored's why).
+    note        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX mail_messages_outcome ON mail_messages(outcome, id);
+ALTER TABLE submissions ADD COLUMN mail_id INTEGER REFERENCES mail_messages(id);
+-- Answers to people (a mail sender's receipt or problems, a web filer's
+-- copy), sent by the outbox worker beside the office's notifications.
+CREATE TABLE replies (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('receipt', 'problems', 'howto', 'filer_copy')),
+    mail_id         INTEGER REFERENCES mail_messages(id),
+    submission_id   INTEGER REFERENCES submissions(id),
+    recipient       TEXT NOT NULL,
+    subject         TEXT NOT NULL DEFAULT '',
+    -- The text as prepared when the message was read; a filer's copy is
+    -- laid out from its submission when sent.
+    body            TEXT NOT NULL DEFAULT '',
+    in_reply_to     TEXT NOT NULL DEFAULT '',
+    refs            TEXT NOT NULL DEFAULT '',
+    status          TEXT NOT NULL DEFAULT 'pending'
+                    CHECK (status IN ('pending', 'sent', 'failed')),
+    tries           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER,
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX replies_due ON replies(status, next_attempt_at);
+"#,
 ];
 
 /// How long the same answers to the same form count as a repeat.
@@ -185,6 +232,9 @@ pub(crate) struct NewSubmission {
     /// Fax numbers; one `fax` outbox row each (see `fax::queued_numbers`).
     pub(crate) faxes: Vec<String>,
     pub(crate) source: Source,
+    /// A web filer's own address for a copy of the receipt (`[intake]
+    /// confirm_to_filer`); one `replies` row.
+    pub(crate) filer: Option<String>,
 }
 
 /// What a caller gets back once its transaction has committed.
@@ -226,6 +276,7 @@ mod tests {
             recipients: vec!["office@example.org".into()],
             faxes: vec![],
             source: Source::Web,
+            filer: None,
         }
     }
 

@@ -382,8 +382,9 @@ fn commit_batch(
         match (op, outcome) {
             (Op::Insert(new, reply), Outcome::Insert(r)) => {
                 // Wake the outbox worker only for a new outbox row.
-                inserted |= !(new.recipients.is_empty() && new.faxes.is_empty())
-                    && matches!(&r, Ok(s) if !s.repeat);
+                inserted |=
+                    !(new.recipients.is_empty() && new.faxes.is_empty() && new.filer.is_none())
+                        && matches!(&r, Ok(s) if !s.repeat);
                 let _ = reply.send(r);
             }
             (Op::Marks(_, reply), Outcome::Marks(r)) => {
@@ -473,7 +474,7 @@ pub(crate) fn already_stored(
 }
 
 /// The submission row and its outbox rows (one email row, one row per fax number).
-fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
+pub(crate) fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
     let mut tries = 0;
     let (id, reference, token) = loop {
         let reference = crate::refs::reference();
@@ -524,6 +525,13 @@ fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
              VALUES (?1, ?2, ?3, ?4, ?4)",
         )?
         .execute(params![id, Channel::Fax, recipients, s.received_at])?;
+    }
+    if let Some(filer) = &s.filer {
+        conn.prepare_cached(
+            "INSERT INTO replies (kind, submission_id, recipient, next_attempt_at, created_at)
+             VALUES ('filer_copy', ?1, ?2, ?3, ?3)",
+        )?
+        .execute(params![id, filer, s.received_at])?;
     }
     Ok(Stored {
         reference,

@@ -1,0 +1,501 @@
+//! The mailbox's tables (`mail_messages`, `replies`; migration 5): a
+//! batch of read messages stored in one transaction, the replies queue,
+//! and what the admin pages show.
+
+use super::message::{Meta, Table};
+use super::reply::{self, Part, RowLine};
+use crate::status::Source;
+use crate::store::{self, NewSubmission};
+use config::Config;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+/// What became of a message, as `mail_messages.outcome` holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// At least one attachment's rows are stored.
+    Stored,
+    /// Spreadsheets, none stored (each problem told to the sender).
+    Refused,
+    /// No spreadsheet; the sender was told how to return the tables.
+    NoTable,
+    /// No spreadsheet, left in the folder for a person (`no_attachment = "leave"`).
+    Left,
+    /// An auto-reply, bounce or list message: nothing stored, no answer.
+    Ignored,
+    /// Not readable, too large, or a spreadsheet refused for its size: in the failed folder.
+    Failed,
+}
+
+impl Outcome {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            Outcome::Stored => "stored",
+            Outcome::Refused => "refused",
+            Outcome::NoTable => "no_table",
+            Outcome::Left => "left",
+            Outcome::Ignored => "ignored",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn from_code(code: &str) -> Option<Outcome> {
+        [
+            Outcome::Stored,
+            Outcome::Refused,
+            Outcome::NoTable,
+            Outcome::Left,
+            Outcome::Ignored,
+            Outcome::Failed,
+        ]
+        .into_iter()
+        .find(|o| o.code() == code)
+    }
+
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Outcome::Stored => "已登记",
+            Outcome::Refused => "表格有误，已回复",
+            Outcome::NoTable => "没有表格，已回复",
+            Outcome::Left => "没有表格，待人工处理",
+            Outcome::Ignored => "自动邮件，未回复",
+            Outcome::Failed => "无法处理",
+        }
+    }
+}
+
+/// The answer a message gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Answer {
+    None,
+    /// Receipt or problems, from the tables.
+    Result,
+    HowTo,
+    TooLarge(u64),
+}
+
+/// A message read and judged, ready to be stored.
+#[derive(Debug)]
+pub(crate) struct Decided {
+    pub(crate) meta: Meta,
+    pub(crate) outcome: Outcome,
+    pub(crate) note: String,
+    pub(crate) tables: Vec<Table>,
+    pub(crate) answer: Answer,
+}
+
+/// The keys among `keys` already handled, with their outcome.
+pub(crate) fn known(
+    conn: &Connection,
+    keys: &[&str],
+) -> Result<std::collections::HashMap<String, Outcome>, rusqlite::Error> {
+    let mut out = std::collections::HashMap::new();
+    let mut stmt =
+        conn.prepare_cached("SELECT outcome FROM mail_messages WHERE message_key = ?1")?;
+    for k in keys {
+        if let Some(code) = stmt.query_row([k], |r| r.get::<_, String>(0)).optional()? {
+            out.insert(
+                k.to_string(),
+                Outcome::from_code(&code).unwrap_or(Outcome::Failed),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Stores every message of the batch, its rows and its answer, in one
+/// transaction: after the COMMIT the messages may be moved; before it
+/// nothing of them exists. A key already stored (the same message read
+/// again) stores nothing. Returns the outcome each message ends with.
+pub(crate) fn store_batch(
+    conn: &mut Connection,
+    config: &Config,
+    all_forms: &[std::sync::Arc<forms::FormDef>],
+    batch: &[&Decided],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Outcome>, rusqlite::Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let now_ms = now.timestamp_millis();
+    for d in batch {
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO mail_messages (message_key, message_id, sender, subject, sent_at, received_at, outcome, note)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(message_key) DO NOTHING",
+            )?
+            .execute(params![
+                d.meta.key,
+                d.meta.message_id,
+                d.meta.sender,
+                d.meta.subject,
+                d.meta.sent_at,
+                now_ms,
+                d.outcome.code(),
+                d.note
+            ])?;
+        if inserted == 0 {
+            // Read twice (a crash before the move, or the same message
+            // delivered again): what it came to the first time stands.
+            let code: String = tx.query_row(
+                "SELECT outcome FROM mail_messages WHERE message_key = ?1",
+                [&d.meta.key],
+                |r| r.get(0),
+            )?;
+            outcomes.push(Outcome::from_code(&code).unwrap_or(Outcome::Failed));
+            continue;
+        }
+        let mail_id = tx.last_insert_rowid();
+        let mut parts = Vec::new();
+        let mut defs: Vec<std::sync::Arc<forms::FormDef>> = Vec::new();
+        for table in &d.tables {
+            match table {
+                Table::Rows { name, def, rows } => {
+                    parts.push(store_rows(&tx, config, def, name, rows, mail_id, now)?);
+                    if !defs.iter().any(|x| x.id == def.id) {
+                        defs.push(def.clone());
+                    }
+                }
+                Table::Refused {
+                    name,
+                    form,
+                    problems,
+                    ..
+                } => parts.push(Part::Refused {
+                    name: name.clone(),
+                    form: form.clone(),
+                    problems: problems.clone(),
+                }),
+            }
+        }
+        outcomes.push(d.outcome);
+        if d.meta.reply_to.is_empty() || d.answer == Answer::None {
+            continue;
+        }
+        // The links of the forms the answer is about, else of every form.
+        let about = if defs.is_empty() {
+            all_forms
+        } else {
+            &defs[..]
+        };
+        let links = reply::links(
+            config,
+            &about.iter().map(|d| d.as_ref()).collect::<Vec<_>>(),
+        );
+        let (kind, body) = match d.answer {
+            Answer::Result => {
+                let stored = parts.iter().any(|p| matches!(p, Part::Stored { .. }));
+                (
+                    if stored { "receipt" } else { "problems" },
+                    reply::result_text(config, &d.meta, &parts, &links),
+                )
+            }
+            Answer::HowTo => ("howto", reply::howto_text(config, &d.meta, &links)),
+            Answer::TooLarge(limit) => (
+                "problems",
+                reply::too_large_text(config, &d.meta, limit, &links),
+            ),
+            Answer::None => continue,
+        };
+        let in_reply_to = if d.meta.message_id.is_empty() {
+            String::new()
+        } else {
+            reply::angle(&d.meta.message_id)
+        };
+        tx.prepare_cached(
+            "INSERT INTO replies (kind, mail_id, recipient, subject, body, in_reply_to, refs, next_attempt_at, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        )?
+        .execute(params![
+            kind,
+            mail_id,
+            d.meta.reply_to,
+            reply::subject(&d.meta.subject),
+            body,
+            in_reply_to,
+            reply::references(&d.meta),
+            now_ms
+        ])?;
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+/// One attachment's rows, as `gazette import` stores a file: repeats within
+/// it dropped, rows already stored for the form (an earlier import, the web,
+/// an earlier mail) not stored again, the rest with their notifications.
+/// The caller's transaction makes it all or none.
+fn store_rows(
+    tx: &Connection,
+    config: &Config,
+    def: &forms::FormDef,
+    name: &str,
+    rows: &[forms::Answers],
+    mail_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Part, rusqlite::Error> {
+    let late = def.is_late(now);
+    let mut unique: Vec<(NewSubmission, &forms::Answers)> = Vec::new();
+    for answers in rows {
+        let new = crate::service::new_submission(
+            config,
+            def,
+            answers,
+            late,
+            now.timestamp_millis(),
+            Source::Mail,
+        )
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        if !unique.iter().any(|(u, _)| u.hash == new.hash) {
+            unique.push((new, answers));
+        }
+    }
+    let mut lines = Vec::with_capacity(unique.len());
+    for (new, answers) in &unique {
+        let (reference, already) = match store::already_stored(tx, &new.form_id, &new.hash)? {
+            Some(r) => (r, true),
+            None => {
+                let stored = store::insert_new(tx, new)?;
+                tx.prepare_cached("UPDATE submissions SET mail_id = ?1 WHERE reference = ?2")?
+                    .execute(params![mail_id, stored.reference])?;
+                (stored.reference, false)
+            }
+        };
+        lines.push(RowLine {
+            reference,
+            already,
+            rows: crate::present::answer_rows(Some(def), answers),
+        });
+    }
+    Ok(Part::Stored {
+        name: name.to_string(),
+        form: def.title.clone(),
+        late,
+        rows: lines,
+    })
+}
+
+/// A message as the admin pages show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct MailRow {
+    pub(crate) id: i64,
+    pub(crate) sender: String,
+    pub(crate) subject: String,
+    pub(crate) sent: String,
+    pub(crate) received: String,
+    pub(crate) outcome: String,
+    pub(crate) note: String,
+}
+
+/// The latest messages that could not be handled (the failed folder).
+pub(crate) fn failed_messages(
+    conn: &Connection,
+    limit: usize,
+) -> Result<(i64, Vec<MailRow>), rusqlite::Error> {
+    let total: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM mail_messages WHERE outcome IN ('failed', 'left')",
+        [],
+        |r| r.get(0),
+    )?;
+    let rows = conn
+        .prepare_cached(
+            "SELECT id, sender, subject, sent_at, received_at, outcome, note FROM mail_messages
+             WHERE outcome IN ('failed', 'left') ORDER BY id DESC LIMIT ?1",
+        )?
+        .query_map([limit as i64], mail_row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((total, rows))
+}
+
+fn mail_row(r: &rusqlite::Row) -> rusqlite::Result<MailRow> {
+    let outcome: String = r.get(5)?;
+    Ok(MailRow {
+        id: r.get(0)?,
+        sender: r.get(1)?,
+        subject: r.get(2)?,
+        sent: r
+            .get::<_, Option<i64>>(3)?
+            .map(crate::present::cst_text)
+            .unwrap_or_default(),
+        received: crate::present::cst_text(r.get(4)?),
+        outcome: Outcome::from_code(&outcome)
+            .map(Outcome::label)
+            .unwrap_or("?")
+            .to_string(),
+        note: r.get(6)?,
+    })
+}
+
+/// The message a return came in, if it came by mail.
+pub(crate) fn mail_of_submission(
+    conn: &Connection,
+    submission_id: i64,
+) -> Result<Option<MailRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT m.id, m.sender, m.subject, m.sent_at, m.received_at, m.outcome, m.note
+         FROM submissions s JOIN mail_messages m ON m.id = s.mail_id WHERE s.id = ?1",
+    )?
+    .query_row([submission_id], mail_row)
+    .optional()
+}
+
+/// A reply waiting to be sent.
+#[derive(Debug, Clone)]
+pub(crate) struct ReplyItem {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) recipient: String,
+    pub(crate) subject: String,
+    pub(crate) body: String,
+    pub(crate) in_reply_to: String,
+    pub(crate) refs: String,
+    pub(crate) tries: i64,
+    /// For a filer's copy: the return it confirms.
+    pub(crate) submission: Option<store::Submission>,
+}
+
+/// Pending replies due at `now`, oldest first.
+pub(crate) fn due_replies(
+    conn: &Connection,
+    now: i64,
+    limit: usize,
+) -> Result<Vec<ReplyItem>, rusqlite::Error> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, kind, recipient, subject, body, in_reply_to, refs, tries, submission_id
+         FROM replies WHERE status = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![now, limit as i64], |r| {
+            Ok((
+                ReplyItem {
+                    id: r.get(0)?,
+                    kind: r.get(1)?,
+                    recipient: r.get(2)?,
+                    subject: r.get(3)?,
+                    body: r.get(4)?,
+                    in_reply_to: r.get(5)?,
+                    refs: r.get(6)?,
+                    tries: r.get(7)?,
+                    submission: None,
+                },
+                r.get::<_, Option<i64>>(8)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (mut item, sub) in rows {
+        if let Some(id) = sub {
+            let reference: Option<String> = conn
+                .query_row(
+                    "SELECT reference FROM submissions WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(reference) = reference {
+                item.submission = store::submission_by_reference(conn, &reference)?;
+            }
+        }
+        out.push(item);
+    }
+    Ok(out)
+}
+
+/// When the earliest pending reply is due.
+pub(crate) fn next_reply_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
+    conn.prepare_cached("SELECT MIN(next_attempt_at) FROM replies WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Writes back delivery results (the outbox worker's marks, for replies).
+pub(crate) fn mark_replies(
+    conn: &Connection,
+    marks: &[store::Mark],
+) -> Result<usize, rusqlite::Error> {
+    for m in marks {
+        match m {
+            store::Mark::Sent { id, at } => conn
+                .prepare_cached(
+                    "UPDATE replies SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL WHERE id = ?1",
+                )?
+                .execute(params![id, at])?,
+            store::Mark::Retry {
+                id,
+                tries,
+                next_at,
+                error,
+            } => conn
+                .prepare_cached(
+                    "UPDATE replies SET tries = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, next_at, error])?,
+            store::Mark::Failed { id, tries, error } => conn
+                .prepare_cached(
+                    "UPDATE replies SET status = 'failed', tries = ?2, last_error = ?3 WHERE id = ?1 AND status = 'pending'",
+                )?
+                .execute(params![id, tries, error])?,
+        };
+    }
+    Ok(marks.len())
+}
+
+/// A reply as the admin outbox lists it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct ReplyRow {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) recipient: String,
+    pub(crate) subject: String,
+    pub(crate) status: crate::status::Delivery,
+    pub(crate) status_label: &'static str,
+    pub(crate) tries: i64,
+    pub(crate) last_error: Option<String>,
+    pub(crate) created: String,
+}
+
+pub(crate) fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "receipt" => "回执（邮件报送）",
+        "problems" => "问题清单（邮件报送）",
+        "howto" => "报送说明（邮件报送）",
+        "filer_copy" => "回执副本（网上填报人）",
+        _ => "回复",
+    }
+}
+
+/// The latest replies, every status (newest first).
+pub(crate) fn reply_rows(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<ReplyRow>, rusqlite::Error> {
+    conn.prepare_cached(
+        "SELECT id, kind, recipient, subject, status, tries, last_error, created_at FROM replies
+         ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC LIMIT ?1",
+    )?
+    .query_map([limit as i64], |r| {
+        let kind: String = r.get(1)?;
+        let status: crate::status::Delivery = r.get(4)?;
+        Ok(ReplyRow {
+            id: r.get(0)?,
+            kind: kind_label(&kind).to_string(),
+            recipient: r.get(2)?,
+            subject: r.get(3)?,
+            status,
+            status_label: status.label(),
+            tries: r.get(5)?,
+            last_error: r.get(6)?,
+            created: crate::present::cst_text(r.get(7)?),
+        })
+    })?
+    .collect()
+}
+
+/// Requeues failed replies (with `gazette outbox retry`).
+pub(crate) fn requeue_failed_replies(
+    conn: &Connection,
+    now: i64,
+) -> Result<usize, rusqlite::Error> {
+    conn.execute(
+        "UPDATE replies SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
+        [now],
+    )
+}
