@@ -9,6 +9,7 @@ mod hardening;
 mod intake_durability;
 mod intake_http;
 mod links;
+mod manuals;
 mod office_exchange;
 mod office_fax;
 mod search;

@@ -28,6 +28,9 @@ pub(crate) struct Site {
     /// manual under `warn` is published with them).
     pub(crate) manual_problems: Vec<Problem>,
     pub(crate) forms: Vec<FormDef>,
+    /// Every problem under `manuals/` is a warning (`gazette serve` with
+    /// nothing good to serve yet).
+    pub(crate) lenient: bool,
 }
 
 impl Site {
@@ -63,6 +66,7 @@ impl Site {
                 manuals,
                 manual_problems,
                 forms,
+                lenient: false,
             }),
             _ => Err(problems),
         }

@@ -248,9 +248,7 @@ fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: 
                 .iter()
                 .map(|(l, msg)| Problem::new(&t.source, Some(*l), msg.clone())),
         );
-        if !offline {
-            made.uses.extend(tag_links(r.links, &t.source));
-        }
+        made.uses.extend(tag_links(r.links, &t.source));
         let ch = &m.chapters[t.index];
         chapters.push(PrintChapter {
             anchor: Manual::chapter_anchor(t.path),
