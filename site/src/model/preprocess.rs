@@ -17,6 +17,27 @@ pub(crate) struct Expanded {
     pub(crate) title: Option<String>,
     /// (line in the chapter file, reason).
     pub(crate) problems: Vec<(usize, String)>,
+    /// Where included text went: (output line of the directive, last output
+    /// line of the included text, lines added), in order.
+    inserts: Vec<(usize, usize, isize)>,
+}
+
+impl Expanded {
+    /// The line of the chapter file that line `line` of [`Self::text`]
+    /// comes from (an included line: the directive's).
+    pub(crate) fn source_line(&self, line: usize) -> usize {
+        let mut shift = 0isize;
+        for &(start, end, added) in &self.inserts {
+            if line <= start {
+                break;
+            }
+            if line <= end {
+                return (start as isize - shift).max(1) as usize;
+            }
+            shift += added;
+        }
+        (line as isize - shift).max(1) as usize
+    }
 }
 
 /// Expands the directives of `text`, the file `file` (absolute, for the
@@ -28,9 +49,16 @@ pub(crate) fn expand(text: &str, file: &Path) -> Expanded {
         return out;
     }
     let dir = file.parent().unwrap_or(Path::new("."));
-    out.text = expand_in(text, dir, 0, &mut out.title, &mut |line, reason| {
-        out.problems.push((line, reason))
-    });
+    let mut problems = Vec::new();
+    out.text = expand_in(
+        text,
+        dir,
+        0,
+        &mut out.title,
+        &mut out.inserts,
+        &mut |line, reason| problems.push((line, reason)),
+    );
+    out.problems = problems;
     out
 }
 
@@ -39,9 +67,13 @@ fn expand_in(
     dir: &Path,
     depth: usize,
     title: &mut Option<String>,
+    inserts: &mut Vec<(usize, usize, isize)>,
     report: &mut dyn FnMut(usize, String),
 ) -> String {
     let mut out = String::with_capacity(text.len());
+    // Lines of `out` so far, counted as it grows.
+    let mut out_lines = 1usize;
+    let mut counted = 0usize;
     let mut rest = text;
     let mut consumed = 0usize;
     while let Some(at) = rest.find("{{") {
@@ -63,6 +95,8 @@ fn expand_in(
             continue;
         };
         out.push_str(&rest[..at]);
+        out_lines += out[counted..].matches('\n').count();
+        counted = out.len();
         let (kind, args, len) = directive;
         match kind {
             "include" | "rustdoc_include" | "playground" => {
@@ -89,9 +123,14 @@ fn expand_in(
                             Ok(sel) => {
                                 let sel = if depth + 1 < MAX_DEPTH && kind != "playground" {
                                     let sub = target.parent().unwrap_or(dir);
-                                    expand_in(&sel, sub, depth + 1, title, &mut |_, r| {
-                                        report(line, format!("{path} 中：{r}"))
-                                    })
+                                    expand_in(
+                                        &sel,
+                                        sub,
+                                        depth + 1,
+                                        title,
+                                        &mut Vec::new(),
+                                        &mut |_, r| report(line, format!("{path} 中：{r}")),
+                                    )
                                 } else {
                                     sel
                                 };
@@ -124,6 +163,15 @@ fn expand_in(
                 ),
             ),
         }
+        let added_out = out[counted..].matches('\n').count();
+        let removed = rest[at..at + len].matches('\n').count();
+        inserts.push((
+            out_lines,
+            out_lines + added_out,
+            added_out as isize - removed as isize,
+        ));
+        out_lines += added_out;
+        counted = out.len();
         consumed += at + len;
         rest = &rest[at + len..];
     }
@@ -264,6 +312,12 @@ mod tests {
         let lines: Vec<usize> = e.problems.iter().map(|p| p.0).collect();
         assert_eq!(lines, [5, 6], "{:?}", e.problems);
         assert!(e.problems[0].1.contains("bogus"));
+        // Lines after an include map back to the chapter file.
+        let m = expand("一\n```\n{{#include a.rs}}\n```\n[坏](x.md)\n", &chapter);
+        let bad = 1 + m.text.lines().position(|l| l.contains("[坏]")).unwrap();
+        assert_eq!(m.source_line(bad), 5);
+        assert_eq!(m.source_line(4), 3);
+        assert_eq!(m.source_line(2), 2);
         let r = expand("{{#rustdoc_include a.rs:3}}", &chapter);
         assert_eq!(r.text, "# l1\nl3\n# l4\n# l6");
         let p = expand("{{#playground a.rs:6 editable}}", &chapter);

@@ -35,6 +35,8 @@ struct Text<'m> {
     text: String,
     /// `{{#title}}`, if the chapter sets one.
     title: Option<String>,
+    /// Maps lines of `text` back to the chapter file.
+    expanded: preprocess::Expanded,
 }
 
 /// What one rendering step of a manual adds.
@@ -101,9 +103,9 @@ fn read_chapters<'m>(ctx: &Shared, m: &'m Manual, problems: &mut Vec<Problem>) -
         let file = ctx.site.root.join(&source);
         match std::fs::read_to_string(&file) {
             Ok(raw) => {
-                let e = preprocess::expand(&raw, &file);
+                let mut e = preprocess::expand(&raw, &file);
                 problems.extend(
-                    e.problems
+                    std::mem::take(&mut e.problems)
                         .into_iter()
                         .map(|(l, msg)| Problem::new(&source, Some(l), msg)),
                 );
@@ -111,8 +113,9 @@ fn read_chapters<'m>(ctx: &Shared, m: &'m Manual, problems: &mut Vec<Problem>) -
                     index,
                     path,
                     source,
-                    text: e.text,
-                    title: e.title,
+                    text: std::mem::take(&mut e.text),
+                    title: e.title.take(),
+                    expanded: e,
                 })
             }
             Err(e) => problems.push(Problem::new(&source, None, e.to_string())),
@@ -158,9 +161,9 @@ fn chapter_page(
     made.problems.extend(
         r.problems
             .iter()
-            .map(|(l, msg)| Problem::new(&t.source, Some(*l), msg.clone())),
+            .map(|(l, msg)| Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())),
     );
-    made.uses.extend(tag_links(r.links, &t.source));
+    made.uses.extend(tag_links(r.links, t));
     let chapter = &m.chapters[t.index];
     let title = t.title.as_deref().unwrap_or(&chapter.title);
     made.search.extend(super::search::chapter_docs(
@@ -243,12 +246,10 @@ fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: 
             smart_punctuation: m.smart_punctuation,
         };
         let r = markdown::render_book(&t.text, &style, &links);
-        made.problems.extend(
-            r.problems
-                .iter()
-                .map(|(l, msg)| Problem::new(&t.source, Some(*l), msg.clone())),
-        );
-        made.uses.extend(tag_links(r.links, &t.source));
+        made.problems.extend(r.problems.iter().map(|(l, msg)| {
+            Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())
+        }));
+        made.uses.extend(tag_links(r.links, t));
         let ch = &m.chapters[t.index];
         chapters.push(PrintChapter {
             anchor: Manual::chapter_anchor(t.path),
@@ -332,8 +333,14 @@ fn inline_css(ctx: &Shared) -> String {
         .join("\n")
 }
 
-fn tag_links(uses: Vec<LinkUse>, source: &str) -> Vec<(String, LinkUse)> {
-    uses.into_iter().map(|u| (source.to_string(), u)).collect()
+/// The links of a chapter with its source, at the chapter file's lines.
+fn tag_links(uses: Vec<LinkUse>, t: &Text) -> Vec<(String, LinkUse)> {
+    uses.into_iter()
+        .map(|mut u| {
+            u.line = t.expanded.source_line(u.line);
+            (t.source.clone(), u)
+        })
+        .collect()
 }
 
 fn data_uri(name: &str, bytes: &[u8]) -> String {
