@@ -328,6 +328,7 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
     let mut in_def: Option<Vec<Event>> = None;
     let mut code: Option<(String, String)> = None;
     let mut html_block: Option<(String, usize)> = None;
+    let mut in_image = 0usize;
 
     let mut events = Parser::new_ext(src, book_options(style.smart_punctuation)).into_offset_iter();
     while let Some((event, range)) = events.next() {
@@ -447,9 +448,14 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
                 buf.push(Event::End(TagEnd::DefinitionListTitle));
             }
             Event::Text(ref t) | Event::Code(ref t) => {
-                if let Some((_, text, _)) = open.as_mut() {
+                // An image's alt text is an attribute in mdBook's tree: not in the id.
+                if let Some((_, text, _)) = open.as_mut().filter(|_| in_image == 0) {
                     text.push_str(t);
                 }
+                buf.push(event);
+            }
+            Event::End(TagEnd::Image) => {
+                in_image = in_image.saturating_sub(1);
                 buf.push(event);
             }
             Event::FootnoteReference(name) => {
@@ -457,6 +463,10 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
                 let entry = numbers.entry(name.to_string()).or_insert((next, 0));
                 entry.1 += 1;
                 let (n, count) = *entry;
+                // mdBook's heading ids include the reference's number.
+                if let Some((_, text, _)) = open.as_mut() {
+                    text.push_str(&n.to_string());
+                }
                 let esc = html_escape::encode_double_quoted_attribute(&name);
                 buf.push(Event::InlineHtml(
                     format!("<sup class=\"footnote-reference\" id=\"{prefix}fr-{esc}-{count}\"><a href=\"#{prefix}footnote-{esc}\">{n}</a></sup>")
@@ -490,6 +500,9 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
                 ..
             }) => buf.push(event),
             Event::Start(Tag::Link { ref dest_url, .. } | Tag::Image { ref dest_url, .. }) => {
+                if matches!(event, Event::Start(Tag::Image { .. })) {
+                    in_image += 1;
+                }
                 match rewrite(dest_url, line, links, &mut st.uses, &mut st.problems) {
                     Some(href) => buf.push(with_dest(event, href)),
                     None => buf.push(event),
