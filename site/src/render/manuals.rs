@@ -9,6 +9,7 @@ use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapt
 use crate::model::manual::Manual;
 use crate::model::preprocess;
 use crate::problem::Problem;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// A manual's files, the Markdown links found in it (with their source),
@@ -54,9 +55,22 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     let mut made = Made::default();
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
-    for k in 0..texts.len() {
-        if let Some(html) = chapter_page(ctx, m, &texts, k, &mut made) {
-            front = Some(html);
+    // Chapters on every core: a 400-chapter book is one step of the build.
+    let pages: Vec<(Made, Option<String>)> = (0..texts.len())
+        .into_par_iter()
+        .map(|k| {
+            let mut one = Made::default();
+            let html = chapter_page(ctx, m, &texts, k, &mut one);
+            (one, html)
+        })
+        .collect();
+    for (one, html) in pages {
+        made.out.extend(one.out);
+        made.uses.extend(one.uses);
+        made.problems.extend(one.problems);
+        made.search.extend(one.search);
+        if html.is_some() {
+            front = html;
         }
     }
     let book = format!("manuals/{}/book.toml", m.id);
@@ -67,9 +81,15 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     c.insert("chapters", &chapter_list(m, &root, None));
     c.insert("readme", &front);
     // The print view and the download share the chapters' one-page rendering.
-    let mut one_page = Made::default();
-    one_page_view(ctx, m, &texts, false, &mut one_page);
-    one_page_view(ctx, m, &texts, true, &mut one_page);
+    let view = |offline: bool| {
+        let mut v = Made::default();
+        one_page_view(ctx, m, &texts, offline, &mut v);
+        v
+    };
+    let (mut one_page, offline) = rayon::join(|| view(false), || view(true));
+    one_page.out.extend(offline.out);
+    one_page.uses.extend(offline.uses);
+    one_page.problems.extend(offline.problems);
     match ctx.render("manual_index.html", &c, &book) {
         Ok(html) => {
             made.out.insert(index_out, html.into_bytes().into());
