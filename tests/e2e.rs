@@ -10,6 +10,7 @@ mod intake_durability;
 mod intake_http;
 mod links;
 mod mailbox;
+mod manuals;
 mod office_exchange;
 mod office_fax;
 mod search;

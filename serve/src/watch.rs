@@ -17,6 +17,9 @@ pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
     match site::Incremental::new(root) {
         Ok(inc) => {
             let outputs = inc.outputs();
+            for w in inc.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!(
                 "built {} files in {} ms",
                 outputs.len(),
@@ -32,11 +35,25 @@ pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
         }
         Err(problems) => {
             eprintln!("build failed:\n{problems}");
-            let snapshot = Snapshot {
-                outputs: Arc::new(site::Outputs::new()),
-                error: Some(problems.to_string()),
-            };
-            (snapshot, None)
+            // Nothing good to keep serving: serve what renders (the
+            // manuals' problems taken as warnings) under the error banner,
+            // so one broken manual does not take the notice and forms down.
+            match site::Incremental::new_lenient(root) {
+                Ok(inc) => {
+                    let snapshot = Snapshot {
+                        outputs: inc.outputs(),
+                        error: Some(problems.to_string()),
+                    };
+                    (snapshot, Some(inc))
+                }
+                Err(_) => {
+                    let snapshot = Snapshot {
+                        outputs: Arc::new(site::Outputs::new()),
+                        error: Some(problems.to_string()),
+                    };
+                    (snapshot, None)
+                }
+            }
         }
     }
 }

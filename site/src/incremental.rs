@@ -36,6 +36,28 @@ impl Incremental {
         })
     }
 
+    /// For `gazette serve` when a full build fails and nothing was built
+    /// before: the site rendered with every manual's problems taken as
+    /// warnings, so the notice, the forms and the other manuals are served
+    /// (with the error banner) rather than nothing.
+    pub fn new_lenient(root: &Path) -> Result<Incremental, Problems> {
+        let mut site = Site::load(root).map_err(Problems)?;
+        site.lenient = true;
+        let built = render::render_full(&site, &render::Sink::Memory).map_err(Problems)?;
+        let snapshot = Arc::new(built.outputs.clone());
+        Ok(Incremental {
+            root: root.to_path_buf(),
+            site,
+            built,
+            snapshot,
+        })
+    }
+
+    /// Problems of manuals published under `warn` in the last full build.
+    pub fn warnings(&self) -> &[crate::Problem] {
+        &self.built.warnings
+    }
+
     /// The current outputs; cheap to clone and hand to the HTTP side.
     pub fn outputs(&self) -> Arc<Outputs> {
         self.snapshot.clone()

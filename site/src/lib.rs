@@ -63,7 +63,7 @@ pub fn build(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
 pub fn build_with(root: &Path, output: Option<&Path>, strict: bool) -> anyhow::Result<Report> {
     let start = Instant::now();
     let site = Site::load(root).map_err(Problems)?;
-    let warnings = model::unconfirmed::collect(&site);
+    let mut warnings = model::unconfirmed::collect(&site);
     if strict && !warnings.is_empty() {
         return Err(Problems(warnings).into());
     }
@@ -87,6 +87,7 @@ pub fn build_with(root: &Path, output: Option<&Path>, strict: bool) -> anyhow::R
             return Err(Problems(problems).into());
         }
     };
+    warnings.extend(built.warnings.iter().cloned());
     tracing::debug!("rendered: {} ms", start.elapsed().as_millis());
     let clock = Instant::now();
     let stale = remove_stale(&out_dir, "", &|rel| built.is_output(rel))?;
@@ -166,9 +167,12 @@ pub fn check_with_warnings(root: &Path) -> anyhow::Result<(Vec<Problem>, Vec<Pro
         Ok(s) => s,
         Err(p) => return Ok((p, Vec::new())),
     };
-    let warnings = model::unconfirmed::collect(&site);
+    let mut warnings = model::unconfirmed::collect(&site);
     match render_full(&site, &Sink::Discard) {
-        Ok(_) => Ok((Vec::new(), warnings)),
+        Ok(built) => {
+            warnings.extend(built.warnings);
+            Ok((Vec::new(), warnings))
+        }
         Err(p) => Ok((p, warnings)),
     }
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 struct BookToml {
     book: BookSection,
     #[serde(default)]
-    gazette: GazetteSection,
+    output: OutputTables,
+    /// Where gazette's settings used to be; mdBook 0.5 refuses the table.
+    gazette: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -27,13 +29,49 @@ fn default_src() -> String {
     "src".into()
 }
 
-/// Our own table in `book.toml`; mdBook ignores it.
+/// `[output.*]`: mdBook's HTML settings gazette follows, and gazette's own.
+#[derive(Debug, Default, Deserialize)]
+struct OutputTables {
+    #[serde(default)]
+    html: HtmlOutput,
+    #[serde(default)]
+    gazette: GazetteSection,
+}
+
+#[derive(Debug, Deserialize)]
+struct HtmlOutput {
+    /// mdBook 0.5 turns it on unless told otherwise.
+    #[serde(rename = "smart-punctuation", default = "yes")]
+    smart_punctuation: bool,
+}
+
+impl Default for HtmlOutput {
+    fn default() -> Self {
+        HtmlOutput {
+            smart_punctuation: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Our own table, `[output.gazette]`: mdBook 0.5 accepts an output table
+/// it has no backend for when it says `optional = true` (without it,
+/// `mdbook build` fails looking for `mdbook-gazette`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GazetteSection {
+    /// mdBook's: skip this backend when `mdbook-gazette` is not installed.
+    #[serde(default)]
+    #[allow(dead_code)]
+    optional: bool,
     annex: Option<u32>,
     #[serde(default)]
     audience: String,
+    /// `error` or `warn`; unset: `[site] manual_problems` of `gazette.toml`.
+    problems: Option<config::ProblemPolicy>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,6 +103,10 @@ pub(crate) struct Manual {
     pub(crate) chapters: Vec<Chapter>,
     /// Non-Markdown files under src/ (images), relative to src/.
     pub(crate) assets: Vec<String>,
+    /// `[output.html] smart-punctuation` (mdBook 0.5's default: on).
+    pub(crate) smart_punctuation: bool,
+    /// `[output.gazette] problems`; None: the site's default.
+    pub(crate) policy: Option<config::ProblemPolicy>,
 }
 
 impl Manual {
@@ -73,9 +115,24 @@ impl Manual {
         format!("manuals/{}/", self.id)
     }
 
-    /// Output path of a chapter file: `login.md` → `manuals/<id>/login.html`.
+    /// Output path of a chapter file: `login.md` → `manuals/<id>/login.html`;
+    /// a `README.md` becomes its folder's `index.html`, as in mdBook. The
+    /// top-level one is the manual's front page (`manuals/<id>/index.html`):
+    /// there it is shown above the contents, so links into the book that
+    /// work with mdBook (`index.html#…`) work here too.
     pub(crate) fn chapter_output(&self, path: &str) -> String {
-        format!("{}{}.html", self.out_dir(), path.trim_end_matches(".md"))
+        let stem = path.strip_suffix(".md").unwrap_or(path);
+        match stem.strip_suffix("README") {
+            Some(dir) if dir.is_empty() || dir.ends_with('/') => {
+                format!("{}{dir}index.html", self.out_dir())
+            }
+            _ => format!("{}{stem}.html", self.out_dir()),
+        }
+    }
+
+    /// Whether a chapter is the top-level `README.md`, shown on the front page.
+    pub(crate) fn is_front(path: &str) -> bool {
+        path == "README.md"
     }
 
     pub(crate) fn print_output(&self) -> String {
@@ -95,13 +152,15 @@ impl Manual {
     }
 }
 
-/// Every `manuals/<id>/book.toml`, sorted by annex number then id.
-pub(crate) fn load_all(root: &Path) -> Result<Vec<Manual>, Vec<Problem>> {
+/// Every `manuals/<id>/book.toml`, sorted by annex number then id, and
+/// the problems of manuals that load (a chapter file missing: the chapter
+/// is shown as a draft), which the build reports with its own.
+pub(crate) fn load_all(root: &Path) -> Result<(Vec<Manual>, Vec<Problem>), Vec<Problem>> {
     let dir = root.join("manuals");
     let mut manuals = Vec::new();
-    let mut problems = Vec::new();
+    let mut later = Vec::new();
     if !dir.is_dir() {
-        return Ok(manuals);
+        return Ok((manuals, later));
     }
     let mut ids: Vec<String> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
@@ -114,20 +173,21 @@ pub(crate) fn load_all(root: &Path) -> Result<Vec<Manual>, Vec<Problem>> {
     ids.sort();
     for id in ids {
         match load(root, &id) {
-            Ok(m) => manuals.push(m),
-            Err(mut p) => problems.append(&mut p),
+            Ok((m, mut p)) => {
+                manuals.push(m);
+                later.append(&mut p);
+            }
+            // The rest of the site builds without it; the build reports why.
+            Err(mut p) => later.append(&mut p),
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
     }
     manuals.sort_by(|a, b| {
         (a.annex.unwrap_or(u32::MAX), &a.id).cmp(&(b.annex.unwrap_or(u32::MAX), &b.id))
     });
-    Ok(manuals)
+    Ok((manuals, later))
 }
 
-fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
+fn load(root: &Path, id: &str) -> Result<(Manual, Vec<Problem>), Vec<Problem>> {
     let book_rel = PathBuf::from("manuals").join(id).join("book.toml");
     let text = std::fs::read_to_string(root.join(&book_rel))
         .map_err(|e| vec![Problem::new(&book_rel, None, e.to_string())])?;
@@ -150,37 +210,47 @@ fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
             format!("cannot read: {e}"),
         )]
     })?;
-    let chapters = parse_summary(&summary)
+    if book.gazette.is_some() {
+        return Err(vec![Problem::new(
+            &book_rel,
+            None,
+            "[gazette] 表应改名为 [output.gazette]（并加 optional = true），mdBook 0.5 不接受未知的顶层表",
+        )]);
+    }
+    let mut chapters = super::summary::parse(&summary)
         .map_err(|(line, m)| vec![Problem::new(&summary_rel, Some(line), m)])?;
     let mut problems = Vec::new();
-    for c in &chapters {
+    for c in &mut chapters {
         if let Some(p) = &c.path {
             if !root.join(&src_dir).join(p).is_file() {
                 problems.push(Problem::new(
                     &summary_rel,
                     Some(c.line),
-                    format!("chapter file {p} does not exist"),
+                    format!("SUMMARY.md 列出的章节文件 {p} 不存在"),
                 ));
+                c.path = None;
             }
         }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
     }
     let mut assets = Vec::new();
     collect_assets(&root.join(&src_dir), "", &mut assets);
     assets.sort();
-    Ok(Manual {
-        id: id.to_string(),
-        title: book.book.title,
-        authors: book.book.authors,
-        description: book.book.description,
-        annex: book.gazette.annex,
-        audience: book.gazette.audience,
-        src_dir,
-        chapters,
-        assets,
-    })
+    Ok((
+        Manual {
+            id: id.to_string(),
+            title: book.book.title,
+            authors: book.book.authors,
+            description: book.book.description,
+            annex: book.output.gazette.annex,
+            audience: book.output.gazette.audience,
+            src_dir,
+            chapters,
+            assets,
+            smart_punctuation: book.output.html.smart_punctuation,
+            policy: book.output.gazette.problems,
+        },
+        problems,
+    ))
 }
 
 fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<String>) {
@@ -203,146 +273,9 @@ fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-/// mdBook's SUMMARY.md: an optional `# Title`, prefix chapters `[T](a.md)`,
-/// a nested list of numbered chapters (`- [T](a.md)`, `- [Draft]()`),
-/// `# Part` headings and `---` separators between them, then suffix chapters.
-pub(crate) fn parse_summary(text: &str) -> Result<Vec<Chapter>, (usize, String)> {
-    let mut chapters = Vec::new();
-    let mut seen_list = false;
-    let mut seen_title = false;
-    let mut pending_part: Option<String> = None;
-    // Indentation of each open nesting level, and the counters per depth.
-    let mut indents: Vec<usize> = Vec::new();
-    let mut counters: Vec<usize> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let line = raw.trim_end();
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with("<!--") {
-            continue;
-        }
-        if let Some(h) = trimmed.strip_prefix('#') {
-            let title = h.trim_start_matches('#').trim().to_string();
-            if !seen_title && !seen_list && chapters.is_empty() {
-                seen_title = true;
-            } else {
-                pending_part = Some(title);
-            }
-            continue;
-        }
-        if trimmed.chars().all(|c| c == '-') && trimmed.len() >= 3 {
-            continue; // separator
-        }
-        let indent = line.len() - trimmed.len();
-        let item = trimmed
-            .strip_prefix("- ")
-            .or_else(|| trimmed.strip_prefix("* "));
-        let (title, path) = parse_link(item.unwrap_or(trimmed)).ok_or((
-            line_no,
-            format!("expected a chapter link like - [标题](file.md), found {trimmed:?}"),
-        ))?;
-        if let Some(p) = &path {
-            if p.contains("://") || p.starts_with('/') || p.split('/').any(|s| s == "..") {
-                return Err((
-                    line_no,
-                    format!("chapter path {p} must be relative to src/ and stay inside it"),
-                ));
-            }
-        }
-        let (depth, number) = if item.is_some() {
-            seen_list = true;
-            while indents.last().is_some_and(|&d| indent < d) {
-                indents.pop();
-                counters.pop();
-            }
-            if indents.last().is_none_or(|&d| indent > d) {
-                indents.push(indent);
-                counters.push(0);
-            }
-            if let Some(c) = counters.last_mut() {
-                *c += 1;
-            }
-            let number: String = counters.iter().map(|c| format!("{c}.")).collect();
-            (indents.len() - 1, number)
-        } else {
-            // Prefix or suffix chapter: unnumbered, top level.
-            indents.clear();
-            counters.clear();
-            (0, String::new())
-        };
-        chapters.push(Chapter {
-            title,
-            path,
-            depth,
-            number,
-            part: pending_part.take(),
-            line: line_no,
-        });
-    }
-    if chapters.is_empty() {
-        return Err((1, "SUMMARY.md lists no chapters".into()));
-    }
-    Ok(chapters)
-}
-
-/// `[Title](path.md)` → (Title, Some(path)); `[Draft]()` → (Draft, None).
-fn parse_link(s: &str) -> Option<(String, Option<String>)> {
-    let s = s.strip_prefix('[')?;
-    let close = s.rfind("](")?;
-    let title = s[..close].to_string();
-    let rest = s[close + 2..].strip_suffix(')')?;
-    let path = rest.trim();
-    Some((
-        title,
-        if path.is_empty() {
-            None
-        } else {
-            Some(path.replace("%20", " "))
-        },
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn summary_with_prefix_nesting_parts_and_drafts() {
-        let text = "# Summary\n\n[前言](README.md)\n\n- [登录](login.md)\n    - [首次登录](login/first.md)\n    - [草稿]()\n- [审核](review.md)\n\n# 附录\n\n- [常见问题](faq.md)\n\n---\n\n[后记](end.md)\n";
-        let c = parse_summary(text).unwrap();
-        let got: Vec<_> = c
-            .iter()
-            .map(|c| {
-                (
-                    c.title.as_str(),
-                    c.path.as_deref(),
-                    c.depth,
-                    c.number.as_str(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("前言", Some("README.md"), 0, ""),
-                ("登录", Some("login.md"), 0, "1."),
-                ("首次登录", Some("login/first.md"), 1, "1.1."),
-                ("草稿", None, 1, "1.2."),
-                ("审核", Some("review.md"), 0, "2."),
-                ("常见问题", Some("faq.md"), 0, "3."),
-                ("后记", Some("end.md"), 0, ""),
-            ]
-        );
-        assert_eq!(c[5].part.as_deref(), Some("附录"));
-    }
-
-    #[test]
-    fn bad_summary_lines_are_reported() {
-        let err = parse_summary("# Summary\n\n- [a](a.md)\n- not a link\n").unwrap_err();
-        assert_eq!(err.0, 4);
-        assert!(parse_summary("- [a](../x.md)\n").is_err());
-        assert!(parse_summary("# Summary\n").is_err());
-    }
 
     #[test]
     fn loads_a_book_and_reports_missing_chapters() {
@@ -351,21 +284,35 @@ mod tests {
         std::fs::create_dir_all(m.join("src/images")).unwrap();
         std::fs::write(
             m.join("book.toml"),
-            "[book]\ntitle = \"示例\"\n[gazette]\nannex = 3\naudience = \"个人\"\n[output.html]\n",
+            "[book]\ntitle = \"示例\"\n[output.html]\n[output.gazette]\noptional = true\nannex = 3\naudience = \"个人\"\n",
         )
         .unwrap();
         std::fs::write(m.join("src/SUMMARY.md"), "- [一](one.md)\n- [二](two.md)\n").unwrap();
         std::fs::write(m.join("src/one.md"), "# 一\n").unwrap();
         std::fs::write(m.join("src/images/a.svg"), "<svg/>").unwrap();
-        let p = load_all(dir.path()).unwrap_err();
+        let (_, p) = load_all(dir.path()).unwrap();
         assert_eq!(
             p[0].to_string(),
-            "manuals/demo/src/SUMMARY.md:2: chapter file two.md does not exist"
+            "manuals/demo/src/SUMMARY.md:2: SUMMARY.md 列出的章节文件 two.md 不存在"
         );
         std::fs::write(m.join("src/two.md"), "# 二\n").unwrap();
-        let all = load_all(dir.path()).unwrap();
+        let (all, p) = load_all(dir.path()).unwrap();
+        assert!(p.is_empty());
         assert_eq!(all[0].annex, Some(3));
         assert_eq!(all[0].assets, ["images/a.svg"]);
         assert_eq!(all[0].chapter_output("one.md"), "manuals/demo/one.html");
+        assert_eq!(
+            all[0].chapter_output("README.md"),
+            "manuals/demo/index.html"
+        );
+        assert_eq!(
+            all[0].chapter_output("a/README.md"),
+            "manuals/demo/a/index.html"
+        );
+        assert_eq!(
+            all[0].chapter_output("NOTREADME.md"),
+            "manuals/demo/NOTREADME.html"
+        );
+        assert!(all[0].smart_punctuation);
     }
 }

@@ -5,6 +5,8 @@
 pub(crate) mod content;
 pub(crate) mod frontmatter;
 pub(crate) mod manual;
+pub(crate) mod preprocess;
+pub(crate) mod summary;
 pub(crate) mod unconfirmed;
 
 use crate::problem::Problem;
@@ -22,7 +24,13 @@ pub(crate) struct Site {
     pub(crate) theme: Theme,
     pub(crate) content: Content,
     pub(crate) manuals: Vec<Manual>,
+    /// Problems of the manuals that loaded, reported by the build (a
+    /// manual under `warn` is published with them).
+    pub(crate) manual_problems: Vec<Problem>,
     pub(crate) forms: Vec<FormDef>,
+    /// Every problem under `manuals/` is a warning (`gazette serve` with
+    /// nothing good to serve yet).
+    pub(crate) lenient: bool,
 }
 
 impl Site {
@@ -50,13 +58,15 @@ impl Site {
         let content = content.map_err(|p| problems.extend(p)).ok();
         let manuals = manuals.map_err(|p| problems.extend(p)).ok();
         match (content, manuals) {
-            (Some(content), Some(manuals)) if problems.is_empty() => Ok(Site {
+            (Some(content), Some((manuals, manual_problems))) if problems.is_empty() => Ok(Site {
                 root: root.to_path_buf(),
                 config,
                 theme,
                 content,
                 manuals,
+                manual_problems,
                 forms,
+                lenient: false,
             }),
             _ => Err(problems),
         }

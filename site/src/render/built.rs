@@ -27,6 +27,8 @@ pub(crate) struct Built {
     pub(super) ids: HashMap<String, IdSet>,
     /// The search index's files (named by the site's size, so not in `index`).
     pub(super) search_files: std::collections::HashSet<String>,
+    /// Problems of manuals published under `warn`: printed, counted, not fatal.
+    pub(crate) warnings: Vec<crate::problem::Problem>,
 }
 
 impl Built {

@@ -159,8 +159,8 @@ pub(super) fn scan_links(
 
 /// An href/src of the generated page `page`, resolved to the output it
 /// points to and its anchor ("" for none). None for what the build does not
-/// own: other sites, `data:` URIs, root-absolute paths (the form action and
-/// the like: the server answers them).
+/// own: other sites, `data:` URIs, and the intake's own routes. Other
+/// root-relative paths (raw HTML may hold them) are checked from the root.
 pub(super) fn resolve_html_link(
     page: &str,
     link: &str,
@@ -174,8 +174,26 @@ pub(super) fn resolve_html_link(
         link.into()
     };
     let (file, anchor) = decoded.split_once('#').unwrap_or((&decoded, ""));
-    if file.starts_with('/') {
-        return Ok(None);
+    let file = file.split('?').next().unwrap_or("");
+    if let Some(abs) = file.strip_prefix('/') {
+        const SERVED: &[&str] = &[
+            "admin",
+            "search",
+            "healthz",
+            "__gazette",
+            "receipt",
+            "forms",
+        ];
+        let first = abs.split('/').next().unwrap_or("");
+        if SERVED.contains(&first) && !abs.ends_with(".html") && !abs.ends_with(".xlsx") {
+            return Ok(None);
+        }
+        let target = if abs.is_empty() || abs.ends_with('/') {
+            format!("{abs}index.html")
+        } else {
+            abs.to_string()
+        };
+        return Ok(Some((target, anchor.to_string())));
     }
     let target = if file.is_empty() {
         page.to_string()

@@ -101,7 +101,10 @@ impl Claims {
             for c in &m.chapters {
                 if let Some(p) = &c.path {
                     let out = m.chapter_output(p);
-                    self.claim(&out, &format!("{src}/{p}"));
+                    // The top-level README is the contents page (claimed above).
+                    if !crate::model::manual::Manual::is_front(p) {
+                        self.claim(&out, &format!("{src}/{p}"));
+                    }
                     self.index.add_source(format!("{src}/{p}"), out);
                 }
             }

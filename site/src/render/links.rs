@@ -186,6 +186,21 @@ pub(crate) struct DocLinks<'a> {
     pub(crate) own_prefix: &'a str,
     /// Images become data: URIs (the offline download): output path → data URI.
     pub(crate) inline: Option<&'a HashMap<String, String>>,
+    /// For a manual's chapter: where relative and root-relative links are
+    /// also looked for, as they work in mdBook.
+    pub(crate) book: Option<BookLinks<'a>>,
+}
+
+/// A manual's chapter, for its links.
+#[derive(Clone, Copy)]
+pub(crate) struct BookLinks<'a> {
+    /// `manuals/<id>/src/`.
+    pub(crate) src_dir: &'a str,
+    /// `manuals/<id>/`.
+    pub(crate) out_dir: &'a str,
+    /// The chapter's own page: relative `.html` links are relative to it,
+    /// in the one-page views too.
+    pub(crate) chapter_output: &'a str,
 }
 
 impl Links for DocLinks<'_> {
@@ -209,15 +224,30 @@ impl Links for DocLinks<'_> {
                 .cloned()
                 .ok_or_else(|| format!("no content file {key}"))?
         } else if let Some(abs) = path.strip_prefix('/') {
-            self.index
-                .lookup_url(abs)
-                .ok_or_else(|| format!("no page or file at /{abs}"))?
+            match (self.index.lookup_url(abs), self.book) {
+                (Some(t), _) => t,
+                // mdBook serves the book as the site: `/a.md` is the book's.
+                (None, Some(b)) => self
+                    .index
+                    .sources
+                    .get(&format!("{}{abs}", b.src_dir))
+                    .cloned()
+                    .or_else(|| self.index.lookup_url(&format!("{}{abs}", b.out_dir)))
+                    .ok_or_else(|| {
+                        format!(
+                            "no page or file at /{abs}: looked at the site root and at the book's root ({}{abs})",
+                            b.out_dir
+                        )
+                    })?,
+                (None, None) => return Err(format!("no page or file at /{abs}")),
+            }
         } else {
             let from_source =
                 join(dir_of(self.source), &path).and_then(|s| self.index.sources.get(&s).cloned());
+            let base = self.book.map_or(self.output, |b| b.chapter_output);
             match from_source {
                 Some(t) => t,
-                None => join(dir_of(self.output), &path)
+                None => join(dir_of(base), &path)
                     .and_then(|p| self.index.lookup_url(&p))
                     .ok_or_else(|| {
                         format!("no page or file at {path} (relative to {})", self.source)
@@ -308,6 +338,7 @@ mod tests {
             same_page: None,
             own_prefix: "",
             inline: None,
+            book: None,
         };
         assert_eq!(
             href(&l, "@/notices/a.md#x").unwrap(),

@@ -3,16 +3,21 @@
 
 use super::context::Shared;
 use super::emit::Outputs;
-use super::links::{self, DocLinks};
-use super::markdown::{self, LinkUse};
+use super::links::{self, BookLinks, DocLinks};
+use super::markdown::{self, BookStyle, LinkUse};
 use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapter};
 use crate::model::manual::Manual;
+use crate::model::preprocess;
 use crate::problem::Problem;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
-/// A manual's files, the Markdown links found in it (with their source)
-/// and its chapters as search documents.
+/// A manual's files, the Markdown links found in it (with their source),
+/// its chapters as search documents, and the problems found: a manual with
+/// problems is still rendered as far as it can be, so that one run lists
+/// every problem and a manual published under `warn` has its pages.
 pub(super) struct ManualOutput {
+    pub(super) problems: Vec<Problem>,
     pub(super) files: Outputs,
     pub(super) links: Vec<(String, LinkUse)>,
     /// Each chapter, for the search index.
@@ -27,7 +32,12 @@ struct Text<'m> {
     path: &'m str,
     /// Root-relative source path, as problems name it.
     source: String,
+    /// After `{{#include}}` and its family.
     text: String,
+    /// `{{#title}}`, if the chapter sets one.
+    title: Option<String>,
+    /// Maps lines of `text` back to the chapter file.
+    expanded: preprocess::Expanded,
 }
 
 /// What one rendering step of a manual adds.
@@ -41,11 +51,27 @@ struct Made {
 
 /// Contents page, one page per chapter, the one-page print view and the
 /// self-contained download of a manual.
-pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Vec<Problem>> {
-    let texts = read_chapters(ctx, m)?;
+pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     let mut made = Made::default();
-    for k in 0..texts.len() {
-        chapter_page(ctx, m, &texts, k, &mut made);
+    let texts = read_chapters(ctx, m, &mut made.problems);
+    let mut front = None;
+    // Chapters on every core: a 400-chapter book is one step of the build.
+    let pages: Vec<(Made, Option<String>)> = (0..texts.len())
+        .into_par_iter()
+        .map(|k| {
+            let mut one = Made::default();
+            let html = chapter_page(ctx, m, &texts, k, &mut one);
+            (one, html)
+        })
+        .collect();
+    for (one, html) in pages {
+        made.out.extend(one.out);
+        made.uses.extend(one.uses);
+        made.problems.extend(one.problems);
+        made.search.extend(one.search);
+        if html.is_some() {
+            front = html;
+        }
     }
     let book = format!("manuals/{}/book.toml", m.id);
     let index_out = format!("{}index.html", m.out_dir());
@@ -53,10 +79,17 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Ve
     let mut c = ctx.base(&index_out, &m.title, &m.description);
     c.insert("manual", &manual_view(m, &root));
     c.insert("chapters", &chapter_list(m, &root, None));
+    c.insert("readme", &front);
     // The print view and the download share the chapters' one-page rendering.
-    let mut one_page = Made::default();
-    one_page_view(ctx, m, &texts, false, &mut one_page);
-    one_page_view(ctx, m, &texts, true, &mut one_page);
+    let view = |offline: bool| {
+        let mut v = Made::default();
+        one_page_view(ctx, m, &texts, offline, &mut v);
+        v
+    };
+    let (mut one_page, offline) = rayon::join(|| view(false), || view(true));
+    one_page.out.extend(offline.out);
+    one_page.uses.extend(offline.uses);
+    one_page.problems.extend(offline.problems);
     match ctx.render("manual_index.html", &c, &book) {
         Ok(html) => {
             made.out.insert(index_out, html.into_bytes().into());
@@ -65,50 +98,67 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Ve
     }
     made.out.extend(one_page.out);
     made.uses.extend(one_page.uses);
-    made.problems.extend(one_page.problems);
-    if made.problems.is_empty() {
-        Ok(ManualOutput {
-            files: made.out,
-            links: made.uses,
-            search: made.search,
-        })
-    } else {
-        Err(made.problems)
+    // The one-page views render the same Markdown: their problems are the
+    // chapter pages' (except template errors).
+    made.problems
+        .extend(one_page.problems.into_iter().filter(|p| p.line.is_none()));
+    ManualOutput {
+        problems: made.problems,
+        files: made.out,
+        links: made.uses,
+        search: made.search,
     }
 }
 
-/// Every chapter file of the manual (drafts have none), read once.
-fn read_chapters<'m>(ctx: &Shared, m: &'m Manual) -> Result<Vec<Text<'m>>, Vec<Problem>> {
+/// Every chapter file of the manual (drafts have none), read once, with
+/// its directives expanded.
+fn read_chapters<'m>(ctx: &Shared, m: &'m Manual, problems: &mut Vec<Problem>) -> Vec<Text<'m>> {
     let src = m.src_dir.to_string_lossy().replace('\\', "/");
     let mut texts = Vec::new();
-    let mut problems = Vec::new();
     for (index, c) in m.chapters.iter().enumerate() {
         let Some(path) = c.path.as_deref() else {
             continue;
         };
         let source = format!("{src}/{path}");
-        match std::fs::read_to_string(ctx.site.root.join(&source)) {
-            Ok(text) => texts.push(Text {
-                index,
-                path,
-                source,
-                text,
-            }),
+        let file = ctx.site.root.join(&source);
+        match std::fs::read_to_string(&file) {
+            Ok(raw) => {
+                let mut e = preprocess::expand(&raw, &file);
+                problems.extend(
+                    std::mem::take(&mut e.problems)
+                        .into_iter()
+                        .map(|(l, msg)| Problem::new(&source, Some(l), msg)),
+                );
+                texts.push(Text {
+                    index,
+                    path,
+                    source,
+                    text: std::mem::take(&mut e.text),
+                    title: e.title.take(),
+                    expanded: e,
+                })
+            }
             Err(e) => problems.push(Problem::new(&source, None, e.to_string())),
         }
     }
-    if problems.is_empty() {
-        Ok(texts)
-    } else {
-        Err(problems)
-    }
+    texts
 }
 
 /// The page of chapter `texts[k]`, with links to the ones before and after.
-fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut Made) {
+/// The top-level `README.md` is shown on the contents page instead: its
+/// HTML is returned for it.
+fn chapter_page(
+    ctx: &Shared,
+    m: &Manual,
+    texts: &[Text],
+    k: usize,
+    made: &mut Made,
+) -> Option<String> {
     let t = &texts[k];
     let output = m.chapter_output(t.path);
     let root = links::root_prefix(&output);
+    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
+    let out_dir = m.out_dir();
     let links = DocLinks {
         index: ctx.index,
         source: &t.source,
@@ -116,30 +166,43 @@ fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut M
         same_page: None,
         own_prefix: "",
         inline: None,
+        book: Some(BookLinks {
+            src_dir: &src_dir,
+            out_dir: &out_dir,
+            chapter_output: &output,
+        }),
     };
-    let r = markdown::render(&t.text, 1, "", &links);
+    let style = BookStyle {
+        id_prefix: "",
+        shift: 0,
+        smart_punctuation: m.smart_punctuation,
+    };
+    let r = markdown::render_book(&t.text, &style, &links);
     made.problems.extend(
         r.problems
             .iter()
-            .map(|(l, msg)| Problem::new(&t.source, Some(*l), msg.clone())),
+            .map(|(l, msg)| Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())),
     );
-    made.uses.extend(tag_links(r.links, &t.source));
+    made.uses.extend(tag_links(r.links, t));
     let chapter = &m.chapters[t.index];
+    let title = t.title.as_deref().unwrap_or(&chapter.title);
+    made.search.extend(super::search::chapter_docs(
+        &output, title, &m.title, &r.html,
+    ));
+    if Manual::is_front(t.path) {
+        return Some(r.html);
+    }
     let link = |j: usize| ChapterLink {
         title: &m.chapters[texts[j].index].title,
         href: format!("{root}{}", m.chapter_output(texts[j].path)),
     };
-    let mut c = ctx.base(
-        &output,
-        &format!("{} - {}", chapter.title, m.title),
-        &m.description,
-    );
+    let mut c = ctx.base(&output, &format!("{title} - {}", m.title), &m.description);
     c.insert("manual", &manual_view(m, &root));
     c.insert("chapters", &chapter_list(m, &root, Some(t.path)));
     c.insert(
         "chapter",
         &ChapterView {
-            title: &chapter.title,
+            title,
             number: &chapter.number,
             content: &r.html,
             toc: &r.headings,
@@ -147,18 +210,13 @@ fn chapter_page(ctx: &Shared, m: &Manual, texts: &[Text], k: usize, made: &mut M
     );
     c.insert("prev", &(k > 0).then(|| link(k - 1)));
     c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
-    made.search.extend(super::search::chapter_docs(
-        &output,
-        &chapter.title,
-        &m.title,
-        &r.html,
-    ));
     match ctx.render("manual_chapter.html", &c, &t.source) {
         Ok(html) => {
             made.out.insert(output, html.into_bytes().into());
         }
         Err(p) => made.problems.push(p),
     }
+    None
 }
 
 /// Every chapter on one page: the print view, or (`offline`) the download,
@@ -184,8 +242,11 @@ fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: 
         HashMap::new()
     };
     let mut chapters = Vec::new();
+    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
+    let out_dir = m.out_dir();
     for t in texts {
         let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+        let chapter_output = m.chapter_output(t.path);
         let links = DocLinks {
             index: ctx.index,
             source: &t.source,
@@ -193,15 +254,26 @@ fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: 
             same_page: Some(&anchors),
             own_prefix: &prefix,
             inline: offline.then_some(&images),
+            book: Some(BookLinks {
+                src_dir: &src_dir,
+                out_dir: &out_dir,
+                chapter_output: &chapter_output,
+            }),
         };
-        let r = markdown::render_shifted(&t.text, 1, &prefix, 1, &links);
-        if !offline {
-            made.uses.extend(tag_links(r.links, &t.source));
-        }
+        let style = BookStyle {
+            id_prefix: &prefix,
+            shift: 1,
+            smart_punctuation: m.smart_punctuation,
+        };
+        let r = markdown::render_book(&t.text, &style, &links);
+        made.problems.extend(r.problems.iter().map(|(l, msg)| {
+            Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())
+        }));
+        made.uses.extend(tag_links(r.links, t));
         let ch = &m.chapters[t.index];
         chapters.push(PrintChapter {
             anchor: Manual::chapter_anchor(t.path),
-            title: &ch.title,
+            title: t.title.as_deref().unwrap_or(&ch.title),
             number: &ch.number,
             depth: ch.depth,
             content: r.html,
@@ -281,8 +353,14 @@ fn inline_css(ctx: &Shared) -> String {
         .join("\n")
 }
 
-fn tag_links(uses: Vec<LinkUse>, source: &str) -> Vec<(String, LinkUse)> {
-    uses.into_iter().map(|u| (source.to_string(), u)).collect()
+/// The links of a chapter with its source, at the chapter file's lines.
+fn tag_links(uses: Vec<LinkUse>, t: &Text) -> Vec<(String, LinkUse)> {
+    uses.into_iter()
+        .map(|mut u| {
+            u.line = t.expanded.source_line(u.line);
+            (t.source.clone(), u)
+        })
+        .collect()
 }
 
 fn data_uri(name: &str, bytes: &[u8]) -> String {

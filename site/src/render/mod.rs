@@ -63,6 +63,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
     let index = timed("index", || build_index(site))?;
     let ctx = Shared::new(site, &index);
     let mut made = Made::new(sink, &index);
+    made.later.extend(site.manual_problems.iter().cloned());
     let (manual_sizes, manual_links) = timed("manuals", || manuals(&ctx, &mut made));
     let file_sizes = timed("spreadsheets", || spreadsheets(&ctx, &mut made));
     // The pages show these files' sizes: they must all be there.
@@ -95,6 +96,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
         sizes,
         ids: tally.ids,
         search_files,
+        warnings: tally.warnings,
     })
 }
 
@@ -117,6 +119,9 @@ struct Made<'a> {
     search: ::search::Builder,
     /// The index files written (their names depend on the site's size).
     search_files: HashSet<String>,
+    /// Problems that do not stop the later steps (the manuals'), reported
+    /// with the check's.
+    later: Vec<Problem>,
 }
 
 /// What the build made, counted; every page's ids.
@@ -128,6 +133,8 @@ struct Tally {
     bytes: usize,
     pages: usize,
     ids: HashMap<String, html::IdSet>,
+    /// Problems of manuals published under `warn`.
+    warnings: Vec<Problem>,
 }
 
 /// The Markdown links of the content docs (in `site.content.docs` order)
@@ -146,6 +153,7 @@ impl<'a> Made<'a> {
             problems: Vec::new(),
             search: ::search::Builder::new(),
             search_files: HashSet::new(),
+            later: Vec::new(),
         }
     }
 
@@ -183,21 +191,20 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
     let mut sizes = HashMap::new();
     let mut uses = Vec::new();
     for m in &ctx.site.manuals {
-        match render_manual(ctx, m) {
-            Ok(manual) => {
-                let size = manual
-                    .files
-                    .get(&m.download_output())
-                    .map_or(0, |b| b.len());
-                sizes.insert(m.id.clone(), size);
-                made.emit_all(manual.files);
-                for chapter in manual.search {
-                    made.index_text(Some(chapter));
-                }
-                uses.extend(manual.links);
-            }
-            Err(p) => made.problems.extend(p),
+        let manual = render_manual(ctx, m);
+        let size = manual
+            .files
+            .get(&m.download_output())
+            .map_or(0, |b| b.len());
+        sizes.insert(m.id.clone(), size);
+        made.emit_all(manual.files);
+        for chapter in manual.search {
+            made.index_text(Some(chapter));
         }
+        uses.extend(manual.links);
+        // Reported with everything else at the end: the rest of the build
+        // does not depend on them.
+        made.later.extend(manual.problems);
     }
     (sizes, uses)
 }
@@ -358,13 +365,16 @@ fn copies(site: &Site, made: &mut Made) {
 }
 
 /// Anchors across pages, now that every page's ids are known; then what the
-/// build made, counted.
+/// build made, counted. Every step's problems are reported together, each
+/// once; those of a manual published under `warn` become warnings.
 fn check(site: &Site, made: Made, links: &Links) -> Result<Tally, Vec<Problem>> {
     let Made {
         emitted,
         mut problems,
+        later,
         ..
     } = made;
+    problems.extend(later);
     let mut built = Tally::default();
     let mut pending = Vec::new();
     let mut template_problems = Vec::new();
@@ -381,24 +391,27 @@ fn check(site: &Site, made: Made, links: &Links) -> Result<Tally, Vec<Problem>> 
             built.outputs.insert(e.path, b);
         }
     }
-    if problems.is_empty() {
-        let ids = Ids {
-            base: &built.ids,
-            overlay: None,
-        };
-        let uses = site
-            .content
-            .docs
-            .iter()
-            .zip(&links.doc_links)
-            .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
-            .chain(links.manual_links.iter().map(|(s, u)| (s.clone(), u)));
-        problems = check_anchors(uses, &pending, template_problems, &ids);
-    }
-    if problems.is_empty() {
+    let ids = Ids {
+        base: &built.ids,
+        overlay: None,
+    };
+    let uses = site
+        .content
+        .docs
+        .iter()
+        .zip(&links.doc_links)
+        .flat_map(|(d, links)| links.iter().map(move |u| (d.source_str(), u)))
+        .chain(links.manual_links.iter().map(|(s, u)| (s.clone(), u)));
+    let found = check_anchors(uses, &pending, template_problems, &ids, &problems);
+    problems.extend(found);
+    let (errors, warnings) = check::by_policy(site, sorted(problems));
+    if errors.is_empty() {
+        built.warnings = warnings;
         Ok(built)
     } else {
-        Err(sorted(problems))
+        let mut all = errors;
+        all.extend(warnings);
+        Err(sorted(all))
     }
 }
 
