@@ -90,10 +90,58 @@ fn list_pages(ctx: &Shared) -> Result<Vec<(&'static str, String)>, Problem> {
         description: description.to_string(),
         doc_number: String::new(),
     };
-    let forms: Vec<ListItem> = form_links(ctx, "../")
+    let form_links = form_links(ctx, "../");
+    let forms: Vec<ListItem> = form_links
         .iter()
         .map(|f| item(f.annex, f.title, &f.href, f.description))
         .collect();
+    // With several notices that have forms, each form is listed under
+    // the notice that makes it an annex (in the notice's order).
+    let notices: Vec<_> = ctx
+        .site
+        .content
+        .docs
+        .iter()
+        .filter_map(|d| Some((d, d.meta.notice.as_ref()?)))
+        .filter(|(_, n)| n.attachments.iter().any(|a| a.form.is_some()))
+        .collect();
+    let mut groups: Vec<FormGroup> = Vec::new();
+    if notices.len() > 1 {
+        let mut listed = std::collections::HashSet::new();
+        for (d, n) in &notices {
+            let items: Vec<ListItem> = n
+                .attachments
+                .iter()
+                .filter_map(|a| a.form.as_deref())
+                .filter_map(|id| {
+                    let i = ctx.site.forms.iter().position(|f| f.id == id)?;
+                    listed.insert(i);
+                    let f = &form_links[i];
+                    Some(item(f.annex, f.title, &f.href, f.description))
+                })
+                .collect();
+            groups.push(FormGroup {
+                title: d.meta.title.clone().unwrap_or_default(),
+                doc_number: n.doc_number.clone(),
+                href: format!("../{}", d.output()),
+                items,
+            });
+        }
+        let rest: Vec<ListItem> = form_links
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !listed.contains(i))
+            .map(|(_, f)| item(f.annex, f.title, &f.href, f.description))
+            .collect();
+        if !rest.is_empty() {
+            groups.push(FormGroup {
+                title: "其他表格".into(),
+                doc_number: String::new(),
+                href: String::new(),
+                items: rest,
+            });
+        }
+    }
     let manuals: Vec<ListItem> = manual_links(ctx, "../", &Sizes::none())
         .iter()
         .map(|m| item(m.annex, m.title, &m.href, m.description))
@@ -106,15 +154,26 @@ fn list_pages(ctx: &Shared) -> Result<Vec<(&'static str, String)>, Problem> {
         if pages.is_empty() {
             continue;
         }
+        let groups: &[FormGroup] = if output == FORMS_INDEX { &groups } else { &[] };
         let mut c = ctx.base(output, title, "");
         let blank = BlankPage { title, content: "" };
         c.insert("section", &blank);
         c.insert("page", &blank);
         c.insert("pages", &pages);
+        c.insert("groups", groups);
         c.insert("subsections", &Vec::<String>::new());
         out.push((output, ctx.render("section.html", &c, output)?));
     }
     Ok(out)
+}
+
+/// The forms one notice makes its annexes, for the 表格填报 list.
+#[derive(serde::Serialize)]
+struct FormGroup {
+    title: String,
+    doc_number: String,
+    href: String,
+    items: Vec<ListItem>,
 }
 
 /// 404 is served at any depth: its links are root-absolute.
