@@ -21,6 +21,7 @@ pub(super) async fn page(
 ) -> Result<Page, Error> {
     let rows = inner.readers.run(crate::store::outbox_rows).await?;
     let failed = rows.iter().filter(|r| r.status == Delivery::Failed).count();
+    let routes = crate::outbox::Routes::new(&inner.config);
     let rows: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -31,7 +32,7 @@ pub(super) async fn page(
                 "unit": r.unit,
                 "form_title": r.form_title,
                 "channel": r.channel.label(),
-                "state": r.status.label(),
+                "state": routes.label(r.channel, r.status),
                 "status": r.status,
                 "tries": r.tries,
                 "next": if r.status == Delivery::Pending { cst_text(r.next_attempt_at) } else { String::new() },
@@ -42,6 +43,7 @@ pub(super) async fn page(
     Ok(admin_page("admin_outbox.html", "通知发送情况", &admin)
         .with("rows", &rows)
         .with("failed", &failed)
+        .with("routes", &routes.describe_zh())
         .with(
             "requeued",
             &q.get("requeued").and_then(|n| n.parse::<usize>().ok()),
