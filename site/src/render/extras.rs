@@ -25,21 +25,118 @@ pub(super) fn render_extras(ctx: &Shared) -> Result<Outputs, Problem> {
         out.insert(output.into(), html.into_bytes().into());
     }
     out.insert("404.html".into(), not_found(ctx)?.into_bytes().into());
+    out.insert(SITE_MAP.into(), site_map(ctx)?.into_bytes().into());
     Ok(out)
 }
 
-/// sitemap.xml, atom.xml and robots.txt.
+/// The 网站地图 page, linked from every footer.
+pub(super) const SITE_MAP: &str = "sitemap/index.html";
+
+#[derive(serde::Serialize)]
+struct MapGroup {
+    title: String,
+    href: String,
+    items: Vec<MapItem>,
+}
+
+#[derive(serde::Serialize)]
+struct MapItem {
+    title: String,
+    href: String,
+}
+
+/// 网站地图: the home page, every top-level section with its pages, the
+/// forms, the manuals and the search.
+fn site_map(ctx: &Shared) -> Result<String, Problem> {
+    let root = "../";
+    let mut groups = vec![MapGroup {
+        title: "首页".into(),
+        href: format!("{root}index.html"),
+        items: Vec::new(),
+    }];
+    for s in &ctx.sections {
+        let dir = s.url.clone();
+        let items = ctx
+            .site
+            .content
+            .docs
+            .iter()
+            .filter(|d| !d.is_section && !d.meta.draft && d.url.starts_with(&dir) && d.url != dir)
+            .map(|d| MapItem {
+                title: d.title(),
+                href: format!("{root}{}", d.output()),
+            })
+            .collect();
+        groups.push(MapGroup {
+            title: s.title(),
+            href: format!("{root}{}", s.output()),
+            items,
+        });
+    }
+    let forms: Vec<MapItem> = form_links(ctx, root)
+        .iter()
+        .map(|f| MapItem {
+            title: match f.annex {
+                Some(n) => format!("附件{n} {}", f.title),
+                None => f.title.to_string(),
+            },
+            href: f.href.clone(),
+        })
+        .collect();
+    if !forms.is_empty() {
+        groups.push(MapGroup {
+            title: "表格填报".into(),
+            href: format!("{root}{FORMS_INDEX}"),
+            items: forms,
+        });
+    }
+    let manuals: Vec<MapItem> = manual_links(ctx, root, &Sizes::none())
+        .iter()
+        .map(|m| MapItem {
+            title: match m.annex {
+                Some(n) => format!("附件{n} {}", m.title),
+                None => m.title.to_string(),
+            },
+            href: m.href.clone(),
+        })
+        .collect();
+    if !manuals.is_empty() {
+        groups.push(MapGroup {
+            title: "操作手册".into(),
+            href: format!("{root}manuals/index.html"),
+            items: manuals,
+        });
+    }
+    groups.push(MapGroup {
+        title: "站内搜索".into(),
+        href: format!("{root}{}", ::search::SEARCH_PAGE),
+        items: Vec::new(),
+    });
+    let mut c = ctx.base(SITE_MAP, "网站地图", "");
+    c.insert("groups", &groups);
+    ctx.render("sitemap.html", &c, "templates/sitemap.html")
+}
+
+/// sitemap.xml, atom.xml and robots.txt. The first two only with a
+/// `base_url`: both formats require absolute URLs, so without one they
+/// are left out (and the build says so) rather than written invalid.
 pub(super) fn render_feeds(ctx: &Shared) -> Outputs {
-    let abs = |o: &str| ctx.absolute(o);
     let mut out = Outputs::new();
-    out.insert(
-        "sitemap.xml".into(),
-        feeds::sitemap(ctx.site, &abs).into_bytes().into(),
-    );
-    out.insert(
-        "atom.xml".into(),
-        feeds::atom(ctx.site, &abs).into_bytes().into(),
-    );
+    if ctx.site.config.site.base_url.is_empty() {
+        tracing::info!(
+            "sitemap.xml and atom.xml not written: they need absolute URLs and [site] base_url is empty"
+        );
+    } else {
+        let abs = |o: &str| ctx.absolute(o);
+        out.insert(
+            "sitemap.xml".into(),
+            feeds::sitemap(ctx.site, &abs).into_bytes().into(),
+        );
+        out.insert(
+            "atom.xml".into(),
+            feeds::atom(ctx.site, &abs).into_bytes().into(),
+        );
+    }
     out.insert(
         "robots.txt".into(),
         feeds::robots(ctx.site).into_bytes().into(),
