@@ -34,6 +34,10 @@ struct GazetteSection {
     annex: Option<u32>,
     #[serde(default)]
     audience: String,
+    /// The official document this book guides through (a PDF or Word
+    /// file under the book's `src/`), shown first on its contents page.
+    #[serde(default)]
+    official: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,7 +69,22 @@ pub(crate) struct Manual {
     pub(crate) chapters: Vec<Chapter>,
     /// Non-Markdown files under src/ (images), relative to src/.
     pub(crate) assets: Vec<String>,
+    /// `official` of the book's settings: the official document as a file.
+    pub(crate) official: Option<Official>,
 }
+
+/// The official document a manual carries as an attachment.
+#[derive(Debug, Clone)]
+pub(crate) struct Official {
+    /// Relative to the book's `src/` (and to its output folder).
+    pub(crate) path: String,
+    /// PDF, DOC, DOCX …, as shown.
+    pub(crate) format: String,
+    pub(crate) bytes: u64,
+}
+
+/// Formats an official document may come in.
+const OFFICIAL_FORMATS: &[&str] = &["pdf", "doc", "docx", "wps", "ofd"];
 
 impl Manual {
     /// Output folder, e.g. `manuals/supervisor/`.
@@ -170,6 +189,46 @@ fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
     let mut assets = Vec::new();
     collect_assets(&root.join(&src_dir), "", &mut assets);
     assets.sort();
+    let official = match book.gazette.official.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(path) => {
+            let book_rel = format!("manuals/{id}/book.toml");
+            let ext = Path::new(path)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if !OFFICIAL_FORMATS.contains(&ext.as_str()) {
+                return Err(vec![Problem::new(
+                    &book_rel,
+                    None,
+                    format!(
+                        "official = {path:?}: the official document must be a PDF or Word file ({})",
+                        OFFICIAL_FORMATS.join(", ")
+                    ),
+                )]);
+            }
+            let file = root.join(&src_dir).join(path);
+            let meta = match std::fs::metadata(&file) {
+                Ok(m) if m.is_file() && assets.iter().any(|a| a == path) => m,
+                _ => {
+                    return Err(vec![Problem::new(
+                        &book_rel,
+                        None,
+                        format!(
+                            "official = {path:?}: no such file under {} (the path is relative to the book's src/)",
+                            src_dir.display()
+                        ),
+                    )])
+                }
+            };
+            Some(Official {
+                path: path.to_string(),
+                format: ext.to_ascii_uppercase(),
+                bytes: meta.len(),
+            })
+        }
+    };
     Ok(Manual {
         id: id.to_string(),
         title: book.book.title,
@@ -180,6 +239,7 @@ fn load(root: &Path, id: &str) -> Result<Manual, Vec<Problem>> {
         src_dir,
         chapters,
         assets,
+        official,
     })
 }
 

@@ -53,6 +53,22 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> Result<ManualOutput, Ve
     let mut c = ctx.base(&index_out, &m.title, &m.description);
     c.insert("manual", &manual_view(m, &root));
     c.insert("chapters", &chapter_list(m, &root, None));
+    // The official document, if the book carries one (shown first).
+    if let Some(o) = &m.official {
+        let name = std::path::Path::new(&o.path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(&o.path);
+        c.insert(
+            "official",
+            &serde_json::json!({
+                "href": o.path,
+                "filename": name,
+                "format": o.format,
+                "size": forms::paths::format_size(o.bytes as usize),
+            }),
+        );
+    }
     // The print view and the download share the chapters' one-page rendering.
     let mut one_page = Made::default();
     one_page_view(ctx, m, &texts, false, &mut one_page);

@@ -363,3 +363,59 @@ fn a_new_or_moved_page_needs_a_full_render() {
     );
     assert_eq!(built.update_doc(&mut site, "notices/new.md").unwrap(), None);
 }
+
+#[test]
+fn a_manual_carries_its_official_document_first_on_its_contents_page() {
+    let (_dir, root) = fixture();
+    let pdf = b"%PDF-1.4\n% the official manual\n%%EOF\n";
+    write(
+        &root,
+        "manuals/guide/src/official/guide.pdf",
+        std::str::from_utf8(pdf).unwrap(),
+    );
+    let book = std::fs::read_to_string(root.join("manuals/guide/book.toml")).unwrap();
+    let with =
+        |value: &str| book.replace("[gazette]\n", &format!("[gazette]\nofficial = {value:?}\n"));
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/guide.pdf"),
+    );
+    let out = render(&Site::load(&root).unwrap()).unwrap();
+    assert_eq!(&out["manuals/guide/official/guide.pdf"][..], &pdf[..]);
+    let index = text(&out, "manuals/guide/index.html");
+    let size = forms::paths::format_size(pdf.len());
+    let official = index
+        .find(&format!(
+            "<a href=\"official/guide.pdf\" download=\"guide.pdf\">guide.pdf</a> <span class=\"file-info\">PDF，{size}</span>"
+        ))
+        .unwrap_or_else(|| panic!("{index}"));
+    // First on the page: before the book's own description and contents.
+    assert!(official < index.find("目录").unwrap());
+    assert!(official < index.find("manual-actions").unwrap());
+
+    // Only a PDF or Word file, and one that is there.
+    write(&root, "manuals/guide/src/official/guide.txt", "x");
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/guide.txt"),
+    );
+    let problems = Site::load(&root).err().unwrap();
+    assert!(
+        problems[0].to_string().contains("PDF or Word"),
+        "{}",
+        problems[0]
+    );
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/missing.pdf"),
+    );
+    let problems = Site::load(&root).err().unwrap();
+    assert!(
+        problems[0].to_string().contains("no such file"),
+        "{}",
+        problems[0]
+    );
+}
