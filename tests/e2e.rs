@@ -11,6 +11,7 @@ mod intake_http;
 mod links;
 mod office_exchange;
 mod office_fax;
+mod publishing;
 mod search;
 mod seed;
 mod serve;
