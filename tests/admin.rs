@@ -247,7 +247,14 @@ fn logged_in_admin_lists_marks_audits_and_exports() {
     assert!(list.contains(r#"<th scope="col">参考编号</th>"#));
     assert!(list.contains("电子邮件："), "{list}");
     assert!(list.contains("待处理"));
-    assert!(list.contains("下载一览表（Excel）") && list.contains("下载一览表（CSV）"));
+    // XLSX first; the CSV is labelled for other systems, with why.
+    let xlsx = list.find("下载一览表（XLSX）").expect("XLSX download");
+    let csv = list.find("CSV（供其他系统导入）").expect("CSV download");
+    assert!(xlsx < csv, "XLSX is offered first");
+    assert!(
+        list.contains("1.14414000000144E+17"),
+        "the CSV caveat is said"
+    );
 
     // Detail: the answers in form order.
     let detail = a.get(&format!("/admin/returns/{first}"), c);

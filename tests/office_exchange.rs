@@ -153,7 +153,19 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
             &[],
         );
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-        assert!(String::from_utf8_lossy(&r.stderr).contains("条记录已导出到"));
+        // Names the database it read and how many rows.
+        let said = String::from_utf8_lossy(&r.stderr);
+        let n = if form == "departments" {
+            departments.len()
+        } else {
+            committees.len()
+        };
+        assert!(
+            said.contains(&format!("{n} 条记录（读自数据库 "))
+                && said.contains("gazette.db")
+                && said.contains("已导出到"),
+            "{said}"
+        );
     }
     assert_export_equals(&d, "departments", &departments);
     assert_export_equals(&c, "committees", &committees);
@@ -166,6 +178,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(r.stdout.starts_with(b"\xEF\xBB\xBF"), "UTF-8 BOM");
+    assert!(String::from_utf8_lossy(&r.stderr).contains("已输出到标准输出"));
     let csv = String::from_utf8(r.stdout).unwrap();
     assert!(
         csv.contains("\u{FEFF}序号,参考编号,单位全称,统一社会信用代码,"),

@@ -262,7 +262,10 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
     // The same failure reporting as email rows.
     let out = common::run(&["outbox"], server.site.path(), &[]);
     let report = String::from_utf8_lossy(&out.stdout);
-    assert!(report.contains("1 sent, 0 pending, 1 failed"), "{report}");
+    assert!(
+        report.contains("notifications: 1 ") && report.contains(", 0 pending, 1 failed"),
+        "{report}"
+    );
     assert!(
         report.contains(&format!("{reference} fax ")),
         "the channel is named: {report}"

@@ -54,10 +54,25 @@ pub struct Site {
     pub description: String,
     pub language: String,
     /// Absolute URL of the published site, e.g. `https://hrss.meizhou.gov.cn/`.
-    /// Empty: every link is relative and feeds/sitemaps use relative URLs.
+    /// Empty: every link is relative, and `sitemap.xml` and `atom.xml`
+    /// (which need absolute URLs) are not written.
     pub base_url: WebUrl,
     /// Shown in the footer and the `SiteName`/`SiteDomain` meta tags.
     pub domain: String,
+    /// 主办单位 (the footer, 国办发〔2017〕47号).
+    pub sponsor: String,
+    /// 承办单位: who runs the site for the 主办单位.
+    pub operator: String,
+    /// Contact of the 主办/承办单位 shown with them (a phone or an address).
+    pub sponsor_contact: String,
+    /// 网站标识码, e.g. `4414000001`: the footer and `<meta name="SiteIDCode">`.
+    pub site_code: String,
+    /// ICP备案号, e.g. `粤ICP备05000000号`, linked to beian.miit.gov.cn.
+    pub icp: String,
+    /// 公安机关备案号, e.g. `粤公网安备 44140202000000号`.
+    pub police_record: String,
+    /// The 公安机关备案号's link (its record on beian.mps.gov.cn).
+    pub police_record_url: String,
     /// What a problem in a manual does when its `book.toml` does not say
     /// (`[output.gazette] problems`): `error` fails the build, `warn`
     /// prints and counts it and publishes.
@@ -81,6 +96,13 @@ impl Default for Site {
             language: "zh-CN".into(),
             base_url: WebUrl::default(),
             domain: String::new(),
+            sponsor: String::new(),
+            operator: String::new(),
+            sponsor_contact: String::new(),
+            site_code: String::new(),
+            icp: String::new(),
+            police_record: String::new(),
+            police_record_url: String::new(),
             manual_problems: ProblemPolicy::Error,
         }
     }

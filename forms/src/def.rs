@@ -10,6 +10,8 @@ pub enum Kind {
     Text,
     Textarea,
     Select,
+    /// One choice shown as radio buttons (for a few short options).
+    Radio,
     Multi,
     Email,
     Mobile,
@@ -21,6 +23,8 @@ pub enum Kind {
     /// 发文字号 such as 梅市人社函〔2016〕216号.
     Docnum,
     Date,
+    /// 居民身份证号 (GB 11643-1999, 18 characters with a check character).
+    Idcard,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -52,6 +56,10 @@ pub struct Field {
     /// One line of help shown under the label.
     #[serde(default)]
     pub help: String,
+    /// A value people can copy the shape of, shown as 例如 … and used in
+    /// messages; without it the kind's neutral example (`Kind::example`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<String>,
     /// Column width in the spreadsheet, in characters.
     #[serde(default)]
     pub width: Option<f64>,
@@ -125,10 +133,11 @@ impl FormDef {
 impl Kind {
     /// Every kind, in the order the documentation lists them.
     #[cfg(test)]
-    pub(crate) const ALL: [Kind; 11] = [
+    pub(crate) const ALL: [Kind; 13] = [
         Kind::Text,
         Kind::Textarea,
         Kind::Select,
+        Kind::Radio,
         Kind::Multi,
         Kind::Email,
         Kind::Mobile,
@@ -137,6 +146,7 @@ impl Kind {
         Kind::Uscc,
         Kind::Docnum,
         Kind::Date,
+        Kind::Idcard,
     ];
 
     /// The name used in the TOML (`kind = "uscc"`).
@@ -145,6 +155,7 @@ impl Kind {
             Kind::Text => "text",
             Kind::Textarea => "textarea",
             Kind::Select => "select",
+            Kind::Radio => "radio",
             Kind::Multi => "multi",
             Kind::Email => "email",
             Kind::Mobile => "mobile",
@@ -153,52 +164,77 @@ impl Kind {
             Kind::Uscc => "uscc",
             Kind::Docnum => "docnum",
             Kind::Date => "date",
+            Kind::Idcard => "idcard",
         }
     }
 
-    /// `select` and `multi` take their values from `options`.
+    /// `select`, `radio` and `multi` take their values from `options`.
     pub(crate) fn has_options(self) -> bool {
-        matches!(self, Kind::Select | Kind::Multi)
+        matches!(self, Kind::Select | Kind::Radio | Kind::Multi)
     }
 
-    /// A value people can copy the shape of, shown as 例如 … next to the field.
+    /// The neutral example of a kind, for fields whose definition gives
+    /// none. Deliberately no real place's number: a site sets its own
+    /// (`example = "0753-2000000"`) in the form definition.
     pub fn example(self) -> Option<&'static str> {
         match self {
-            Kind::Phone => Some("0753-2128309"),
+            Kind::Phone => Some("010-12345678"),
             Kind::Mobile => Some("13800138000"),
-            Kind::Postcode => Some("514000"),
-            Kind::Uscc => Some("11441700007280420Y"),
-            Kind::Docnum => Some("梅市人社函〔2016〕216号"),
+            Kind::Postcode => Some("100000"),
+            // A made-up code with valid check characters (both of them).
+            Kind::Uscc => Some("12100000000000019C"),
+            Kind::Docnum => Some("某人社函〔2016〕1号"),
             Kind::Date => Some("2016-07-27"),
             Kind::Email => Some("name@example.com"),
-            Kind::Text | Kind::Textarea | Kind::Select | Kind::Multi => None,
+            // A made-up number with a valid check character (born 1949-12-31).
+            Kind::Idcard => Some("11010519491231002X"),
+            Kind::Text | Kind::Textarea | Kind::Select | Kind::Radio | Kind::Multi => None,
         }
     }
 
     /// What a value of this kind looks like, in Chinese, for the
-    /// spreadsheet's 填写说明 and similar help text.
-    pub(crate) fn expectation(self) -> &'static str {
+    /// spreadsheet's 填写说明 and similar help text; `eg` is the field's
+    /// example.
+    pub(crate) fn expectation(self, eg: Option<&str>) -> String {
+        let eg = |text: &str| match eg {
+            Some(e) => format!("{text}，例如{e}"),
+            None => text.to_string(),
+        };
         match self {
-            Kind::Text => "文字",
-            Kind::Textarea => "文字，可以分段",
-            Kind::Select => "从下拉列表中选择一项",
-            Kind::Multi => "可选多项，多项之间用“、”分隔",
-            Kind::Email => "电子邮箱地址，例如 name@example.com",
-            Kind::Mobile => "11 位手机号码，例如 13800138000",
-            Kind::Phone => {
-                "固定电话或传真，须带区号，例如 0753-2128309；有分机的写成 0753-2128309转123"
-            }
-            Kind::Postcode => "6 位数字邮政编码，例如 514000",
-            Kind::Uscc => {
-                "18 位统一社会信用代码，例如 11441700007280420Y，以营业执照或登记证书为准"
-            }
-            Kind::Docnum => "发文字号，年份用六角括号〔〕，例如 梅市人社函〔2016〕216号",
-            Kind::Date => "日期，例如 2016-07-27 或 2016年7月27日",
+            Kind::Text => "文字".into(),
+            Kind::Textarea => "文字，可以分段".into(),
+            Kind::Select => "从下拉列表中选择一项".into(),
+            Kind::Radio => "从选项中选择一项".into(),
+            Kind::Multi => "可选多项，多项之间用“、”分隔".into(),
+            Kind::Email => eg("电子邮箱地址"),
+            Kind::Mobile => eg("11位手机号码"),
+            Kind::Phone => format!(
+                "{}；有分机的在号码后写“转”和分机号",
+                eg("固定电话或传真，须带区号")
+            ),
+            Kind::Postcode => eg("6位数字邮政编码"),
+            Kind::Uscc => format!(
+                "{}，以登记证书或营业执照为准；尚未取得统一社会信用代码的单位可填写9位组织机构代码（如 XXXXXXXX-X）",
+                eg("18位统一社会信用代码")
+            ),
+            Kind::Docnum => eg("发文字号，年份用六角括号〔〕"),
+            Kind::Date => eg("日期"),
+            Kind::Idcard => eg("18位居民身份证号，最后一位可能是X"),
         }
     }
 }
 
 impl Field {
+    /// The example shown and used in messages: the definition's own, else
+    /// the kind's neutral one.
+    pub fn example(&self) -> Option<&str> {
+        match self.example.as_deref().map(str::trim) {
+            Some("") => None,
+            Some(e) => Some(e),
+            None => self.kind.example(),
+        }
+    }
+
     /// The length limit actually enforced: `max_length`, or for free text a
     /// default cap so one answer cannot fill the store or a notification.
     pub(crate) fn effective_max_length(&self) -> Option<usize> {

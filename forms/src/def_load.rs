@@ -617,7 +617,7 @@ options = ["机关", "其他"]
                 ("approval_no", Docnum, false),
                 ("approval_date", Date, false),
                 ("valid_until", Date, false),
-                ("admin_name", Text, false),
+                ("admin_name", Text, true),
                 ("admin_title", Text, false),
                 ("office_phone", Phone, true),
                 ("mobile", Mobile, true),
@@ -677,7 +677,8 @@ options = ["机关", "其他"]
                 .iter()
                 .map(|f| {
                     let v = match f.kind {
-                        Kind::Select | Kind::Multi => f.options[0].clone(),
+                        Kind::Select | Kind::Radio | Kind::Multi => f.options[0].clone(),
+                        Kind::Idcard => "11010519491231002X".into(),
                         Kind::Email => "renshi@example.com".into(),
                         Kind::Mobile => "13800138000".into(),
                         Kind::Phone => "0753-2128309".into(),

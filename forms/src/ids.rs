@@ -1,8 +1,11 @@
 //! Identifier check characters: 统一社会信用代码 (GB 32100-2015) and
-//! 组织机构代码 (GB 11714), which a 统一社会信用代码 embeds.
+//! 组织机构代码 (GB 11714), which a 统一社会信用代码 embeds, and
+//! 居民身份证号 (GB 11643).
 //!
 //! Pure functions over already-normalised text (upper case, no spaces); the
 //! validators in `validate` do the normalising and the wording.
+
+use chrono::Datelike;
 
 /// The 31 symbols of a 统一社会信用代码, valued by index (no I, O, S, V, Z).
 pub(crate) const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
@@ -24,13 +27,9 @@ pub(crate) enum UsccProblem {
     OrgCode { expected: char, found: char },
 }
 
-// Kept without a caller: a 组织机构代码 is to be accepted in place of a
-// 统一社会信用代码 (units registered before 2015 may have only the old code).
-
 /// What is wrong with a 组织机构代码. Positions are 1-based, counted over
 /// the 9 code characters (a hyphen before the check character is ignored).
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)]
 pub(crate) enum OrgCodeProblem {
     Length(usize),
     BadChar { position: usize, found: char },
@@ -127,7 +126,6 @@ pub(crate) fn org_code_check_char(first8: &str) -> Option<char> {
 }
 
 /// Checks an upper-case 组织机构代码, written `00001434-9` or `000014349`.
-#[allow(dead_code)]
 pub(crate) fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
     let mut chars: Vec<char> = code.chars().collect();
     if chars.len() == 10 && chars[8] == '-' {
@@ -156,6 +154,61 @@ pub(crate) fn check_org_code(code: &str) -> Result<(), OrgCodeProblem> {
             expected,
             found: chars[8],
         });
+    }
+    Ok(())
+}
+
+/// What is wrong with a 居民身份证号. Positions are 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IdcardProblem {
+    /// 15 digits: a first-generation number, replaced by 18 digits.
+    Legacy15,
+    Length(usize),
+    /// Not a digit among the first 17, or neither digit nor X last.
+    BadChar {
+        position: usize,
+    },
+    /// Digits 7–14 are not a real date, or one after today.
+    BirthDate,
+    CheckChar,
+}
+
+const IDCARD_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+
+/// The check character of a 居民身份证号 from its 17 digits (ISO 7064
+/// MOD 11-2 as GB 11643 gives it); `None` if they are not 17 digits.
+pub(crate) fn idcard_check_char(first17: &str) -> Option<char> {
+    if first17.len() != 17 {
+        return None;
+    }
+    let mut sum = 0;
+    for (c, w) in first17.chars().zip(IDCARD_WEIGHTS) {
+        sum += c.to_digit(10)? * w;
+    }
+    "10X98765432".chars().nth((sum % 11) as usize)
+}
+
+/// Checks an upper-case 居民身份证号 with no separators.
+pub(crate) fn check_idcard(code: &str, today: chrono::NaiveDate) -> Result<(), IdcardProblem> {
+    let chars: Vec<char> = code.chars().collect();
+    if chars.len() == 15 && chars.iter().all(char::is_ascii_digit) {
+        return Err(IdcardProblem::Legacy15);
+    }
+    if chars.len() != 18 {
+        return Err(IdcardProblem::Length(chars.len()));
+    }
+    for (i, &c) in chars.iter().enumerate() {
+        if !(c.is_ascii_digit() || (i == 17 && c == 'X')) {
+            return Err(IdcardProblem::BadChar { position: i + 1 });
+        }
+    }
+    let birth = chrono::NaiveDate::parse_from_str(&code[6..14], "%Y%m%d")
+        .map_err(|_| IdcardProblem::BirthDate)?;
+    if birth > today || birth.year() < 1800 {
+        return Err(IdcardProblem::BirthDate);
+    }
+    if idcard_check_char(&code[..17]) != Some(chars[17]) {
+        return Err(IdcardProblem::CheckChar);
     }
     Ok(())
 }

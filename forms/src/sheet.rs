@@ -99,7 +99,7 @@ fn column_width(field: &Field) -> f64 {
     let by_kind: f64 = match field.kind {
         Kind::Text => 20.0,
         Kind::Textarea => 30.0,
-        Kind::Select => 12.0,
+        Kind::Select | Kind::Radio => 12.0,
         Kind::Multi => 18.0,
         Kind::Email => 24.0,
         Kind::Mobile => 14.0,
@@ -108,6 +108,7 @@ fn column_width(field: &Field) -> f64 {
         Kind::Uscc => 22.0,
         Kind::Docnum => 24.0,
         Kind::Date => 12.0,
+        Kind::Idcard => 22.0,
     };
     // Chinese characters are about two columns wide.
     let label = (field.label.chars().count() * 2 + 3) as f64;
@@ -126,9 +127,11 @@ fn header_text(field: &Field) -> String {
 /// message Excel shows when a cell is selected.
 fn field_instruction(field: &Field) -> String {
     let mut text = match field.kind {
-        Kind::Select => format!("从下拉列表中选择一项：{}", field.options.join("、")),
+        Kind::Select | Kind::Radio => {
+            format!("从下拉列表中选择一项：{}", field.options.join("、"))
+        }
         Kind::Multi => format!("可选多项，多项之间用“、”分隔：{}", field.options.join("、")),
-        kind => kind.expectation().to_string(),
+        kind => kind.expectation(field.example()),
     };
     if let Some(max) = field.max_length {
         if matches!(field.kind, Kind::Text | Kind::Textarea | Kind::Docnum) {
@@ -251,7 +254,7 @@ fn write_form_sheet(
         let prompt = truncate_chars(&field_instruction(field), 255);
         let title = truncate_chars(&field.label, 32);
         let validation = match field.kind {
-            Kind::Select
+            Kind::Select | Kind::Radio
                 if field
                     .options
                     .iter()
@@ -267,12 +270,27 @@ fn write_form_sheet(
                         255,
                     ))?
             }
-            // Warn, not stop: the server gives the precise reason.
+            // Warn, not stop: the server gives the precise reason. A
+            // 组织机构代码 (9 characters, 10 with its hyphen) is taken too.
             Kind::Uscc => DataValidation::new()
+                .allow_custom(
+                    format!(
+                        "OR(LEN({cell})=18,LEN({cell})=9,LEN({cell})=10)",
+                        cell = rust_xlsxwriter::utility::row_col_to_cell(FIRST_DATA_ROW, col)
+                    )
+                    .as_str()
+                    .into(),
+                )
+                .set_error_style(DataValidationErrorStyle::Warning)
+                .set_error_title(title.clone())?
+                .set_error_message(
+                    "统一社会信用代码应为 18 位；尚未取得的单位填写 9 位组织机构代码。",
+                )?,
+            Kind::Idcard => DataValidation::new()
                 .allow_text_length(DataValidationRule::EqualTo(18))
                 .set_error_style(DataValidationErrorStyle::Warning)
                 .set_error_title(title.clone())?
-                .set_error_message("统一社会信用代码应为 18 位。")?,
+                .set_error_message("居民身份证号应为 18 位。")?,
             Kind::Postcode => DataValidation::new()
                 .allow_text_length(DataValidationRule::EqualTo(6))
                 .set_error_style(DataValidationErrorStyle::Warning)
@@ -564,7 +582,7 @@ fn cell_values(field: &Field, data: &Data) -> Result<Vec<String>, String> {
         _ => {}
     }
     let mut text = cell_text(data);
-    if numeric && field.kind == Kind::Uscc {
+    if numeric && matches!(field.kind, Kind::Uscc | Kind::Idcard) {
         // Excel keeps 15 significant digits; an all-digit code saved as a
         // number has lost its tail and cannot be recovered.
         return Err(format!(
@@ -793,6 +811,7 @@ mod tests {
             help: String::new(),
             width: None,
             local_area: None,
+            example: None,
         }
     }
 
@@ -925,7 +944,7 @@ mod tests {
         assert!(text
             .iter()
             .any(|t| t.starts_with("可选多项") && t.contains("副高级")));
-        assert!(text.iter().any(|t| t.contains("0753-2128309")));
+        assert!(text.iter().any(|t| t.contains("例如010-12345678")));
     }
 
     #[test]

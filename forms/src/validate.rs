@@ -4,7 +4,7 @@
 //! its label in 「」, and what is expected.
 
 use crate::def::{Field, FormDef, Kind};
-use crate::ids::{self, UsccProblem};
+use crate::ids::{self, IdcardProblem, OrgCodeProblem, UsccProblem};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
@@ -169,13 +169,18 @@ fn quoted(field: &Field) -> String {
 /// "请填写「x」" with an example where the kind has one.
 fn required_message(field: &Field) -> String {
     match field.kind {
-        Kind::Select => format!("请选择{}。", quoted(field)),
+        Kind::Select | Kind::Radio => format!("请选择{}。", quoted(field)),
         Kind::Multi => format!("请至少选择一项{}。", quoted(field)),
-        kind => match kind.example() {
-            Some(example) => format!("请填写{}，例如 {example}。", quoted(field)),
-            None => format!("请填写{}。", quoted(field)),
-        },
+        _ => format!("请填写{}{}。", quoted(field), eg(field)),
     }
+}
+
+/// "，例如 <the field's example>", or nothing when it has none.
+fn eg(field: &Field) -> String {
+    field
+        .example()
+        .map(|e| format!("，例如 {e}"))
+        .unwrap_or_default()
 }
 
 /// Free text keeps its punctuation: NFKC would turn Chinese ，：（） into
@@ -244,7 +249,7 @@ pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
         stripped.as_str()
     };
     let value = match field.kind {
-        Kind::Text | Kind::Textarea | Kind::Select | Kind::Multi => {
+        Kind::Text | Kind::Textarea | Kind::Select | Kind::Radio | Kind::Multi => {
             let text = normalize_text(raw);
             // Browsers send CRLF from a textarea; store plain newlines.
             if field.kind == Kind::Textarea {
@@ -264,7 +269,7 @@ pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
     }
     let value = match field.kind {
         Kind::Text | Kind::Textarea => check_text(field, value)?,
-        Kind::Select => check_option(field, value)?,
+        Kind::Select | Kind::Radio => check_option(field, value)?,
         // One choice of a multi field, checked on its own.
         Kind::Multi => check_option(field, value)?,
         Kind::Email => check_email(field, &value)?,
@@ -274,6 +279,7 @@ pub(crate) fn check_one(field: &Field, raw: &str) -> Result<String, String> {
         Kind::Uscc => check_uscc_field(field, &value)?,
         Kind::Docnum => check_docnum(field, &value)?,
         Kind::Date => check_date(field, &value)?,
+        Kind::Idcard => check_idcard(field, &value)?,
     };
     if let Some(max) = field.effective_max_length() {
         let n = value.chars().count();
@@ -405,54 +411,54 @@ pub(crate) fn check_email_syntax(s: &str) -> Result<(), EmailProblem> {
 
 fn check_email(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
-    let eg = "例如 name@example.com";
+    let eg = eg(field);
     match check_email_syntax(value) {
         Ok(()) => {
             // The domain is case-insensitive; the local part may not be.
             let (local, domain) = value.split_once('@').unwrap_or((value, ""));
             Ok(format!("{local}@{}", domain.to_ascii_lowercase()))
         }
-        Err(EmailProblem::Space) => Err(format!("{q}中间不能有空格，{eg}。")),
+        Err(EmailProblem::Space) => Err(format!("{q}中间不能有空格{eg}。")),
         Err(EmailProblem::TooLong) => Err(format!("{q}不能超过 {EMAIL_MAX} 个字符。")),
-        Err(EmailProblem::At) => Err(format!("{q}应包含一个“@”，{eg}。")),
+        Err(EmailProblem::At) => Err(format!("{q}应包含一个“@”{eg}。")),
         Err(EmailProblem::BadChar(c)) => Err(format!(
-            "{q}含有不能使用的字符“{c}”：邮箱地址只能使用英文字母、数字和 . _ - + 等符号，{eg}。"
+            "{q}含有不能使用的字符“{c}”：邮箱地址只能使用英文字母、数字和 . _ - + 等符号{eg}。"
         )),
-        Err(EmailProblem::Local) => Err(format!("{q}“@”前面的用户名不完整，{eg}。")),
-        Err(EmailProblem::Domain) => Err(format!("{q}“@”后面应是完整的域名（带“.”），{eg}。")),
+        Err(EmailProblem::Local) => Err(format!("{q}“@”前面的用户名不完整{eg}。")),
+        Err(EmailProblem::Domain) => Err(format!("{q}“@”后面应是完整的域名（带“.”）{eg}。")),
     }
 }
 
 fn check_mobile(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
-    let eg = "例如 13800138000";
+    let eg = eg(field);
     let compact: String = value.chars().filter(|&c| !is_separator(c)).collect();
     let digits = compact.strip_prefix('+').unwrap_or(&compact);
     if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("{q}只能填写数字，{eg}。"));
+        return Err(format!("{q}只能填写数字{eg}。"));
     }
     // 86 is the country code only in front of a full 11-digit number.
     let national = match digits.strip_prefix("86") {
         Some(rest) if rest.len() == 11 => rest,
         _ if compact.starts_with('+') => {
-            return Err(format!("{q}应为中国大陆手机号码（+86 可省略），{eg}。"))
+            return Err(format!("{q}应为中国大陆手机号码（+86 可省略）{eg}。"))
         }
         _ => digits,
     };
     if national.starts_with('0') {
         return Err(format!(
-            "{q}应为 11 位手机号码，以 1 开头；固定电话不能填在这里，{eg}。"
+            "{q}应为 11 位手机号码，以 1 开头；固定电话不能填在这里{eg}。"
         ));
     }
     if national.len() != 11 {
         return Err(format!(
-            "{q}应为 11 位手机号码，现在是 {} 位，{eg}。",
+            "{q}应为 11 位手机号码，现在是 {} 位{eg}。",
             national.len()
         ));
     }
     let bytes = national.as_bytes();
     if bytes[0] != b'1' || !(b'3'..=b'9').contains(&bytes[1]) {
-        return Err(format!("{q}不是有效的手机号码：应以 13–19 开头，{eg}。"));
+        return Err(format!("{q}不是有效的手机号码：应以 13–19 开头{eg}。"));
     }
     Ok(national.to_string())
 }
@@ -462,9 +468,10 @@ fn check_mobile(field: &Field, value: &str) -> Result<String, String> {
 /// `0753-2128309` or `0753-2128309转123`.
 fn check_phone(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
-    let eg = "例如 0753-2128309";
-    let bad_chars = || format!("{q}只能包含数字、括号、空格和“-”，分机号写成“转123”，{eg}。");
-    let format_err = || format!("{q}应填写区号和号码，{eg}；有分机的写成 0753-2128309转123。");
+    let eg = eg(field);
+    let bad_chars = || format!("{q}只能包含数字、括号、空格和“-”，分机号写成“转123”{eg}。");
+    let format_err =
+        || format!("{q}应填写区号和号码{eg}；有分机的在号码后写“转”和分机号，如“转123”。");
 
     // Split off an extension written with 转 or 分机.
     let (main, mut ext) = match value
@@ -529,7 +536,7 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
     if let Some(e) = &ext {
         if e.is_empty() || e.len() > 6 || !e.chars().all(|c| c.is_ascii_digit()) {
             return Err(format!(
-                "{q}的分机号应为 1–6 位数字，例如 0753-2128309转123。"
+                "{q}的分机号应为 1–6 位数字，写在号码后，如“转123”。"
             ));
         }
     }
@@ -552,9 +559,9 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
             let all: String = groups.concat();
             return Err(
                 if (all.len() == 7 || all.len() == 8) && !all.starts_with('0') {
-                    format!("{q}缺少区号，请在号码前加上区号，例如 0753-2128309。")
+                    format!("{q}缺少区号，请在号码前加上区号{eg}。")
                 } else if all.len() == 11 && all.starts_with('1') {
-                    format!("{q}应填写固定电话（区号-号码），{eg}；手机号码请填在手机栏。")
+                    format!("{q}应填写固定电话（区号-号码）{eg}；手机号码请填在手机栏。")
                 } else {
                     format_err()
                 },
@@ -575,13 +582,13 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
     };
     if !area_ok {
         return Err(format!(
-            "{q}的区号“{area}”不正确：区号以 0 开头，共 3 或 4 位（如 020、0753），{eg}。"
+            "{q}的区号“{area}”不正确：区号以 0 开头，共 3 或 4 位（如 020、0753）{eg}。"
         ));
     }
     if let Some(home) = field.local_area.as_ref().filter(|a| a.code == area) {
         if local.len() != home.digits {
             return Err(format!(
-                "{q}的号码不正确：{}（{}）的电话号码是 {} 位，现在是 {} 位，{eg}。",
+                "{q}的号码不正确：{}（{}）的电话号码是 {} 位，现在是 {} 位{eg}。",
                 home.name,
                 home.code,
                 home.digits,
@@ -591,13 +598,13 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
     }
     if local.len() != 7 && local.len() != 8 {
         return Err(format!(
-            "{q}的号码应为 7 或 8 位（不含区号），现在是 {} 位，{eg}。",
+            "{q}的号码应为 7 或 8 位（不含区号），现在是 {} 位{eg}。",
             local.len()
         ));
     }
     if local.starts_with('0') || local.starts_with('1') {
         return Err(format!(
-            "{q}的号码“{local}”不正确：区号之后的号码不以 0 或 1 开头，{eg}。"
+            "{q}的号码“{local}”不正确：区号之后的号码不以 0 或 1 开头{eg}。"
         ));
     }
     let mut out = format!("{area}-{local}");
@@ -611,28 +618,40 @@ fn check_phone(field: &Field, value: &str) -> Result<String, String> {
 fn check_postcode(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
     if !value.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!("{q}只能填写数字，应为 6 位，例如 514000。"));
+        return Err(format!("{q}只能填写数字，应为 6 位{}。", eg(field)));
     }
     if value.len() != 6 {
         return Err(format!(
-            "{q}应为 6 位数字，现在是 {} 位，例如 514000。",
-            value.len()
+            "{q}应为 6 位数字，现在是 {} 位{}。",
+            value.len(),
+            eg(field)
         ));
     }
     Ok(value.to_string())
 }
 
+/// A 统一社会信用代码, or for a unit that has none yet (the change-over
+/// ran to the end of 2017) its 9-character 组织机构代码, stored as
+/// `XXXXXXXX-X`.
 fn check_uscc_field(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
     let code = value.to_ascii_uppercase();
+    let both = "应为 18 位统一社会信用代码；尚未取得的单位可填写 9 位组织机构代码（如 XXXXXXXX-X）";
+    // An org code may carry its hyphen before the check character.
+    let org_shape = code.chars().count() == 10 && code.chars().nth(8) == Some('-');
+    if org_shape || code.chars().count() == 9 {
+        return check_org_code_field(field, &code);
+    }
     // The page's pattern refuses inner spaces too; say so plainly.
     if code.chars().any(is_separator) {
-        return Err(format!("{q}中间不能有空格或“-”，请连续填写 18 位代码。"));
+        return Err(format!(
+            "{q}中间不能有空格或“-”，请连续填写 18 位代码；尚未取得统一社会信用代码的单位可填写组织机构代码（如 XXXXXXXX-X）。"
+        ));
     }
     match ids::check_uscc(&code) {
         Ok(()) => Ok(code),
         Err(UsccProblem::Length(n)) => Err(format!(
-            "{q}应为 18 位，现在是 {n} 位，请核对营业执照或登记证书。"
+            "{q}{both}，现在是 {n} 位，请核对登记证书或营业执照。"
         )),
         Err(UsccProblem::BadChar { position, found }) if ids::uscc_excluded_letter(found) => {
             let likely = match found {
@@ -654,6 +673,59 @@ fn check_uscc_field(field: &Field, value: &str) -> Result<String, String> {
         )),
         Err(UsccProblem::OrgCode { .. }) => Err(format!(
             "{q}第 9–17 位（组织机构代码）的校验码不正确，请逐位核对营业执照或登记证书。"
+        )),
+    }
+}
+
+/// A 组织机构代码 (GB 11714) given in place of a 统一社会信用代码.
+fn check_org_code_field(field: &Field, code: &str) -> Result<String, String> {
+    let q = quoted(field);
+    let compact: String = code.chars().filter(|&c| c != '-').collect();
+    match ids::check_org_code(code) {
+        Ok(()) => Ok(format!("{}-{}", &compact[..8], &compact[8..])),
+        Err(OrgCodeProblem::Length(n)) => Err(format!(
+            "{q}应为 18 位统一社会信用代码，或 9 位组织机构代码（如 XXXXXXXX-X），现在是 {n} 位。"
+        )),
+        Err(OrgCodeProblem::BadChar { position, found }) => Err(format!(
+            "{q}按组织机构代码核对：第 {position} 位的“{found}”不是有效字符（前 8 位是数字或大写字母，最后一位是数字或 X）。如有 18 位统一社会信用代码，请填写统一社会信用代码。"
+        )),
+        Err(OrgCodeProblem::CheckChar { .. }) => Err(format!(
+            "{q}按组织机构代码核对：校验码（最后一位）不正确，请核对组织机构代码证。如有 18 位统一社会信用代码，请填写统一社会信用代码。"
+        )),
+    }
+}
+
+/// 居民身份证号 (GB 11643-1999): 17 digits and a check character (0–9 or
+/// X, ISO 7064 MOD 11-2); digits 7–14 are a real birth date, not in the
+/// future. The 15-digit numbers of before 1999 are refused: they were
+/// replaced by 18-digit ones and the systems fed from this form take
+/// only those.
+fn check_idcard(field: &Field, value: &str) -> Result<String, String> {
+    let q = quoted(field);
+    let code: String = value
+        .chars()
+        .filter(|&c| !is_separator(c))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    // Today in China Standard Time.
+    let today = (Utc::now() + chrono::Duration::hours(8)).date_naive();
+    match ids::check_idcard(&code, today) {
+        Ok(()) => Ok(code),
+        Err(IdcardProblem::Legacy15) => Err(format!(
+            "{q}填写的是 15 位的旧身份证号。旧号码已换发为 18 位，请填写 18 位居民身份证号（见身份证正面下方）。"
+        )),
+        Err(IdcardProblem::Length(n)) => Err(format!(
+            "{q}应为 18 位，现在是 {n} 位{}。",
+            eg(field)
+        )),
+        Err(IdcardProblem::BadChar { position }) => Err(format!(
+            "{q}第 {position} 位不是数字：身份证号前 17 位都是数字，最后一位是数字或 X。"
+        )),
+        Err(IdcardProblem::BirthDate) => Err(format!(
+            "{q}第 7–14 位应是出生日期（年月日），现在不是有效的日期，请核对。"
+        )),
+        Err(IdcardProblem::CheckChar) => Err(format!(
+            "{q}的最后一位（校验码）与前 17 位不符，请逐位核对身份证。"
         )),
     }
 }
@@ -689,8 +761,8 @@ fn is_lookalike_close(c: char) -> bool {
 /// silently changed: the number must match the paper document.
 fn check_docnum(field: &Field, value: &str) -> Result<String, String> {
     let q = quoted(field);
-    let eg = "例如 梅市人社函〔2016〕216号";
-    let general = || format!("{q}的格式应为“机关代字〔年份〕序号号”，{eg}。");
+    let eg = eg(field);
+    let general = || format!("{q}的格式应为“机关代字〔年份〕序号号”{eg}。");
     let chars: Vec<char> = value.chars().filter(|c| !c.is_whitespace()).collect();
     let mut i = 0;
     while i < chars.len() && is_han(chars[i]) {
@@ -698,7 +770,7 @@ fn check_docnum(field: &Field, value: &str) -> Result<String, String> {
     }
     let prefix: String = chars[..i].iter().collect();
     if prefix.is_empty() {
-        return Err(format!("{q}应以发文机关代字开头，{eg}。"));
+        return Err(format!("{q}应以发文机关代字开头{eg}。"));
     }
     let open = chars.get(i).copied();
     let right_open = open == Some('〔');
@@ -717,7 +789,7 @@ fn check_docnum(field: &Field, value: &str) -> Result<String, String> {
         return Err(general());
     }
     if year.len() != 4 {
-        return Err(format!("{q}的年份应为 4 位数字，{eg}。"));
+        return Err(format!("{q}的年份应为 4 位数字{eg}。"));
     }
     i += 1;
     let number_start = i;
@@ -830,6 +902,7 @@ mod tests {
             help: String::new(),
             width: None,
             local_area: None,
+            example: None,
         }
     }
 
@@ -918,7 +991,7 @@ mod tests {
         assert_eq!(errors.get("unit_name").unwrap().label, "单位全称");
         assert_eq!(
             errors.get("uscc").unwrap().message,
-            "「统一社会信用代码」应为 18 位，现在是 16 位，请核对营业执照或登记证书。"
+            "「统一社会信用代码」应为 18 位统一社会信用代码；尚未取得的单位可填写 9 位组织机构代码（如 XXXXXXXX-X），现在是 16 位，请核对登记证书或营业执照。"
         );
         assert_eq!(
             errors.get("unit_type").unwrap().message,
@@ -1158,13 +1231,13 @@ mod tests {
         }
         assert_eq!(
             p("2128309").unwrap_err(),
-            "「办公电话」缺少区号，请在号码前加上区号，例如 0753-2128309。"
+            "「办公电话」缺少区号，请在号码前加上区号，例如 010-12345678。"
         );
         assert!(p("21283090").unwrap_err().contains("缺少区号"));
         assert!(p("212 8309").unwrap_err().contains("缺少区号"));
         assert_eq!(
             p("0753-21283091").unwrap_err(),
-            "「办公电话」的号码不正确：梅州（0753）的电话号码是 7 位，现在是 8 位，例如 0753-2128309。"
+            "「办公电话」的号码不正确：梅州（0753）的电话号码是 7 位，现在是 8 位，例如 010-12345678。"
         );
         assert!(p("13800138000")
             .unwrap_err()
@@ -1195,7 +1268,7 @@ mod tests {
         });
         assert_eq!(
             check_one(&office, "020-8388123").unwrap_err(),
-            "「办公电话」的号码不正确：广州（020）的电话号码是 8 位，现在是 7 位，例如 0753-2128309。"
+            "「办公电话」的号码不正确：广州（020）的电话号码是 8 位，现在是 7 位，例如 010-12345678。"
         );
         assert_eq!(
             check_one(&office, "0753-21283091").as_deref(),
@@ -1210,7 +1283,7 @@ mod tests {
         assert_eq!(p("５１４０００").unwrap(), "514000");
         assert_eq!(
             p("51400").unwrap_err(),
-            "「邮政编码」应为 6 位数字，现在是 5 位，例如 514000。"
+            "「邮政编码」应为 6 位数字，现在是 5 位，例如 100000。"
         );
         assert!(p("514 000").unwrap_err().contains("只能填写数字"));
         assert!(p("51400a").unwrap_err().contains("只能填写数字"));
@@ -1240,6 +1313,115 @@ mod tests {
         let first17 = "11441700007280421";
         let code = format!("{first17}{}", ids::uscc_check_char(first17).unwrap());
         assert!(u(&code).unwrap_err().contains("组织机构代码"));
+    }
+
+    #[test]
+    fn org_code_instead_of_uscc_table() {
+        let u = |s: &str| one(Kind::Uscc, "统一社会信用代码", s);
+        // (typed, stored): check characters X and 0 included.
+        for (raw, stored) in [
+            ("00001434-9", "00001434-9"),
+            ("000014349", "00001434-9"),
+            ("40000000-X", "40000000-X"),
+            ("40000000x", "40000000-X"),
+            ("00000000-0", "00000000-0"),
+            ("１２３４５６７８－８", "12345678-8"),
+            ("a0000000-3", "A0000000-3"),
+        ] {
+            assert_eq!(u(raw).as_deref(), Ok(stored), "{raw}");
+        }
+        for (raw, says) in [
+            ("00001434-8", "校验码（最后一位）不正确"),
+            ("40000000-0", "校验码（最后一位）不正确"),
+            ("00000000-X", "校验码（最后一位）不正确"),
+            ("0000#434-9", "第 5 位的“#”不是有效字符"),
+            ("00001434Y", "第 9 位的“Y”不是有效字符"),
+            ("0000143", "现在是 7 位"),
+        ] {
+            let e = u(raw).unwrap_err();
+            assert!(e.contains(says), "{raw}: {e}");
+            // Every refusal names both codes, so a unit with either knows what to give.
+            assert!(
+                e.contains("统一社会信用代码") && e.contains("组织机构代码"),
+                "{raw}: {e}"
+            );
+        }
+        // A length that is neither names both too.
+        let e = u("1234567890123").unwrap_err();
+        assert!(
+            e.contains("18 位统一社会信用代码") && e.contains("9 位组织机构代码"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn idcard_table() {
+        let i = |s: &str| one(Kind::Idcard, "身份证号", s);
+        for (raw, stored) in [
+            ("11010519491231002X", "11010519491231002X"),
+            ("11010519491231002x", "11010519491231002X"),
+            ("441400199001010100", "441400199001010100"),
+            ("441400 19900101 0012", "441400199001010012"),
+            ("４４１４００１９９００１０１００８Ｘ", "44140019900101008X"),
+        ] {
+            assert_eq!(i(raw).as_deref(), Ok(stored), "{raw}");
+        }
+        for (raw, says) in [
+            // Right shape, wrong check character (X and 0 swapped in).
+            ("110105194912310020", "校验码"),
+            ("44140019900101010X", "校验码"),
+            ("441400199001010013", "校验码"),
+            ("441400900101001", "15 位的旧身份证号"),
+            ("4414001990010100", "应为 18 位，现在是 16 位"),
+            ("44140019900101010Y", "第 18 位不是数字"),
+            ("4414001990010X0100", "第 14 位不是数字"),
+            // 1990-02-30 does not exist; 2990 is in the future.
+            ("441400199002300105", "出生日期"),
+            ("441400299001010100", "出生日期"),
+        ] {
+            let e = i(raw).unwrap_err();
+            assert!(e.contains(says), "{raw}: {e}");
+            assert!(e.starts_with("「身份证号」"), "{raw}: {e}");
+        }
+        assert_eq!(ids::idcard_check_char("11010519491231002"), Some('X'));
+        assert_eq!(ids::idcard_check_char("44140019900101010"), Some('0'));
+        assert_eq!(ids::idcard_check_char("4414001990010101"), None);
+    }
+
+    #[test]
+    fn radio_is_one_of_its_options() {
+        let mut f = field("sex", "性别", Kind::Radio, true);
+        f.options = vec!["男".into(), "女".into()];
+        assert_eq!(check_one(&f, " 女 ").as_deref(), Ok("女"));
+        assert_eq!(check_one(&f, "").unwrap_err(), "请选择「性别」。");
+        assert!(check_one(&f, "未知")
+            .unwrap_err()
+            .contains("只能从以下选项中选择：男、女"));
+    }
+
+    #[test]
+    fn examples_come_from_the_definition() {
+        let mut f = field("office_phone", "办公电话", Kind::Phone, true);
+        f.example = Some("0753-2000000".into());
+        assert_eq!(
+            check_one(&f, "").unwrap_err(),
+            "请填写「办公电话」，例如 0753-2000000。"
+        );
+        assert!(check_one(&f, "2000000")
+            .unwrap_err()
+            .contains("例如 0753-2000000"));
+        // An empty example means none: the message has no 例如.
+        f.example = Some(String::new());
+        assert_eq!(check_one(&f, "").unwrap_err(), "请填写「办公电话」。");
+        // No program default names a real place's office.
+        for kind in crate::def::Kind::ALL {
+            if let Some(e) = kind.example() {
+                assert!(
+                    !e.contains("2128309") && !e.contains("0753") && !e.contains("梅"),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

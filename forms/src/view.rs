@@ -46,8 +46,9 @@ pub struct FieldView {
     pub autocapitalize: Option<&'static str>,
     pub required: bool,
     pub help: String,
-    /// What people type, e.g. 0753-2128309, shown as a hint.
-    pub example: Option<&'static str>,
+    /// What people type, from the definition (or the kind's neutral
+    /// example), shown as a hint.
+    pub example: Option<String>,
     pub value: String,
     pub options: Vec<OptionView>,
     pub error: Option<String>,
@@ -77,10 +78,15 @@ pub(crate) fn html_pattern(kind: Kind) -> Option<String> {
             Some(format!("{any}*{DIGIT}{any}*"))
         }
         Kind::Postcode => Some(format!(r"\s*{DIGIT}{{6}}\s*")),
-        Kind::Uscc => Some(
-            r"\s*[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy０-９Ａ-ＨＪ-ＮＰ-ＲＴＵＷＸＹａ-ｈｊ-ｎｐ-ｒｔｕｗｘｙ]{18}\s*"
-                .to_string(),
-        ),
+        // 18 characters of the code's alphabet, or a 组织机构代码: 8
+        // digits or letters, an optional hyphen, a digit or X.
+        Kind::Uscc => Some(format!(
+            r"\s*(?:[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy０-９Ａ-ＨＪ-ＮＰ-ＲＴＵＷＸＹａ-ｈｊ-ｎｐ-ｒｔｕｗｘｙ]{{18}}|[0-9A-Za-z０-９Ａ-Ｚａ-ｚ]{{8}}{SEP}?[0-9Xx０-９Ｘｘ])\s*"
+        )),
+        // 17 digits and a digit or X; spaces between groups are dropped.
+        Kind::Idcard => Some(format!(
+            r"(?:{SEP}*{DIGIT}){{17}}{SEP}*[0-9Xx０-９Ｘｘ]{SEP}*"
+        )),
         _ => None,
     }
 }
@@ -106,7 +112,9 @@ fn field_attributes(field: &Field) -> FieldView {
         Kind::Postcode => ("text", Some("numeric"), Some("postal-code"), Some(6)),
         Kind::Uscc => ("text", None, Some("off"), Some(18)),
         Kind::Date => ("date", None, None, None),
-        Kind::Text | Kind::Textarea | Kind::Docnum | Kind::Select | Kind::Multi => {
+        // Up to 18 characters plus spaces between groups.
+        Kind::Idcard => ("text", None, Some("off"), Some(22)),
+        Kind::Text | Kind::Textarea | Kind::Docnum | Kind::Select | Kind::Radio | Kind::Multi => {
             ("text", None, None, field.effective_max_length())
         }
     };
@@ -119,10 +127,10 @@ fn field_attributes(field: &Field) -> FieldView {
         pattern: html_pattern(kind),
         maxlength: if kind.has_options() { None } else { maxlength },
         autocomplete,
-        autocapitalize: (kind == Kind::Uscc).then_some("characters"),
+        autocapitalize: matches!(kind, Kind::Uscc | Kind::Idcard).then_some("characters"),
         required: field.required,
         help: field.help.clone(),
-        example: kind.example(),
+        example: field.example().map(str::to_string),
         value: String::new(),
         options: Vec::new(),
         error: None,
@@ -155,7 +163,7 @@ impl FormDef {
                     .map(|r| r.nfc().collect::<String>().trim().to_string())
                     .collect();
                 match field.kind {
-                    Kind::Select => {
+                    Kind::Select | Kind::Radio => {
                         view.options = options(field, &chosen[..chosen.len().min(1)]);
                         view.value = first.to_string();
                     }
@@ -220,6 +228,7 @@ mod tests {
             help: "帮助".into(),
             width: None,
             local_area: None,
+            example: None,
         }
     }
 
@@ -276,20 +285,20 @@ mod tests {
         assert_eq!(f("mobile").input_type, "tel");
         assert_eq!(f("mobile").inputmode, Some("numeric"));
         assert_eq!(f("mobile").autocomplete, Some("tel"));
-        assert_eq!(f("mobile").example, Some("13800138000"));
+        assert_eq!(f("mobile").example, Some("13800138000".into()));
         assert!(f("mobile").pattern.is_some());
         assert_eq!(f("phone").input_type, "tel");
-        assert_eq!(f("phone").example, Some("0753-2128309"));
+        assert_eq!(f("phone").example.as_deref(), Some("010-12345678"));
         assert_eq!(f("postcode").inputmode, Some("numeric"));
         assert_eq!(f("postcode").maxlength, Some(6));
-        assert_eq!(f("postcode").example, Some("514000"));
+        assert_eq!(f("postcode").example.as_deref(), Some("100000"));
         assert_eq!(f("uscc").maxlength, Some(18));
         assert_eq!(f("uscc").autocapitalize, Some("characters"));
-        assert_eq!(f("uscc").example, Some("11441700007280420Y"));
-        assert_eq!(f("docnum").example, Some("梅市人社函〔2016〕216号"));
+        assert_eq!(f("uscc").example.as_deref(), Some("12100000000000019C"));
+        assert_eq!(f("docnum").example.as_deref(), Some("某人社函〔2016〕1号"));
         assert_eq!(f("docnum").pattern, None);
         assert_eq!(f("date").input_type, "date");
-        assert_eq!(f("date").example, Some("2016-07-27"));
+        assert_eq!(f("date").example.as_deref(), Some("2016-07-27"));
         assert_eq!(f("text").maxlength, Some(crate::def::DEFAULT_TEXT_MAX));
         assert_eq!(f("text").pattern, None);
         assert_eq!(f("text").help, "帮助");
@@ -421,6 +430,22 @@ mod tests {
                     "1144170000728042OY",
                     "11441700007280420X",
                     "114417000072804",
+                    "00001434-9",
+                    "000014349",
+                    "40000000x",
+                    "１２３４５６７８－８",
+                    "0000143",
+                ],
+            ),
+            (
+                Kind::Idcard,
+                &[
+                    "11010519491231002X",
+                    "11010519491231002x",
+                    "441400 19900101 0012",
+                    "４４１４００１９９００１０１００８Ｘ",
+                    "441400199001010013",
+                    "441400900101001",
                 ],
             ),
         ];
@@ -442,6 +467,8 @@ mod tests {
         assert!(!browser_accepts(Kind::Postcode, "51400"));
         assert!(!browser_accepts(Kind::Uscc, "1144170000728042OY"));
         assert!(browser_accepts(Kind::Uscc, "11441700007280420X"));
+        assert!(!browser_accepts(Kind::Uscc, "0000143"));
+        assert!(!browser_accepts(Kind::Idcard, "441400900101001"));
     }
 
     #[test]

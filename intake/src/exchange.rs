@@ -57,6 +57,15 @@ pub enum Format {
     Csv,
 }
 
+impl Format {
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Csv => "csv",
+        }
+    }
+}
+
 impl std::str::FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Format, String> {
@@ -119,34 +128,53 @@ pub fn export(
             (ext == "csv").then_some(Format::Csv)
         })
         .unwrap_or(Format::Xlsx);
-    let rows = if config.database_path().exists() {
+    let db_path = config.database_path();
+    let db_exists = db_path.exists();
+    let target = output
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(format!("{}-一览表.{}", def.id, format.ext())));
+    // Binary on a terminal is garbage and can upset it: refuse before reading.
+    if target.as_os_str() == "-" && format == Format::Xlsx && {
+        use std::io::IsTerminal as _;
+        std::io::stdout().is_terminal()
+    } {
+        anyhow::bail!(
+            "XLSX 是二进制文件，不能输出到终端。请用 --output 文件名.xlsx 保存，或把输出重定向到文件（> 一览表.xlsx），或用 --format csv 输出文本。"
+        );
+    }
+    let rows = if db_exists {
         export_rows(&open_db(&config)?, &def)?
     } else {
         Vec::new()
+    };
+    let source = if db_exists {
+        format!("读自数据库 {}", db_path.display())
+    } else {
+        format!(
+            "数据库 {} 还不存在（尚无报送），导出的是空表",
+            db_path.display()
+        )
     };
     let bytes = match format {
         Format::Xlsx => forms::sheet::export_xlsx(&def, &rows)
             .map_err(|e| anyhow::anyhow!("生成 .xlsx 失败：{e}"))?,
         Format::Csv => forms::sheet::export_csv(&def, &rows).into_bytes(),
     };
-    let ext = match format {
-        Format::Xlsx => "xlsx",
-        Format::Csv => "csv",
-    };
-    let target = output
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(format!("{}-一览表.{ext}", def.id)));
     if target.as_os_str() == "-" {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
         out.write_all(&bytes)?;
         out.flush()?;
-        return Ok(String::new());
+        return Ok(format!(
+            "《{}》{} 条记录（{source}）已输出到标准输出\n",
+            def.title,
+            rows.len()
+        ));
     }
     std::fs::write(&target, &bytes)
         .with_context(|| format!("cannot write {}", target.display()))?;
     Ok(format!(
-        "《{}》{} 条记录已导出到 {}\n",
+        "《{}》{} 条记录（{source}）已导出到 {}\n",
         def.title,
         rows.len(),
         target.display()

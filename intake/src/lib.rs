@@ -124,7 +124,7 @@ pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
     let conn =
         store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
     let summary = store::outbox_summary(&conn)?;
-    Ok(outbox::report(&summary))
+    Ok(outbox::report(&summary, &outbox::Routes::new(&config)))
 }
 
 /// `gazette outbox retry`: requeues every failed notification; a running

@@ -12,6 +12,118 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+/// Where notifications actually go with this configuration, for the words
+/// people read: 已发送 only where a server took the message; a folder of
+/// `.eml` files is 已写入文件夹 and names the folder.
+pub(crate) struct Routes {
+    /// `[mail] transport` as a folder, or None for SMTP.
+    mail_folder: Option<std::path::PathBuf>,
+    fax: Option<crate::fax::Transport>,
+    fax_numbers: usize,
+}
+
+impl Routes {
+    pub(crate) fn new(config: &config::Config) -> Routes {
+        let mail_folder = match mail::MailSettings::from_config(config).map(|m| m.transport) {
+            Ok(mail::TransportSpec::Smtp(_)) => None,
+            Ok(mail::TransportSpec::Folder(dir)) => Some(dir),
+            // Not startable anyway; name what the setting says.
+            Err(_) => Some(config.resolve(std::path::Path::new(config.mail.transport.trim()))),
+        };
+        Routes {
+            mail_folder,
+            fax: crate::fax::Transport::from_config(config),
+            fax_numbers: config
+                .fax
+                .numbers
+                .iter()
+                .filter(|n| !n.trim().is_empty())
+                .count(),
+        }
+    }
+
+    /// A row's state as the admin pages show it.
+    pub(crate) fn label(&self, channel: Channel, status: Delivery) -> String {
+        let folder = |done: bool| {
+            self.mail_folder.as_ref().map(|d| {
+                let verb = if done {
+                    "已写入文件夹"
+                } else {
+                    "待写入文件夹"
+                };
+                format!("{verb} {}（未发出）", d.display())
+            })
+        };
+        let via_mail = channel == Channel::Email
+            || matches!(self.fax, Some(crate::fax::Transport::Gateway(_)));
+        match status {
+            Delivery::Failed => Delivery::Failed.label().into(),
+            Delivery::Pending => match folder(false) {
+                Some(f) if via_mail => f,
+                _ => Delivery::Pending.label().into(),
+            },
+            Delivery::Sent => match (channel, folder(true)) {
+                (_, Some(f)) if via_mail => f,
+                (Channel::Email, _) => "已发送（邮件服务器已接收）".into(),
+                (Channel::Fax, _) if via_mail => "已发送至传真网关（邮件服务器已接收）".into(),
+                (Channel::Fax, _) => "已交给传真命令（命令执行成功）".into(),
+            },
+        }
+    }
+
+    /// Where mail and faxes go, in Chinese (the admin pages).
+    pub(crate) fn describe_zh(&self) -> String {
+        let mail = match &self.mail_folder {
+            Some(d) => format!(
+                "通知邮件只写入文件夹 {}，不会发出（[mail] transport 设为 smtp:// 地址后才会发送）",
+                d.display()
+            ),
+            None => "通知邮件经 SMTP 服务器发送，服务器接收后显示“已发送”".into(),
+        };
+        let fax = match (&self.fax, self.fax_numbers) {
+            (None, _) => "传真：未配置传真网关或传真命令，不发送传真".to_string(),
+            (_, 0) => "传真：未设置传真号码，不发送传真".to_string(),
+            (Some(crate::fax::Transport::Gateway(_)), _) => match &self.mail_folder {
+                Some(_) => "传真经邮件网关发送，但邮件只写入文件夹，传真也不会发出".into(),
+                None => "传真经邮件网关发送".into(),
+            },
+            (Some(crate::fax::Transport::Command(_)), _) => "传真由传真命令发送".into(),
+        };
+        format!("{mail}；{fax}。")
+    }
+
+    /// Where mail and faxes go, in English (start-up log, `gazette outbox`).
+    pub(crate) fn describe(&self) -> String {
+        let mail = match &self.mail_folder {
+            Some(d) => format!(
+                "mail is written to the folder {} as .eml files and NOT sent (set [mail] transport to an smtp:// URL to send)",
+                d.display()
+            ),
+            None => "mail is sent through the SMTP server ([mail] transport)".into(),
+        };
+        let fax = match (&self.fax, self.fax_numbers) {
+            (None, _) => "no faxes are sent (no [fax] gateway or command)".to_string(),
+            (_, 0) => "no faxes are sent (no [fax] numbers)".to_string(),
+            (Some(crate::fax::Transport::Gateway(_)), n) => match &self.mail_folder {
+                Some(_) => format!("faxes to {n} number(s) go by the email gateway, so they end up in the mail folder too"),
+                None => format!("faxes to {n} number(s) go by the email gateway"),
+            },
+            (Some(crate::fax::Transport::Command(_)), n) => {
+                format!("faxes to {n} number(s) are handed to the [fax] command")
+            }
+        };
+        format!("{mail}; {fax}")
+    }
+
+    /// How `gazette outbox` counts the delivered rows.
+    fn delivered(&self, n: i64) -> String {
+        match &self.mail_folder {
+            Some(d) => format!("{n} written to the folder {} (not sent)", d.display()),
+            None => format!("{n} sent (accepted by the SMTP server or the fax command)"),
+        }
+    }
+}
+
 /// Longest wait between two tries, however many have failed.
 pub(crate) const MAX_DELAY: Duration = Duration::from_secs(3600);
 
@@ -307,7 +419,7 @@ fn log_mark(item: &OutboxItem, mark: &Mark) {
 pub(crate) const REPORT_MAX: usize = 100;
 
 /// The text `gazette outbox` prints.
-pub(crate) fn report(summary: &store::OutboxSummary) -> String {
+pub(crate) fn report(summary: &store::OutboxSummary, routes: &Routes) -> String {
     let pending = summary
         .lines
         .iter()
@@ -319,8 +431,12 @@ pub(crate) fn report(summary: &store::OutboxSummary) -> String {
         .filter(|l| l.status == Delivery::Failed)
         .count();
     let mut out = format!(
-        "{} submission(s); notifications: {} sent, {} pending, {} failed\n",
-        summary.submissions, summary.sent, pending, failed
+        "{} submission(s); notifications: {}, {} pending, {} failed\n{}\n",
+        summary.submissions,
+        routes.delivered(summary.sent),
+        pending,
+        failed,
+        routes.describe()
     );
     let mut shown = (0usize, 0usize);
     for l in &summary.lines {
@@ -394,14 +510,36 @@ mod tests {
         };
         let mut lines: Vec<_> = (0..150).map(|i| line(i, Delivery::Pending)).collect();
         lines.push(line(999, Delivery::Failed));
-        let text = report(&store::OutboxSummary {
+        let summary = store::OutboxSummary {
             submissions: 200,
             sent: 49,
             lines,
-        });
+        };
+        let smtp = Routes {
+            mail_folder: None,
+            fax: None,
+            fax_numbers: 1,
+        };
+        let text = report(&summary, &smtp);
         assert!(
-            text.starts_with("200 submission(s); notifications: 49 sent, 150 pending, 1 failed\n")
+            text.starts_with("200 submission(s); notifications: 49 sent (accepted by the SMTP server or the fax command), 150 pending, 1 failed\n"),
+            "{text}"
         );
+        assert!(
+            text.contains("no faxes are sent (no [fax] gateway or command)"),
+            "{text}"
+        );
+        let folder = Routes {
+            mail_folder: Some("var/outbox".into()),
+            fax: Some(crate::fax::Transport::Command(vec!["sendfax".into()])),
+            fax_numbers: 1,
+        };
+        let folder_text = report(&summary, &folder);
+        assert!(
+            folder_text.starts_with("200 submission(s); notifications: 49 written to the folder var/outbox (not sent), 150 pending, 1 failed\n"),
+            "{folder_text}"
+        );
+        assert!(!folder_text.contains(" sent,"), "{folder_text}");
         assert_eq!(text.matches("pending #").count(), REPORT_MAX);
         assert!(text.contains("… and 50 more pending"));
         assert!(
@@ -414,6 +552,45 @@ mod tests {
         );
         assert!(text.contains("last error: connection refused"));
         assert!(text.contains("gazette outbox retry"));
+    }
+
+    #[test]
+    fn labels_say_sent_only_when_a_server_took_it() {
+        let folder = Routes {
+            mail_folder: Some("var/outbox".into()),
+            fax: Some(crate::fax::Transport::Gateway(
+                "{number}@fax.example.org".into(),
+            )),
+            fax_numbers: 1,
+        };
+        assert_eq!(
+            folder.label(Channel::Email, Delivery::Sent),
+            "已写入文件夹 var/outbox（未发出）"
+        );
+        assert_eq!(
+            folder.label(Channel::Fax, Delivery::Sent),
+            "已写入文件夹 var/outbox（未发出）"
+        );
+        assert_eq!(
+            folder.label(Channel::Email, Delivery::Pending),
+            "待写入文件夹 var/outbox（未发出）"
+        );
+        assert_eq!(folder.label(Channel::Email, Delivery::Failed), "失败");
+        assert!(folder.describe_zh().contains("不会发出"));
+        let smtp = Routes {
+            mail_folder: None,
+            fax: Some(crate::fax::Transport::Command(vec!["sendfax".into()])),
+            fax_numbers: 1,
+        };
+        assert_eq!(
+            smtp.label(Channel::Email, Delivery::Sent),
+            "已发送（邮件服务器已接收）"
+        );
+        assert_eq!(
+            smtp.label(Channel::Fax, Delivery::Sent),
+            "已交给传真命令（命令执行成功）"
+        );
+        assert_eq!(smtp.label(Channel::Email, Delivery::Pending), "待发送");
     }
 
     #[test]

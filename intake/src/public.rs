@@ -452,12 +452,20 @@ struct Said<'a>(&'a Inner);
 impl Said<'_> {
     fn offline_route(&self) -> Vec<String> {
         let o = &self.0.config.office;
+        // Unconfirmed values (a reserved-domain email among them) say so.
+        let marked = |key: &str, value: &str| {
+            if o.is_unconfirmed(key) {
+                format!("{value}【待核实】")
+            } else {
+                value.to_string()
+            }
+        };
         let mut v = Vec::new();
         if !o.email.is_empty() {
-            v.push(format!("电子邮件：{}", o.email));
+            v.push(format!("电子邮件：{}", marked("email", &o.email)));
         }
         if !o.fax.is_empty() {
-            v.push(format!("传真：{}", o.fax));
+            v.push(format!("传真：{}", marked("fax", &o.fax)));
         }
         if !o.phone.is_empty() {
             let person = if o.person.is_empty() {
@@ -465,7 +473,7 @@ impl Said<'_> {
             } else {
                 format!("（联系人：{}）", o.person)
             };
-            v.push(format!("电话：{}{person}", o.phone));
+            v.push(format!("电话：{}{person}", marked("phone", &o.phone)));
         }
         v
     }
@@ -546,20 +554,26 @@ impl Said<'_> {
             .unwrap_or_default();
         let o = &self.0.config.office;
         let xlsx = self.0.links().site(&FormPaths::of(def).xlsx());
+        let office = format!("{}{}", o.name, o.section);
+        let office = if office.is_empty() {
+            "联系科室".to_string()
+        } else {
+            office
+        };
         Error::new(
             StatusCode::GONE,
-            "已过报送截止日期",
+            "在线报送已截止",
             format!(
-                "《{}》的报送截止日期为{deadline}，在线报送已经关闭，内容没有保存。如需补报，请下载 Excel 表格填写后，通过电子邮件或传真报送{}{}：",
-                def.title, o.name, o.section
+                "《{}》的报送截止日期是{deadline}，截止后不再接受在线报送，您这次填写的内容没有保存。如需补报，请先与{office}联系，按联系人的要求下载表格填写后报送："
+                , def.title
             ),
         )
         .details(self.offline_route())
-        .link(xlsx.clone(), format!("下载《{}》Excel 表格", def.title))
+        .link(xlsx.clone(), format!("下载《{}》空白表格（XLSX）", def.title))
         // The offline route in the JSON too.
         .json(serde_json::json!({
             "status": 410,
-            "error": "已过报送截止日期",
+            "error": "在线报送已截止",
             "deadline": deadline,
             "xlsx": xlsx,
             "email": o.email,

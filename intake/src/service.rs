@@ -134,6 +134,11 @@ impl Service {
         if slot.is_some() {
             return Ok(());
         }
+        // Where notifications go, said once at start-up (serve and intake).
+        tracing::info!(
+            "notifications: {}",
+            crate::outbox::Routes::new(&self.inner.config).describe()
+        );
         let inner = Arc::clone(&self.inner);
         let stop = self.stop.subscribe();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();

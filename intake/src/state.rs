@@ -98,15 +98,32 @@ pub(crate) fn recipients_for(config: &Config, def: &FormDef) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let office = config.office.email.trim();
     if !office.is_empty() {
-        out.push(office.to_string());
+        out.push(office_mailbox(&config.office, office));
     }
     for r in &def.recipients {
         let r = r.trim();
-        if !r.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(r)) {
+        if !r.is_empty()
+            && !r.eq_ignore_ascii_case(office)
+            && !out.iter().any(|o| o.eq_ignore_ascii_case(r))
+        {
             out.push(r.to_string());
         }
     }
     out
+}
+
+/// The office's address for a `To:` header: an unconfirmed one (a reserved
+/// domain among them) carries 【待核实】 in its display name, so whoever reads
+/// the message, its bounce or the outbox sees that it may not arrive.
+fn office_mailbox(office: &config::Office, email: &str) -> String {
+    if !office.is_unconfirmed("email") {
+        return email.to_string();
+    }
+    let name: String = format!("{}{}【待核实】", office.name, office.section)
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\\' | '<' | '>') && !c.is_control())
+        .collect();
+    format!("\"{name}\" <{email}>")
 }
 
 /// Receipts shown for honeypot posts: they look like real ones but nothing

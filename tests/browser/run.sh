@@ -97,6 +97,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A copy whose 附件1 refuses late returns, built after its deadline: its form
+# page must be built closed (test/publishing.test.js).
+CLOSED_SITE="$ART/closed-site"
+mkdir -p "$WORK/closed"
+for part in gazette.toml content manuals; do cp -r "$ROOT/$part" "$WORK/closed/"; done
+sed -i 's/^after_deadline = "accept"/after_deadline = "refuse"/' "$WORK/closed/content/forms/departments.toml"
+"$GAZETTE_BIN" build --root "$WORK/closed" --output "$CLOSED_SITE" >/dev/null 2>&1
+
 # Waits for "<prefix>http://…" in a log; prints the URL.
 wait_for_url() {
   local log="$1" pid="$2" what="$3" prefix="${4:-listening on }"
@@ -138,7 +146,7 @@ run_suite() {
   shift 3
   echo "== browser tests ($name): site $url, $(find "$SITE" -name '*.html' | wc -l) built pages, $# files"
   # Two files at a time: the Java checker or one browser beside another.
-  (cd "$HERE" && GAZETTE_SITE_DIR="$SITE" GAZETTE_BASE_URL="$url" GAZETTE_INTAKE=1 GAZETTE_ARTIFACTS="$art" \
+  (cd "$HERE" && GAZETTE_SITE_DIR="$SITE" GAZETTE_BASE_URL="$url" GAZETTE_INTAKE=1 GAZETTE_ARTIFACTS="$art" BROWSER_CLOSED_SITE="$CLOSED_SITE" \
     timeout "${BROWSER_TEST_TIMEOUT:-900}" node --test --test-reporter=spec --test-concurrency=2 "$@")
 }
 

@@ -54,6 +54,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("404.html", include_str!("../templates/404.html")),
     ("search.html", include_str!("../templates/search.html")),
+    ("sitemap.html", include_str!("../templates/sitemap.html")),
     (
         "admin_base.html",
         include_str!("../templates/admin_base.html"),
@@ -85,6 +86,7 @@ pub const STATIC: &[(&str, &str)] = &[
     ("style.css", include_str!("../static/style.css")),
     ("print.css", include_str!("../static/print.css")),
     ("search.js", include_str!("../static/search.js")),
+    ("favicon.svg", include_str!("../static/favicon.svg")),
 ];
 
 #[derive(Debug, thiserror::Error)]

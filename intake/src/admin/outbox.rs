@@ -29,6 +29,7 @@ pub(super) async fn page(
         })
         .await?;
     let failed = rows.iter().filter(|r| r.status == Delivery::Failed).count();
+    let routes = crate::outbox::Routes::new(&inner.config);
     let rows: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -39,7 +40,7 @@ pub(super) async fn page(
                 "unit": r.unit,
                 "form_title": r.form_title,
                 "channel": r.channel.label(),
-                "state": r.status.label(),
+                "state": routes.label(r.channel, r.status),
                 "status": r.status,
                 "tries": r.tries,
                 "next": if r.status == Delivery::Pending { cst_text(r.next_attempt_at) } else { String::new() },
@@ -51,6 +52,7 @@ pub(super) async fn page(
         .with("rows", &rows)
         .with("replies", &replies)
         .with("failed", &failed)
+        .with("routes", &routes.describe_zh())
         .with(
             "requeued",
             &q.get("requeued").and_then(|n| n.parse::<usize>().ok()),

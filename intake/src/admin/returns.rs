@@ -68,6 +68,7 @@ pub(super) async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Page, Error> {
     let def = form(&inner, &id)?;
+    let routes = crate::outbox::Routes::new(&inner.config);
     let status = q.get("status").and_then(|s| Processing::from_query(s));
     let rows = inner.readers.run(move |c| db::list(c, &id, status)).await?;
     let rows: Vec<_> = rows
@@ -79,7 +80,7 @@ pub(super) async fn list(
                 .map(|c| {
                     json!({
                         "name": c.channel.label(),
-                        "state": c.status.label(),
+                        "state": routes.label(c.channel, c.status),
                         "status": c.status,
                     })
                 })
@@ -178,7 +179,7 @@ async fn detail_page(
                 "id": n.id,
                 "channel": n.channel.label(),
                 "recipients": n.recipients,
-                "state": n.status.label(),
+                "state": crate::outbox::Routes::new(&inner.config).label(n.channel, n.status),
                 "status": n.status,
                 "tries": n.tries,
                 "next": if n.status == Delivery::Pending { cst_text(n.next_attempt_at) } else { String::new() },

@@ -72,6 +72,10 @@ struct GazetteSection {
     audience: String,
     /// `error` or `warn`; unset: `[site] manual_problems` of `gazette.toml`.
     problems: Option<config::ProblemPolicy>,
+    /// The official document this book guides through (a PDF or Word
+    /// file under the book's `src/`), shown first on its contents page.
+    #[serde(default)]
+    official: Option<String>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -107,7 +111,22 @@ pub(crate) struct Manual {
     pub(crate) smart_punctuation: bool,
     /// `[output.gazette] problems`; None: the site's default.
     pub(crate) policy: Option<config::ProblemPolicy>,
+    /// `official` of the book's settings: the official document as a file.
+    pub(crate) official: Option<Official>,
 }
+
+/// The official document a manual carries as an attachment.
+#[derive(Debug, Clone)]
+pub(crate) struct Official {
+    /// Relative to the book's `src/` (and to its output folder).
+    pub(crate) path: String,
+    /// PDF, DOC, DOCX …, as shown.
+    pub(crate) format: String,
+    pub(crate) bytes: u64,
+}
+
+/// Formats an official document may come in.
+const OFFICIAL_FORMATS: &[&str] = &["pdf", "doc", "docx", "wps", "ofd"];
 
 impl Manual {
     /// Output folder, e.g. `manuals/supervisor/`.
@@ -235,6 +254,47 @@ fn load(root: &Path, id: &str) -> Result<(Manual, Vec<Problem>), Vec<Problem>> {
     let mut assets = Vec::new();
     collect_assets(&root.join(&src_dir), "", &mut assets);
     assets.sort();
+    let official = match book.output.gazette.official.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(path) => {
+            let ext = Path::new(path)
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if !OFFICIAL_FORMATS.contains(&ext.as_str()) {
+                problems.push(Problem::new(
+                    &book_rel,
+                    None,
+                    format!(
+                        "official = {path:?}: the official document must be a PDF or Word file ({})",
+                        OFFICIAL_FORMATS.join(", ")
+                    ),
+                ));
+                None
+            } else {
+                let file = root.join(&src_dir).join(path);
+                match std::fs::metadata(&file) {
+                    Ok(m) if m.is_file() && assets.iter().any(|a| a == path) => Some(Official {
+                        path: path.to_string(),
+                        format: ext.to_ascii_uppercase(),
+                        bytes: m.len(),
+                    }),
+                    _ => {
+                        problems.push(Problem::new(
+                        &book_rel,
+                        None,
+                        format!(
+                            "official = {path:?}: no such file under {} (the path is relative to the book's src/)",
+                            src_dir.display()
+                        ),
+                    ));
+                        None
+                    }
+                }
+            }
+        }
+    };
     Ok((
         Manual {
             id: id.to_string(),
@@ -248,6 +308,7 @@ fn load(root: &Path, id: &str) -> Result<(Manual, Vec<Problem>), Vec<Problem>> {
             assets,
             smart_punctuation: book.output.html.smart_punctuation,
             policy: book.output.gazette.problems,
+            official,
         },
         problems,
     ))

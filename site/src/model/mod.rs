@@ -44,10 +44,15 @@ impl Site {
     fn load_inner(root: &Path) -> Result<Site, Vec<Problem>> {
         let config = Config::load(root)
             .map_err(|e| vec![Problem::new(config::FILE_NAME, None, e.to_string())])?;
-        let forms = FormDef::load_dir(&root.join("content/forms")).map_err(|e| {
+        let mut forms = FormDef::load_dir(&root.join("content/forms")).map_err(|e| {
             let file = e.path.strip_prefix(root).unwrap_or(&e.path).to_path_buf();
             vec![Problem::new(file, e.line, e.reason)]
         })?;
+        // Listed by annex number everywhere (those without one last), as
+        // the manuals are.
+        forms.sort_by(|a, b| {
+            (a.annex.unwrap_or(u32::MAX), &a.id).cmp(&(b.annex.unwrap_or(u32::MAX), &b.id))
+        });
         // Parsing the templates takes as long as loading 3,000 pages: do both at once.
         let (theme, (content, manuals)) = rayon::join(
             || Theme::load(root),

@@ -57,6 +57,11 @@ impl<'a> Shared<'a> {
         let mut base_vars = serde_json::Map::new();
         base_vars.insert("site".into(), to_value(&site.config.site));
         base_vars.insert("office".into(), to_value(&site.config.office));
+        // atom.xml exists only with a base_url (see `extras::render_feeds`).
+        base_vars.insert(
+            "feeds".into(),
+            (!site.config.site.base_url.is_empty()).into(),
+        );
         let mut meta = vec![("SiteName", site.config.site.title.clone())];
         if !site.config.site.domain.is_empty() {
             meta.push(("SiteDomain", site.config.site.domain.clone()));
@@ -102,7 +107,64 @@ impl<'a> Shared<'a> {
         vars.insert("page_title".into(), title.into());
         vars.insert("description".into(), description.into());
         vars.insert("canonical".into(), self.absolute(output).into());
+        // Government-site page metadata (国办发〔2017〕47号): the site's
+        // code and the page's column, on every page.
+        let site = &self.site.config.site;
+        let (column, column_type) = self.column_of(output);
+        let mut column_meta = Vec::new();
+        if !site.site_code.is_empty() {
+            column_meta.push(("SiteIDCode", site.site_code.clone()));
+        }
+        column_meta.push(("ColumnName", column));
+        column_meta.push(("ColumnType", column_type));
+        vars.insert("column_meta".into(), to_value(&meta_list(&column_meta)));
+        // Open Graph, so a link shared in a chat app shows a title.
+        let og_title = if title.is_empty() {
+            site.title.as_str()
+        } else {
+            title
+        };
+        let og_description = if description.is_empty() {
+            site.description.as_str()
+        } else {
+            description
+        };
+        vars.insert("og_title".into(), og_title.into());
+        vars.insert("og_description".into(), og_description.into());
         tera::Context::from_value(serde_json::Value::Object(vars)).unwrap_or_default()
+    }
+
+    /// The column (栏目) a page belongs to and its type, for the
+    /// `ColumnName`/`ColumnType` meta tags: the top-level section it is
+    /// under (its `[extra] column_type`, default 信息发布), or the
+    /// generated lists.
+    pub(super) fn column_of(&self, output: &str) -> (String, String) {
+        let fixed = |name: &str, kind: &str| (name.to_string(), kind.to_string());
+        let first = output.split('/').next().unwrap_or("");
+        match first {
+            "index.html" => return fixed("首页", "首页"),
+            "forms" => return fixed("表格填报", "政务服务"),
+            "manuals" => return fixed("操作手册", "文件下载"),
+            "search" => return fixed("站内搜索", "站内搜索"),
+            "sitemap" => return fixed("网站地图", "网站地图"),
+            _ => {}
+        }
+        let section = self
+            .sections
+            .iter()
+            .find(|d| d.url.split('/').next() == Some(first) && !first.is_empty());
+        match section {
+            Some(d) => {
+                let kind = d
+                    .meta
+                    .extra
+                    .get("column_type")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("信息发布");
+                (d.title(), kind.to_string())
+            }
+            None => (self.site.config.site.title.clone(), "其他".into()),
+        }
     }
 
     /// Header and footer for a page at `root`, rendered on first use. None if

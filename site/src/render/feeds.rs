@@ -1,5 +1,6 @@
-//! sitemap.xml, atom.xml and robots.txt. URLs are absolute only when
-//! `base_url` is set; otherwise relative to the site root.
+//! sitemap.xml, atom.xml and robots.txt. The sitemap protocol and Atom
+//! both require absolute URLs: the first two are made only when `base_url`
+//! is set (`extras::render_feeds`).
 
 use crate::model::Site;
 use chrono::NaiveDateTime;

@@ -9,8 +9,14 @@ use forms::FormDef;
 
 pub(super) fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<OneFile> {
     let source = format!("content/forms/{}.toml", f.id);
-    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-    let view = f.view(&[], &forms::Errors::default(), epoch);
+    // A form that refuses late returns is built closed once its deadline
+    // has passed (the intake still refuses on its own clock); one that
+    // accepts them is always built open.
+    let now = match f.after_deadline {
+        forms::AfterDeadline::Refuse => chrono::Utc::now(),
+        forms::AfterDeadline::Accept => chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+    };
+    let view = f.view(&[], &forms::Errors::default(), now);
     let page_title = match f.annex {
         Some(n) => format!("附件{n} {}", f.title),
         None => f.title.clone(),

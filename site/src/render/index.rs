@@ -127,6 +127,7 @@ impl Claims {
             MANUALS_INDEX,
             "404.html",
             ::search::SEARCH_PAGE,
+            super::extras::SITE_MAP,
             "sitemap.xml",
             "atom.xml",
             "robots.txt",

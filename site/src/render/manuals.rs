@@ -80,6 +80,22 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     c.insert("manual", &manual_view(m, &root));
     c.insert("chapters", &chapter_list(m, &root, None));
     c.insert("readme", &front);
+    // The official document, if the book carries one (shown first).
+    if let Some(o) = &m.official {
+        let name = std::path::Path::new(&o.path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(&o.path);
+        c.insert(
+            "official",
+            &serde_json::json!({
+                "href": o.path,
+                "filename": name,
+                "format": o.format,
+                "size": forms::paths::format_size(o.bytes as usize),
+            }),
+        );
+    }
     // The print view and the download share the chapters' one-page rendering.
     let view = |offline: bool| {
         let mut v = Made::default();

@@ -115,6 +115,12 @@ fn attachment<'a>(
     if let Some(id) = &a.form {
         let f = ctx.site.forms.iter().find(|f| &f.id == id);
         let f = f.ok_or_else(|| unknown(format!("unknown form id {id:?}")))?;
+        // One annex number, two places: they must agree.
+        if let Some(own) = f.annex.filter(|&n| n as usize != number) {
+            return Err(unknown(format!(
+                "form {id:?} is 附件{number} here but content/forms/{id}.toml says annex = {own}; make them agree (or drop annex from the form)"
+            )));
+        }
         let xlsx = form_xlsx(f);
         Ok(AttachmentView {
             number,
@@ -134,6 +140,11 @@ fn attachment<'a>(
     } else if let Some(id) = &a.manual {
         let m = ctx.site.manuals.iter().find(|m| &m.id == id);
         let m = m.ok_or_else(|| unknown(format!("unknown manual id {id:?}")))?;
+        if let Some(own) = m.annex.filter(|&n| n as usize != number) {
+            return Err(unknown(format!(
+                "manual {id:?} is 附件{number} here but manuals/{id}/book.toml says annex = {own}; make them agree (or drop annex from the book)"
+            )));
+        }
         Ok(AttachmentView {
             number,
             title: &a.title,
@@ -158,7 +169,17 @@ fn attachment<'a>(
                 .and_then(|s| ctx.index.sources.get(&s).cloned())
         };
         let target = target.ok_or_else(|| unknown(format!("file {file} does not exist")))?;
-        let format = target.rsplit('.').next().unwrap_or("").to_ascii_uppercase();
+        // The file's own extension, for the format shown and the name saved.
+        let ext = std::path::Path::new(&target)
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("");
+        let format = ext.to_ascii_uppercase();
+        let filename = if ext.is_empty() {
+            format!("附件{number} {name}")
+        } else {
+            format!("附件{number} {name}.{}", ext.to_ascii_lowercase())
+        };
         Ok(AttachmentView {
             number,
             title: &a.title,
@@ -170,7 +191,7 @@ fn attachment<'a>(
                 href: format!("{root}{target}"),
                 format,
                 size: forms::paths::format_size(file_size(ctx.site, &target)),
-                filename: format!("附件{number} {name}"),
+                filename,
             }],
             print: None,
         })

@@ -58,7 +58,7 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
         paths,
         [
             "404.html",
-            "atom.xml",
+            "favicon.svg",
             "forms/contacts/contacts.xlsx",
             "forms/contacts/index.html",
             "forms/contacts/print.html",
@@ -79,10 +79,14 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
             "search/index.html",
             "search/meta.js",
             "search/terms-0.js",
-            "sitemap.xml",
+            "sitemap/index.html",
             "style.css",
         ]
     );
+    // No base_url: no sitemap.xml or atom.xml (they need absolute URLs),
+    // and no page links to the feed.
+    assert!(!text(&out, "index.html").contains("atom.xml"));
+    assert!(text(&out, "index.html").contains("href=\"sitemap/index.html\">网站地图</a>"));
     // The notice links its attachments and shows the sizes the earlier
     // steps measured.
     let notice = text(&out, "notices/first/index.html");
@@ -96,7 +100,47 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
     // A chapter link to another chapter becomes an anchor in the print view.
     let print = text(&out, "manuals/guide/print.html");
     assert!(print.contains("href=\"#ch-submit--%E5%9C%A8%E7%BA%BF%E6%8F%90%E4%BA%A4\""));
-    assert!(text(&out, "sitemap.xml").contains("notices/first/index.html"));
+    let map = text(&out, "sitemap/index.html");
+    assert!(
+        map.contains("href=\"../notices/first/index.html\""),
+        "{map}"
+    );
+    assert!(
+        map.contains("href=\"../forms/contacts/index.html\""),
+        "{map}"
+    );
+}
+
+#[test]
+fn feeds_are_written_only_with_absolute_urls() {
+    let (_dir, root) = fixture();
+    let config = std::fs::read_to_string(root.join("gazette.toml")).unwrap();
+    write(
+        &root,
+        "gazette.toml",
+        &config.replace(
+            "base_url = \"\"",
+            "base_url = \"https://www.example.gov.cn/\"",
+        ),
+    );
+    let out = render(&Site::load(&root).unwrap()).unwrap();
+    let sitemap = text(&out, "sitemap.xml");
+    let locs: Vec<&str> = sitemap
+        .split("<loc>")
+        .skip(1)
+        .map(|l| l.split("</loc>").next().unwrap())
+        .collect();
+    assert!(!locs.is_empty());
+    assert!(
+        locs.iter()
+            .all(|l| l.starts_with("https://www.example.gov.cn/")),
+        "{locs:?}"
+    );
+    let atom = text(&out, "atom.xml");
+    for href in atom.split("href=\"").skip(1) {
+        assert!(href.starts_with("https://www.example.gov.cn/"), "{atom}");
+    }
+    assert!(text(&out, "index.html").contains("atom.xml"));
 }
 
 #[test]
@@ -207,6 +251,16 @@ fn an_edited_body_re_renders_only_its_page() {
 #[test]
 fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
     let (_dir, root) = fixture();
+    // With a base_url, so the feeds are made too.
+    let config = std::fs::read_to_string(root.join("gazette.toml")).unwrap();
+    write(
+        &root,
+        "gazette.toml",
+        &config.replace(
+            "base_url = \"\"",
+            "base_url = \"https://www.example.gov.cn/\"",
+        ),
+    );
     let (mut site, mut built) = full(&root);
     let page = "content/notices/first.md";
     let old = std::fs::read_to_string(root.join(page)).unwrap();
@@ -232,9 +286,15 @@ fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
             "notices/index.html",
             "robots.txt",
             "sitemap.xml",
+            "sitemap/index.html",
         ]
     );
-    for listing in ["index.html", "notices/index.html", "atom.xml"] {
+    for listing in [
+        "index.html",
+        "notices/index.html",
+        "atom.xml",
+        "sitemap/index.html",
+    ] {
         assert!(
             text(&built.outputs, listing).contains("关于报送联系人的通知"),
             "{listing}"
@@ -279,6 +339,16 @@ fn an_update_with_problems_changes_nothing() {
 #[test]
 fn a_new_or_moved_page_needs_a_full_render() {
     let (_dir, root) = fixture();
+    // With a base_url, so the feeds are made too.
+    let config = std::fs::read_to_string(root.join("gazette.toml")).unwrap();
+    write(
+        &root,
+        "gazette.toml",
+        &config.replace(
+            "base_url = \"\"",
+            "base_url = \"https://www.example.gov.cn/\"",
+        ),
+    );
     let (mut site, mut built) = full(&root);
     let page = "content/notices/first.md";
     let old = std::fs::read_to_string(root.join(page)).unwrap();
@@ -292,4 +362,64 @@ fn a_new_or_moved_page_needs_a_full_render() {
         None
     );
     assert_eq!(built.update_doc(&mut site, "notices/new.md").unwrap(), None);
+}
+
+#[test]
+fn a_manual_carries_its_official_document_first_on_its_contents_page() {
+    let (_dir, root) = fixture();
+    let pdf = b"%PDF-1.4\n% the official manual\n%%EOF\n";
+    write(
+        &root,
+        "manuals/guide/src/official/guide.pdf",
+        std::str::from_utf8(pdf).unwrap(),
+    );
+    let book = std::fs::read_to_string(root.join("manuals/guide/book.toml")).unwrap();
+    let with = |value: &str| {
+        book.replace(
+            "[output.gazette]\n",
+            &format!("[output.gazette]\nofficial = {value:?}\n"),
+        )
+    };
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/guide.pdf"),
+    );
+    let out = render(&Site::load(&root).unwrap()).unwrap();
+    assert_eq!(&out["manuals/guide/official/guide.pdf"][..], &pdf[..]);
+    let index = text(&out, "manuals/guide/index.html");
+    let size = forms::paths::format_size(pdf.len());
+    let official = index
+        .find(&format!(
+            "<a href=\"official/guide.pdf\" download=\"guide.pdf\">guide.pdf</a> <span class=\"file-info\">PDF，{size}</span>"
+        ))
+        .unwrap_or_else(|| panic!("{index}"));
+    // First on the page: before the book's own description and contents.
+    assert!(official < index.find("目录").unwrap());
+    assert!(official < index.find("manual-actions").unwrap());
+
+    // Only a PDF or Word file, and one that is there.
+    write(&root, "manuals/guide/src/official/guide.txt", "x");
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/guide.txt"),
+    );
+    let problems = Site::load(&root).unwrap().manual_problems;
+    assert!(
+        problems[0].to_string().contains("PDF or Word"),
+        "{}",
+        problems[0]
+    );
+    write(
+        &root,
+        "manuals/guide/book.toml",
+        &with("official/missing.pdf"),
+    );
+    let problems = Site::load(&root).unwrap().manual_problems;
+    assert!(
+        problems[0].to_string().contains("no such file"),
+        "{}",
+        problems[0]
+    );
 }
