@@ -604,26 +604,27 @@ fn is_blank(data: Option<&Data>) -> bool {
     }
 }
 
-/// The largest sheet [`read_xlsx`] reads (far more than any form's rows).
-pub const MAX_ROWS: u32 = 10_000;
+/// The largest sheet [`read_xlsx`] reads (far more than any form's rows; a
+/// file of 60,000 returns imports in one go).
+pub const MAX_ROWS: u32 = 100_000;
 /// The widest sheet [`read_xlsx`] reads.
 pub const MAX_COLUMNS: u32 = 200;
 
-/// One sheet's cells with content (only the first `rows` rows if given),
-/// refused when one lies beyond [`MAX_ROWS`] or [`MAX_COLUMNS`] before
-/// anything of its size is allocated.
-fn load_sheet<RS: std::io::Read + std::io::Seek>(
+/// Streams one sheet's cells with content to `keep`, refused when one lies
+/// beyond [`MAX_ROWS`] or [`MAX_COLUMNS`] (only the first `rows` rows if
+/// given, where cells beyond the columns are passed over).
+fn stream_sheet<RS: std::io::Read + std::io::Seek>(
     workbook: &mut Xlsx<RS>,
     name: &str,
     rows: Option<u32>,
-) -> Result<calamine::Range<Data>, CellError> {
+    mut keep: impl FnMut(u32, u32, Data),
+) -> Result<(), CellError> {
     let unreadable = |_| {
         file_error(format!(
             "无法读取工作表“{name}”：文件可能已损坏，请用 Excel 或 WPS 重新保存后再上传。"
         ))
     };
     let mut reader = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
-    let mut cells = Vec::new();
     while let Some(cell) = reader.next_cell().map_err(unreadable)? {
         let (row, col) = cell.get_position();
         if rows.is_some_and(|n| row >= n) {
@@ -633,7 +634,7 @@ fn load_sheet<RS: std::io::Read + std::io::Seek>(
             continue;
         }
         if rows.is_some() && col >= MAX_COLUMNS {
-            // Looking for the header: the full read below refuses it.
+            // Looking for the header: the full read refuses it.
             continue;
         }
         if row >= MAX_ROWS || col >= MAX_COLUMNS {
@@ -643,12 +644,52 @@ fn load_sheet<RS: std::io::Read + std::io::Seek>(
                 col + 1
             )));
         }
-        cells.push(calamine::Cell::new(
-            (row, col),
-            Data::from(cell.get_value().clone()),
-        ));
+        keep(row, col, Data::from(cell.get_value().clone()));
     }
+    Ok(())
+}
+
+/// The first `rows` rows of a sheet, as a grid (at most `rows` ×
+/// [`MAX_COLUMNS`] cells).
+fn load_head<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<RS>,
+    name: &str,
+    rows: u32,
+) -> Result<calamine::Range<Data>, CellError> {
+    let mut cells = Vec::new();
+    stream_sheet(workbook, name, Some(rows), |row, col, data| {
+        cells.push(calamine::Cell::new((row, col), data));
+    })?;
     Ok(calamine::Range::from_sparse(cells))
+}
+
+/// The form's cells below the header, row by row in field order: only the
+/// form's columns are kept, so memory follows what the file holds, never
+/// the sheet's extent.
+fn load_rows<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<RS>,
+    name: &str,
+    layout: &Layout,
+) -> Result<std::collections::BTreeMap<u32, Vec<Option<Data>>>, CellError> {
+    let mut field_of = std::collections::HashMap::new();
+    for (i, c) in layout.columns.iter().enumerate() {
+        if let Some(c) = c {
+            field_of.insert(*c, i);
+        }
+    }
+    let width = layout.columns.len();
+    let mut rows = std::collections::BTreeMap::new();
+    stream_sheet(workbook, name, None, |row, col, data| {
+        if row <= layout.header_row {
+            return;
+        }
+        if let Some(&i) = field_of.get(&col) {
+            let cells: &mut Vec<Option<Data>> =
+                rows.entry(row).or_insert_with(|| vec![None; width]);
+            cells[i] = Some(data);
+        }
+    })?;
+    Ok(rows)
 }
 
 /// Reads a filled-in form: finds the sheet and header row with the form's
@@ -667,8 +708,7 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     // crafted file's far-away cell would take gigabytes.
     let mut heads = Vec::new();
     for name in workbook.sheet_names() {
-        let head =
-            load_sheet(&mut workbook, &name, Some(HEADER_SEARCH_ROWS)).map_err(|e| vec![e])?;
+        let head = load_head(&mut workbook, &name, HEADER_SEARCH_ROWS).map_err(|e| vec![e])?;
         heads.push((name, head));
     }
     let Some(layout) = find_layout(def, &heads) else {
@@ -683,7 +723,7 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     };
     let name = heads[layout.sheet].0.clone();
     drop(heads);
-    let range = &load_sheet(&mut workbook, &name, None).map_err(|e| vec![e])?;
+    let rows = load_rows(&mut workbook, &name, &layout).map_err(|e| vec![e])?;
     let header_row = layout.header_row as usize + 1;
 
     let mut errors: Vec<CellError> = layout
@@ -718,13 +758,8 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     }
 
     let mut all = Vec::new();
-    let bottom = range.end().map(|(r, _)| r).unwrap_or(0);
-    for row in layout.header_row + 1..=bottom {
-        let cells: Vec<Option<&Data>> = layout
-            .columns
-            .iter()
-            .map(|c| c.and_then(|c| range.get_value((row, c))))
-            .collect();
+    for (&row, cells) in &rows {
+        let cells: Vec<Option<&Data>> = cells.iter().map(Option::as_ref).collect();
         if cells.iter().all(|c| is_blank(*c)) {
             continue;
         }
@@ -1087,7 +1122,7 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_millis(500));
         assert_eq!(errors.len(), 1, "{errors:?}");
         let m = &errors[0].message;
-        assert!(m.contains("10000 行") && m.contains("200 列"), "{m}");
+        assert!(m.contains("100000 行") && m.contains("200 列"), "{m}");
         assert!(m.contains("第 1048576 行"), "{m}");
     }
 

@@ -202,16 +202,21 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
         .map(|answers| new_submission(&config, &def, answers, now))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // A row repeating an earlier row of the file is a copy, not a return.
+    // (By hash: comparing each row with every earlier one was quadratic.)
     let mut skipped = Vec::new();
     let mut unique: Vec<NewSubmission> = Vec::new();
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for s in subs {
-        match unique.iter().position(|u| u.hash == s.hash) {
+        match first.get(&s.hash) {
             Some(j) => skipped.push(format!(
                 "跳过：{}（与本文件中第 {} 条数据相同）",
                 s.unit,
                 j + 1
             )),
-            None => unique.push(s),
+            None => {
+                first.insert(s.hash.clone(), unique.len());
+                unique.push(s);
+            }
         }
     }
     report.ok = true;
