@@ -364,3 +364,130 @@ fn web_posts_alongside_an_import_are_never_refused() {
     );
     assert_eq!(stdout.matches("已导入或已提交").count(), 3000);
 }
+
+/// One request from the loopback address `from` (another address is
+/// another peer): the status and the response's head.
+async fn exchange(
+    from: &str,
+    to: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(to).await.unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {to}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        stream.read_to_end(&mut buf),
+    )
+    .await
+    .expect("an answer")
+    .unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
+    (status, head)
+}
+
+/// Defect 6: behind a trusted proxy each visitor is a client of its own,
+/// for the post limiter and the login throttle alike; from anyone else the
+/// forwarding header is ignored. A browser that logged in before (its
+/// device cookie) is not locked out by wrong passwords from its address.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_visitor_has_its_own_limits() {
+    let intake = Intake::builder()
+        .env("GAZETTE_INTAKE_RATE_LIMIT", "3")
+        .env("GAZETTE_INTAKE_TRUSTED_PROXIES", "127.0.0.1")
+        .env("GAZETTE_ADMIN_PASSWORD_HASH", password_hash())
+        .start();
+    let addr = intake.addr();
+    let urlencoded = ("Content-Type", "application/x-www-form-urlencoded");
+    let post = |from: &'static str, client: &'static str, unit: String| async move {
+        let body = encode(&department(&unit));
+        let headers = [urlencoded, ("X-Forwarded-For", client)];
+        exchange(from, addr, "POST", "/forms/departments", &headers, &body)
+            .await
+            .0
+    };
+    for i in 0..3 {
+        assert_eq!(
+            post("127.0.0.1", "203.0.113.1", format!("甲单位{i}")).await,
+            303
+        );
+    }
+    assert_eq!(
+        post("127.0.0.1", "203.0.113.1", "甲单位3".into()).await,
+        429
+    );
+    // Another visitor through the same proxy is not held up...
+    assert_eq!(post("127.0.0.1", "203.0.113.2", "乙单位".into()).await, 303);
+    // ...and what a client says on the left of the proxy's entry is not believed.
+    assert_eq!(
+        post("127.0.0.1", "203.0.113.2, 203.0.113.1", "甲单位4".into()).await,
+        429
+    );
+    // A peer that is not a trusted proxy cannot pick its address.
+    let untrusted = ["198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"];
+    let mut statuses = Vec::new();
+    for (i, client) in untrusted.into_iter().enumerate() {
+        statuses.push(post("127.0.0.2", client, format!("丙单位{i}")).await);
+    }
+    assert_eq!(statuses, [303, 303, 303, 429]);
+
+    let login = |client: &'static str, password: &'static str, cookie: Option<String>| async move {
+        let body = encode(&[("password", password)]);
+        let mut headers = vec![urlencoded, ("X-Forwarded-For", client)];
+        let cookie = cookie.unwrap_or_default();
+        if !cookie.is_empty() {
+            headers.push(("Cookie", cookie.as_str()));
+        }
+        exchange("127.0.0.1", addr, "POST", "/admin/login", &headers, &body).await
+    };
+    for _ in 0..5 {
+        assert_eq!(login("198.51.100.7", "wrong", None).await.0, 403);
+    }
+    assert_eq!(login("198.51.100.7", "wrong", None).await.0, 429);
+    assert_eq!(login("198.51.100.7", PASSWORD, None).await.0, 429);
+    // The admin elsewhere is not locked out by them.
+    let (status, head) = login("198.51.100.8", PASSWORD, None).await;
+    assert_eq!(status, 303, "{head}");
+    let device = head
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find(|c| c.starts_with("gazette_device="))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no device cookie: {head}"))
+        .to_string();
+    // Someone at the admin's own address guesses: locked out, the admin's
+    // browser is not.
+    for _ in 0..6 {
+        login("198.51.100.8", "wrong", None).await;
+    }
+    assert_eq!(login("198.51.100.8", PASSWORD, None).await.0, 429);
+    let (status, head) = login("198.51.100.8", PASSWORD, Some(device.clone())).await;
+    assert_eq!(status, 303, "{head}");
+    // A made-up device cookie counts for nothing.
+    let forged = format!("gazette_device={}.{}", "0".repeat(32), "0".repeat(64));
+    assert_eq!(login("198.51.100.8", PASSWORD, Some(forged)).await.0, 429);
+}

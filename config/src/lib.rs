@@ -7,7 +7,7 @@
 
 mod types;
 
-pub use types::{parse_duration, WebUrl};
+pub use types::{parse_duration, Network, WebUrl};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -152,6 +152,13 @@ pub struct Intake {
     pub max_connections: u32,
     /// Open connections per client address (an IPv6 /64 counts as one).
     pub max_connections_per_client: u32,
+    /// Reverse proxies (addresses or networks) whose `client_ip_header` is
+    /// believed: a request from one of them counts as from the address that
+    /// header gives. Empty: forwarding headers are ignored.
+    pub trusted_proxies: Vec<Network>,
+    /// The header a trusted proxy puts the client's address in
+    /// (`X-Forwarded-For`, read from the right, or e.g. `X-Real-IP`).
+    pub client_ip_header: String,
 }
 
 impl Office {
@@ -240,6 +247,8 @@ impl Default for Intake {
             request_timeout: Duration::from_secs(60),
             max_connections: 512,
             max_connections_per_client: 64,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "X-Forwarded-For".into(),
         }
     }
 }
