@@ -491,3 +491,101 @@ async fn behind_a_trusted_proxy_each_visitor_has_its_own_limits() {
     let forged = format!("gazette_device={}.{}", "0".repeat(32), "0".repeat(64));
     assert_eq!(login("198.51.100.8", PASSWORD, Some(forged)).await.0, 429);
 }
+
+/// Defect 7: symbolic links in the site's sources that lead out of their
+/// folder (to `/etc/passwd`, to the database of returns), to a folder or
+/// nowhere are refused with their path, and nothing of them is published;
+/// a link to a file in the same folder is fine.
+#[test]
+fn links_out_of_the_site_sources_are_refused_and_not_published() {
+    use std::os::unix::fs::symlink;
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    let init = crate::common::gazette()
+        .arg("init")
+        .arg(&site)
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let build = || {
+        crate::common::gazette()
+            .args(["build", "--root"])
+            .arg(&site)
+            .output()
+            .unwrap()
+    };
+    // Fine: a link to a file beside it.
+    std::fs::write(site.join("content/notice.txt"), "公告").unwrap();
+    symlink(
+        site.join("content/notice.txt"),
+        site.join("content/same.txt"),
+    )
+    .unwrap();
+    let out = build();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(site.join("public/same.txt")).unwrap(),
+        "公告"
+    );
+    std::fs::remove_dir_all(site.join("public")).unwrap();
+
+    std::fs::create_dir_all(site.join("var")).unwrap();
+    std::fs::write(site.join("var/gazette.db"), "every return").unwrap();
+    std::fs::create_dir_all(site.join("static")).unwrap();
+    let links = [
+        ("/etc/passwd", "content/leak.txt"),
+        ("../var/gazette.db", "content/returns.db"),
+        ("/etc", "content/etc"),
+        ("/no/such/file", "static/gone.css"),
+        ("../var/gazette.db", "static/db.txt"),
+        ("../../../var/gazette.db", "manuals/guide/src/db.png"),
+    ];
+    for (target, link) in links {
+        symlink(target, site.join(link)).unwrap();
+    }
+    let out = build();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    for link in ["content/leak.txt", "content/returns.db", "content/etc"] {
+        assert!(said.contains(link), "{link} not named: {said}");
+    }
+    assert!(said.contains("outside content"), "{said}");
+    assert!(
+        said.contains("does not exist") || said.contains("folder"),
+        "{said}"
+    );
+    assert!(!site.join("public/leak.txt").exists());
+    // Content fixed, the copied folders are refused too.
+    for link in ["content/leak.txt", "content/returns.db", "content/etc"] {
+        std::fs::remove_file(site.join(link)).unwrap();
+    }
+    let out = build();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{said}");
+    for link in [
+        "static/gone.css",
+        "static/db.txt",
+        "manuals/guide/src/db.png",
+    ] {
+        assert!(said.contains(link), "{link} not named: {said}");
+    }
+    assert!(said.contains("does not exist"), "{said}");
+    if let Ok(files) = std::fs::read_dir(site.join("public")) {
+        for f in files.flatten() {
+            let text = std::fs::read(f.path()).unwrap_or_default();
+            assert!(!String::from_utf8_lossy(&text).contains("every return"));
+        }
+    }
+}

@@ -93,6 +93,17 @@ pub(crate) fn load(root: &Path) -> Result<Content, Vec<Problem>> {
     if dir.is_dir() {
         walk(&dir, "", &mut files).map_err(|e| vec![Problem::new("content", None, e)])?;
     }
+    let mut links: Vec<Problem> = files
+        .iter()
+        .filter_map(|rel| {
+            link_problem(&dir.join(rel), &dir)
+                .map(|m| Problem::new(Path::new("content").join(rel), None, m))
+        })
+        .collect();
+    if !links.is_empty() {
+        links.sort();
+        return Err(links);
+    }
     let (md, other): (Vec<String>, Vec<String>) =
         files.into_iter().partition(|f| f.ends_with(".md"));
     let assets = other
@@ -142,6 +153,40 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why the file at `path` may not be published, if it is a symbolic link
+/// that leads out of `folder` (the source folder it was found in: a link to
+/// `/etc/passwd` or to `var/gazette.db` would publish it), to a folder (a
+/// loop waiting to happen), or nowhere. Links to files inside the folder
+/// are fine. The site's source folders and the files it copies are all
+/// checked with this.
+pub(crate) fn link_problem(path: &Path, folder: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let target = std::fs::read_link(path)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    let Ok(resolved) = std::fs::canonicalize(path) else {
+        return Some(format!(
+            "a symbolic link to {target}, which does not exist: remove the link or restore its target"
+        ));
+    };
+    let inside = std::fs::canonicalize(folder).is_ok_and(|f| resolved.starts_with(f));
+    if !inside {
+        return Some(format!(
+            "a symbolic link to {target}, outside {}: links must lead to a file in the same folder, or the file's content would be published (copy the file in instead)",
+            folder.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        ));
+    }
+    if resolved.is_dir() {
+        return Some(format!(
+            "a symbolic link to the folder {target}: only links to files are followed"
+        ));
+    }
+    None
 }
 
 /// `content_dir/rel` as UTF-8 text; problems name `content/<rel>`.
