@@ -183,9 +183,12 @@ pub(crate) fn new_submission(
 /// or none. `dry_run` only reports.
 pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Result<ImportReport> {
     let (config, def) = load_form(root, form)?;
+    let started = std::time::Instant::now();
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let mut report = ImportReport::default();
-    let all = match forms::sheet::read_xlsx(&def, &bytes) {
+    let read = forms::sheet::read_xlsx(&def, &bytes);
+    tracing::debug!("import: read and validated in {:?}", started.elapsed());
+    let all = match read {
         Ok(all) => all,
         Err(errors) => {
             report.stderr = refusal(&def.title, file, &errors);
@@ -265,7 +268,13 @@ fn store_rows(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
     let mut conn = open_db(config)?;
+    let started = std::time::Instant::now();
     let results = store::insert_all(&mut conn, unique)?;
+    tracing::debug!(
+        "import: {} rows stored in {:?}",
+        unique.len(),
+        started.elapsed()
+    );
     let mut stored = Vec::new();
     for (r, new) in results.iter().zip(unique) {
         match r {

@@ -75,7 +75,7 @@ poster &
 poster_pid=$!
 sleep 1
 start=$(date +%s.%N)
-"$bin" import departments "$work/rows.xlsx" --root "$work" >"$work/import.out" 2>"$work/import.err" || {
+RUST_LOG=intake=debug "$bin" import departments "$work/rows.xlsx" --root "$work" >"$work/import.out" 2>"$work/import.err" || {
   cat "$work/import.err" >&2; touch "$work/stop"; wait "$poster_pid"; exit 1; }
 end=$(date +%s.%N)
 sleep 1
@@ -85,6 +85,8 @@ wait "$poster_pid"
 echo "== gazette import: $ROWS rows into $RETURNS returns, a web post every 100 ms"
 head -1 "$work/import.out"
 awk -v a="$start" -v b="$end" 'BEGIN { printf "import took %.2f s\n", b - a }'
+echo "its phases (from start):"
+grep -o '[0-9T:.-]*Z.*import: .*' "$work/import.err" | sed 's/^/  /' || true
 refused=$(awk '$1 != "303"' "$work/posts" | wc -l)
 sort -n -k2 "$work/posts" | awk -v bad="$refused" '{ t[NR] = $2 } END {
   p99 = int(NR * 0.99); if (p99 < 1) p99 = 1; p50 = int(NR / 2); if (p50 < 1) p50 = 1

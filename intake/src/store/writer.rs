@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 
+/// How long the writer waits for another process's write lock.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Most queued operations folded into one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -76,6 +79,13 @@ impl Writer {
         notify: Arc<Notify>,
     ) -> std::io::Result<(Writer, std::thread::JoinHandle<()>)> {
         let (tx, rx) = mpsc::channel(4096);
+        // `gazette import` holds the write lock while it inserts its rows
+        // (all or none): a few seconds for 60,000 rows, more on a loaded
+        // machine. Posts wait that out (answered late, not refused), well
+        // within `[intake] request_timeout`.
+        if let Err(e) = conn.busy_timeout(WRITER_BUSY_TIMEOUT) {
+            tracing::warn!("cannot set the writer's busy timeout: {e}");
+        }
         // Checkpoints (copying the WAL into the database file) run on a
         // thread of their own, so commits never wait behind one.
         let checkpoints = match conn.path().map(PathBuf::from) {
@@ -464,7 +474,13 @@ pub(crate) fn insert_all(
         tx.finish()?;
         (known, last)
     };
+    tracing::debug!("import: repeat lookups done");
+    // The indexes on random keys (reference, hash) take inserts all over
+    // their trees: a page cache that holds them keeps the write short
+    // (SQLite's default of 2,000 pages spills and rereads).
+    conn.pragma_update(None, "cache_size", -256 * 1024)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let locked = std::time::Instant::now();
     let mut since: std::collections::HashMap<(String, String), String> =
         std::collections::HashMap::new();
     {
@@ -484,7 +500,12 @@ pub(crate) fn insert_all(
             None => Imported::Stored(insert_new(&tx, s)?),
         });
     }
+    let inserted = locked.elapsed();
     tx.commit()?;
+    tracing::debug!(
+        "import: write lock held {:?} ({inserted:?} inserting, the rest committing)",
+        locked.elapsed()
+    );
     Ok(out)
 }
 
