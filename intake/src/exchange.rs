@@ -268,6 +268,9 @@ fn store_rows(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
     let mut conn = open_db(config)?;
+    // A busy intake commits all the time; SQLite's waiting is not fair, so
+    // give the import's one write longer than the default to get its turn.
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
     let started = std::time::Instant::now();
     let results = store::insert_all(&mut conn, unique)?;
     tracing::debug!(

@@ -151,6 +151,12 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
 
 /// Runs every migration newer than `user_version`, all in one transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // Up to date (the usual case): no write lock, so `gazette import` beside
+    // a busy intake does not queue for one just to open the database.
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version == MIGRATIONS.len() as i64 {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
