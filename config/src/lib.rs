@@ -7,7 +7,7 @@
 
 mod types;
 
-pub use types::{parse_duration, WebUrl};
+pub use types::{parse_duration, Network, WebUrl};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -192,6 +192,13 @@ pub struct Intake {
     /// A web filer whose form has an email field gets a copy of the receipt
     /// there (through the outbox).
     pub confirm_to_filer: bool,
+    /// Reverse proxies (addresses or networks) whose `client_ip_header` is
+    /// believed: a request from one of them counts as from the address that
+    /// header gives. Empty: forwarding headers are ignored.
+    pub trusted_proxies: Vec<Network>,
+    /// The header a trusted proxy puts the client's address in
+    /// (`X-Forwarded-For`, read from the right, or e.g. `X-Real-IP`).
+    pub client_ip_header: String,
 }
 
 impl Office {
@@ -281,6 +288,8 @@ impl Default for Intake {
             max_connections: 512,
             max_connections_per_client: 64,
             confirm_to_filer: false,
+            trusted_proxies: Vec::new(),
+            client_ip_header: "X-Forwarded-For".into(),
         }
     }
 }

@@ -622,26 +622,27 @@ fn is_blank(data: Option<&Data>) -> bool {
     }
 }
 
-/// The largest sheet [`read_xlsx`] reads (far more than any form's rows).
-pub const MAX_ROWS: u32 = 10_000;
+/// The largest sheet [`read_xlsx`] reads (far more than any form's rows; a
+/// file of 60,000 returns imports in one go).
+pub const MAX_ROWS: u32 = 100_000;
 /// The widest sheet [`read_xlsx`] reads.
 pub const MAX_COLUMNS: u32 = 200;
 
-/// One sheet's cells with content (only the first `rows` rows if given),
-/// refused when one lies beyond [`MAX_ROWS`] or [`MAX_COLUMNS`] before
-/// anything of its size is allocated.
-fn load_sheet<RS: std::io::Read + std::io::Seek>(
+/// Streams one sheet's cells with content to `keep`, refused when one lies
+/// beyond [`MAX_ROWS`] or [`MAX_COLUMNS`] (only the first `rows` rows if
+/// given, where cells beyond the columns are passed over).
+fn stream_sheet<RS: std::io::Read + std::io::Seek>(
     workbook: &mut Xlsx<RS>,
     name: &str,
     rows: Option<u32>,
-) -> Result<calamine::Range<Data>, CellError> {
+    mut keep: impl FnMut(u32, u32, Data),
+) -> Result<(), CellError> {
     let unreadable = |_| {
         file_error(format!(
             "无法读取工作表“{name}”：文件可能已损坏，请用 Excel 或 WPS 重新保存后再上传。"
         ))
     };
     let mut reader = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
-    let mut cells = Vec::new();
     while let Some(cell) = reader.next_cell().map_err(unreadable)? {
         let (row, col) = cell.get_position();
         if rows.is_some_and(|n| row >= n) {
@@ -651,7 +652,7 @@ fn load_sheet<RS: std::io::Read + std::io::Seek>(
             continue;
         }
         if rows.is_some() && col >= MAX_COLUMNS {
-            // Looking for the header: the full read below refuses it.
+            // Looking for the header: the full read refuses it.
             continue;
         }
         if row >= MAX_ROWS || col >= MAX_COLUMNS {
@@ -661,12 +662,52 @@ fn load_sheet<RS: std::io::Read + std::io::Seek>(
                 col + 1
             )));
         }
-        cells.push(calamine::Cell::new(
-            (row, col),
-            Data::from(cell.get_value().clone()),
-        ));
+        keep(row, col, Data::from(cell.get_value().clone()));
     }
+    Ok(())
+}
+
+/// The first `rows` rows of a sheet, as a grid (at most `rows` ×
+/// [`MAX_COLUMNS`] cells).
+fn load_head<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<RS>,
+    name: &str,
+    rows: u32,
+) -> Result<calamine::Range<Data>, CellError> {
+    let mut cells = Vec::new();
+    stream_sheet(workbook, name, Some(rows), |row, col, data| {
+        cells.push(calamine::Cell::new((row, col), data));
+    })?;
     Ok(calamine::Range::from_sparse(cells))
+}
+
+/// The form's cells below the header, row by row in field order: only the
+/// form's columns are kept, so memory follows what the file holds, never
+/// the sheet's extent.
+fn load_rows<RS: std::io::Read + std::io::Seek>(
+    workbook: &mut Xlsx<RS>,
+    name: &str,
+    layout: &Layout,
+) -> Result<std::collections::BTreeMap<u32, Vec<Option<Data>>>, CellError> {
+    let mut field_of = std::collections::HashMap::new();
+    for (i, c) in layout.columns.iter().enumerate() {
+        if let Some(c) = c {
+            field_of.insert(*c, i);
+        }
+    }
+    let width = layout.columns.len();
+    let mut rows = std::collections::BTreeMap::new();
+    stream_sheet(workbook, name, None, |row, col, data| {
+        if row <= layout.header_row {
+            return;
+        }
+        if let Some(&i) = field_of.get(&col) {
+            let cells: &mut Vec<Option<Data>> =
+                rows.entry(row).or_insert_with(|| vec![None; width]);
+            cells[i] = Some(data);
+        }
+    })?;
+    Ok(rows)
 }
 
 /// Reads a filled-in form: finds the sheet and header row with the form's
@@ -675,6 +716,18 @@ fn load_sheet<RS: std::io::Read + std::io::Seek>(
 /// problem in any row fails the whole file, each placed at its cell; an
 /// empty table gives `Ok(vec![])`.
 pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellError>> {
+    // The spreadsheet library panics on some damaged files (an index out of
+    // bounds in its cell reader, found by the fuzz target below): such a
+    // file is refused as damaged, never a crash of whoever reads it.
+    match std::panic::catch_unwind(|| read_xlsx_unchecked(def, bytes)) {
+        Ok(result) => result,
+        Err(_) => Err(vec![file_error(
+            "无法读取这个文件：文件可能已损坏，请用 Excel 或 WPS 重新保存后再上传。",
+        )]),
+    }
+}
+
+fn read_xlsx_unchecked(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellError>> {
     let mut workbook: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| {
         vec![file_error(
             "无法读取这个文件：请上传用 Excel 或 WPS 保存的 .xlsx 文件（可先下载本表的空白模板填写）。",
@@ -685,8 +738,7 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     // crafted file's far-away cell would take gigabytes.
     let mut heads = Vec::new();
     for name in workbook.sheet_names() {
-        let head =
-            load_sheet(&mut workbook, &name, Some(HEADER_SEARCH_ROWS)).map_err(|e| vec![e])?;
+        let head = load_head(&mut workbook, &name, HEADER_SEARCH_ROWS).map_err(|e| vec![e])?;
         heads.push((name, head));
     }
     let Some(layout) = find_layout(def, &heads) else {
@@ -701,7 +753,7 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     };
     let name = heads[layout.sheet].0.clone();
     drop(heads);
-    let range = &load_sheet(&mut workbook, &name, None).map_err(|e| vec![e])?;
+    let rows = load_rows(&mut workbook, &name, &layout).map_err(|e| vec![e])?;
     let header_row = layout.header_row as usize + 1;
 
     let mut errors: Vec<CellError> = layout
@@ -736,13 +788,8 @@ pub fn read_xlsx(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellEr
     }
 
     let mut all = Vec::new();
-    let bottom = range.end().map(|(r, _)| r).unwrap_or(0);
-    for row in layout.header_row + 1..=bottom {
-        let cells: Vec<Option<&Data>> = layout
-            .columns
-            .iter()
-            .map(|c| c.and_then(|c| range.get_value((row, c))))
-            .collect();
+    for (&row, cells) in &rows {
+        let cells: Vec<Option<&Data>> = cells.iter().map(Option::as_ref).collect();
         if cells.iter().all(|c| is_blank(*c)) {
             continue;
         }
@@ -1106,7 +1153,7 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_millis(500));
         assert_eq!(errors.len(), 1, "{errors:?}");
         let m = &errors[0].message;
-        assert!(m.contains("10000 行") && m.contains("200 列"), "{m}");
+        assert!(m.contains("100000 行") && m.contains("200 列"), "{m}");
         assert!(m.contains("第 1048576 行"), "{m}");
     }
 
@@ -1313,5 +1360,207 @@ mod tests {
         assert_eq!(header_key("＊ 单位 全称"), "单位全称");
         assert_eq!(sheet_name("a/b:c"), "a_b_c");
         assert_eq!(sheet_name(&"长".repeat(40)).chars().count(), 31);
+    }
+
+    /// Fuzz targets (issue 17): the validators and the spreadsheet reader
+    /// never panic on what a client or a file may hold; what validation
+    /// accepts it accepts again (normalising twice changes nothing), and
+    /// every problem names a field of the form. More cases:
+    /// `GAZETTE_FUZZ_CASES=100000 cargo test -p gazette-forms fuzz`.
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            let cases = std::env::var("GAZETTE_FUZZ_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(128);
+            ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// Values near what each kind accepts, and noise.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                Just("11441700007280420Y".to_string()),
+                Just("0753-2128309".to_string()),
+                Just("13812345678".to_string()),
+                Just("514000".to_string()),
+                Just("a@example.org".to_string()),
+                Just("梅市人社函〔2016〕216号".to_string()),
+                Just("2016-07-20".to_string()),
+                Just("初级".to_string()),
+                Just("机关".to_string()),
+                Just("\u{202e}abc\u{200b}".to_string()),
+                Just("\u{feff}梅州\u{2028}".to_string()),
+                "[0-9 -]{0,20}",
+                "\\PC{0,30}",
+                any::<String>(),
+            ]
+        }
+
+        fn name() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(vec![
+                    "name",
+                    "uscc",
+                    "unit_type",
+                    "levels",
+                    "phone",
+                    "mobile",
+                    "postcode",
+                    "email",
+                    "docnum",
+                    "date",
+                    "remarks",
+                    "website",
+                ])
+                .prop_map(str::to_string),
+                "[a-z_]{0,8}",
+            ]
+        }
+
+        /// A cell of a generated sheet.
+        #[derive(Debug, Clone)]
+        enum Cell {
+            Text(String),
+            Number(f64),
+            Bool(bool),
+        }
+
+        fn cell() -> impl Strategy<Value = Cell> {
+            prop_oneof![
+                value().prop_map(Cell::Text),
+                prop::sample::select(vec![
+                    "评委会全称",
+                    "*统一社会信用代码",
+                    "单位类型",
+                    "评审级别",
+                    "办公电话",
+                    "手机",
+                    "邮政编码",
+                    "电子邮箱",
+                    "核准/备案文号",
+                    "核准日期",
+                    "备注",
+                ])
+                .prop_map(|s| Cell::Text(s.to_string())),
+                any::<f64>().prop_map(Cell::Number),
+                (0.0..60000.0f64).prop_map(Cell::Number),
+                any::<bool>().prop_map(Cell::Bool),
+            ]
+        }
+
+        fn workbook(cells: &[(u32, u16, Cell)], sheets: usize) -> Vec<u8> {
+            let mut wb = Workbook::new();
+            for s in 0..sheets.max(1) {
+                let ws = wb.add_worksheet();
+                for (r, c, cell) in cells.iter().skip(s) {
+                    let _ = match cell {
+                        Cell::Text(t) => ws.write_string(*r, *c, t).map(|_| ()),
+                        Cell::Number(n) => ws.write_number(*r, *c, *n).map(|_| ()),
+                        Cell::Bool(b) => ws.write_boolean(*r, *c, *b).map(|_| ()),
+                    };
+                }
+            }
+            wb.save_to_buffer().unwrap_or_default()
+        }
+
+        /// What the fuzz target found: one zeroed byte made calamine panic.
+        #[test]
+        fn a_damaged_file_is_refused_not_a_crash() {
+            let mut bytes = workbook(
+                &[
+                    (0, 0, Cell::Text("评委会全称".into())),
+                    (0, 1, Cell::Text("统一社会信用代码".into())),
+                    (1, 0, Cell::Text("某评委会".into())),
+                ],
+                1,
+            );
+            let at = ((bytes.len() as u128 * 17872218474994614071u128) >> 64) as usize;
+            // The file's bytes vary a little (a timestamp): zero each byte near there.
+            for i in at.saturating_sub(24)..(at + 24).min(bytes.len()) {
+                let mut damaged = bytes.clone();
+                damaged[i] = 0;
+                if let Err(errors) = read_xlsx(&def(), &damaged) {
+                    assert!(!errors.is_empty());
+                }
+            }
+            bytes.truncate(bytes.len() / 2);
+            assert!(read_xlsx(&def(), &bytes).is_err());
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn validation_never_panics_and_is_idempotent(
+                pairs in prop::collection::vec((name(), value()), 0..20)
+            ) {
+                let d = def();
+                match d.validate(&pairs) {
+                    Ok(answers) => {
+                        let again: Vec<(String, String)> = answers
+                            .iter()
+                            .flat_map(|(k, v)| match v {
+                                Value::One(s) => vec![(k.to_string(), s.clone())],
+                                Value::Many(list) => {
+                                    list.iter().map(|s| (k.to_string(), s.clone())).collect()
+                                }
+                            })
+                            .collect();
+                        let twice = d.validate(&again);
+                        prop_assert_eq!(twice.as_ref().ok(), Some(&answers));
+                    }
+                    Err(errors) => {
+                        for e in errors.0 {
+                            prop_assert!(d.fields.iter().any(|f| f.name == e.field), "{:?}", e);
+                            prop_assert!(!e.message.is_empty());
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn the_reader_never_panics_on_generated_sheets(
+                cells in prop::collection::vec((0u32..6, 0u16..14, cell()), 0..60),
+                sheets in 1usize..3,
+            ) {
+                let bytes = workbook(&cells, sheets);
+                match read_xlsx(&def(), &bytes) {
+                    Ok(rows) => prop_assert!(rows.len() <= 6),
+                    Err(errors) => prop_assert!(!errors.is_empty()),
+                }
+            }
+
+            #[test]
+            fn the_reader_never_panics_on_damaged_files(
+                flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+                cut in any::<prop::sample::Index>(),
+                truncate in any::<bool>(),
+            ) {
+                let mut bytes = workbook(
+                    &[
+                        (0, 0, Cell::Text("评委会全称".into())),
+                        (0, 1, Cell::Text("统一社会信用代码".into())),
+                        (1, 0, Cell::Text("某评委会".into())),
+                    ],
+                    1,
+                );
+                for (at, b) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = b;
+                }
+                if truncate {
+                    bytes.truncate(cut.index(bytes.len()));
+                }
+                let _ = read_xlsx(&def(), &bytes);
+            }
+        }
     }
 }

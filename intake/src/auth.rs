@@ -133,75 +133,187 @@ struct Failures {
     last: Instant,
 }
 
-/// Wrong passwords per client address: after [`FREE_TRIES`] the client must
-/// wait before the next try is even checked, longer after each failure.
+/// Whose wrong passwords are counted together.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Trier {
+    /// A client address (an IPv6 /64 as one, as the post limiter counts).
+    Address(IpAddr),
+    /// A browser that logged in before (its device cookie's nonce): not
+    /// held up by what others do from its address.
+    Device(String),
+}
+
+impl Trier {
+    /// The device when its cookie is good, else the address.
+    pub(crate) fn of(ip: IpAddr, device: Option<String>) -> Trier {
+        match device {
+            Some(nonce) => Trier::Device(nonce),
+            None => Trier::Address(crate::limits::client_key(ip)),
+        }
+    }
+}
+
+/// Wrong passwords from clients without a device cookie, all together,
+/// before every such client has to wait (a guess spread over many
+/// addresses); devices that logged in before are not held up.
+pub(crate) const ACCOUNT_FREE_TRIES: u32 = 50;
+
+/// Wrong passwords per client address or device: after [`FREE_TRIES`] it
+/// must wait before the next try is even checked, longer after each
+/// failure. Failures from addresses also count for the account (see
+/// [`ACCOUNT_FREE_TRIES`]). So an attacker locks out only itself, and the
+/// admin's browser (with its device cookie) is never locked out by others
+/// at its address or anywhere else.
 #[derive(Default)]
 pub(crate) struct LoginThrottle {
-    map: Mutex<HashMap<IpAddr, Failures>>,
+    map: Mutex<HashMap<Trier, Failures>>,
+    account: Mutex<Option<Failures>>,
 }
 
 /// How long a client with `count` failures waits after its last one.
-pub(crate) fn wait_after(count: u32) -> Duration {
-    if count < FREE_TRIES {
+#[cfg(test)]
+fn wait_after(count: u32) -> Duration {
+    wait_after_free(count, FREE_TRIES)
+}
+
+fn wait_after_free(count: u32, free: u32) -> Duration {
+    if count < free {
         return Duration::ZERO;
     }
-    let exp = (count - FREE_TRIES).min(16);
+    let exp = (count - free).min(16);
     FIRST_WAIT.saturating_mul(1u32 << exp).min(MAX_WAIT)
 }
 
+/// `Err(wait)` while `f` must still wait.
+fn must_wait(f: &Failures, free: u32, now: Instant) -> Result<(), Duration> {
+    let since = now.saturating_duration_since(f.last);
+    if since >= FORGET {
+        return Ok(());
+    }
+    let wait = wait_after_free(f.count, free);
+    if since < wait {
+        Err(wait - since)
+    } else {
+        Ok(())
+    }
+}
+
+fn count(f: &mut Failures, now: Instant) {
+    if now.saturating_duration_since(f.last) >= FORGET {
+        f.count = 0;
+    }
+    f.count = f.count.saturating_add(1);
+    f.last = now;
+}
+
 impl LoginThrottle {
-    /// `Err(wait)` when `client` may not try yet.
-    pub(crate) fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    /// `Err(wait)` when `who` may not try yet.
+    pub(crate) fn check(&self, who: &Trier, now: Instant) -> Result<(), Duration> {
+        if matches!(who, Trier::Address(_)) {
+            if let Ok(account) = self.account.lock() {
+                if let Some(f) = account.as_ref() {
+                    must_wait(f, ACCOUNT_FREE_TRIES, now)?;
+                }
+            }
+        }
         let Ok(mut map) = self.map.lock() else {
             return Ok(());
         };
-        let Some(f) = map.get(&client) else {
+        let Some(f) = map.get(who) else {
             return Ok(());
         };
-        let since = now.saturating_duration_since(f.last);
-        if since >= FORGET {
-            map.remove(&client);
+        if now.saturating_duration_since(f.last) >= FORGET {
+            map.remove(who);
             return Ok(());
         }
-        let wait = wait_after(f.count);
-        if since < wait {
-            Err(wait - since)
-        } else {
-            Ok(())
-        }
+        must_wait(f, FREE_TRIES, now)
     }
 
     /// Reserves a try: checked like [`Self::check`], and on `Ok` already
     /// counted as a failure, so that tries sent at once cannot all pass the
     /// check before the first one is verified. A correct password clears
     /// it ([`Self::succeeded`]).
-    pub(crate) fn reserve(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        self.check(client, now)?;
-        self.failed(client, now);
+    pub(crate) fn reserve(&self, who: &Trier, now: Instant) -> Result<(), Duration> {
+        self.check(who, now)?;
+        self.failed(who, now);
         Ok(())
     }
 
     /// Records a wrong password.
-    pub(crate) fn failed(&self, client: IpAddr, now: Instant) {
+    pub(crate) fn failed(&self, who: &Trier, now: Instant) {
         if let Ok(mut map) = self.map.lock() {
             if map.len() > 10_000 {
                 map.retain(|_, f| now.saturating_duration_since(f.last) < FORGET);
             }
-            let f = map.entry(client).or_insert(Failures {
+            let f = map.entry(who.clone()).or_insert(Failures {
                 count: 0,
                 last: now,
             });
-            f.count = f.count.saturating_add(1);
-            f.last = now;
+            count(f, now);
+        }
+        if matches!(who, Trier::Address(_)) {
+            if let Ok(mut account) = self.account.lock() {
+                count(
+                    account.get_or_insert(Failures {
+                        count: 0,
+                        last: now,
+                    }),
+                    now,
+                );
+            }
         }
     }
 
-    /// A correct password clears the client's record.
-    pub(crate) fn succeeded(&self, client: IpAddr) {
+    /// A correct password clears the client's record (and takes back its
+    /// try from the account's count).
+    pub(crate) fn succeeded(&self, who: &Trier) {
         if let Ok(mut map) = self.map.lock() {
-            map.remove(&client);
+            map.remove(who);
+        }
+        if matches!(who, Trier::Address(_)) {
+            if let Ok(mut account) = self.account.lock() {
+                if let Some(f) = account.as_mut() {
+                    f.count = f.count.saturating_sub(1);
+                }
+            }
         }
     }
+}
+
+/// Name of the device cookie a browser gets at login.
+pub(crate) const DEVICE_COOKIE: &str = "gazette_device";
+
+/// How long a device cookie is good for.
+pub(crate) const DEVICE_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// The proof in a device cookie: sha256 over the password hash (the secret
+/// the office holds; a new password drops every device) and the nonce.
+fn device_proof(password_hash: &str, nonce: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"gazette device cookie\0");
+    h.update(password_hash.trim().as_bytes());
+    h.update(b"\0");
+    h.update(nonce.as_bytes());
+    crate::refs::hex(&h.finalize())
+}
+
+/// A new device cookie's value: `nonce.proof`.
+pub(crate) fn device_cookie(password_hash: &str) -> String {
+    let mut nonce = [0u8; 16];
+    rand::rng().fill_bytes(&mut nonce);
+    let nonce = crate::refs::hex(&nonce);
+    let proof = device_proof(password_hash, &nonce);
+    format!("{nonce}.{proof}")
+}
+
+/// The nonce of a good device cookie value.
+pub(crate) fn device_nonce(value: &str, password_hash: &str) -> Option<String> {
+    let (nonce, proof) = value.trim().split_once('.')?;
+    let ok = nonce.len() == 32
+        && nonce.bytes().all(|b| b.is_ascii_hexdigit())
+        && same_secret(proof, &device_proof(password_hash, nonce));
+    ok.then(|| nonce.to_string())
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
@@ -261,26 +373,68 @@ mod tests {
     #[test]
     fn throttle_lets_five_through_then_waits_longer_each_time() {
         let th = LoginThrottle::default();
-        let ip: IpAddr = "192.0.2.7".parse().unwrap();
-        let other: IpAddr = "192.0.2.8".parse().unwrap();
+        let ip = Trier::of("192.0.2.7".parse().unwrap(), None);
+        let other = Trier::of("192.0.2.8".parse().unwrap(), None);
         let t0 = Instant::now();
         for _ in 0..FREE_TRIES {
-            assert!(th.check(ip, t0).is_ok());
-            th.failed(ip, t0);
+            assert!(th.check(&ip, t0).is_ok());
+            th.failed(&ip, t0);
         }
-        assert_eq!(th.check(ip, t0), Err(FIRST_WAIT));
-        assert!(th.check(other, t0).is_ok(), "per client");
+        assert_eq!(th.check(&ip, t0), Err(FIRST_WAIT));
+        assert!(th.check(&other, t0).is_ok(), "per client");
         let t1 = t0 + FIRST_WAIT;
-        assert!(th.check(ip, t1).is_ok());
-        th.failed(ip, t1);
-        assert_eq!(th.check(ip, t1), Err(FIRST_WAIT * 2));
+        assert!(th.check(&ip, t1).is_ok());
+        th.failed(&ip, t1);
+        assert_eq!(th.check(&ip, t1), Err(FIRST_WAIT * 2));
         assert_eq!(wait_after(40), MAX_WAIT);
-        let racing: IpAddr = "192.0.2.9".parse().unwrap();
-        let passed = (0..50).filter(|_| th.reserve(racing, t0).is_ok()).count();
+        let racing = Trier::of("192.0.2.9".parse().unwrap(), None);
+        let passed = (0..50).filter(|_| th.reserve(&racing, t0).is_ok()).count();
         assert_eq!(passed, FREE_TRIES as usize, "reserved before any check");
-        th.succeeded(ip);
-        assert!(th.check(ip, t1).is_ok());
-        th.failed(ip, t1);
-        assert!(th.check(ip, t1).is_ok(), "count starts again after success");
+        th.succeeded(&ip);
+        assert!(th.check(&ip, t1).is_ok());
+        th.failed(&ip, t1);
+        assert!(
+            th.check(&ip, t1).is_ok(),
+            "count starts again after success"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_64_is_one_client_and_devices_are_not_held_up() {
+        let th = LoginThrottle::default();
+        let t0 = Instant::now();
+        for i in 0..FREE_TRIES {
+            let ip = format!("2001:db8::{}", i + 1).parse().unwrap();
+            th.failed(&Trier::of(ip, None), t0);
+        }
+        let same_64 = Trier::of("2001:db8::ffff".parse().unwrap(), None);
+        assert!(th.check(&same_64, t0).is_err(), "the /64 is one client");
+        let device = Trier::of("2001:db8::ffff".parse().unwrap(), Some("ab".repeat(16)));
+        assert!(th.check(&device, t0).is_ok(), "a device is its own");
+        // Many addresses together lock out the clients without a device...
+        for i in 0..ACCOUNT_FREE_TRIES {
+            th.failed(
+                &Trier::of(std::net::IpAddr::from([198, 51, 100, i as u8]), None),
+                t0,
+            );
+        }
+        let fresh = Trier::of("203.0.113.1".parse().unwrap(), None);
+        assert!(th.check(&fresh, t0).is_err(), "per account");
+        // ...but not the admin's browser.
+        assert!(th.check(&device, t0).is_ok());
+    }
+
+    #[test]
+    fn device_cookies_are_checked_against_the_password_hash() {
+        let value = device_cookie("$argon2id$one");
+        let nonce = device_nonce(&value, "$argon2id$one").unwrap();
+        assert_eq!(nonce.len(), 32);
+        assert_eq!(
+            device_nonce(&value, "$argon2id$two"),
+            None,
+            "a new password"
+        );
+        assert_eq!(device_nonce(&format!("{nonce}.00"), "$argon2id$one"), None);
+        assert_eq!(device_nonce("garbage", "$argon2id$one"), None);
     }
 }

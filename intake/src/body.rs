@@ -109,4 +109,57 @@ mod tests {
         // Raw (unescaped) bytes too.
         assert!(decode(b"unit=\xff\xfe").is_err());
     }
+
+    /// Fuzz targets (issue 17): any body decodes or is refused, never a
+    /// panic; whatever a browser encodes decodes back to the same pairs.
+    /// More cases: `GAZETTE_FUZZ_CASES=100000 cargo test -p gazette-intake fuzz`.
+    mod fuzz {
+        use super::super::decode;
+        use proptest::prelude::*;
+
+        fn config() -> ProptestConfig {
+            let cases = std::env::var("GAZETTE_FUZZ_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(512);
+            ProptestConfig {
+                cases,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            }
+        }
+
+        /// What a browser sends: UTF-8, spaces as `+`, the rest escaped.
+        fn encode(s: &str) -> String {
+            use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+            s.split(' ')
+                .map(|part| utf8_percent_encode(part, NON_ALPHANUMERIC).to_string())
+                .collect::<Vec<_>>()
+                .join("+")
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_bytes_decode_or_are_refused(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                if let Ok(pairs) = decode(&body) {
+                    prop_assert!(pairs.len() <= body.len());
+                }
+            }
+
+            #[test]
+            fn what_a_browser_encodes_decodes_back(
+                pairs in prop::collection::vec(("\\PC{1,12}", "\\PC{0,24}"), 0..12)
+            ) {
+                let body = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&");
+                let back = decode(body.as_bytes()).unwrap();
+                prop_assert_eq!(back, pairs);
+            }
+        }
+    }
 }

@@ -211,9 +211,12 @@ pub(crate) fn new_submission(
 /// or none. `dry_run` only reports.
 pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Result<ImportReport> {
     let (config, def) = load_form(root, form)?;
+    let started = std::time::Instant::now();
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let mut report = ImportReport::default();
-    let all = match forms::sheet::read_xlsx(&def, &bytes) {
+    let read = forms::sheet::read_xlsx(&def, &bytes);
+    tracing::debug!("import: read and validated in {:?}", started.elapsed());
+    let all = match read {
         Ok(all) => all,
         Err(errors) => {
             report.stderr = refusal(&def.title, file, &errors);
@@ -230,16 +233,21 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
         .map(|answers| new_submission(&config, &def, answers, now))
         .collect::<anyhow::Result<Vec<_>>>()?;
     // A row repeating an earlier row of the file is a copy, not a return.
+    // (By hash: comparing each row with every earlier one was quadratic.)
     let mut skipped = Vec::new();
     let mut unique: Vec<NewSubmission> = Vec::new();
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for s in subs {
-        match unique.iter().position(|u| u.hash == s.hash) {
+        match first.get(&s.hash) {
             Some(j) => skipped.push(format!(
                 "跳过：{}（与本文件中第 {} 条数据相同）",
                 s.unit,
                 j + 1
             )),
-            None => unique.push(s),
+            None => {
+                first.insert(s.hash.clone(), unique.len());
+                unique.push(s);
+            }
         }
     }
     report.ok = true;
@@ -288,7 +296,16 @@ fn store_rows(
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
     let mut conn = open_db(config)?;
+    // A busy intake commits all the time; SQLite's waiting is not fair, so
+    // give the import's one write longer than the default to get its turn.
+    conn.busy_timeout(std::time::Duration::from_secs(60))?;
+    let started = std::time::Instant::now();
     let results = store::insert_all(&mut conn, unique)?;
+    tracing::debug!(
+        "import: {} rows stored in {:?}",
+        unique.len(),
+        started.elapsed()
+    );
     let mut stored = Vec::new();
     for (r, new) in results.iter().zip(unique) {
         match r {

@@ -81,6 +81,48 @@ pub(crate) fn client_key(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Whether `peer` is one of the `[intake] trusted_proxies`.
+pub(crate) fn is_trusted(trusted: &[config::Network], peer: IpAddr) -> bool {
+    trusted.iter().any(|n| n.contains(peer))
+}
+
+/// The client behind a trusted proxy: the header's addresses read from the
+/// right (each proxy appends the address it was reached from), the first
+/// that is not itself a trusted proxy. The proxy's own address when the
+/// header is missing or unreadable (all such requests then share one
+/// client: stricter, never looser).
+pub(crate) fn forwarded_client<'a>(
+    peer: IpAddr,
+    trusted: &[config::Network],
+    values: impl DoubleEndedIterator<Item = &'a axum::http::HeaderValue>,
+) -> IpAddr {
+    let mut leftmost = None;
+    for value in values.rev() {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        for entry in text.rsplit(',') {
+            let Some(ip) = parse_forwarded(entry) else {
+                return peer;
+            };
+            if !is_trusted(trusted, ip) {
+                return ip;
+            }
+            leftmost = Some(ip);
+        }
+    }
+    leftmost.unwrap_or(peer)
+}
+
+/// `203.0.113.7`, `203.0.113.7:4711`, `2001:db8::1` or `[2001:db8::1]:4711`.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|a| a.ip()))
+}
+
 /// Where posts may come from: the intake's own host (as the `Host` header
 /// names it), the origins of `[intake] url` and `[site] base_url`, and
 /// `[intake] allowed_origins`.
@@ -238,6 +280,30 @@ mod tests {
         rl.check("2001:db8::1".parse().unwrap(), t0).unwrap();
         assert!(rl.check("2001:db8::2".parse().unwrap(), t0).is_err());
         rl.check("2001:db8:0:1::1".parse().unwrap(), t0).unwrap();
+    }
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy() {
+        let trusted: Vec<config::Network> =
+            vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let client = |values: &[&str]| {
+            let values: Vec<HeaderValue> = values
+                .iter()
+                .map(|v| HeaderValue::from_str(v).unwrap())
+                .collect();
+            forwarded_client(proxy, &trusted, values.iter()).to_string()
+        };
+        // What the client claims on the left is not believed.
+        assert_eq!(client(&["198.51.100.9, 203.0.113.7"]), "203.0.113.7");
+        assert_eq!(client(&["203.0.113.7, 10.1.1.1"]), "203.0.113.7");
+        assert_eq!(client(&["198.51.100.9", "203.0.113.7:4711"]), "203.0.113.7");
+        assert_eq!(client(&["[2001:db8::1]:443"]), "2001:db8::1");
+        assert_eq!(client(&["10.1.1.1"]), "10.1.1.1");
+        assert_eq!(client(&[]), "127.0.0.1");
+        assert_eq!(client(&["unknown"]), "127.0.0.1");
+        assert!(is_trusted(&trusted, "10.9.9.9".parse().unwrap()));
+        assert!(!is_trusted(&[], proxy));
     }
 
     #[test]

@@ -9,7 +9,12 @@
 //!   reading the body included (a slow body gets 503).
 //! - `[intake] max_connections` and `max_connections_per_client`: more are
 //!   closed at once, so the process never runs out of file descriptors
-//!   (a client is an IPv4 address or an IPv6 /64).
+//!   (a client is an IPv4 address or an IPv6 /64). A trusted proxy's own
+//!   connections count only towards `max_connections`.
+//! - `[intake] trusted_proxies` and `client_ip_header`: a request from a
+//!   trusted proxy counts as from the address its header gives (handlers
+//!   see that address as `ConnectInfo`), so the per-client limits work
+//!   behind a proxy; from anyone else the header is ignored.
 
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderValue, Request, StatusCode};
@@ -25,21 +30,34 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// What [`serve`] allows each connection and client.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Limits {
     pub header_timeout: Duration,
     pub request_timeout: Duration,
     pub max_connections: usize,
     pub max_per_client: usize,
+    /// Proxies whose `client_header` is believed.
+    pub trusted_proxies: Arc<[config::Network]>,
+    pub client_header: header::HeaderName,
 }
 
 impl Limits {
     pub fn from_config(c: &config::Intake) -> Limits {
+        let client_header = header::HeaderName::from_bytes(c.client_ip_header.trim().as_bytes())
+            .unwrap_or_else(|_| {
+                tracing::warn!(
+                    "[intake] client_ip_header {:?} is not a header name; using X-Forwarded-For",
+                    c.client_ip_header
+                );
+                header::HeaderName::from_static("x-forwarded-for")
+            });
         Limits {
             header_timeout: c.header_timeout,
             request_timeout: c.request_timeout,
             max_connections: c.max_connections.max(1) as usize,
             max_per_client: c.max_connections_per_client.max(1) as usize,
+            trusted_proxies: c.trusted_proxies.clone().into(),
+            client_header,
         }
     }
 }
@@ -134,20 +152,41 @@ pub async fn serve(
             );
             continue;
         };
-        let Some(slot) = per_client.enter(peer.ip(), limits.max_per_client) else {
-            tracing::debug!("connection from {peer} refused: too many from this client");
-            continue;
+        let proxy = crate::limits::is_trusted(&limits.trusted_proxies, peer.ip());
+        let slot = if proxy {
+            None
+        } else {
+            let Some(slot) = per_client.enter(peer.ip(), limits.max_per_client) else {
+                tracing::debug!("connection from {peer} refused: too many from this client");
+                continue;
+            };
+            Some(slot)
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
+        let (trusted, client_header) = (
+            Arc::clone(&limits.trusted_proxies),
+            limits.client_header.clone(),
+        );
+        let request_timeout = limits.request_timeout;
         let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
+            let client = if proxy {
+                let ip = crate::limits::forwarded_client(
+                    peer.ip(),
+                    &trusted,
+                    req.headers().get_all(&client_header).iter(),
+                );
+                std::net::SocketAddr::new(ip, peer.port())
+            } else {
+                peer
+            };
+            req.extensions_mut().insert(ConnectInfo(client));
             let mut app = app.clone();
             async move {
                 let req = req.map(axum::body::Body::new);
                 let call = tower::Service::call(&mut app, req);
                 Ok::<_, std::convert::Infallible>(
-                    match tokio::time::timeout(limits.request_timeout, call).await {
+                    match tokio::time::timeout(request_timeout, call).await {
                         Ok(Ok(res)) => res,
                         Ok(Err(never)) => match never {},
                         Err(_) => timed_out(),

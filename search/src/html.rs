@@ -109,7 +109,9 @@ fn decode_entities(s: &str) -> String {
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
         let after = &rest[i..];
-        let Some(semi) = after[..after.len().min(12)].find(';') else {
+        // By bytes: the 12th byte may fall inside a character (found by
+        // the site's fuzz target).
+        let Some(semi) = after.bytes().take(12).position(|b| b == b';') else {
             out.push('&');
             rest = &after[1..];
             continue;
@@ -146,6 +148,13 @@ fn decode_entities(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_ampersand_before_chinese_text_is_kept() {
+        // A page with "&[^1]: 注" crashed the build (a slice inside 注).
+        assert_eq!(decode_entities("&[^1]: 注"), "&[^1]: 注");
+        assert_eq!(decode_entities("&amp;中文&lt;"), "&中文<");
+    }
 
     #[test]
     fn a_page_splits_at_headings_with_ids() {

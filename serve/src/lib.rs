@@ -166,7 +166,7 @@ async fn site_first(State(state): State<AppState>, req: Request, next: Next) -> 
 
 async fn site_or_intake(state: &AppState, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD) && !is_search_query(req.uri()) {
-        if let Some(response) = from_site(state, req.uri().path()) {
+        if let Some(response) = from_site(state, req.uri().path(), is_local(&req)) {
             return response;
         }
     }
@@ -198,20 +198,30 @@ pub(crate) fn search_index(outputs: &site::Outputs) -> Option<Arc<search::Index>
     }
 }
 
-/// The last good build and the newest error, if any.
-fn on_air(state: &AppState) -> (Arc<site::Outputs>, Option<String>) {
+/// The last good build and, for a request from this machine, the newest
+/// error: build errors name files and folders, which visitors from
+/// elsewhere have no business reading (they see the last good pages).
+fn on_air(state: &AppState, local: bool) -> (Arc<site::Outputs>, Option<String>) {
     let snap = match state.snapshot.read() {
         Ok(s) => s,
         Err(p) => p.into_inner(),
     };
-    (snap.outputs.clone(), snap.error.clone())
+    (snap.outputs.clone(), snap.error.clone().filter(|_| local))
+}
+
+/// Whether the request comes from this machine (the person editing the
+/// site). Without connection info: no.
+fn is_local<B>(req: &axum::http::Request<B>) -> bool {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback())
 }
 
 /// A built file, or a redirect to a built folder; None if the site has
 /// neither (or the path is not a site path at all).
-fn from_site(state: &AppState, path: &str) -> Option<Response> {
+fn from_site(state: &AppState, path: &str, local: bool) -> Option<Response> {
     let rel = decode_path(path)?;
-    let (outputs, error) = on_air(state);
+    let (outputs, error) = on_air(state, local);
     let key = if rel.is_empty() || rel.ends_with('/') {
         format!("{rel}index.html")
     } else {
@@ -247,14 +257,27 @@ async fn static_file(State(state): State<AppState>, req: Request) -> Response {
     if decode_path(req.uri().path()).is_none() {
         return StatusCode::BAD_REQUEST.into_response();
     }
-    if let Some(response) = from_site(&state, req.uri().path()) {
+    let local = is_local(&req);
+    if let Some(response) = from_site(&state, req.uri().path(), local) {
         return response;
     }
-    let (outputs, error) = on_air(&state);
+    let (outputs, error) = on_air(&state, local);
     match outputs.get("404.html") {
         Some(bytes) => respond("404.html", bytes, error.as_deref(), StatusCode::NOT_FOUND),
+        // Nothing built yet (the first build failed): why, only to this
+        // machine; to others a page that names no file.
+        None if outputs.is_empty() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            match error {
+                Some(e) => format!("gazette：网站未能构建。\n\n{e}"),
+                None => "网站暂时无法访问，请稍后再试。\n".into(),
+            },
+        )
+            .into_response(),
         None => (
             StatusCode::NOT_FOUND,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             error.unwrap_or_else(|| "not found".into()),
         )
             .into_response(),
@@ -347,6 +370,44 @@ mod tests {
         assert_eq!(decode_path("/%E6%93%8D.html").as_deref(), Some("操.html"));
         assert_eq!(decode_path("/../etc/passwd"), None);
         assert_eq!(decode_path("/a/%2e%2e/b"), None);
+    }
+
+    /// A failed first build: why, to this machine only; visitors from
+    /// elsewhere get a page that names no file (issue 17, defect 7).
+    #[tokio::test]
+    async fn a_failed_first_build_tells_its_paths_only_to_this_machine() {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+        let (_tx, version) = tokio_watch::channel(0u64);
+        let state = AppState {
+            snapshot: Arc::new(RwLock::new(Snapshot {
+                outputs: Arc::new(site::Outputs::new()),
+                error: Some("/srv/site/content/leak.txt: a symbolic link to /etc/passwd".into()),
+            })),
+            version,
+            csp: HeaderValue::from_static("default-src 'self'"),
+        };
+        let app = app(Router::new(), state);
+        for (peer, shown) in [
+            (None, false),
+            (Some("203.0.113.5:4000"), false),
+            (Some("127.0.0.1:4000"), true),
+        ] {
+            let mut req = Request::builder()
+                .uri("/no/such/page/")
+                .body(axum::body::Body::empty())
+                .unwrap();
+            if let Some(p) = peer {
+                let addr: std::net::SocketAddr = p.parse().unwrap();
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(addr));
+            }
+            let res = app.clone().oneshot(req).await.unwrap();
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{peer:?}");
+            let body = res.into_body().collect().await.unwrap().to_bytes();
+            let body = String::from_utf8_lossy(&body);
+            assert_eq!(body.contains("leak.txt"), shown, "{peer:?}: {body}");
+        }
     }
 
     #[test]

@@ -93,7 +93,9 @@ impl Incremental {
     fn content_page(&self, path: &Path) -> Option<String> {
         let rel = path.strip_prefix(self.root.join("content")).ok()?;
         let rel = rel.to_str()?.replace('\\', "/");
-        (rel.ends_with(".md") && path.is_file()).then_some(rel)
+        // A link is checked by the full rebuild (see content::link_problem).
+        let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+        (rel.ends_with(".md") && path.is_file() && !link).then_some(rel)
     }
 }
 

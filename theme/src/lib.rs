@@ -136,6 +136,20 @@ impl Theme {
                     continue;
                 };
                 let read = |p: &Path| {
+                    // A link out of templates/ (to a secret, to the
+                    // database) would be published with the pages.
+                    if std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink()) {
+                        let inside = std::fs::canonicalize(p)
+                            .ok()
+                            .zip(std::fs::canonicalize(&dir).ok())
+                            .is_some_and(|(t, d)| t.starts_with(d) && t.is_file());
+                        if !inside {
+                            return Err(ThemeError::Load {
+                                path: p.to_path_buf(),
+                                reason: "a symbolic link that does not lead to a file in templates/: copy the file in instead".into(),
+                            });
+                        }
+                    }
                     std::fs::read(p).map_err(|e| ThemeError::Load {
                         path: p.to_path_buf(),
                         reason: e.to_string(),

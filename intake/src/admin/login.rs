@@ -1,7 +1,8 @@
 //! `/admin/login` and `/admin/logout`.
 
 use super::session::{
-    client_ip, cookie, field, is_https, read_pairs, safe_next, session, AdminForm,
+    client_ip, cookie, cookie_value, device_cookie, field, is_https, read_pairs, safe_next,
+    session, AdminForm,
 };
 use super::{db, disabled, enabled};
 use crate::auth;
@@ -74,9 +75,17 @@ pub(super) async fn login(
         .link("/admin/login", "打开管理登录页面"));
     }
     let ip = client_ip(&parts);
+    let password_hash = inner.config.admin.password_hash.clone();
+    // A browser that logged in before is counted by its device cookie, so
+    // others' wrong passwords from its address cannot lock it out.
+    let who = auth::Trier::of(
+        ip,
+        cookie_value(&parts.headers, auth::DEVICE_COOKIE)
+            .and_then(|v| auth::device_nonce(&v, &password_hash)),
+    );
     // A client that gave too many wrong passwords waits before any check.
     // (Only a check here: an empty or unreadable form costs no try.)
-    if let Err(wait) = inner.admin.throttle.check(ip, Instant::now()) {
+    if let Err(wait) = inner.admin.throttle.check(&who, Instant::now()) {
         return Ok(throttled(wait, "/admin/"));
     }
     let pairs = read_pairs(body).await?;
@@ -91,7 +100,7 @@ pub(super) async fn login(
         })
         .into_response());
     }
-    let hash = inner.config.admin.password_hash.clone();
+    let hash = password_hash;
     if !auth::hash_is_valid(&hash) {
         tracing::error!("[admin.password_hash] is not an argon2 PHC string: nobody can log in");
         return Err(Error::new(
@@ -106,10 +115,10 @@ pub(super) async fn login(
     };
     // The try is counted before the check: tries sent at once cannot all
     // pass the throttle before the first failure is recorded.
-    if let Err(wait) = inner.admin.throttle.reserve(ip, Instant::now()) {
+    if let Err(wait) = inner.admin.throttle.reserve(&who, Instant::now()) {
         return Ok(throttled(wait, "/admin/"));
     }
-    let ok = check_password(&inner, ip, password, hash).await;
+    let ok = check_password(&inner, ip, password, hash.clone()).await;
     let now = Instant::now();
     if !ok {
         tracing::warn!("admin: wrong password from {ip}");
@@ -121,14 +130,18 @@ pub(super) async fn login(
         })
         .into_response());
     }
-    inner.admin.throttle.succeeded(ip);
+    inner.admin.throttle.succeeded(&who);
     let (token, _) = inner.admin.sessions.create(now);
     tracing::info!("admin: login from {ip}");
     let mut res = redirect(StatusCode::SEE_OTHER, &next);
-    set_cookie(
-        &mut res,
-        &cookie(&token, is_https(&inner, &parts.headers), false),
-    );
+    let secure = is_https(&inner, &parts.headers);
+    set_cookie(&mut res, &cookie(&token, secure, false));
+    if !matches!(who, auth::Trier::Device(_)) {
+        set_cookie(
+            &mut res,
+            &device_cookie(&auth::device_cookie(&hash), secure),
+        );
+    }
     Ok(res)
 }
 
@@ -154,7 +167,7 @@ async fn check_password(inner: &Inner, ip: IpAddr, password: String, hash: Strin
 
 fn set_cookie(res: &mut Response, value: &str) {
     if let Ok(v) = HeaderValue::from_str(value) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
+        res.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 

@@ -127,15 +127,20 @@ pub(crate) fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a
         .map(|(_, v)| v.as_str())
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the request's cookie `name`.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
@@ -180,6 +185,19 @@ pub(crate) fn cookie(value: &str, secure: bool, clear: bool) -> String {
     )
 }
 
+/// The device cookie a browser gets at login (see `auth::LoginThrottle`):
+/// long-lived, sent only to the admin pages.
+pub(crate) fn device_cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{}={value}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{}",
+        auth::DEVICE_COOKIE,
+        auth::DEVICE_LIFETIME.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// The client's address (behind a trusted proxy, the one it forwards: see
+/// `listen`).
 pub(crate) fn client_ip(parts: &Parts) -> IpAddr {
     // Without connection info (an embedding that did not ask for it) all
     // clients share one record: stricter, never looser.

@@ -93,6 +93,17 @@ pub(crate) fn load(root: &Path) -> Result<Content, Vec<Problem>> {
     if dir.is_dir() {
         walk(&dir, "", &mut files).map_err(|e| vec![Problem::new("content", None, e)])?;
     }
+    let mut links: Vec<Problem> = files
+        .iter()
+        .filter_map(|rel| {
+            link_problem(&dir.join(rel), &dir)
+                .map(|m| Problem::new(Path::new("content").join(rel), None, m))
+        })
+        .collect();
+    if !links.is_empty() {
+        links.sort();
+        return Err(links);
+    }
     let (md, other): (Vec<String>, Vec<String>) =
         files.into_iter().partition(|f| f.ends_with(".md"));
     let assets = other
@@ -142,6 +153,40 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Why the file at `path` may not be published, if it is a symbolic link
+/// that leads out of `folder` (the source folder it was found in: a link to
+/// `/etc/passwd` or to `var/gazette.db` would publish it), to a folder (a
+/// loop waiting to happen), or nowhere. Links to files inside the folder
+/// are fine. The site's source folders and the files it copies are all
+/// checked with this.
+pub(crate) fn link_problem(path: &Path, folder: &Path) -> Option<String> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.file_type().is_symlink() {
+        return None;
+    }
+    let target = std::fs::read_link(path)
+        .map(|t| t.display().to_string())
+        .unwrap_or_default();
+    let Ok(resolved) = std::fs::canonicalize(path) else {
+        return Some(format!(
+            "a symbolic link to {target}, which does not exist: remove the link or restore its target"
+        ));
+    };
+    let inside = std::fs::canonicalize(folder).is_ok_and(|f| resolved.starts_with(f));
+    if !inside {
+        return Some(format!(
+            "a symbolic link to {target}, outside {}: links must lead to a file in the same folder, or the file's content would be published (copy the file in instead)",
+            folder.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        ));
+    }
+    if resolved.is_dir() {
+        return Some(format!(
+            "a symbolic link to the folder {target}: only links to files are followed"
+        ));
+    }
+    None
 }
 
 /// `content_dir/rel` as UTF-8 text; problems name `content/<rel>`.
@@ -347,6 +392,115 @@ mod tests {
             b"---\na: 1\n---\n",
         ] {
             assert_eq!(front_matter_len(whole), whole.len());
+        }
+    }
+}
+
+/// Fuzz targets (issue 17): generated pages and SUMMARY.md files through the
+/// public entry point (`crate::check`, the whole load, render and link
+/// check) never panic, and always answer with problems or a clean check.
+/// `GAZETTE_FUZZ_CASES=100000 cargo test -p gazette-site fuzz` runs longer.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    fn config() -> ProptestConfig {
+        let cases = std::env::var("GAZETTE_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(24);
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// Pieces that mean something to the loader or to Markdown, and noise.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("+++\n".to_string()),
+            Just("title = \"通知\"\n".to_string()),
+            Just("date = 2016-07-20\n".to_string()),
+            Just("date = 2016-07-20T10:31:00\n".to_string()),
+            Just("path = \"/a/\"\n".to_string()),
+            Just("draft = true\n".to_string()),
+            Just("weight = -3\n".to_string()),
+            Just("[extra]\n".to_string()),
+            Just("\u{feff}".to_string()),
+            Just("# 标题 {#id}\n".to_string()),
+            Just("[链接](../a.md#b)\n".to_string()),
+            Just("![图](x.png)\n".to_string()),
+            Just("| a | b |\n|---|---|\n| 1 | 2 |\n".to_string()),
+            Just("```\ncode\n".to_string()),
+            Just("<script>x</script>\n".to_string()),
+            Just("[^1]: 注\n".to_string()),
+            Just("- [ ] 项\n".to_string()),
+            Just("\r\n".to_string()),
+            "[ -~]{0,20}",
+            "\\PC{0,12}",
+            any::<String>().prop_map(|s| s.chars().take(16).collect()),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(piece(), 0..16).prop_map(|v| v.concat())
+    }
+
+    fn summary_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("# Summary\n".to_string()),
+            Just("- [开始之前](start.md)\n".to_string()),
+            Just("  - [提交表格](submit.md)\n".to_string()),
+            Just("    - [草稿]()\n".to_string()),
+            Just("[前言](start.md)\n".to_string()),
+            Just("---\n".to_string()),
+            Just("# 第一部分\n".to_string()),
+            Just("- [缺](missing.md)\n".to_string()),
+            Just("- [外](../../../etc/passwd)\n".to_string()),
+            Just("\t- [表](submit.md)\n".to_string()),
+            Just("* [星](start.md)\n".to_string()),
+            Just("1. [数](submit.md)\n".to_string()),
+            "[ -~]{0,20}\n",
+            "\\PC{0,10}",
+        ]
+    }
+
+    fn site() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        crate::init(&root).unwrap();
+        (dir, root)
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_page_is_loaded_or_refused(page in text(), nested in any::<bool>()) {
+            let (_dir, root) = site();
+            let rel = if nested { "content/notices/fuzz.md" } else { "content/fuzz.md" };
+            std::fs::write(root.join(rel), &page).unwrap();
+            // Problems or none; never a panic.
+            let _ = crate::check(&root);
+        }
+
+        #[test]
+        fn any_bytes_page_is_loaded_or_refused(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let (_dir, root) = site();
+            let mut page = b"+++\ntitle = \"x\"\n+++\n".to_vec();
+            page.extend(bytes);
+            std::fs::write(root.join("content/fuzz.md"), &page).unwrap();
+            let _ = crate::check(&root);
+        }
+
+        #[test]
+        fn any_summary_is_loaded_or_refused(
+            summary in prop::collection::vec(summary_piece(), 0..12).prop_map(|v| v.concat())
+        ) {
+            let (_dir, root) = site();
+            std::fs::write(root.join("manuals/guide/src/SUMMARY.md"), &summary).unwrap();
+            let _ = crate::check(&root);
         }
     }
 }

@@ -241,7 +241,14 @@ fn load(root: &Path, id: &str) -> Result<(Manual, Vec<Problem>), Vec<Problem>> {
     let mut problems = Vec::new();
     for c in &mut chapters {
         if let Some(p) = &c.path {
-            if !root.join(&src_dir).join(p).is_file() {
+            let file = root.join(&src_dir).join(p);
+            if let Some(m) = crate::model::content::link_problem(&file, &root.join(&src_dir)) {
+                problems.push(Problem::new(
+                    &summary_rel,
+                    Some(c.line),
+                    format!("chapter file {p}: {m}"),
+                ));
+            } else if !file.is_file() {
                 problems.push(Problem::new(
                     &summary_rel,
                     Some(c.line),
@@ -326,7 +333,8 @@ fn collect_assets(dir: &Path, prefix: &str, out: &mut Vec<String>) {
             continue;
         }
         let rel = format!("{prefix}{name}");
-        if e.path().is_dir() {
+        // Not through links: a link to a folder is refused when copied.
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             collect_assets(&e.path(), &format!("{rel}/"), out);
         } else if !name.ends_with(".md") {
             out.push(rel);

@@ -287,26 +287,34 @@ fn not_found(ctx: &Shared) -> Result<String, Problem> {
 
 /// Content assets, manual images and the site's `static/` folder.
 pub(super) fn copy_files(site: &Site, out: &mut Outputs) -> Result<(), Vec<Problem>> {
-    let mut jobs: Vec<(PathBuf, String)> = Vec::new();
+    // (source, output, the folder a link in it must stay inside)
+    let mut jobs: Vec<(PathBuf, String, PathBuf)> = Vec::new();
+    let content = site.root.join("content");
     for a in &site.content.assets {
-        jobs.push((site.root.join("content").join(&a.rel), a.rel.clone()));
+        jobs.push((content.join(&a.rel), a.rel.clone(), content.clone()));
     }
     for m in &site.manuals {
+        let src = site.root.join(&m.src_dir);
         for a in &m.assets {
-            jobs.push((
-                site.root.join(&m.src_dir).join(a),
-                format!("{}{a}", m.out_dir()),
-            ));
+            jobs.push((src.join(a), format!("{}{a}", m.out_dir()), src.clone()));
         }
     }
     let mut files = Vec::new();
-    walk_files(&site.root.join("static"), "", &mut files);
+    let statics = site.root.join("static");
+    walk_files(&statics, "", &mut files);
     for f in files {
-        jobs.push((site.root.join("static").join(&f), f));
+        jobs.push((statics.join(&f), f, statics.clone()));
     }
     let read: Vec<OneFile> = jobs
         .into_par_iter()
-        .map(|(from, to)| {
+        .map(|(from, to, folder)| {
+            if let Some(m) = crate::model::content::link_problem(&from, &folder) {
+                return Err(Problem::new(
+                    from.strip_prefix(&site.root).unwrap_or(&from),
+                    None,
+                    m,
+                ));
+            }
             std::fs::read(&from).map(|b| (to, b.into())).map_err(|e| {
                 Problem::new(
                     from.strip_prefix(&site.root).unwrap_or(&from),

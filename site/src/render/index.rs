@@ -185,7 +185,8 @@ pub(super) fn walk_files(dir: &Path, prefix: &str, out: &mut Vec<String>) {
             continue;
         };
         let rel = format!("{prefix}{name}");
-        if e.path().is_dir() {
+        // Not through links: a link to a folder is refused when copied.
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
             walk_files(&e.path(), &format!("{rel}/"), out);
         } else {
             out.push(rel);
