@@ -185,7 +185,7 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
     let (config, def) = load_form(root, form)?;
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let mut report = ImportReport::default();
-    let all = match forms::sheet::read_xlsx(&def, &bytes) {
+    let all = match forms::sheet::read_table(&def, &bytes) {
         Ok(all) => all,
         Err(errors) => {
             report.stderr = refusal(&def.title, file, &errors);
