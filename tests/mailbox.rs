@@ -689,3 +689,45 @@ fn with_idle_new_mail_is_read_at_once_and_leave_keeps_a_plain_question_for_a_per
         "{mails:?}"
     );
 }
+
+#[test]
+fn gazette_serve_reads_the_mailbox_too_and_stops_its_reader_on_sigterm() {
+    let dovecot = Dovecot::start();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送附件1", "serve-1@unit.test")
+            .attach(
+                "表.xlsx",
+                table(&[row("梅州市交通运输局", USCC, "13800138000")]),
+            )
+            .build(),
+    );
+    let mut server = intake(&dovecot, &smtp).serve().start();
+    let mail = "SELECT COUNT(*) FROM submissions WHERE source = 'mail'";
+    wait_count(&server, mail, 1);
+    wait_folder(&dovecot, "Gazette-Processed", 1);
+    // Mail that arrives while it runs is read as well.
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送附件1", "serve-2@unit.test")
+            .attach(
+                "表.xlsx",
+                table(&[row("梅州市林业局", USCC, "13900139000")]),
+            )
+            .build(),
+    );
+    wait_count(&server, mail, 2);
+    wait_folder(&dovecot, "Gazette-Processed", 2);
+    let got = eventually(WAIT, || {
+        let mails = smtp.mails();
+        (replies_to(&mails, "zhang@unit.test").len() == 2).then_some(())
+    });
+    assert!(got.is_some(), "{:?}\n{}", smtp.mails(), server.log());
+    let status = server
+        .stop_within(Duration::from_secs(20))
+        .expect("gazette serve stops on SIGTERM with its mailbox reader");
+    assert!(status.success(), "{status:?}\n{}", server.log());
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM replies WHERE kind = 'receipt'"),
+        2
+    );
+}
