@@ -312,6 +312,113 @@ fn three_bad_cells_store_nothing_and_the_answer_names_exactly_them() {
     assert_eq!(intake.rows(), 0);
 }
 
+/// The same table saved by WPS or LibreOffice as `.ods`: a zip holding
+/// `mimetype`, `META-INF/manifest.xml` and `content.xml`.
+fn ods_table(rows: &[Vec<String>]) -> Vec<u8> {
+    use std::io::Write as _;
+    let cells = |values: &[&str]| -> String {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_empty() {
+                    "<table:table-cell/>".to_string()
+                } else {
+                    format!(r#"<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>"#)
+                }
+            })
+            .collect()
+    };
+    let mut body = format!(
+        "<table:table-row>{}</table:table-row><table:table-row>{}</table:table-row>",
+        cells(&["市直主管部门信息一览表"]),
+        cells(&HEADER)
+    );
+    for r in rows {
+        let r: Vec<&str> = r.iter().map(String::as_str).collect();
+        body += &format!("<table:table-row>{}</table:table-row>", cells(&r));
+    }
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("mimetype", stored).unwrap();
+    z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
+    z.start_file(
+        "META-INF/manifest.xml",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+    z.start_file("content.xml", zip::write::SimpleFileOptions::default())
+        .unwrap();
+    write!(z, r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="市直主管部门信息一览表">{body}</table:table></office:spreadsheet></office:body></office:document-content>"#).unwrap();
+    z.finish().unwrap().into_inner()
+}
+
+/// 水务局 and 气象局 in BIFF8, made by xlwt (tests/fixtures/mailbox/make_xls.py).
+const XLS: &[u8] = include_bytes!("fixtures/mailbox/departments.xls");
+
+#[test]
+fn ods_and_xls_attachments_are_read_like_xlsx_and_so_are_they_by_import() {
+    let dovecot = Dovecot::start();
+    let site = common::Site::with_repo_forms();
+    let env: Vec<(&str, String)> = dovecot.env();
+    let ods = ods_table(&[
+        row("梅州市交通运输局", USCC, "13800138000"),
+        row("梅州市林业局", USCC, "13900139000"),
+    ]);
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送（WPS）", "ods-xls@unit.test")
+            .attach("附件1.ods", ods.clone())
+            .attach("附件1.xls", XLS.to_vec())
+            .build(),
+    );
+    let r = common::run(&["mailbox", "--once"], site.path(), &env);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        r.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM submissions WHERE source = 'mail'"),
+        4,
+        "{stdout}"
+    );
+    for unit in [
+        "梅州市交通运输局",
+        "梅州市林业局",
+        "梅州市水务局",
+        "梅州市气象局",
+    ] {
+        let sql = format!("SELECT COUNT(*) FROM submissions WHERE answers LIKE '%{unit}%'");
+        assert_eq!(site.count(&sql), 1, "{unit}");
+    }
+    assert_eq!(
+        site.count("SELECT COUNT(*) FROM replies WHERE kind = 'receipt'"),
+        1
+    );
+    assert_eq!(dovecot.count("Gazette-Processed"), 1);
+    // `gazette import` reads both too: every row is already there.
+    for (name, bytes) in [("a.ods", ods), ("b.xls", XLS.to_vec())] {
+        let file = site.path().join(name);
+        std::fs::write(&file, bytes).unwrap();
+        let r = common::run(
+            &["import", "departments", file.to_str().unwrap()],
+            site.path(),
+            &[],
+        );
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&r.stdout),
+            String::from_utf8_lossy(&r.stderr)
+        );
+        assert!(r.status.success(), "{out}");
+        assert_eq!(out.matches("已导入或已提交").count(), 2, "{out}");
+    }
+    assert_eq!(site.count("SELECT COUNT(*) FROM submissions"), 4);
+}
+
 #[test]
 fn the_same_message_twice_is_stored_once_and_answered_once() {
     let dovecot = Dovecot::start();
@@ -580,5 +687,47 @@ fn with_idle_new_mail_is_read_at_once_and_leave_keeps_a_plain_question_for_a_per
         replies_to(&smtp.mails(), "zhang@unit.test").len(),
         1,
         "{mails:?}"
+    );
+}
+
+#[test]
+fn gazette_serve_reads_the_mailbox_too_and_stops_its_reader_on_sigterm() {
+    let dovecot = Dovecot::start();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送附件1", "serve-1@unit.test")
+            .attach(
+                "表.xlsx",
+                table(&[row("梅州市交通运输局", USCC, "13800138000")]),
+            )
+            .build(),
+    );
+    let mut server = intake(&dovecot, &smtp).serve().start();
+    let mail = "SELECT COUNT(*) FROM submissions WHERE source = 'mail'";
+    wait_count(&server, mail, 1);
+    wait_folder(&dovecot, "Gazette-Processed", 1);
+    // Mail that arrives while it runs is read as well.
+    dovecot.deliver(
+        &MessageBuilder::new(SENDER, "报送附件1", "serve-2@unit.test")
+            .attach(
+                "表.xlsx",
+                table(&[row("梅州市林业局", USCC, "13900139000")]),
+            )
+            .build(),
+    );
+    wait_count(&server, mail, 2);
+    wait_folder(&dovecot, "Gazette-Processed", 2);
+    let got = eventually(WAIT, || {
+        let mails = smtp.mails();
+        (replies_to(&mails, "zhang@unit.test").len() == 2).then_some(())
+    });
+    assert!(got.is_some(), "{:?}\n{}", smtp.mails(), server.log());
+    let status = server
+        .stop_within(Duration::from_secs(20))
+        .expect("gazette serve stops on SIGTERM with its mailbox reader");
+    assert!(status.success(), "{status:?}\n{}", server.log());
+    assert_eq!(
+        server.count("SELECT COUNT(*) FROM replies WHERE kind = 'receipt'"),
+        2
     );
 }

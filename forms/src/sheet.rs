@@ -67,6 +67,9 @@ impl std::fmt::Display for CellError {
 
 impl std::error::Error for CellError {}
 
+#[path = "sheet_formats.rs"]
+mod formats;
+
 /// How a header cell is compared with a label: NFKC, no spaces, no *
 /// marks and no (必填) note, so edited headers still match.
 pub(crate) fn header_key(text: &str) -> String {
@@ -742,18 +745,91 @@ fn read_xlsx_unchecked(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<
         heads.push((name, head));
     }
     let Some(layout) = find_layout(def, &heads) else {
-        return Err(vec![file_error(format!(
-            "找不到“{}”的表头：第 1 或第 2 行应为栏目名称，如「{}」。请使用本表的空白模板填写。",
-            def.title,
-            def.fields
-                .first()
-                .map(|f| f.label.as_str())
-                .unwrap_or_default()
-        ))]);
+        return Err(no_header(def));
     };
     let name = heads[layout.sheet].0.clone();
     drop(heads);
     let rows = load_rows(&mut workbook, &name, &layout).map_err(|e| vec![e])?;
+    read_rows(def, &layout, &rows)
+}
+
+fn no_header(def: &FormDef) -> Vec<CellError> {
+    vec![file_error(format!(
+        "找不到“{}”的表头：第 1 或第 2 行应为栏目名称，如「{}」。请使用本表的空白模板填写。",
+        def.title,
+        def.fields
+            .first()
+            .map(|f| f.label.as_str())
+            .unwrap_or_default()
+    ))]
+}
+
+/// Reads a filled-in form saved as `.xlsx`, `.xls` (WPS's `.et` is one) or
+/// `.ods`, told apart by content, not name, exactly as [`read_xlsx`] does.
+/// `.xls` and `.ods` are checked against [`MAX_ROWS`] × [`MAX_COLUMNS`]
+/// before calamine, which loads all their sheets at once, builds anything.
+pub fn read_table(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<CellError>> {
+    let sheets = match formats::sniff(bytes) {
+        formats::Format::Xlsx => return read_xlsx(def, bytes),
+        formats::Format::Unknown => {
+            return Err(vec![file_error(
+                "无法读取这个文件：请上传用 Excel 或 WPS 保存的表格（.xlsx、.xls、.et 或 .ods），可先下载本表的空白模板填写。",
+            )])
+        }
+        formats::Format::Ods => {
+            formats::check_ods(bytes).map_err(|e| vec![e])?;
+            calamine::open_workbook_from_rs::<calamine::Ods<_>, _>(Cursor::new(bytes))
+                .map(|mut wb| wb.worksheets())
+                .map_err(|_| vec![file_error("无法读取这个 .ods 文件：文件可能已损坏，请用 WPS 或 LibreOffice 重新保存后再上传。")])?
+        }
+        formats::Format::Xls => {
+            formats::check_xls(bytes).map_err(|e| vec![e])?;
+            calamine::open_workbook_from_rs::<calamine::Xls<_>, _>(Cursor::new(bytes))
+                .map(|mut wb| wb.worksheets())
+                .map_err(|_| vec![file_error("无法读取这个 .xls 文件：文件可能已损坏，请用 Excel 或 WPS 重新保存后再上传。")])?
+        }
+    };
+    for (name, range) in &sheets {
+        if let Some((row, col)) = range.end() {
+            if row >= MAX_ROWS || col >= MAX_COLUMNS {
+                return Err(vec![file_error(format!(
+                    "工作表“{name}”太大：最多读取 {MAX_ROWS} 行、{MAX_COLUMNS} 列，但第 {} 行第 {} 列还有内容。请删除表格以外的内容，或把数据分成几个文件上传。",
+                    row + 1,
+                    col + 1
+                ))]);
+            }
+        }
+    }
+    let Some(layout) = find_layout(def, &sheets) else {
+        return Err(no_header(def));
+    };
+    let rows = rows_of(&layout, &sheets[layout.sheet].1);
+    read_rows(def, &layout, &rows)
+}
+
+/// A loaded sheet's cells below the header, in field order, as
+/// [`load_rows`] streams them from an `.xlsx`.
+fn rows_of(layout: &Layout, range: &calamine::Range<Data>) -> Rows {
+    let (top, left) = range.start().unwrap_or((0, 0));
+    let mut rows = Rows::new();
+    for (r, c, data) in range.used_cells() {
+        let (row, col) = (top + r as u32, left + c as u32);
+        if row <= layout.header_row {
+            continue;
+        }
+        if let Some(i) = layout.columns.iter().position(|&f| f == Some(col)) {
+            rows.entry(row)
+                .or_insert_with(|| vec![None; layout.columns.len()])[i] = Some(data.clone());
+        }
+    }
+    rows
+}
+
+/// A form's cells below its header: row → one cell per field.
+type Rows = std::collections::BTreeMap<u32, Vec<Option<Data>>>;
+
+/// Every row under the header found, validated; all or nothing.
+fn read_rows(def: &FormDef, layout: &Layout, rows: &Rows) -> Result<Vec<Answers>, Vec<CellError>> {
     let header_row = layout.header_row as usize + 1;
 
     let mut errors: Vec<CellError> = layout
@@ -788,7 +864,7 @@ fn read_xlsx_unchecked(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<
     }
 
     let mut all = Vec::new();
-    for (&row, cells) in &rows {
+    for (&row, cells) in rows {
         let cells: Vec<Option<&Data>> = cells.iter().map(Option::as_ref).collect();
         if cells.iter().all(|c| is_blank(*c)) {
             continue;
@@ -1562,5 +1638,179 @@ mod tests {
                 let _ = read_xlsx(&def(), &bytes);
             }
         }
+    }
+    /// A minimal OpenDocument spreadsheet, as WPS or LibreOffice saves one:
+    /// `rows` of `<table:table-row>` bodies in one table.
+    fn ods(rows: &[String]) -> Vec<u8> {
+        let body: String = rows
+            .iter()
+            .map(|r| format!("<table:table-row>{r}</table:table-row>"))
+            .collect();
+        ods_raw(&body)
+    }
+
+    /// The same with the table's body as given.
+    fn ods_raw(body: &str) -> Vec<u8> {
+        use std::io::Write as _;
+        let mut z = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let stored = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        z.start_file("mimetype", stored).unwrap();
+        z.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+            .unwrap();
+        z.start_file(
+            "META-INF/manifest.xml",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        z.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#).unwrap();
+        z.start_file("content.xml", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        write!(z, r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="一览表">"#).unwrap();
+        z.write_all(body.as_bytes()).unwrap();
+        write!(
+            z,
+            "</table:table></office:spreadsheet></office:body></office:document-content>"
+        )
+        .unwrap();
+        z.finish().unwrap().into_inner()
+    }
+
+    fn ods_cells(values: &[&str]) -> String {
+        values
+            .iter()
+            .map(|v| {
+                if v.is_empty() {
+                    "<table:table-cell/>".to_string()
+                } else {
+                    format!(r#"<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>"#)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_ods_is_read_like_an_xlsx() {
+        let d = def();
+        let header: Vec<&str> = d.fields.iter().map(|f| f.label.as_str()).collect();
+        let bytes = ods(&[
+            ods_cells(&[d.title.as_str()]),
+            ods_cells(&header),
+            ods_cells(&ROW_A),
+            // LibreOffice's trailing empty rows: repeated, never expanded.
+            r#"<table:table-cell table:number-columns-repeated="1024"/>"#.into(),
+            ods_cells(&ROW_B),
+        ]);
+        assert_eq!(
+            read_table(&d, &bytes).unwrap(),
+            vec![
+                d.validate(&pairs_of(&ROW_A)).unwrap(),
+                d.validate(&pairs_of(&ROW_B)).unwrap(),
+            ]
+        );
+        // The same checks as an xlsx: a bad code is placed at its cell.
+        let mut bad = ROW_A;
+        bad[1] = "11441700007280420X";
+        let bytes = ods(&[ods_cells(&header), ods_cells(&bad)]);
+        let errors = read_table(&d, &bytes).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!((errors[0].row, errors[0].col), (2, 2));
+        // An .xlsx still goes through read_xlsx.
+        let xlsx = build_form_workbook(&d, &[], &[row(&ROW_A)]).unwrap();
+        assert_eq!(read_table(&d, &xlsx).unwrap().len(), 1);
+        let errors = read_table(&d, b"not a spreadsheet").unwrap_err();
+        assert!(errors[0].message.contains(".ods"), "{errors:?}");
+    }
+
+    #[test]
+    fn an_ods_repeating_content_beyond_the_limits_is_refused_before_it_is_built() {
+        let d = def();
+        let header: Vec<&str> = d.fields.iter().map(|f| f.label.as_str()).collect();
+        // A billion copies of one cell, or of one row, in a few bytes.
+        let wide = r#"<table:table-cell table:number-columns-repeated="1000000000" office:value-type="string"><text:p>x</text:p></table:table-cell>"#.to_string();
+        let started = std::time::Instant::now();
+        for rows in [
+            vec![ods_cells(&header), wide],
+            vec![
+                ods_cells(&header),
+                r#"<table:table-cell table:number-columns-repeated="1000000000"/>"#.to_string()
+                    + &ods_cells(&["x"]),
+            ],
+        ] {
+            let errors = read_table(&d, &ods(&rows)).unwrap_err();
+            assert!(errors[0].message.contains("太大"), "{errors:?}");
+        }
+        let tall = ods_raw(&format!(
+            r#"<table:table-row>{}</table:table-row><table:table-row table:number-rows-repeated="100000000">{}</table:table-row>"#,
+            ods_cells(&header),
+            ods_cells(&ROW_A)
+        ));
+        let errors = read_table(&d, &tall).unwrap_err();
+        assert!(errors[0].message.contains("太大"), "{errors:?}");
+        // Empty rows repeated past the limit and nothing after them are fine.
+        let trailing = ods_raw(&format!(
+            r#"<table:table-row>{}</table:table-row><table:table-row>{}</table:table-row><table:table-row table:number-rows-repeated="1048570"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>"#,
+            ods_cells(&header),
+            ods_cells(&ROW_A)
+        ));
+        assert_eq!(read_table(&d, &trailing).unwrap().len(), 1);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    /// departments.xls, made by xlwt (tests/fixtures/mailbox/make_xls.py).
+    const XLS: &[u8] = include_bytes!("../../tests/fixtures/mailbox/departments.xls");
+
+    fn unit_def() -> FormDef {
+        FormDef {
+            fields: vec![
+                field("unit", "单位全称", Kind::Text, true, &[]),
+                field("uscc", "统一社会信用代码", Kind::Uscc, true, &[]),
+                field("postcode", "邮政编码", Kind::Postcode, false, &[]),
+                field("mobile", "手机", Kind::Mobile, true, &[]),
+            ],
+            ..def()
+        }
+    }
+
+    #[test]
+    fn an_xls_is_read_like_an_xlsx() {
+        let rows = read_table(&unit_def(), XLS).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0].get("unit"),
+            Some(&Value::One("梅州市水务局".into()))
+        );
+        assert_eq!(
+            rows[1].get("unit"),
+            Some(&Value::One("梅州市气象局".into()))
+        );
+        // A number cell, as Excel keeps a typed 514000.
+        assert_eq!(rows[1].get("postcode"), Some(&Value::One("514000".into())));
+        assert_eq!(
+            rows[1].get("mobile"),
+            Some(&Value::One("13600136000".into()))
+        );
+    }
+
+    #[test]
+    fn an_xls_claiming_or_holding_cells_beyond_the_limits_is_refused_before_calamine() {
+        // DIMENSIONS (0x0200, 14 bytes): first row, last row + 1, first col, last col + 1.
+        let at = XLS
+            .windows(4)
+            .position(|w| w == [0x00, 0x02, 0x0E, 0x00])
+            .expect("DIMENSIONS record");
+        let mut huge = XLS.to_vec();
+        huge[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let errors = read_table(&unit_def(), &huge).unwrap_err();
+        assert!(errors[0].message.contains("太大"), "{errors:?}");
+        // A LABELSST (0x00FD) cell moved to row 60000.
+        let at = XLS
+            .windows(4)
+            .position(|w| w == [0xFD, 0x00, 0x0A, 0x00])
+            .expect("LABELSST record");
+        let mut far = XLS.to_vec();
+        far[at + 4..at + 6].copy_from_slice(&60000u16.to_le_bytes());
+        let errors = read_table(&unit_def(), &far).unwrap_err();
+        assert!(errors[0].message.contains("第 60001 行"), "{errors:?}");
     }
 }

@@ -214,7 +214,7 @@ pub fn import(root: &Path, form: &str, file: &Path, dry_run: bool) -> anyhow::Re
     let started = std::time::Instant::now();
     let bytes = std::fs::read(file).with_context(|| format!("无法读取 {}", file.display()))?;
     let mut report = ImportReport::default();
-    let read = forms::sheet::read_xlsx(&def, &bytes);
+    let read = forms::sheet::read_table(&def, &bytes);
     tracing::debug!("import: read and validated in {:?}", started.elapsed());
     let all = match read {
         Ok(all) => all,

@@ -68,8 +68,7 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     service.start_outbox()?;
     // The office mailbox, when `[mailbox] server` is set.
-    let (mailbox_stop, mailbox_stopped) = tokio::sync::watch::channel(false);
-    let mailbox = mailbox::start(std::sync::Arc::clone(&service.inner), mailbox_stopped)?;
+    let mailbox = service.start_mailbox()?;
     let app = service.standalone_router();
     tracing::info!(
         "database {}, mail {}",
@@ -81,10 +80,7 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let limits = listen::Limits::from_config(&service.config().intake);
     listen::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("stopping");
-    let _ = mailbox_stop.send(true);
-    if let Some(m) = mailbox {
-        let _ = tokio::task::spawn_blocking(move || m.join()).await;
-    }
+    mailbox.stop().await;
     service.shutdown().await;
     Ok(())
 }

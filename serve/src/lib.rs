@@ -78,6 +78,8 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         service.clone(),
     )?;
     service.start_outbox()?;
+    // The office mailbox, as `gazette intake` reads it.
+    let mailbox = service.start_mailbox()?;
     let csp = intake::content_security_policy(Some(&service.config().intake.url));
     let state = AppState {
         snapshot,
@@ -109,6 +111,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         let _ = tokio::task::spawn_blocking(move || rebuilder.stop()).await;
     })
     .await?;
+    mailbox.stop().await;
     match Arc::try_unwrap(service) {
         Ok(service) => service.shutdown().await,
         Err(_) => tracing::warn!("the intake is still in use; the outbox was not drained"),

@@ -1,6 +1,7 @@
 //! One message as the reader sees it: who sent it, whether it may be
 //! answered at all, and what its spreadsheet attachments hold, validated
-//! with the same code as `gazette import` (`forms::sheet::read_xlsx`).
+//! with the same code as `gazette import` (`forms::sheet::read_table`:
+//! .xlsx, .xls, WPS's .et, .ods).
 //! Nothing here touches the network or the database.
 
 use forms::sheet::CellError;
@@ -215,18 +216,12 @@ pub(crate) fn tables(
             ));
             continue;
         }
-        if ext != "xlsx" {
-            out.push(refused(
-                vec![format!(
-                    "暂时只能读取 .xlsx 格式的表格，这个附件是 .{ext}。请在 Excel 或 WPS 中“另存为” Excel 工作簿（.xlsx）后重新发送。"
-                )],
-                false,
-            ));
-            continue;
-        }
-        if let Err(problem) = check_unpacked(bytes, limits.unpacked) {
-            out.push(refused(vec![problem], true));
-            continue;
+        // .xlsx and .ods are zips; an .xls is not compressed, its size is its size.
+        if bytes.starts_with(b"PK") {
+            if let Err(problem) = check_unpacked(bytes, limits.unpacked) {
+                out.push(refused(vec![problem], true));
+                continue;
+            }
         }
         out.push(read_table(&name, bytes, forms));
     }
@@ -266,13 +261,13 @@ fn size_text(bytes: u64) -> String {
 }
 
 /// The form whose header the table has, and its rows or problems. The form
-/// is the one `read_xlsx` accepts, else the one missing fewest columns.
+/// is the one `read_table` accepts, else the one missing fewest columns.
 fn read_table(name: &str, bytes: &[u8], forms: &crate::state::FormSet) -> Table {
     let mut best: Option<(usize, std::sync::Arc<FormDef>, Vec<CellError>)> = None;
     let mut defs: Vec<_> = forms.values().cloned().collect();
     defs.sort_by(|a, b| a.id.cmp(&b.id));
     for def in defs {
-        match forms::sheet::read_xlsx(&def, bytes) {
+        match forms::sheet::read_table(&def, bytes) {
             Ok(rows) if rows.is_empty() => {
                 return Table::Refused {
                     name: name.to_string(),
@@ -292,9 +287,13 @@ fn read_table(name: &str, bytes: &[u8], forms: &crate::state::FormSet) -> Table 
                 let no_header = errors
                     .iter()
                     .any(|e| e.row == 0 && e.label.is_empty() && e.message.starts_with("找不到"));
-                let unreadable = errors
-                    .iter()
-                    .any(|e| e.row == 0 && e.label.is_empty() && e.message.starts_with("无法读取"));
+                // Unreadable or too big for any form: no form to name.
+                let unreadable = errors.iter().any(|e| {
+                    e.row == 0
+                        && e.label.is_empty()
+                        && (e.message.starts_with("无法读取")
+                            || e.message.contains("太大：最多读取"))
+                });
                 if unreadable {
                     return Table::Refused {
                         name: name.to_string(),

@@ -514,6 +514,38 @@ pub fn once(root: &std::path::Path) -> anyhow::Result<String> {
     Ok(text)
 }
 
+/// The mailbox reader thread of `gazette intake` or `gazette serve`.
+pub struct Reader {
+    stop: tokio::sync::watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Reader {
+    /// Whether a reader runs (`[mailbox] server` is set).
+    pub fn running(&self) -> bool {
+        self.thread.is_some()
+    }
+
+    /// Asks the reader to stop and waits for it: it ends the pass it is in
+    /// at a message boundary, so nothing is left half stored.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
+    }
+}
+
+impl crate::Service {
+    /// Starts the mailbox reader when `[mailbox] server` is set (else a
+    /// reader that does nothing); an unusable `[mailbox]` is an error.
+    pub fn start_mailbox(&self) -> anyhow::Result<Reader> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let thread = start(Arc::clone(&self.inner), stopped)?;
+        Ok(Reader { stop, thread })
+    }
+}
+
 /// The reader inside `gazette intake`: on a thread of its own, a pass every
 /// `poll` (or at once on new mail with IDLE), reconnecting after errors,
 /// until `stop` turns true.

@@ -192,7 +192,7 @@ pub(crate) fn result_text(config: &Config, meta: &Meta, parts: &[Part], links: &
 pub(crate) fn howto_text(config: &Config, meta: &Meta, links: &str) -> String {
     let mut out = greeting(meta);
     out.push_str(
-        "邮件中没有找到可以登记的表格附件（.xlsx）。请下载空白表格，每个单位填写一行，不要修改表头，填好后作为附件回复本邮件。\n",
+        "邮件中没有找到可以登记的表格附件（.xlsx、.xls、.et 或 .ods）。请下载空白表格，每个单位填写一行，不要修改表头，填好后作为附件回复本邮件。\n",
     );
     out.push_str(&footer(config, links));
     out
