@@ -240,7 +240,7 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             with(d(), "uscc", "11441700007280420X"),
             422,
-            "「统一社会信用代码」的校验位不正确",
+            "“统一社会信用代码”的校验位不正确",
         ),
         case(
             "letter I in credit code",
@@ -307,14 +307,14 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             without(d(), "uscc"),
             422,
-            "请填写「统一社会信用代码」",
+            "请填写“统一社会信用代码”",
         ),
         case(
             "short mobile",
             "departments",
             with(d(), "mobile", "1381234567"),
             422,
-            "「手机」应为 11 位手机号码，现在是 10 位",
+            "“手机”应为 11 位手机号码，现在是 10 位",
         ),
         case(
             "mobile 12x",
@@ -328,7 +328,7 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             with(d(), "mobile", "1381234567a"),
             422,
-            "「手机」只能填写数字",
+            "“手机”只能填写数字",
         ),
         case(
             "landline as mobile",
@@ -342,14 +342,14 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             with(d(), "fax", "2128309"),
             422,
-            "「传真」缺少区号",
+            "“传真”缺少区号",
         ),
         case(
             "phone with letters",
             "departments",
             with(d(), "office_phone", "0753-21283O9"),
             422,
-            "「办公电话」只能包含数字",
+            "“办公电话”只能包含数字",
         ),
         case(
             "Meizhou number of 8 digits",
@@ -370,21 +370,21 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             with(d(), "postcode", "51400"),
             422,
-            "「邮政编码」应为 6 位数字，现在是 5 位",
+            "“邮政编码”应为 6 位数字，现在是 5 位",
         ),
         case(
             "postcode letters",
             "departments",
             with(d(), "postcode", "51400a"),
             422,
-            "「邮政编码」只能填写数字",
+            "“邮政编码”只能填写数字",
         ),
         case(
             "email without @",
             "departments",
             with(d(), "email", "admin.example.org"),
             422,
-            "「电子邮箱」应包含一个“@”",
+            "“电子邮箱”应包含一个“@”",
         ),
         case(
             "email without domain dot",
@@ -398,49 +398,49 @@ fn bad_cases() -> Vec<Case> {
             "departments",
             with(d(), "unit_type", "公司"),
             422,
-            "「单位类型」只能从以下选项中选择：机关、事业单位、社会团体、其他",
+            "“单位类型”只能从以下选项中选择：机关、事业单位、社会团体、其他",
         ),
         case(
             "missing select",
             "departments",
             with(d(), "unit_type", ""),
             422,
-            "请选择「单位类型」",
+            "请选择“单位类型”",
         ),
         case(
             "missing required text",
             "departments",
             with(d(), "unit_name", "  "),
             422,
-            "请填写「单位全称」",
+            "请填写“单位全称”",
         ),
         case(
             "missing key",
             "departments",
             without(d(), "filled_by"),
             422,
-            "请填写「填报人」",
+            "请填写“填报人”",
         ),
         case(
             "over-long name",
             "departments",
             with(d(), "unit_name", &long_name),
             422,
-            "「单位全称」最多 60 个字，现在有 61 个字",
+            "“单位全称”最多 60 个字，现在有 61 个字",
         ),
         case(
             "over-long remarks",
             "departments",
             with(d(), "remarks", &long_remarks),
             422,
-            "「备注」最多 500 个字，现在有 501 个字",
+            "“备注”最多 500 个字，现在有 501 个字",
         ),
         case(
             "newline in a one-line field",
             "departments",
             with(d(), "unit_name", "梅州市\n教育局"),
             422,
-            "「单位全称」只能填写一行文字",
+            "“单位全称”只能填写一行文字",
         ),
         case(
             "duplicate key",
@@ -451,7 +451,7 @@ fn bad_cases() -> Vec<Case> {
                 p
             },
             422,
-            "「单位全称」只能填写一项",
+            "“单位全称”只能填写一项",
         ),
         case(
             "several problems at once",
@@ -490,28 +490,28 @@ fn bad_cases() -> Vec<Case> {
                 p
             },
             422,
-            "「评审级别」中的“特级”不是可选项",
+            "“评审级别”中的“特级”不是可选项",
         ),
         case(
             "no level chosen",
             "committees",
             without(c(), "levels"),
             422,
-            "请至少选择一项「评审级别」",
+            "请至少选择一项“评审级别”",
         ),
         case(
             "impossible date",
             "committees",
             with(c(), "approval_date", "2015-02-30"),
             422,
-            "「核准日期」不是真实的日期：2015年2月没有30日",
+            "“核准日期”不是真实的日期：2015年2月没有30日",
         ),
         case(
             "bad founder credit code",
             "committees",
             with(c(), "founder_uscc", "11441700007280420A"),
             422,
-            "「组建单位统一社会信用代码」",
+            "“组建单位统一社会信用代码”",
         ),
         case("unknown form", "nosuchform", d(), 404, "没有这份表格"),
     ];
@@ -738,7 +738,7 @@ fn json_clients_get_json_with_the_same_status_codes() {
         "{v}"
     );
     assert!(
-        v["errors"]["mobile"].as_str().unwrap().contains("「手机」"),
+        v["errors"]["mobile"].as_str().unwrap().contains("“手机”"),
         "{v}"
     );
     assert_eq!(v["errors"].as_object().unwrap().len(), 2);

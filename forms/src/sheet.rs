@@ -577,7 +577,7 @@ fn cell_values(field: &Field, data: &Data) -> Result<Vec<String>, String> {
     match data {
         Data::Error(e) => {
             return Err(format!(
-                "「{}」单元格是错误值 {e}，请改为实际内容。",
+                "“{}”单元格是错误值 {e}，请改为实际内容。",
                 field.label
             ))
         }
@@ -589,7 +589,7 @@ fn cell_values(field: &Field, data: &Data) -> Result<Vec<String>, String> {
         // Excel keeps 15 significant digits; an all-digit code saved as a
         // number has lost its tail and cannot be recovered.
         return Err(format!(
-            "「{}」被 Excel 当作数字保存，后几位可能已经丢失。请把这一列设为“文本”格式，重新填写完整的 18 位代码。",
+            "“{}”被 Excel 当作数字保存，后几位可能已经丢失。请把这一列设为“文本”格式，重新填写完整的 18 位代码。",
             field.label
         ));
     }
@@ -755,7 +755,7 @@ fn read_xlsx_unchecked(def: &FormDef, bytes: &[u8]) -> Result<Vec<Answers>, Vec<
 
 fn no_header(def: &FormDef) -> Vec<CellError> {
     vec![file_error(format!(
-        "找不到“{}”的表头：第 1 或第 2 行应为栏目名称，如「{}」。请使用本表的空白模板填写。",
+        "找不到“{}”的表头：第 1 或第 2 行应为栏目名称，如“{}”。请使用本表的空白模板填写。",
         def.title,
         def.fields
             .first()
@@ -840,7 +840,7 @@ fn read_rows(def: &FormDef, layout: &Layout, rows: &Rows) -> Result<Vec<Answers>
             col: *other as usize + 1,
             label: label.clone(),
             message: format!(
-                "「{label}」列出现了不止一次（第 {} 列和第 {} 列），请只保留一列。",
+                "“{label}”列出现了不止一次（第 {} 列和第 {} 列），请只保留一列。",
                 first + 1,
                 other + 1
             ),
@@ -853,7 +853,7 @@ fn read_rows(def: &FormDef, layout: &Layout, rows: &Rows) -> Result<Vec<Answers>
                 col: 0,
                 label: field.label.clone(),
                 message: format!(
-                    "表格缺少「{}」列（表头在第 {header_row} 行）。请使用本表的空白模板，不要删除或改名栏目。",
+                    "表格缺少“{}”列（表头在第 {header_row} 行）。请使用本表的空白模板，不要删除或改名栏目。",
                     field.label
                 ),
             });
@@ -1142,7 +1142,7 @@ mod tests {
         assert_eq!(errors[0].label, "统一社会信用代码");
         assert_eq!(
             errors[0].to_string(),
-            "第 4 行 第 2 列 (统一社会信用代码): 「统一社会信用代码」的校验位不正确：应为 18 位，最后一位是校验码，请核对营业执照或登记证书。"
+            "第 4 行 第 2 列 (统一社会信用代码): “统一社会信用代码”的校验位不正确：应为 18 位，最后一位是校验码，请核对营业执照或登记证书。"
         );
         assert_eq!((errors[1].row, errors[1].col), (4, 5));
         assert!(errors[1].message.contains("缺少区号"));
@@ -1270,7 +1270,7 @@ mod tests {
         assert_eq!(labels, ["统一社会信用代码", "办公电话"]);
         assert_eq!(
             errors[0].to_string(),
-            "表格缺少「统一社会信用代码」列（表头在第 2 行）。请使用本表的空白模板，不要删除或改名栏目。"
+            "表格缺少“统一社会信用代码”列（表头在第 2 行）。请使用本表的空白模板，不要删除或改名栏目。"
         );
     }
 
@@ -1803,14 +1803,15 @@ mod tests {
         huge[at + 8..at + 12].copy_from_slice(&u32::MAX.to_le_bytes());
         let errors = read_table(&unit_def(), &huge).unwrap_err();
         assert!(errors[0].message.contains("太大"), "{errors:?}");
-        // A LABELSST (0x00FD) cell moved to row 60000.
+        // A LABELSST (0x00FD) cell moved to column 250 (BIFF8 rows stop at
+        // 65,536, below MAX_ROWS, so only a column can be too far).
         let at = XLS
             .windows(4)
             .position(|w| w == [0xFD, 0x00, 0x0A, 0x00])
             .expect("LABELSST record");
         let mut far = XLS.to_vec();
-        far[at + 4..at + 6].copy_from_slice(&60000u16.to_le_bytes());
+        far[at + 6..at + 8].copy_from_slice(&250u16.to_le_bytes());
         let errors = read_table(&unit_def(), &far).unwrap_err();
-        assert!(errors[0].message.contains("第 60001 行"), "{errors:?}");
+        assert!(errors[0].message.contains("第 251 列"), "{errors:?}");
     }
 }

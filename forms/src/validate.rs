@@ -1,7 +1,7 @@
 //! Normalisation and validation of submitted answers, one validator per kind.
 //!
 //! Messages are for the people filling the form: Chinese, the field named by
-//! its label in 「」, and what is expected.
+//! its label in “”, and what is expected.
 
 use crate::def::{Field, FormDef, Kind};
 use crate::ids::{self, IdcardProblem, OrgCodeProblem, UsccProblem};
@@ -161,12 +161,12 @@ impl FormDef {
     }
 }
 
-/// 「label」
+/// “label”
 fn quoted(field: &Field) -> String {
-    format!("「{}」", field.label.trim())
+    format!("“{}”", field.label.trim())
 }
 
-/// "请填写「x」" with an example where the kind has one.
+/// "请填写“x”" with an example where the kind has one.
 fn required_message(field: &Field) -> String {
     match field.kind {
         Kind::Select | Kind::Radio => format!("请选择{}。", quoted(field)),
@@ -986,20 +986,20 @@ mod tests {
         assert_eq!(fields, ["unit_name", "uscc", "unit_type", "levels"]);
         assert_eq!(
             errors.get("unit_name").unwrap().message,
-            "「单位全称」只能填写一项。"
+            "“单位全称”只能填写一项。"
         );
         assert_eq!(errors.get("unit_name").unwrap().label, "单位全称");
         assert_eq!(
             errors.get("uscc").unwrap().message,
-            "「统一社会信用代码」应为 18 位统一社会信用代码；尚未取得的单位可填写 9 位组织机构代码（如 XXXXXXXX-X），现在是 16 位，请核对登记证书或营业执照。"
+            "“统一社会信用代码”应为 18 位统一社会信用代码；尚未取得的单位可填写 9 位组织机构代码（如 XXXXXXXX-X），现在是 16 位，请核对登记证书或营业执照。"
         );
         assert_eq!(
             errors.get("unit_type").unwrap().message,
-            "请选择「单位类型」。"
+            "请选择“单位类型”。"
         );
         assert_eq!(
             errors.get("levels").unwrap().message,
-            "「评审级别」中的“高级”不是可选项，只能从以下选项中选择：初级、中级、副高级、正高级。"
+            "“评审级别”中的“高级”不是可选项，只能从以下选项中选择：初级、中级、副高级、正高级。"
         );
         assert!(!errors.is_empty());
         assert_eq!(errors.len(), 4);
@@ -1011,7 +1011,7 @@ mod tests {
         let f = field("levels", "评审级别", Kind::Multi, true);
         assert_eq!(
             check_multi(&f, &[]).unwrap_err(),
-            "请至少选择一项「评审级别」。"
+            "请至少选择一项“评审级别”。"
         );
         assert_eq!(
             check_multi(&f, &["  ", "中级"]).unwrap(),
@@ -1023,7 +1023,7 @@ mod tests {
     fn text_rules() {
         assert_eq!(
             one(Kind::Text, "单位全称", "   ").unwrap_err(),
-            "请填写「单位全称」。"
+            "请填写“单位全称”。"
         );
         assert_eq!(
             check_one(&field("f", "职务", Kind::Text, false), "  ").unwrap(),
@@ -1043,7 +1043,7 @@ mod tests {
         assert_eq!(check_one(&f, "一二三四五").unwrap(), "一二三四五");
         assert_eq!(
             check_one(&f, "一二三四五六").unwrap_err(),
-            "「单位全称」最多 5 个字，现在有 6 个字，请精简。"
+            "“单位全称”最多 5 个字，现在有 6 个字，请精简。"
         );
         // Default cap for free text.
         assert!(one(Kind::Text, "单位全称", &"字".repeat(201)).is_err());
@@ -1134,7 +1134,7 @@ mod tests {
         );
         assert_eq!(
             one(Kind::Select, "单位类型", "企业").unwrap_err(),
-            "「单位类型」只能从以下选项中选择：机关、事业单位、社会团体、其他。"
+            "“单位类型”只能从以下选项中选择：机关、事业单位、社会团体、其他。"
         );
     }
 
@@ -1191,7 +1191,7 @@ mod tests {
         }
         assert_eq!(
             m("1380013800").unwrap_err(),
-            "「手机」应为 11 位手机号码，现在是 10 位，例如 13800138000。"
+            "“手机”应为 11 位手机号码，现在是 10 位，例如 13800138000。"
         );
         assert!(m("12800138000").unwrap_err().contains("13–19"));
         assert!(m("0753-2128309").unwrap_err().contains("固定电话"));
@@ -1231,13 +1231,13 @@ mod tests {
         }
         assert_eq!(
             p("2128309").unwrap_err(),
-            "「办公电话」缺少区号，请在号码前加上区号，例如 010-12345678。"
+            "“办公电话”缺少区号，请在号码前加上区号，例如 010-12345678。"
         );
         assert!(p("21283090").unwrap_err().contains("缺少区号"));
         assert!(p("212 8309").unwrap_err().contains("缺少区号"));
         assert_eq!(
             p("0753-21283091").unwrap_err(),
-            "「办公电话」的号码不正确：梅州（0753）的电话号码是 7 位，现在是 8 位，例如 010-12345678。"
+            "“办公电话”的号码不正确：梅州（0753）的电话号码是 7 位，现在是 8 位，例如 010-12345678。"
         );
         assert!(p("13800138000")
             .unwrap_err()
@@ -1268,7 +1268,7 @@ mod tests {
         });
         assert_eq!(
             check_one(&office, "020-8388123").unwrap_err(),
-            "「办公电话」的号码不正确：广州（020）的电话号码是 8 位，现在是 7 位，例如 010-12345678。"
+            "“办公电话”的号码不正确：广州（020）的电话号码是 8 位，现在是 7 位，例如 010-12345678。"
         );
         assert_eq!(
             check_one(&office, "0753-21283091").as_deref(),
@@ -1283,7 +1283,7 @@ mod tests {
         assert_eq!(p("５１４０００").unwrap(), "514000");
         assert_eq!(
             p("51400").unwrap_err(),
-            "「邮政编码」应为 6 位数字，现在是 5 位，例如 100000。"
+            "“邮政编码”应为 6 位数字，现在是 5 位，例如 100000。"
         );
         assert!(p("514 000").unwrap_err().contains("只能填写数字"));
         assert!(p("51400a").unwrap_err().contains("只能填写数字"));
@@ -1299,11 +1299,11 @@ mod tests {
         );
         assert_eq!(
             u("11441700007280420X").unwrap_err(),
-            "「统一社会信用代码」的校验位不正确：应为 18 位，最后一位是校验码，请核对营业执照或登记证书。"
+            "“统一社会信用代码”的校验位不正确：应为 18 位，最后一位是校验码，请核对营业执照或登记证书。"
         );
         assert_eq!(
             u("1144170000728042OY").unwrap_err(),
-            "「统一社会信用代码」第 17 位的字母“O”不会出现在代码中（代码不使用 I、O、S、V、Z），这里可能是数字“0”，请核对营业执照或登记证书。"
+            "“统一社会信用代码”第 17 位的字母“O”不会出现在代码中（代码不使用 I、O、S、V、Z），这里可能是数字“0”，请核对营业执照或登记证书。"
         );
         assert!(u("11441700007280420#")
             .unwrap_err()
@@ -1381,7 +1381,7 @@ mod tests {
         ] {
             let e = i(raw).unwrap_err();
             assert!(e.contains(says), "{raw}: {e}");
-            assert!(e.starts_with("「身份证号」"), "{raw}: {e}");
+            assert!(e.starts_with("“身份证号”"), "{raw}: {e}");
         }
         assert_eq!(ids::idcard_check_char("11010519491231002"), Some('X'));
         assert_eq!(ids::idcard_check_char("44140019900101010"), Some('0'));
@@ -1393,7 +1393,7 @@ mod tests {
         let mut f = field("sex", "性别", Kind::Radio, true);
         f.options = vec!["男".into(), "女".into()];
         assert_eq!(check_one(&f, " 女 ").as_deref(), Ok("女"));
-        assert_eq!(check_one(&f, "").unwrap_err(), "请选择「性别」。");
+        assert_eq!(check_one(&f, "").unwrap_err(), "请选择“性别”。");
         assert!(check_one(&f, "未知")
             .unwrap_err()
             .contains("只能从以下选项中选择：男、女"));
@@ -1405,14 +1405,14 @@ mod tests {
         f.example = Some("0753-2000000".into());
         assert_eq!(
             check_one(&f, "").unwrap_err(),
-            "请填写「办公电话」，例如 0753-2000000。"
+            "请填写“办公电话”，例如 0753-2000000。"
         );
         assert!(check_one(&f, "2000000")
             .unwrap_err()
             .contains("例如 0753-2000000"));
         // An empty example means none: the message has no 例如.
         f.example = Some(String::new());
-        assert_eq!(check_one(&f, "").unwrap_err(), "请填写「办公电话」。");
+        assert_eq!(check_one(&f, "").unwrap_err(), "请填写“办公电话”。");
         // No program default names a real place's office.
         for kind in crate::def::Kind::ALL {
             if let Some(e) = kind.example() {
@@ -1447,17 +1447,17 @@ mod tests {
         ] {
             assert_eq!(
                 d(wrong).unwrap_err(),
-                "「核准/备案文号」年份应使用六角括号〔〕，例如：粤人社函〔2016〕12号",
+                "“核准/备案文号”年份应使用六角括号〔〕，例如：粤人社函〔2016〕12号",
                 "{wrong}"
             );
         }
         assert_eq!(
             d("粤人社函〔2016〕012号").unwrap_err(),
-            "「核准/备案文号」的序号前面不加“0”，例如：粤人社函〔2016〕12号"
+            "“核准/备案文号”的序号前面不加“0”，例如：粤人社函〔2016〕12号"
         );
         assert_eq!(
             d("粤人社函〔2016〕12").unwrap_err(),
-            "「核准/备案文号」应以“号”结尾，例如：粤人社函〔2016〕12号"
+            "“核准/备案文号”应以“号”结尾，例如：粤人社函〔2016〕12号"
         );
         assert!(d("〔2016〕12号").unwrap_err().contains("机关代字开头"));
         assert!(d("粤人社函〔16〕12号").unwrap_err().contains("4 位数字"));
@@ -1484,7 +1484,7 @@ mod tests {
         }
         assert_eq!(
             d("2016-02-30").unwrap_err(),
-            "「核准日期」不是真实的日期：2016年2月没有30日。"
+            "“核准日期”不是真实的日期：2016年2月没有30日。"
         );
         assert!(d("2016-13-01").unwrap_err().contains("月份"));
         assert!(d("16-7-27").unwrap_err().contains("应为日期"));

@@ -386,7 +386,7 @@ mod tests {
                 row: i + 2,
                 col: 1,
                 label: "单位名称".into(),
-                message: "请填写「单位名称」。".into(),
+                message: "请填写“单位名称”。".into(),
             })
             .collect();
         let text = refusal("表", Path::new("a.xlsx"), &errors);
