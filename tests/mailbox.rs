@@ -4,7 +4,7 @@
 
 use crate::common::dovecot::{Dovecot, MessageBuilder};
 use crate::common::smtp::{Mail, SmtpServer};
-use crate::common::{self, eventually, Intake, IntakeBuilder};
+use crate::common::{self, eventually, Intake, IntakeBuilder, DEPARTMENT_HEADER};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -35,23 +35,6 @@ fn intake(dovecot: &Dovecot, smtp: &SmtpServer) -> IntakeBuilder {
     }
     b
 }
-
-const HEADER: [&str; 14] = [
-    "*单位全称",
-    "*统一社会信用代码",
-    "*单位类型",
-    "*单位地址",
-    "邮政编码",
-    "*系统管理员姓名",
-    "职务",
-    "所在科室",
-    "*办公电话",
-    "*手机",
-    "传真",
-    "*电子邮箱",
-    "备注",
-    "*填报人",
-];
 
 /// A row of 附件1 as a unit fills it in; `uscc` and `mobile` may be made wrong.
 fn row(unit: &str, uscc: &str, mobile: &str) -> Vec<String> {
@@ -84,7 +67,7 @@ fn table(rows: &[Vec<String>]) -> Vec<u8> {
     let ws = book.add_worksheet();
     ws.set_name("市直主管部门信息一览表").unwrap();
     ws.write_string(0, 0, "市直主管部门信息一览表").unwrap();
-    for (c, h) in HEADER.iter().enumerate() {
+    for (c, h) in DEPARTMENT_HEADER.iter().enumerate() {
         ws.write_string(1, c as u16, *h).unwrap();
     }
     for (r, cells) in rows.iter().enumerate() {
@@ -331,7 +314,7 @@ fn ods_table(rows: &[Vec<String>]) -> Vec<u8> {
     let mut body = format!(
         "<table:table-row>{}</table:table-row><table:table-row>{}</table:table-row>",
         cells(&["市直主管部门信息一览表"]),
-        cells(&HEADER)
+        cells(&DEPARTMENT_HEADER)
     );
     for r in rows {
         let r: Vec<&str> = r.iter().map(String::as_str).collect();

@@ -4,7 +4,7 @@
 //! the service runs on the same database.
 
 use crate::common::smtp::SmtpServer;
-use crate::common::{self, Intake, IntakeBuilder, Site};
+use crate::common::{self, Intake, IntakeBuilder, Site, DEPARTMENT_HEADER};
 use calamine::{Data, Reader, Xlsx};
 use std::path::Path;
 use std::time::Duration;
@@ -245,23 +245,6 @@ fn filled(title: &str, header: &[&str], rows: &[Vec<Cell>]) -> Vec<u8> {
     }
     book.save_to_buffer().unwrap()
 }
-
-const DEPARTMENT_HEADER: [&str; 14] = [
-    "*单位全称",
-    "*统一社会信用代码",
-    "*单位类型",
-    "*单位地址",
-    "邮政编码",
-    "*系统管理员姓名",
-    "职务",
-    "所在科室",
-    "*办公电话",
-    "*手机",
-    "传真",
-    "*电子邮箱",
-    "备注",
-    "*填报人",
-];
 
 fn department_row(unit: &'static str, uscc: Cell, mobile: Cell) -> Vec<Cell> {
     use Cell::*;

@@ -23,6 +23,25 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// The header row of 附件1 (content/forms/departments.toml) as its blank
+/// spreadsheet spells it: required columns marked `*`.
+pub const DEPARTMENT_HEADER: [&str; 14] = [
+    "*单位全称",
+    "*统一社会信用代码",
+    "*单位类型",
+    "*单位地址",
+    "邮政编码",
+    "*系统管理员姓名",
+    "职务",
+    "所在科室",
+    "*办公电话",
+    "*手机",
+    "传真",
+    "*电子邮箱",
+    "备注",
+    "*填报人",
+];
+
 /// The repository (where `gazette.toml` and `content/` live).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
