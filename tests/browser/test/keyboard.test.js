@@ -148,6 +148,9 @@ for (const [n, id] of h.formIds().entries()) {
     await page.locator('form.return-form button[type="submit"]').focus();
     await Promise.all([page.waitForResponse((r) => r.request().method() === 'POST'), page.keyboard.press('Enter')]);
     await page.waitForSelector('.error-summary');
+    // The 422 page's stylesheet may still be on its way (its focus styles
+    // with it) when the DOM is there: look at the page a person sees.
+    await page.waitForLoadState('load');
     let link = null;
     for (let i = 0; i < 100; i += 1) {
       await page.keyboard.press('Tab');
