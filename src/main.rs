@@ -72,7 +72,7 @@ enum Command {
     },
     /// Build the site into memory and serve it with the intake on one address; rebuild on every change.
     #[command(
-        after_help = "Serves on [intake] listen (default 127.0.0.1:8080). Watches content/, manuals/,\ntemplates/, static/ and gazette.toml; open pages reload themselves.\n\nExamples:\n  gazette serve\n  gazette serve --root site --port 3000 --open"
+        after_help = "Serves on [intake] listen (default 127.0.0.1:8080). Watches content/, manuals/,\ntemplates/, static/ and gazette.toml; open pages reload themselves.\n\nWith --production: serves the folder `gazette build` wrote ([intake] site_dir,\ndefault public/) as it is, with the intake; no build, no watcher, no reload\nscript, no error banner. Publish a change with `gazette build` (on the air at once).\n\nExamples:\n  gazette serve\n  gazette serve --root site --port 3000 --open\n  gazette build && gazette serve --production"
     )]
     Serve {
         #[command(flatten)]
@@ -83,6 +83,12 @@ enum Command {
         /// Open the site in the default browser.
         #[arg(long)]
         open: bool,
+        /// Serve a built folder for real: no watcher, no reload script, no error banner.
+        #[arg(long)]
+        production: bool,
+        /// With --production: the built folder [default: [intake] site_dir, public/].
+        #[arg(long, requires = "production", value_name = "DIR")]
+        site: Option<PathBuf>,
     },
     /// List pending and failed notifications, or requeue the failed ones.
     #[command(after_help = "Examples:\n  gazette outbox\n  gazette outbox retry")]
@@ -133,6 +139,17 @@ enum Command {
         /// Check and report only; store nothing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Copy the SQLite database to a file, safely while the intake runs.
+    #[command(
+        after_help = "The copy is one consistent snapshot (SQLite's VACUUM INTO): every return stored\nbefore it began is in it; posts go on meanwhile. It is checked (integrity_check)\nand only then given its name. Restore: stop the intake, put the copy in place of\nthe database file (and delete its -wal and -shm files), start the intake.\nFor PostgreSQL use pg_dump.\n\nExamples:\n  gazette backup                          writes var/backups/gazette-<UTC time>.db\n  gazette backup --output /mnt/usb/gazette.db"
+    )]
+    Backup {
+        #[command(flatten)]
+        root: RootArg,
+        /// The file to write [default: backups/gazette-<UTC time>.db beside the database].
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Administration helpers.
     #[command(
@@ -227,11 +244,21 @@ fn run(command: Command) -> Result<ExitCode> {
                 dir.display()
             );
         }
-        Command::Serve { root, port, open } => runtime()?.block_on(serve::run(serve::Options {
+        Command::Serve {
+            root,
+            port,
+            open,
+            production,
+            site,
+        } => runtime()?.block_on(serve::run(serve::Options {
             root: root.root,
             port,
             open,
+            production: production.then_some(site),
         }))?,
+        Command::Backup { root, output } => {
+            print!("{}", intake::backup::backup(&root.root, output.as_deref())?)
+        }
         Command::Intake { root } => runtime()?.block_on(intake::run(&root.root))?,
         Command::Outbox { root, action } => match action {
             None => print!("{}", intake::outbox_report(&root.root)?),

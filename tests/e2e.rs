@@ -14,6 +14,7 @@ mod manuals;
 mod office_exchange;
 mod office_fax;
 mod publishing;
+mod running;
 mod search;
 mod seed;
 mod serve;

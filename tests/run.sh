@@ -10,6 +10,13 @@ command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
 # Dovecot: the IMAP server of the mailbox tests (run as a throwaway instance).
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# The deploy/ recipe, run for real (tests/running.rs): nginx, Caddy, curl,
+# openssl for a throwaway certificate, systemd-analyze for the units.
+[ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v caddy >/dev/null 2>&1 || need+=(caddy)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

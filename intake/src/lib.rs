@@ -25,6 +25,7 @@
 
 pub mod admin;
 mod auth;
+pub mod backup;
 mod body;
 pub mod exchange;
 mod fax;

@@ -7,6 +7,7 @@
 //! Open pages reload themselves through server-sent events; the script that
 //! listens is injected into HTML responses here, so built sites carry none.
 
+mod published;
 mod watch;
 
 use anyhow::Context as _;
@@ -29,6 +30,10 @@ pub struct Options {
     /// Overrides the port of `[intake] listen`.
     pub port: Option<u16>,
     pub open: bool,
+    /// Serve a folder built by `gazette build` as it is, with none of the
+    /// development parts: no build, no watcher, no reload script, no error
+    /// banner. `Some(dir)`; the default folder is `[intake] site_dir`.
+    pub production: Option<Option<PathBuf>>,
 }
 
 /// What is on the air: the last good build and, if the newest attempt
@@ -40,11 +45,21 @@ pub struct Snapshot {
 
 #[derive(Clone)]
 struct AppState {
-    snapshot: Arc<RwLock<Snapshot>>,
+    pages: Pages,
     /// Bumped after every rebuild, good or bad; open pages listen to it.
     version: tokio_watch::Receiver<u64>,
     /// `Content-Security-Policy` of every response without one.
     csp: HeaderValue,
+}
+
+/// Where the pages come from.
+#[derive(Clone)]
+enum Pages {
+    /// Development: the watcher's last good build, in memory.
+    Live(Arc<RwLock<Snapshot>>),
+    /// Production: a folder written by `gazette build`, read per request,
+    /// so a new `gazette build` goes on the air without a restart.
+    Published(Arc<published::Folder>),
 }
 
 const EVENTS: &str = "/__gazette/events";
@@ -65,24 +80,45 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     if let Some(p) = opts.port {
         listen.set_port(p);
     }
-    let (version_tx, version_rx) = tokio_watch::channel(0u64);
-    let (first, incremental) = watch::first_build(&root);
-    service.set_search_index(search_index(&first.outputs));
-    let snapshot = Arc::new(RwLock::new(first));
     let service = Arc::new(service);
-    let rebuilder = watch::start(
-        root.clone(),
-        incremental,
-        snapshot.clone(),
-        version_tx,
-        service.clone(),
-    )?;
+    let (version_tx, version_rx) = tokio_watch::channel(0u64);
+    let (pages, rebuilder) = match &opts.production {
+        Some(dir) => {
+            let dir = match dir {
+                Some(d) => d.clone(),
+                None => service.config().resolve(&service.config().intake.site_dir),
+            };
+            let folder = published::Folder::open(&dir)?;
+            // `GET /search` reads the folder's index, and again after each
+            // `gazette build` into it.
+            service.search_from(folder.dir().to_path_buf());
+            drop(version_tx);
+            (Pages::Published(Arc::new(folder)), None)
+        }
+        None => {
+            let (first, incremental) = watch::first_build(&root);
+            service.set_search_index(search_index(&first.outputs));
+            let snapshot = Arc::new(RwLock::new(first));
+            let rebuilder = watch::start(
+                root.clone(),
+                incremental,
+                snapshot.clone(),
+                version_tx,
+                service.clone(),
+            )?;
+            (Pages::Live(snapshot), Some(rebuilder))
+        }
+    };
     service.start_outbox()?;
     // The office mailbox, as `gazette intake` reads it.
     let mailbox = service.start_mailbox()?;
     let csp = intake::content_security_policy(Some(&service.config().intake.url));
+    let what = match &pages {
+        Pages::Live(_) => format!("watching {}", root.display()),
+        Pages::Published(folder) => format!("production, pages from {}", folder.dir().display()),
+    };
     let state = AppState {
-        snapshot,
+        pages,
         version: version_rx,
         csp: HeaderValue::from_str(&csp)?,
     };
@@ -92,10 +128,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen} (set --port or [intake] listen)"))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}/");
-    println!(
-        "gazette serve: http://{addr}/ (site and forms); watching {}",
-        root.display()
-    );
+    println!("gazette serve: http://{addr}/ (site and forms); {what}");
     if opts.open {
         if let Err(e) = open::that_detached(&url) {
             tracing::warn!("could not open a browser: {e}");
@@ -108,7 +141,9 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         // Ending the rebuild thread drops the version sender, which ends
         // every open event stream; without that, an open page would keep
         // the graceful shutdown waiting forever.
-        let _ = tokio::task::spawn_blocking(move || rebuilder.stop()).await;
+        if let Some(rebuilder) = rebuilder {
+            let _ = tokio::task::spawn_blocking(move || rebuilder.stop()).await;
+        }
     })
     .await?;
     mailbox.stop().await;
@@ -144,11 +179,13 @@ async fn reload_js() -> Response {
 /// everything else goes to the intake, and what the intake does not know
 /// falls back to the site's 404 page.
 fn app(intake: Router, state: AppState) -> Router {
-    let site_routes: Router = Router::new()
-        .route(EVENTS, get(events))
-        .route(RELOAD_JS, get(reload_js))
-        .fallback(static_file)
-        .with_state(state.clone());
+    let mut site_routes = Router::new();
+    if matches!(state.pages, Pages::Live(_)) {
+        site_routes = site_routes
+            .route(EVENTS, get(events))
+            .route(RELOAD_JS, get(reload_js));
+    }
+    let site_routes: Router = site_routes.fallback(static_file).with_state(state.clone());
     intake
         .merge(site_routes)
         .layer(middleware::from_fn_with_state(state, site_first))
@@ -169,7 +206,9 @@ async fn site_first(State(state): State<AppState>, req: Request, next: Next) -> 
 
 async fn site_or_intake(state: &AppState, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD) && !is_search_query(req.uri()) {
-        if let Some(response) = from_site(state, req.uri().path(), is_local(&req)) {
+        let path = req.uri().path().to_owned();
+        let local = is_local(&req);
+        if let Some(response) = from_site(state, &path, req.headers(), local).await {
             return response;
         }
     }
@@ -204,8 +243,8 @@ pub(crate) fn search_index(outputs: &site::Outputs) -> Option<Arc<search::Index>
 /// The last good build and, for a request from this machine, the newest
 /// error: build errors name files and folders, which visitors from
 /// elsewhere have no business reading (they see the last good pages).
-fn on_air(state: &AppState, local: bool) -> (Arc<site::Outputs>, Option<String>) {
-    let snap = match state.snapshot.read() {
+fn on_air(snapshot: &RwLock<Snapshot>, local: bool) -> (Arc<site::Outputs>, Option<String>) {
+    let snap = match snapshot.read() {
         Ok(s) => s,
         Err(p) => p.into_inner(),
     };
@@ -222,9 +261,23 @@ fn is_local<B>(req: &axum::http::Request<B>) -> bool {
 
 /// A built file, or a redirect to a built folder; None if the site has
 /// neither (or the path is not a site path at all).
-fn from_site(state: &AppState, path: &str, local: bool) -> Option<Response> {
+/// Takes the request's parts, not the request: its body is not `Sync`,
+/// so no borrow of it may live across an await.
+async fn from_site(
+    state: &AppState,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+    local: bool,
+) -> Option<Response> {
+    match &state.pages {
+        Pages::Live(snapshot) => from_memory(snapshot, path, local),
+        Pages::Published(folder) => folder.respond(path, headers).await,
+    }
+}
+
+fn from_memory(snapshot: &RwLock<Snapshot>, path: &str, local: bool) -> Option<Response> {
     let rel = decode_path(path)?;
-    let (outputs, error) = on_air(state, local);
+    let (outputs, error) = on_air(snapshot, local);
     let key = if rel.is_empty() || rel.ends_with('/') {
         format!("{rel}index.html")
     } else {
@@ -260,11 +313,16 @@ async fn static_file(State(state): State<AppState>, req: Request) -> Response {
     if decode_path(req.uri().path()).is_none() {
         return StatusCode::BAD_REQUEST.into_response();
     }
+    let path = req.uri().path().to_owned();
     let local = is_local(&req);
-    if let Some(response) = from_site(&state, req.uri().path(), local) {
+    if let Some(response) = from_site(&state, &path, req.headers(), local).await {
         return response;
     }
-    let (outputs, error) = on_air(&state, local);
+    let snapshot = match &state.pages {
+        Pages::Live(snapshot) => snapshot,
+        Pages::Published(folder) => return folder.not_found().await,
+    };
+    let (outputs, error) = on_air(snapshot, local);
     match outputs.get("404.html") {
         Some(bytes) => respond("404.html", bytes, error.as_deref(), StatusCode::NOT_FOUND),
         // Nothing built yet (the first build failed): why, only to this
@@ -288,7 +346,7 @@ async fn static_file(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// `/forms/a%20b/` → `forms/a b/`; None if it tries to leave the site.
-fn decode_path(path: &str) -> Option<String> {
+pub(crate) fn decode_path(path: &str) -> Option<String> {
     let trimmed = path.trim_start_matches('/');
     let bytes = trimmed.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -312,12 +370,18 @@ fn decode_path(path: &str) -> Option<String> {
 
 fn respond(key: &str, bytes: &[u8], error: Option<&str>, status: StatusCode) -> Response {
     let mime = mime_guess::from_path(key).first_or_octet_stream();
-    let mut response = if mime.essence_str() == "text/html" {
+    let response = if mime.essence_str() == "text/html" {
         let html = String::from_utf8_lossy(bytes);
         (status, inject(&html, error)).into_response()
     } else {
         (status, bytes.to_vec()).into_response()
     };
+    with_type(key, response)
+}
+
+/// `Content-Type` (UTF-8 for text) and `Cache-Control: no-cache`.
+pub(crate) fn with_type(key: &str, mut response: Response) -> Response {
+    let mime = mime_guess::from_path(key).first_or_octet_stream();
     let content_type = if mime.type_() == "text"
         || mime.essence_str() == "image/svg+xml"
         || mime.essence_str() == "application/xml"
@@ -383,10 +447,10 @@ mod tests {
         use tower::ServiceExt as _;
         let (_tx, version) = tokio_watch::channel(0u64);
         let state = AppState {
-            snapshot: Arc::new(RwLock::new(Snapshot {
+            pages: Pages::Live(Arc::new(RwLock::new(Snapshot {
                 outputs: Arc::new(site::Outputs::new()),
                 error: Some("/srv/site/content/leak.txt: a symbolic link to /etc/passwd".into()),
-            })),
+            }))),
             version,
             csp: HeaderValue::from_static("default-src 'self'"),
         };
@@ -442,10 +506,10 @@ mod tests {
         }
         let (_tx, version) = tokio_watch::channel(0u64);
         let state = AppState {
-            snapshot: Arc::new(RwLock::new(Snapshot {
+            pages: Pages::Live(Arc::new(RwLock::new(Snapshot {
                 outputs: Arc::new(outputs),
                 error: None,
-            })),
+            }))),
             version,
             csp: HeaderValue::from_static("default-src 'self'"),
         };
