@@ -34,49 +34,72 @@ pub(crate) fn list(
     conn: &Connection,
     form_id: &str,
     status: Option<Processing>,
-) -> Result<Vec<ListRow>, rusqlite::Error> {
+    page: u32,
+) -> Result<ListPage, rusqlite::Error> {
+    let total: i64 = conn.query_row(
+        "SELECT count(*) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)",
+        params![form_id, status, Processing::Pending],
+        |r| r.get(0),
+    )?;
     let mut stmt = conn.prepare_cached(
         "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3), s.source
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
          WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)
-         ORDER BY s.received_at DESC, s.id DESC",
+         ORDER BY s.received_at DESC, s.id DESC LIMIT ?4 OFFSET ?5",
     )?;
+    let offset = i64::from(page) * PAGE_ROWS;
     let rows: Vec<(i64, ListRow)> = stmt
-        .query_map(params![form_id, status, Processing::Pending], |r| {
-            Ok((
-                r.get(0)?,
-                ListRow {
-                    reference: r.get(1)?,
-                    unit: r.get(2)?,
-                    received_at: r.get(3)?,
-                    late: r.get(4)?,
-                    status: r.get(5)?,
-                    channels: Vec::new(),
-                    source: r.get(6)?,
-                },
-            ))
-        })?
+        .query_map(
+            params![form_id, status, Processing::Pending, PAGE_ROWS, offset],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    ListRow {
+                        reference: r.get(1)?,
+                        unit: r.get(2)?,
+                        received_at: r.get(3)?,
+                        late: r.get(4)?,
+                        status: r.get(5)?,
+                        channels: Vec::new(),
+                        source: r.get(6)?,
+                    },
+                ))
+            },
+        )?
         .collect::<Result<_, _>>()?;
+    // The notifications of this page's returns only.
+    let ids = serde_json::Value::from(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>());
     let mut channels: HashMap<i64, Vec<ChannelState>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
         "SELECT o.submission_id, o.channel, o.status FROM outbox o
-         JOIN submissions s ON s.id = o.submission_id
-         WHERE s.form_id = ?1 ORDER BY o.id",
+         WHERE o.submission_id IN (SELECT value FROM json_each(?1)) ORDER BY o.id",
     )?;
-    let mut q = stmt.query([form_id])?;
+    let mut q = stmt.query([ids.to_string()])?;
     while let Some(r) = q.next()? {
         channels.entry(r.get(0)?).or_default().push(ChannelState {
             channel: r.get(1)?,
             status: r.get(2)?,
         });
     }
-    Ok(rows
+    let rows = rows
         .into_iter()
         .map(|(id, mut row)| {
             row.channels = channels.remove(&id).unwrap_or_default();
             row
         })
-        .collect())
+        .collect();
+    Ok(ListPage { rows, total })
+}
+
+/// Returns per page of the list: the office reads the newest first, and a
+/// page of a province's 10^5 returns must not be built in memory at once.
+pub(crate) const PAGE_ROWS: i64 = 100;
+
+/// One page of a form's returns, and how many there are in all.
+pub(crate) struct ListPage {
+    pub(crate) rows: Vec<ListRow>,
+    pub(crate) total: i64,
 }
 
 /// Per form: how many returns in each processing state.
@@ -387,7 +410,7 @@ mod tests {
         let (_d, conn) = db();
         add(&conn, "AAAAAAA2", "甲局", 1000);
         add(&conn, "BBBBBBB3", "乙局", 2000);
-        let all = list(&conn, "departments", None).unwrap();
+        let all = list(&conn, "departments", None, 0).unwrap().rows;
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].unit, "乙局", "newest first");
         assert_eq!(all[0].status, Processing::Pending);
@@ -415,11 +438,35 @@ mod tests {
         assert!(d.audit[0].detail.contains("mz_jia"));
         assert_eq!(d.audit[1].actor, ACTOR);
 
-        let pending = list(&conn, "departments", Some(Processing::Pending)).unwrap();
+        let pending = list(&conn, "departments", Some(Processing::Pending), 0)
+            .unwrap()
+            .rows;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].unit, "乙局");
         let c = counts(&conn).unwrap();
         assert_eq!((c["departments"].total, c["departments"].fed_back), (2, 1));
+    }
+
+    /// The list is read a page at a time, newest first, each row with its
+    /// own notifications (the soak test's memory grew with a list page that
+    /// held every return).
+    #[test]
+    fn the_list_comes_a_page_at_a_time() {
+        let (_d, conn) = db();
+        let n = PAGE_ROWS + 5;
+        for i in 0..n {
+            add(&conn, &format!("R{i:07}"), &format!("单位{i}"), 1000 + i);
+        }
+        let first = list(&conn, "departments", None, 0).unwrap();
+        assert_eq!(first.total, n);
+        assert_eq!(first.rows.len() as i64, PAGE_ROWS);
+        assert_eq!(first.rows[0].unit, format!("单位{}", n - 1), "newest first");
+        assert!(first.rows.iter().all(|r| r.channels.len() == 1));
+        let second = list(&conn, "departments", None, 1).unwrap();
+        assert_eq!(second.rows.len(), 5);
+        assert_eq!(second.rows[4].unit, "单位0");
+        assert!(second.rows.iter().all(|r| r.channels.len() == 1));
+        assert!(list(&conn, "departments", None, 2).unwrap().rows.is_empty());
     }
 
     #[test]

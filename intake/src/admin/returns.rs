@@ -70,8 +70,18 @@ pub(super) async fn list(
     let def = form(&inner, &id)?;
     let routes = crate::outbox::Routes::new(&inner.config);
     let status = q.get("status").and_then(|s| Processing::from_query(s));
-    let rows = inner.readers.run(move |c| db::list(c, &id, status)).await?;
-    let rows: Vec<_> = rows
+    // 第 N 页 in the address counts from 1.
+    let page = q
+        .get("page")
+        .and_then(|p| p.parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let list = inner
+        .readers
+        .run(move |c| db::list(c, &id, status, page - 1))
+        .await?;
+    let rows: Vec<_> = list
+        .rows
         .iter()
         .map(|r| {
             let channels: Vec<_> = r
@@ -100,6 +110,21 @@ pub(super) async fn list(
     let base = list_href(&def.id);
     // The filter speaks in labels, as the select's options do.
     let labels: Vec<_> = Processing::ALL.iter().map(|p| p.label()).collect();
+    let pages = ((list.total + db::PAGE_ROWS - 1) / db::PAGE_ROWS).max(1);
+    let page_href = |n: i64| {
+        let filter = status
+            .map(|s| format!("status={}&", pct(s.label())))
+            .unwrap_or_default();
+        format!("{base}?{filter}page={n}")
+    };
+    let page = i64::from(page);
+    let paging = json!({
+        "page": page,
+        "pages": pages,
+        "total": list.total,
+        "prev": (page > 1).then(|| page_href(page - 1)),
+        "next": (page < pages).then(|| page_href(page + 1)),
+    });
     Ok(admin_page(
         "admin_list.html",
         format!("{}：报送情况", def.title),
@@ -110,6 +135,7 @@ pub(super) async fn list(
         &json!({"id": def.id, "title": def.title, "annex": def.annex}),
     )
     .with("rows", &rows)
+    .with("paging", &paging)
     .with("status", &status.map(Processing::label))
     .with("statuses", &labels)
     .with("xlsx_href", &format!("{base}/export.xlsx"))
