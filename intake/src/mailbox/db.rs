@@ -234,6 +234,8 @@ fn store_rows(
 ) -> Result<Part, rusqlite::Error> {
     let late = def.is_late(now);
     let mut unique: Vec<(NewSubmission, &forms::Answers)> = Vec::new();
+    // Up to 10,000 rows per sheet: a set, not a scan per row.
+    let mut seen = std::collections::HashSet::new();
     for answers in rows {
         let new = crate::service::new_submission(
             config,
@@ -244,7 +246,7 @@ fn store_rows(
             Source::Mail,
         )
         .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        if !unique.iter().any(|(u, _)| u.hash == new.hash) {
+        if seen.insert(new.hash.clone()) {
             unique.push((new, answers));
         }
     }
