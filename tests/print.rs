@@ -219,3 +219,69 @@ fn the_blank_spreadsheets_print_one_page_wide_with_grid_and_header_on_every_page
         assert!(form_pages >= 1, "{form}: no page of the form sheet");
     }
 }
+
+/// The header's main navigation in `html`: (href, text) of each entry.
+fn nav_links(html: &str) -> Vec<(String, String)> {
+    let Some(start) = html.find("<nav class=\"site-nav\"") else {
+        return Vec::new();
+    };
+    let nav = &html[start..start + html[start..].find("</nav>").unwrap()];
+    nav.split("<a href=\"")
+        .skip(1)
+        .map(|a| {
+            let href = a[..a.find('"').unwrap()].to_string();
+            let text = a[a.find('>').unwrap() + 1..a.find("</a>").unwrap()].to_string();
+            (href, text)
+        })
+        .collect()
+}
+
+#[test]
+fn the_intakes_pages_carry_the_sites_navigation() {
+    let site = Site::bundled();
+    let out = tempfile::tempdir().expect("temp dir");
+    let r = run(
+        &["build", "--output", &out.path().display().to_string()],
+        site.path(),
+        &[],
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // The built home page's navigation, made absolute (the intake's root is /).
+    let home = std::fs::read_to_string(out.path().join("index.html")).unwrap();
+    let want: Vec<(String, String)> = nav_links(&home)
+        .into_iter()
+        .map(|(href, text)| (format!("/{href}"), text))
+        .collect();
+    assert!(want.len() >= 4, "the site's navigation: {want:?}");
+    let intake = crate::common::Intake::builder().site(site).start();
+    let mut bad = crate::common::department("梅州市某局");
+    bad.retain(|(k, _)| *k != "uscc");
+    let invalid = intake.post("departments", &bad);
+    assert_eq!(invalid.status, 422, "{}", invalid.text());
+    let ok = intake.post("departments", &crate::common::department("梅州市某局"));
+    assert_eq!(ok.status, 303, "{}", ok.text());
+    let receipt = intake.get(ok.header("location").expect("a receipt address"));
+    assert_eq!(receipt.status, 200);
+    let missing = intake.get(&format!("/receipts/{}", "0".repeat(32)));
+    assert_eq!(missing.status, 404);
+    for (what, page) in [
+        ("422 form", &invalid),
+        ("receipt", &receipt),
+        ("unknown receipt", &missing),
+    ] {
+        assert_eq!(
+            nav_links(&page.text()),
+            want,
+            "{what}: the site's navigation"
+        );
+    }
+    // The receipt prints its reference, status and contacts before the
+    // answers, and tells phones no keyboard shortcut.
+    let text = receipt.text();
+    let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("receipt lacks {s}"));
+    assert!(at("参考编号") < at("联系方式") && at("联系方式") < at("报送内容"));
+    assert!(
+        text.contains("<span class=\"keys-hint\">"),
+        "Ctrl+P only in the keys hint"
+    );
+}
