@@ -83,7 +83,7 @@ test('print: no keyboard shortcut is offered on a phone', intake, async () => {
 // Before issue 13 the 主管单位 manual printed as 23 pages, a new page before
 // every short chapter, without page numbers.
 test('print: the 主管单位 manual flows on, in fewer than 23 pages, numbered', async () => {
-  const id = h.manualIds().find((m) => fs.readFileSync(path.join(h.SITE, 'manuals', m, 'print.html'), 'utf8').includes('主管单位'));
+  const id = h.manualIds().find((m) => fs.readFileSync(path.join(h.SITE, 'manuals', m, 'print.html'), 'utf8').includes('适用对象：主管单位'));
   assert.ok(id, 'a bundled manual for 主管单位');
   const ctx = await h.newContext(browser);
   const page = await ctx.newPage();
