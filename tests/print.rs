@@ -162,6 +162,32 @@ fn the_blank_spreadsheets_print_one_page_wide_with_grid_and_header_on_every_page
         let bytes = std::fs::read(&xlsx).unwrap();
         assert_eq!(forms::sheet::read_xlsx(def, &bytes), Ok(vec![]));
 
+        // What Excel and WPS read: the grid is a print option, not only
+        // cell borders; the print area and the repeated rows are names.
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap();
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut sheet,
+        )
+        .unwrap();
+        assert!(sheet.contains("gridLines=\"1\""), "{form}: no printed grid");
+        assert!(
+            sheet.contains("fitToWidth=\"1\"") || sheet.contains("fitToHeight=\"0\""),
+            "{form}: not fitted to the width"
+        );
+        assert!(
+            sheet.contains("orientation=\"landscape\""),
+            "{form}: not landscape"
+        );
+        let mut book = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut book)
+            .unwrap();
+        assert!(
+            book.contains("_xlnm.Print_Area") && book.contains("_xlnm.Print_Titles"),
+            "{form}: {book}"
+        );
+
         let work = tempfile::tempdir().expect("temp dir");
         let pdf = to_pdf(&xlsx, work.path());
         let (count, size) = pages(&pdf);
