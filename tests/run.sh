@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox).
+# System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox),
+# LibreOffice Calc (printed spreadsheets).
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
@@ -17,6 +18,8 @@ command -v caddy >/dev/null 2>&1 || need+=(caddy)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# LibreOffice: prints the blank spreadsheets to PDF (tests/print.rs).
+command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -211,13 +211,39 @@ fn write_title(
     Ok(())
 }
 
-fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
+/// Printed as it is, a sheet gives a table to read or fill in by hand: A4
+/// landscape, the used columns on one page width, the title and header
+/// rows on every page, the grid, page numbers, and `header` (Excel's
+/// header codes) at the top of every page.
+fn print_setup(
+    ws: &mut Worksheet,
+    columns: u16,
+    last_row: u32,
+    header: &str,
+) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_paper_size(9); // A4
+    ws.set_print_area(TITLE_ROW, 0, last_row, columns.max(1) - 1)?;
     ws.set_print_fit_to_pages(1, 0);
+    ws.set_print_gridlines(true);
+    ws.set_print_center_horizontally(true);
     ws.set_repeat_rows(TITLE_ROW, HEADER_ROW)?;
     ws.set_freeze_panes(FIRST_DATA_ROW, 0)?;
+    // Inches: room at the top for the header line.
+    ws.set_margins(0.4, 0.4, 0.9, 0.7, 0.35, 0.3);
+    ws.set_header(header);
+    ws.set_footer("&C第 &P 页，共 &N 页");
     Ok(())
+}
+
+/// The page header of the blank form: 附件N on the left, the 填报单位（盖章）
+/// and date line on the right. A header, not a row: the read side finds
+/// the labels in the first rows and takes every row below them as data.
+fn blank_header(def: &FormDef) -> String {
+    let annex = def.annex.map(|n| format!("附件{n}")).unwrap_or_default();
+    format!(
+        "&L{annex}&R填报单位（盖章）：＿＿＿＿＿＿＿＿＿＿＿＿　填报日期：＿＿＿＿年＿＿月＿＿日"
+    )
 }
 
 /// The form sheet: title, header, formatted rows (with `filled` values
@@ -234,6 +260,10 @@ fn write_form_sheet(
     ws.set_row_height(HEADER_ROW, 30)?;
     let rows = BLANK_ROWS.max(filled.len() as u32);
     let last_row = FIRST_DATA_ROW + rows - 1;
+    // Tall enough to write in by hand once printed.
+    for r in FIRST_DATA_ROW..=last_row {
+        ws.set_row_height(r, 24)?;
+    }
     for (i, field) in def.fields.iter().enumerate() {
         let col = i as u16;
         ws.set_column_width(col, column_width(field))?;
@@ -306,7 +336,7 @@ fn write_form_sheet(
             .set_input_message(prompt)?;
         ws.add_data_validation(FIRST_DATA_ROW, col, last_row, col, &validation)?;
     }
-    print_setup(ws)
+    print_setup(ws, columns, last_row, &blank_header(def))
 }
 
 fn write_instructions(
@@ -344,6 +374,9 @@ fn write_instructions(
         )?;
         ws.write_string_with_format(row, 2, field_instruction(field), &f.wrap)?;
     }
+    ws.set_paper_size(9);
+    ws.set_print_area(0, 0, row, 2)?;
+    ws.set_print_fit_to_pages(1, 0);
     Ok(())
 }
 
@@ -436,7 +469,8 @@ fn build_export(def: &FormDef, rows: &[ExportRow]) -> Result<Vec<u8>, XlsxError>
     }
     let last = FIRST_DATA_ROW + (rows.len() as u32).max(1) - 1;
     ws.autofilter(HEADER_ROW, 0, last, columns - 1)?;
-    print_setup(ws)?;
+    let annex = def.annex.map(|n| format!("附件{n}")).unwrap_or_default();
+    print_setup(ws, columns, last, &format!("&L{annex}&R汇总"))?;
     workbook.save_to_buffer()
 }
 

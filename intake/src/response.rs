@@ -286,6 +286,73 @@ pub(crate) async fn finish(State(inner): State<Arc<Inner>>, req: Request, next: 
     res
 }
 
+/// One entry of the site's main navigation (`header.html`'s `nav`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct NavItem {
+    pub(crate) title: String,
+    pub(crate) output: String,
+}
+
+/// The site's main navigation as `gazette build` makes it (see
+/// site/src/render/context.rs), so the intake's pages (the 422 form, the
+/// receipt, the closed form, messages) carry the same header: 首页, the
+/// top-level sections of `content/` (a folder with an `_index.md`, by
+/// `weight` then name), 表格填报 when there are forms, 操作手册 when
+/// `manuals/` holds a book. A section whose front matter cannot be read is
+/// left out (the build reports it).
+pub(crate) fn site_nav(root: &std::path::Path, has_forms: bool) -> Vec<NavItem> {
+    let mut sections: Vec<(i64, String, String)> = Vec::new();
+    if let Ok(dirs) = std::fs::read_dir(root.join("content")) {
+        for entry in dirs.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Ok(text) = std::fs::read_to_string(entry.path().join("_index.md")) else {
+                continue;
+            };
+            let Some(meta) = front_matter(&text) else {
+                continue;
+            };
+            let title = meta
+                .get("title")
+                .and_then(|t| t.as_str())
+                .unwrap_or_default();
+            let weight = meta.get("weight").and_then(|w| w.as_integer()).unwrap_or(0);
+            sections.push((weight, name.clone(), title.to_string()));
+        }
+    }
+    sections.sort();
+    let mut nav = vec![NavItem {
+        title: "首页".into(),
+        output: "index.html".into(),
+    }];
+    nav.extend(sections.into_iter().map(|(_, dir, title)| NavItem {
+        title,
+        output: format!("{dir}/index.html"),
+    }));
+    if has_forms {
+        nav.push(NavItem {
+            title: "表格填报".into(),
+            output: forms::paths::FORMS_INDEX.into(),
+        });
+    }
+    let has_manuals = std::fs::read_dir(root.join("manuals"))
+        .map(|dirs| dirs.flatten().any(|d| d.path().join("book.toml").is_file()))
+        .unwrap_or(false);
+    if has_manuals {
+        nav.push(NavItem {
+            title: "操作手册".into(),
+            output: "manuals/index.html".into(),
+        });
+    }
+    nav
+}
+
+/// The TOML front matter between `+++` lines.
+fn front_matter(text: &str) -> Option<toml::Table> {
+    let rest = text.trim_start_matches('\u{feff}').strip_prefix("+++")?;
+    let end = rest.find("\n+++")?;
+    rest[..end].parse().ok()
+}
+
 /// `page` with the variables every template has, in the headers and status
 /// of `res`. A template that fails gives a plain page with the heading and
 /// message (when there are any) and the error in the log.
@@ -297,6 +364,9 @@ fn render(inner: &Inner, page: Page, admin: bool, res: Response) -> Response {
     ctx.insert("page_title", &page.title);
     if admin {
         ctx.insert("nav", &Vec::<String>::new());
+    } else {
+        ctx.insert("nav", &inner.nav);
+        ctx.insert("current", "");
     }
     ctx.extend(page.context);
     let (mut parts, _) = res.into_parts();
@@ -358,6 +428,51 @@ mod tests {
             Format::Html
         );
         assert_eq!(Format::of(&HeaderMap::new()), Format::Html);
+    }
+
+    #[test]
+    fn the_site_navigation_is_read_from_content_and_manuals() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("content/_index.md", "+++\ntitle = \"首页\"\n+++\n");
+        write(
+            "content/notices/_index.md",
+            "+++\ntitle = \"通知公告\"\nweight = 2\n+++\n",
+        );
+        write(
+            "content/guide/_index.md",
+            "+++\ntitle = \"办事指南\"\nweight = 2\n+++\n",
+        );
+        write(
+            "content/about/_index.md",
+            "+++\ntitle = \"关于\"\nweight = 1\n[extra]\na = 1\n+++\n",
+        );
+        write("content/files/a.pdf", "%PDF");
+        write("content/broken/_index.md", "+++\ntitle = \n+++\n");
+        let titles = |nav: Vec<NavItem>| {
+            nav.into_iter()
+                .map(|n| format!("{} {}", n.title, n.output))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            titles(site_nav(dir.path(), false)),
+            [
+                "首页 index.html",
+                "关于 about/index.html",
+                "办事指南 guide/index.html",
+                "通知公告 notices/index.html",
+            ]
+        );
+        write("manuals/a/book.toml", "[book]\n");
+        let nav = titles(site_nav(dir.path(), true));
+        assert_eq!(
+            nav[4..],
+            ["表格填报 forms/index.html", "操作手册 manuals/index.html"]
+        );
     }
 
     #[test]

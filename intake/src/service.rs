@@ -91,7 +91,9 @@ impl Service {
         origins.push(&config.intake.url);
         origins.push(&config.site.base_url);
         let origins = Origins::new(origins);
+        let nav = crate::response::site_nav(&config.root, !set.is_empty());
         let inner = Inner {
+            nav,
             limiter: RateLimiter::new(config.intake.rate_limit),
             origins,
             forms: RwLock::new(Arc::new(set)),

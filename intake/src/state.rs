@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) outbox_passes: AtomicU64,
     /// The site search index, for `GET /search`.
     pub(crate) search: Arc<crate::search::SearchIndex>,
+    /// The site's main navigation, for the header of every public page.
+    pub(crate) nav: Vec<crate::response::NavItem>,
 }
 
 /// In-memory admin state: a restart logs everybody out.

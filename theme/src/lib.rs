@@ -278,6 +278,70 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    /// Declarations that use a custom property without the same property,
+    /// in plain values, just before it in the same rule: IE11 and the
+    /// 兼容模式 of 360/QQ browsers drop a `var(--…)` declaration, and the
+    /// plain one before it is what they show (the red 发文机关标志, rules).
+    fn missing_fallbacks(css: &str) -> Vec<String> {
+        let mut text = css.to_string();
+        while let Some(start) = text.find("/*") {
+            let end = text[start..]
+                .find("*/")
+                .map_or(text.len(), |e| start + e + 2);
+            text.replace_range(start..end, "");
+        }
+        let mut missing = Vec::new();
+        for block in text.split(['{', '}']) {
+            let mut previous: Option<(&str, &str)> = None;
+            for decl in block.split(';') {
+                let Some((prop, value)) = decl.split_once(':') else {
+                    previous = None;
+                    continue;
+                };
+                let (prop, value) = (prop.trim(), value.trim());
+                if value.contains("var(--") && !prop.starts_with("--") {
+                    let ok = previous
+                        .is_some_and(|(p, v)| p == prop && !v.contains("var(") && !v.is_empty());
+                    if !ok {
+                        missing.push(format!("{prop}: {value}"));
+                    }
+                }
+                previous = Some((prop, value));
+            }
+        }
+        missing
+    }
+
+    #[test]
+    fn every_custom_property_use_has_a_plain_fallback_before_it() {
+        let mut checked = 0;
+        let styles = TEMPLATES
+            .iter()
+            .flat_map(|(name, text)| {
+                text.split("<style>")
+                    .skip(1)
+                    .filter_map(|s| s.split("</style>").next())
+                    .map(move |css| (*name, css))
+            })
+            .chain(
+                STATIC
+                    .iter()
+                    .filter(|(n, _)| n.ends_with(".css"))
+                    .map(|(n, t)| (*n, *t)),
+            );
+        for (name, css) in styles {
+            checked += css.matches("var(--").count();
+            assert_eq!(missing_fallbacks(css), Vec::<String>::new(), "{name}");
+        }
+        assert!(checked >= 50, "only {checked} var(--…) uses found");
+        // The check itself fails on a use without one.
+        assert_eq!(
+            missing_fallbacks(".a { color: #000; border: 1px solid var(--red); }"),
+            vec!["border: 1px solid var(--red)".to_string()]
+        );
+        assert!(missing_fallbacks(".a { color: red; color: var(--red) }").is_empty());
+    }
+
     #[test]
     fn builtin_templates_compile_and_escape_without_mangling_paths() {
         let dir = std::env::temp_dir().join(format!("gazette-theme-{}", std::process::id()));

@@ -147,11 +147,13 @@ test('the 字号 大/中/小 tools change the text size without JavaScript', asy
 });
 
 // A4 portrait with the @page margins of print.css (37/26/35/28 mm): 156 mm
-// of text width; the blank forms print on A4 landscape with 12 mm margins.
+// of text width; a blank form prints on A4 landscape with 12 mm margins, or,
+// when its columns do not fit there, one unit per A4 portrait page (20/18 mm).
 const MM = 96 / 25.4;
 const PT = 72 / 25.4;
 const PORTRAIT = { width: 210, left: 28, right: 26 };
 const LANDSCAPE = { width: 297, left: 12, right: 12 };
+const FORM_PORTRAIT = { width: 210, left: 20, right: 18 };
 const textWidthPx = (p) => Math.floor((p.width - p.left - p.right) * MM);
 
 /** Words of a PDF outside the text column, with pdftotext -bbox (poppler-utils). */
@@ -166,15 +168,22 @@ function wordsOutside(pdf, left, right) {
   return { pageWidth, out, text: r.stdout.replace(/<[^>]+>/g, '') };
 }
 
+/** The paper of a form's print view: as its built page says (vertical or not). */
+function formPaper(id) {
+  const html = fs.readFileSync(require('node:path').join(h.SITE, `forms/${id}/print.html`), 'utf8');
+  return html.includes('form-print-vertical') ? FORM_PORTRAIT : LANDSCAPE;
+}
+
 const printTargets = () => [
   { name: 'notice', path: h.noticePages()[0], paper: PORTRAIT },
   ...h.manualIds().map((m) => ({ name: `manual-${m}-print`, path: `manuals/${m}/print.html`, paper: PORTRAIT })),
-  ...h.formIds().map((id) => ({ name: `form-${id}-blank`, path: `forms/${id}/print.html`, paper: LANDSCAPE })),
+  ...h.formIds().map((id) => ({ name: `form-${id}-blank`, path: `forms/${id}/print.html`, paper: formPaper(id) })),
 ];
 
 for (const t of printTargets()) {
   const paper = t.paper;
   const orientation = paper === LANDSCAPE ? 'landscape' : 'portrait';
+  // A4 portrait for the vertical blank forms too (their @page says so).
   test(`print: ${t.path}: navigation hidden, fits A4 ${orientation}, PDF made`, async () => {
     const ctx = await h.newContext(browser, { viewport: { width: textWidthPx(paper), height: 1000 } });
     const page = await open(ctx, t.path);
