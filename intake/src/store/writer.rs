@@ -1,7 +1,7 @@
 //! The one writer thread: queued writes folded into shared transactions
 //! (group commit), the repeat index, and the outbox marks.
 
-use super::{now_ms, NewSubmission, StoreError, Stored, REPEAT_WINDOW_MS};
+use super::{NewSubmission, StoreError, Stored, REPEAT_WINDOW_MS};
 use crate::status::Channel;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
@@ -162,15 +162,6 @@ fn writer_loop(
     notify: Arc<Notify>,
     health: &Health,
 ) {
-    let mut recent = match Recent::load(&conn, now_ms()) {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!(
-                "cannot read recent returns (repeats of them will be stored again): {e}"
-            );
-            Recent::default()
-        }
-    };
     let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
     let (mut transactions, mut operations) = (0u64, 0u64);
     while let Some(op) = rx.blocking_recv() {
@@ -185,8 +176,7 @@ fn writer_loop(
         }
         transactions += 1;
         operations += batch.len() as u64;
-        recent.prune(now_ms());
-        let inserted = commit_batch(&mut conn, &mut batch, &mut recent, health);
+        let inserted = commit_batch(&mut conn, &mut batch, health);
         if inserted {
             notify.notify_one();
         }
@@ -221,80 +211,6 @@ fn checkpoint_loop(path: &Path, stop: std::sync::mpsc::Receiver<()>) {
     }
 }
 
-/// The repeat index: hash → receipt for the returns of the last ten minutes,
-/// kept by the writer thread (cheaper than a database index on a random key).
-#[derive(Default)]
-struct Recent {
-    by_hash: std::collections::HashMap<String, (Stored, i64)>,
-    order: std::collections::VecDeque<(i64, String)>,
-}
-
-impl Recent {
-    /// The returns of the last ten minutes, newest first, read by rowid so
-    /// only they are visited.
-    fn load(conn: &Connection, now: i64) -> Result<Recent, rusqlite::Error> {
-        let cutoff = now - REPEAT_WINDOW_MS;
-        let mut stmt = conn.prepare(
-            "SELECT hash, reference, token, received_at FROM submissions ORDER BY id DESC",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut found: Vec<(String, Stored, i64)> = Vec::new();
-        while let Some(r) = rows.next()? {
-            let at: i64 = r.get(3)?;
-            if at < cutoff {
-                // Rows are in arrival order; allow an hour of clock steps.
-                if at < cutoff - 3_600_000 {
-                    break;
-                }
-                continue;
-            }
-            let stored = Stored {
-                reference: r.get(1)?,
-                token: r.get(2)?,
-                repeat: true,
-            };
-            found.push((r.get(0)?, stored, at));
-        }
-        let mut recent = Recent::default();
-        for (hash, stored, at) in found.into_iter().rev() {
-            recent.insert(hash, stored, at);
-        }
-        Ok(recent)
-    }
-
-    fn get(&self, hash: &str, at: i64) -> Option<Stored> {
-        self.by_hash
-            .get(hash)
-            .filter(|(_, t)| *t >= at - REPEAT_WINDOW_MS)
-            .map(|(s, _)| Stored {
-                repeat: true,
-                ..s.clone()
-            })
-    }
-
-    fn insert(&mut self, hash: String, stored: Stored, at: i64) {
-        self.order.push_back((at, hash.clone()));
-        self.by_hash.insert(hash, (stored, at));
-    }
-
-    fn prune(&mut self, now: i64) {
-        let cutoff = now - REPEAT_WINDOW_MS;
-        while let Some((at, _)) = self.order.front() {
-            if *at >= cutoff {
-                break;
-            }
-            if let Some((at, hash)) = self.order.pop_front() {
-                if self.by_hash.get(&hash).is_some_and(|(_, t)| *t == at) {
-                    self.by_hash.remove(&hash);
-                }
-            }
-        }
-    }
-}
-
-/// Repeat-index entries of a transaction not yet committed.
-type Pending = Vec<(String, Stored, i64)>;
-
 enum Outcome {
     Insert(Result<Stored, StoreError>),
     Marks(Result<(), StoreError>),
@@ -312,19 +228,13 @@ impl Outcome {
     }
 }
 
-/// Applies `ops` in one transaction; any error rolls all of them back. The
-/// repeat index learns the new rows only once they are committed.
-fn run_ops(
-    conn: &mut Connection,
-    ops: &[Op],
-    recent: &mut Recent,
-) -> Result<Vec<Outcome>, rusqlite::Error> {
+/// Applies `ops` in one transaction; any error rolls all of them back.
+fn run_ops(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>, rusqlite::Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(ops.len());
-    let mut pending: Pending = Vec::new();
     for op in ops {
         outcomes.push(match op {
-            Op::Insert(s, _) => Outcome::Insert(Ok(insert_one(&tx, s, recent, &mut pending)?)),
+            Op::Insert(s, _) => Outcome::Insert(Ok(insert_one(&tx, s)?)),
             Op::Marks(marks, _) => {
                 apply_marks(&tx, marks)?;
                 Outcome::Marks(Ok(()))
@@ -333,9 +243,6 @@ fn run_ops(
         });
     }
     tx.commit()?;
-    for (hash, stored, at) in pending {
-        recent.insert(hash, stored, at);
-    }
     Ok(outcomes)
 }
 
@@ -343,13 +250,8 @@ fn run_ops(
 /// COMMIT. Should anything fail, the batch is redone one operation per
 /// transaction, so only the failing caller gets the error. Returns whether
 /// any new outbox row was stored.
-fn commit_batch(
-    conn: &mut Connection,
-    batch: &mut Vec<Op>,
-    recent: &mut Recent,
-    health: &Health,
-) -> bool {
-    let outcomes = match run_ops(conn, batch, recent) {
+fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, health: &Health) -> bool {
+    let outcomes = match run_ops(conn, batch) {
         Ok(outcomes) => {
             health.set(None);
             outcomes
@@ -363,7 +265,7 @@ fn commit_batch(
             let mut last = Some(e.to_string());
             let outcomes = batch
                 .iter()
-                .map(|op| match run_ops(conn, std::slice::from_ref(op), recent) {
+                .map(|op| match run_ops(conn, std::slice::from_ref(op)) {
                     Ok(mut one) if one.len() == 1 => {
                         last = None;
                         one.remove(0)
@@ -418,27 +320,33 @@ fn commit_batch(
     inserted
 }
 
-fn insert_one(
-    conn: &Connection,
-    s: &NewSubmission,
-    recent: &Recent,
-    pending: &mut Pending,
-) -> Result<Stored, rusqlite::Error> {
-    let earlier = recent.get(&s.hash, s.received_at).or_else(|| {
-        pending
-            .iter()
-            .find(|(h, _, at)| *h == s.hash && *at >= s.received_at - REPEAT_WINDOW_MS)
-            .map(|(_, stored, _)| Stored {
-                repeat: true,
-                ..stored.clone()
-            })
-    });
-    if let Some(stored) = earlier {
-        return Ok(stored);
+/// A repeat of a return stored in the last ten minutes (a double click, a
+/// resend) gets that return's receipt; anything else is stored. The lookup
+/// goes through `submissions_form_hash` in the writer's own transaction, so
+/// it also sees a repeat earlier in the same batch. (It replaced a map of
+/// ten minutes of hashes in memory, which grew with the post rate.)
+fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
+    let earlier = conn
+        .prepare_cached(
+            "SELECT reference, token FROM submissions
+             WHERE form_id = ?1 AND hash = ?2 AND received_at >= ?3
+             ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(
+            params![s.form_id, s.hash, s.received_at - REPEAT_WINDOW_MS],
+            |r| {
+                Ok(Stored {
+                    reference: r.get(0)?,
+                    token: r.get(1)?,
+                    repeat: true,
+                })
+            },
+        )
+        .optional()?;
+    match earlier {
+        Some(stored) => Ok(stored),
+        None => insert_new(conn, s),
     }
-    let stored = insert_new(conn, s)?;
-    pending.push((s.hash.clone(), stored.clone(), s.received_at));
-    Ok(stored)
 }
 
 /// What became of one row of an imported file.
