@@ -327,22 +327,28 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, health: &Health) -> 
 /// ten minutes of hashes in memory, which grew with the post rate.)
 fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
     let earlier = conn
+        // Named: without statistics the planner would take
+        // `submissions_form (form_id, received_at)` and walk every return
+        // of the window (measured: 500 posts/s instead of thousands).
         .prepare_cached(
-            "SELECT reference, token FROM submissions
-             WHERE form_id = ?1 AND hash = ?2 AND received_at >= ?3
+            "SELECT reference, token, received_at FROM submissions
+             INDEXED BY submissions_form_hash
+             WHERE form_id = ?1 AND hash = ?2
              ORDER BY id DESC LIMIT 1",
         )?
-        .query_row(
-            params![s.form_id, s.hash, s.received_at - REPEAT_WINDOW_MS],
-            |r| {
-                Ok(Stored {
+        .query_row(params![s.form_id, s.hash], |r| {
+            Ok((
+                Stored {
                     reference: r.get(0)?,
                     token: r.get(1)?,
                     repeat: true,
-                })
-            },
-        )
-        .optional()?;
+                },
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .optional()?
+        .filter(|(_, at)| *at >= s.received_at - REPEAT_WINDOW_MS)
+        .map(|(stored, _)| stored);
     match earlier {
         Some(stored) => Ok(stored),
         None => insert_new(conn, s),
