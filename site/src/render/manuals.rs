@@ -2,7 +2,7 @@
 //! and the offline download.
 
 use super::context::Shared;
-use super::emit::Outputs;
+use super::emit::{emit, Emitted, Sink};
 use super::links::{self, BookLinks, DocLinks};
 use super::markdown::{self, BookStyle, LinkUse};
 use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapter};
@@ -18,7 +18,11 @@ use std::collections::HashMap;
 /// every problem and a manual published under `warn` has its pages.
 pub(super) struct ManualOutput {
     pub(super) problems: Vec<Problem>,
-    pub(super) files: Outputs,
+    /// Each file, handed to the sink as soon as it was made (a large
+    /// book's pages are never all held at once).
+    pub(super) files: Vec<Emitted>,
+    /// The download's size in bytes (the manuals list shows it).
+    pub(super) download_size: usize,
     pub(super) links: Vec<(String, LinkUse)>,
     /// Each chapter, for the search index.
     pub(super) search: Vec<search::Prepared>,
@@ -43,7 +47,7 @@ struct Text<'m> {
 /// What one rendering step of a manual adds.
 #[derive(Default)]
 struct Made {
-    out: Outputs,
+    out: Vec<Emitted>,
     uses: Vec<(String, LinkUse)>,
     problems: Vec<Problem>,
     search: Vec<search::Prepared>,
@@ -51,7 +55,7 @@ struct Made {
 
 /// Contents page, one page per chapter, the one-page print view and the
 /// self-contained download of a manual.
-pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
+pub(super) fn render_manual(ctx: &Shared, m: &Manual, sink: &Sink) -> ManualOutput {
     let mut made = Made::default();
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
@@ -60,7 +64,7 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
         .into_par_iter()
         .map(|k| {
             let mut one = Made::default();
-            let html = chapter_page(ctx, m, &texts, k, &mut one);
+            let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
             (one, html)
         })
         .collect();
@@ -99,7 +103,7 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     // The print view and the download share the chapters' one-page rendering.
     let view = |offline: bool| {
         let mut v = Made::default();
-        one_page_view(ctx, m, &texts, offline, &mut v);
+        one_page_view(ctx, m, &texts, offline, sink, &mut v);
         v
     };
     let (mut one_page, offline) = rayon::join(|| view(false), || view(true));
@@ -108,7 +112,8 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     one_page.problems.extend(offline.problems);
     match ctx.render("manual_index.html", &c, &book) {
         Ok(html) => {
-            made.out.insert(index_out, html.into_bytes().into());
+            made.out
+                .push(emit(sink, ctx.index, index_out, html.into_bytes().into()));
         }
         Err(p) => made.problems.push(p),
     }
@@ -118,9 +123,16 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     // chapter pages' (except template errors).
     made.problems
         .extend(one_page.problems.into_iter().filter(|p| p.line.is_none()));
+    let download = m.download_output();
+    let download_size = made
+        .out
+        .iter()
+        .find(|e| e.path == download)
+        .map_or(0, |e| e.len);
     ManualOutput {
         problems: made.problems,
         files: made.out,
+        download_size,
         links: made.uses,
         search: made.search,
     }
@@ -168,6 +180,7 @@ fn chapter_page(
     m: &Manual,
     texts: &[Text],
     k: usize,
+    sink: &Sink,
     made: &mut Made,
 ) -> Option<String> {
     let t = &texts[k];
@@ -214,7 +227,8 @@ fn chapter_page(
     };
     let mut c = ctx.base(&output, &format!("{title} - {}", m.title), &m.description);
     c.insert("manual", &manual_view(m, &root));
-    c.insert("chapters", &chapter_list(m, &root, Some(t.path)));
+    c.insert("chapters", &sidebar_list(m, &root, t.path));
+    c.insert("chapter_count", &m.chapters.len());
     c.insert(
         "chapter",
         &ChapterView {
@@ -228,7 +242,8 @@ fn chapter_page(
     c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
     match ctx.render("manual_chapter.html", &c, &t.source) {
         Ok(html) => {
-            made.out.insert(output, html.into_bytes().into());
+            made.out
+                .push(emit(sink, ctx.index, output, html.into_bytes().into()));
         }
         Err(p) => made.problems.push(p),
     }
@@ -237,7 +252,14 @@ fn chapter_page(
 
 /// Every chapter on one page: the print view, or (`offline`) the download,
 /// with its images and style sheets inlined.
-fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: &mut Made) {
+fn one_page_view(
+    ctx: &Shared,
+    m: &Manual,
+    texts: &[Text],
+    offline: bool,
+    sink: &Sink,
+    made: &mut Made,
+) {
     let output = if offline {
         m.download_output()
     } else {
@@ -308,7 +330,8 @@ fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: 
         &format!("manuals/{}/book.toml", m.id),
     ) {
         Ok(html) => {
-            made.out.insert(output, html.into_bytes().into());
+            made.out
+                .push(emit(sink, ctx.index, output, html.into_bytes().into()));
         }
         Err(p) => made.problems.push(p),
     }
@@ -329,22 +352,71 @@ fn manual_view<'m>(m: &'m Manual, root: &str) -> ManualView<'m> {
     }
 }
 
+/// A book with up to this many chapters shows all of them beside each
+/// chapter; a larger one shows the chapter's neighbourhood there (the full
+/// list on every page made a 400-chapter book's build quadratic), and the
+/// contents page one link away has them all.
+const SIDEBAR_FULL: usize = 60;
+/// Chapters shown before and after the current one in a large book's sidebar.
+const SIDEBAR_AROUND: usize = 8;
+
 /// The table of contents, with `current` marked.
 fn chapter_list<'m>(m: &'m Manual, root: &str, current: Option<&str>) -> Vec<ChapterItem<'m>> {
-    m.chapters
-        .iter()
-        .map(|c| ChapterItem {
-            title: &c.title,
-            number: &c.number,
-            depth: c.depth,
-            part: c.part.as_deref(),
-            href: c
-                .path
-                .as_ref()
-                .map(|p| format!("{root}{}", m.chapter_output(p))),
-            current: c.path.as_deref() == current && current.is_some(),
-        })
-        .collect()
+    let item = |c: &'m crate::model::manual::Chapter| ChapterItem {
+        title: &c.title,
+        number: &c.number,
+        depth: c.depth,
+        part: c.part.as_deref(),
+        href: c
+            .path
+            .as_ref()
+            .map(|p| format!("{root}{}", m.chapter_output(p))),
+        current: c.path.as_deref() == current && current.is_some(),
+        gap_before: false,
+    };
+    m.chapters.iter().map(item).collect()
+}
+
+/// The sidebar of a chapter page: every chapter, or in a large book the
+/// current one's parents and the chapters around it (a gap marked where
+/// some are left out), always with a link to the full contents.
+fn sidebar_list<'m>(m: &'m Manual, root: &str, current: &str) -> Vec<ChapterItem<'m>> {
+    let mut all = chapter_list(m, root, Some(current));
+    let Some(k) = all.iter().position(|c| c.current) else {
+        return all;
+    };
+    if all.len() <= SIDEBAR_FULL {
+        return all;
+    }
+    let mut keep = vec![false; all.len()];
+    let (from, to) = (
+        k.saturating_sub(SIDEBAR_AROUND),
+        (k + SIDEBAR_AROUND).min(all.len() - 1),
+    );
+    keep[from..=to].fill(true);
+    // The parents: each nearest chapter before it one level up.
+    let mut depth = all[k].depth;
+    for j in (0..k).rev() {
+        if depth == 0 {
+            break;
+        }
+        if all[j].depth < depth {
+            keep[j] = true;
+            depth = all[j].depth;
+        }
+    }
+    let mut shown = Vec::new();
+    let mut left_out = false;
+    for (j, mut c) in all.drain(..).enumerate() {
+        if keep[j] {
+            c.gap_before = left_out;
+            shown.push(c);
+            left_out = false;
+        } else {
+            left_out = true;
+        }
+    }
+    shown
 }
 
 /// The manual's images as data: URIs, by output path (for the download).

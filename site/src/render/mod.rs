@@ -202,13 +202,9 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
     let mut sizes = HashMap::new();
     let mut uses = Vec::new();
     for m in &ctx.site.manuals {
-        let manual = render_manual(ctx, m);
-        let size = manual
-            .files
-            .get(&m.download_output())
-            .map_or(0, |b| b.len());
-        sizes.insert(m.id.clone(), size);
-        made.emit_all(manual.files);
+        let manual = render_manual(ctx, m, made.sink);
+        sizes.insert(m.id.clone(), manual.download_size);
+        made.emitted.extend(manual.files);
         for chapter in manual.search {
             made.index_text(SearchKey::Chapter, Some(chapter));
         }
