@@ -49,25 +49,37 @@ pub(super) struct Emitted {
 
 /// Hands one file to the sink; for HTML, reads its ids and checks its links
 /// against the index of every output (anchors elsewhere are left pending).
-pub(super) fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -> Emitted {
+/// The bytes become shared only when they are kept (a large page given as a
+/// `Vec` is never copied for a build that writes it out).
+pub(super) fn emit<B>(sink: &Sink, index: &Index, path: String, bytes: B) -> Emitted
+where
+    B: AsRef<[u8]> + Into<Arc<[u8]>>,
+{
     let mut problems = Vec::new();
     let mut pending = Vec::new();
     let ids = if path.ends_with(".html") {
-        let ids = html::ids(&bytes);
+        let ids = html::ids(bytes.as_ref());
         if path != "404.html" {
-            scan_links(&path, &bytes, &ids, index, &mut pending, &mut problems);
+            scan_links(
+                &path,
+                bytes.as_ref(),
+                &ids,
+                index,
+                &mut pending,
+                &mut problems,
+            );
         }
         Some(ids)
     } else {
         None
     };
-    let len = bytes.len();
+    let len = bytes.as_ref().len();
     let kept = match sink {
-        Sink::Memory => Some(bytes),
+        Sink::Memory => Some(bytes.into()),
         Sink::Discard => None,
         Sink::Dir(dir) => {
             let file = dir.join(&path);
-            if let Err(e) = write_over(dir, &file, &bytes) {
+            if let Err(e) = write_over(dir, &file, bytes.as_ref()) {
                 problems.push(Problem::new(file, None, e.to_string()));
             }
             None

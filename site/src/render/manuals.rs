@@ -24,8 +24,6 @@ pub(super) struct ManualOutput {
     /// The download's size in bytes (the manuals list shows it).
     pub(super) download_size: usize,
     pub(super) links: Vec<(String, LinkUse)>,
-    /// Each chapter, for the search index.
-    pub(super) search: Vec<search::Prepared>,
 }
 
 /// One chapter file of a manual, read once for all the views.
@@ -54,27 +52,37 @@ struct Made {
 }
 
 /// Contents page, one page per chapter, the one-page print view and the
-/// self-contained download of a manual.
-pub(super) fn render_manual(ctx: &Shared, m: &Manual, sink: &Sink) -> ManualOutput {
+/// self-contained download of a manual. Each chapter's search document
+/// goes to `index` in chapter order as soon as its chunk is made.
+pub(super) fn render_manual(
+    ctx: &Shared,
+    m: &Manual,
+    sink: &Sink,
+    index: &mut dyn FnMut(search::Prepared),
+) -> ManualOutput {
     let mut made = Made::default();
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
     // Chapters on every core: a 400-chapter book is one step of the build.
-    let pages: Vec<(Made, Option<String>)> = (0..texts.len())
-        .into_par_iter()
-        .map(|k| {
-            let mut one = Made::default();
-            let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
-            (one, html)
-        })
-        .collect();
-    for (one, html) in pages {
-        made.out.extend(one.out);
-        made.uses.extend(one.uses);
-        made.problems.extend(one.problems);
-        made.search.extend(one.search);
-        if html.is_some() {
-            front = html;
+    // In chunks, so that only a chunk's search terms wait for the index.
+    const CHUNK: usize = 64;
+    for first in (0..texts.len()).step_by(CHUNK) {
+        let pages: Vec<(Made, Option<String>)> = (first..(first + CHUNK).min(texts.len()))
+            .into_par_iter()
+            .map(|k| {
+                let mut one = Made::default();
+                let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
+                (one, html)
+            })
+            .collect();
+        for (one, html) in pages {
+            made.out.extend(one.out);
+            made.uses.extend(one.uses);
+            made.problems.extend(one.problems);
+            one.search.into_iter().for_each(&mut *index);
+            if html.is_some() {
+                front = html;
+            }
         }
     }
     let book = format!("manuals/{}/book.toml", m.id);
@@ -100,20 +108,11 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual, sink: &Sink) -> ManualOutp
             }),
         );
     }
-    // The print view and the download share the chapters' one-page rendering.
-    let view = |offline: bool| {
-        let mut v = Made::default();
-        one_page_view(ctx, m, &texts, offline, sink, &mut v);
-        v
-    };
-    let (mut one_page, offline) = rayon::join(|| view(false), || view(true));
-    one_page.out.extend(offline.out);
-    one_page.uses.extend(offline.uses);
-    one_page.problems.extend(offline.problems);
+    let one_page = one_page_views(ctx, m, &texts, sink);
     match ctx.render("manual_index.html", &c, &book) {
         Ok(html) => {
             made.out
-                .push(emit(sink, ctx.index, index_out, html.into_bytes().into()));
+                .push(emit(sink, ctx.index, index_out, html.into_bytes()));
         }
         Err(p) => made.problems.push(p),
     }
@@ -134,7 +133,6 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual, sink: &Sink) -> ManualOutp
         files: made.out,
         download_size,
         links: made.uses,
-        search: made.search,
     }
 }
 
@@ -243,29 +241,68 @@ fn chapter_page(
     match ctx.render("manual_chapter.html", &c, &t.source) {
         Ok(html) => {
             made.out
-                .push(emit(sink, ctx.index, output, html.into_bytes().into()));
+                .push(emit(sink, ctx.index, output, html.into_bytes()));
         }
         Err(p) => made.problems.push(p),
     }
     None
 }
 
-/// Every chapter on one page: the print view, or (`offline`) the download,
-/// with its images and style sheets inlined.
-fn one_page_view(
-    ctx: &Shared,
-    m: &Manual,
-    texts: &[Text],
-    offline: bool,
-    sink: &Sink,
-    made: &mut Made,
-) {
-    let output = if offline {
-        m.download_output()
+/// The print view and the download. They render the chapters alike, the
+/// download with its images inlined: without images (or with none found)
+/// one rendering serves both.
+fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
+    let images = inline_images(ctx, m);
+    let (print, download) = (m.print_output(), m.download_output());
+    let mut made = Made::default();
+    if images.is_empty() {
+        let chapters = one_page_chapters(ctx, m, texts, &print, None, &mut made);
+        // The download's links into itself are the print view's, at its path.
+        let own: Vec<(String, LinkUse)> = made
+            .uses
+            .iter()
+            .filter(|(_, u)| u.output == print)
+            .map(|(s, u)| {
+                let mut u = u.clone();
+                u.output = download.clone();
+                (s.clone(), u)
+            })
+            .collect();
+        made.uses.extend(own);
+        one_page_render(ctx, m, &chapters, false, sink, &mut made);
+        one_page_render(ctx, m, &chapters, true, sink, &mut made);
     } else {
-        m.print_output()
-    };
-    let root = links::root_prefix(&output);
+        let view = |offline: bool| {
+            let mut v = Made::default();
+            let (output, inline) = if offline {
+                (&download, Some(&images))
+            } else {
+                (&print, None)
+            };
+            let chapters = one_page_chapters(ctx, m, texts, output, inline, &mut v);
+            one_page_render(ctx, m, &chapters, offline, sink, &mut v);
+            v
+        };
+        let (a, b) = rayon::join(|| view(false), || view(true));
+        for v in [a, b] {
+            made.out.extend(v.out);
+            made.uses.extend(v.uses);
+            made.problems.extend(v.problems);
+        }
+    }
+    made
+}
+
+/// Every chapter rendered for a one-page view at `output` (`inline`: the
+/// images to inline, for the download).
+fn one_page_chapters<'m>(
+    ctx: &Shared,
+    m: &'m Manual,
+    texts: &'m [Text],
+    output: &str,
+    inline: Option<&HashMap<String, String>>,
+    made: &mut Made,
+) -> Vec<PrintChapter<'m>> {
     // Links to the manual's own chapters become anchors on this page.
     let anchors: HashMap<String, String> = texts
         .iter()
@@ -274,11 +311,6 @@ fn one_page_view(
             (m.chapter_output(t.path), prefix)
         })
         .collect();
-    let images = if offline {
-        inline_images(ctx, m)
-    } else {
-        HashMap::new()
-    };
     let mut chapters = Vec::new();
     let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
     let out_dir = m.out_dir();
@@ -288,10 +320,10 @@ fn one_page_view(
         let links = DocLinks {
             index: ctx.index,
             source: &t.source,
-            output: &output,
+            output,
             same_page: Some(&anchors),
             own_prefix: &prefix,
-            inline: offline.then_some(&images),
+            inline,
             book: Some(BookLinks {
                 src_dir: &src_dir,
                 out_dir: &out_dir,
@@ -317,9 +349,41 @@ fn one_page_view(
             content: r.html,
         });
     }
+    chapters
+}
+
+/// Every chapter on one page: the print view, or (`offline`) the download,
+/// with the style sheets inlined. The template gets a marker for each
+/// chapter's HTML, spliced in after it rendered, so the book's text is not
+/// copied into the template's context and out again.
+fn one_page_render(
+    ctx: &Shared,
+    m: &Manual,
+    chapters: &[PrintChapter],
+    offline: bool,
+    sink: &Sink,
+    made: &mut Made,
+) {
+    let output = if offline {
+        m.download_output()
+    } else {
+        m.print_output()
+    };
+    let root = links::root_prefix(&output);
+    let marked: Vec<PrintChapter> = chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| PrintChapter {
+            anchor: c.anchor.clone(),
+            title: c.title,
+            number: c.number,
+            depth: c.depth,
+            content: format!("{MARK}{i}{MARK}"),
+        })
+        .collect();
     let mut c = ctx.base(&output, &m.title, &m.description);
     c.insert("manual", &manual_view(m, &root));
-    c.insert("chapters", &chapters);
+    c.insert("chapters", &marked);
     c.insert("offline", &offline);
     if offline {
         c.insert("inline_css", &inline_css(ctx));
@@ -330,11 +394,42 @@ fn one_page_view(
         &format!("manuals/{}/book.toml", m.id),
     ) {
         Ok(html) => {
+            let html = splice(&html, chapters);
             made.out
-                .push(emit(sink, ctx.index, output, html.into_bytes().into()));
+                .push(emit(sink, ctx.index, output, html.into_bytes()));
         }
         Err(p) => made.problems.push(p),
     }
+}
+
+/// Marks a chapter's place in a rendered one-page view: NUL, which no
+/// rendered Markdown holds (CommonMark replaces it) and templates do not write.
+const MARK: char = '\0';
+
+/// `html` with each `MARK i MARK` replaced by chapter `i`'s HTML.
+fn splice(html: &str, chapters: &[PrintChapter]) -> String {
+    let total: usize = chapters.iter().map(|c| c.content.len()).sum();
+    let mut out = String::with_capacity(html.len() + total);
+    let mut rest = html;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let Some(end) = after.find(MARK) else {
+            rest = after;
+            break;
+        };
+        match after[..end]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| chapters.get(i))
+        {
+            Some(c) => out.push_str(&c.content),
+            None => out.push_str(&after[..end]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `manual`: what every page of a manual shows about it.

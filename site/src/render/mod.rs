@@ -202,12 +202,12 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
     let mut sizes = HashMap::new();
     let mut uses = Vec::new();
     for m in &ctx.site.manuals {
-        let manual = render_manual(ctx, m, made.sink);
+        let sink = made.sink;
+        let manual = render_manual(ctx, m, sink, &mut |chapter| {
+            made.index_text(SearchKey::Chapter, Some(chapter))
+        });
         sizes.insert(m.id.clone(), manual.download_size);
         made.emitted.extend(manual.files);
-        for chapter in manual.search {
-            made.index_text(SearchKey::Chapter, Some(chapter));
-        }
         uses.extend(manual.links);
         // Reported with everything else at the end: the rest of the build
         // does not depend on them.
@@ -336,7 +336,7 @@ fn search_index(ctx: &Shared, made: &mut Made) {
         .into_par_iter()
         .map(|i| {
             let (path, text) = finished.file(i);
-            emit(sink, index, path, text.into_bytes().into())
+            emit(sink, index, path, text.into_bytes())
         })
         .collect();
     made.search_files
