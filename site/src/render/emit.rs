@@ -95,6 +95,112 @@ where
     }
 }
 
+/// One file handed to the sink in parts, for a page too large to hold
+/// whole (a book's one-page views): each part is written as it comes, its
+/// ids read and its links kept; the links are checked at [`Streamed::finish`],
+/// once the page's own ids are all known. A part must not split a tag.
+pub(super) struct Streamed<'s> {
+    sink: &'s Sink,
+    index: &'s Index,
+    path: String,
+    len: usize,
+    ids: Vec<u64>,
+    links: Vec<String>,
+    kept: Option<Vec<u8>>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    problems: Vec<Problem>,
+}
+
+impl<'s> Streamed<'s> {
+    pub(super) fn new(sink: &'s Sink, index: &'s Index, path: String) -> Streamed<'s> {
+        let mut problems = Vec::new();
+        let file = match sink {
+            Sink::Dir(dir) => {
+                let file = dir.join(&path);
+                match create_over(dir, &file) {
+                    Ok(f) => Some(std::io::BufWriter::with_capacity(256 * 1024, f)),
+                    Err(e) => {
+                        problems.push(Problem::new(file, None, e.to_string()));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Streamed {
+            sink,
+            index,
+            path,
+            len: 0,
+            ids: Vec::new(),
+            links: Vec::new(),
+            kept: matches!(sink, Sink::Memory).then(Vec::new),
+            file,
+            problems,
+        }
+    }
+
+    pub(super) fn write(&mut self, part: &[u8]) {
+        use std::io::Write as _;
+        self.len += part.len();
+        html::id_hashes(part, &mut self.ids);
+        self.links
+            .extend(html::links(part).map(std::borrow::Cow::into_owned));
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(part);
+        }
+        if let Some(f) = &mut self.file {
+            if let Err(e) = f.write_all(part) {
+                let file = self.path.clone();
+                self.problems.push(Problem::new(file, None, e.to_string()));
+                self.file = None;
+            }
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Emitted {
+        use std::io::Write as _;
+        if let Some(mut f) = self.file.take() {
+            if let Err(e) = f.flush() {
+                self.problems
+                    .push(Problem::new(self.path.clone(), None, e.to_string()));
+            }
+        }
+        let ids = IdSet::from_hashes(std::mem::take(&mut self.ids));
+        let mut pending = Vec::new();
+        let links = std::mem::take(&mut self.links);
+        check_links(
+            &self.path,
+            links.iter().map(|l| std::borrow::Cow::Borrowed(l.as_str())),
+            &ids,
+            self.index,
+            &mut pending,
+            &mut self.problems,
+        );
+        let _ = self.sink;
+        Emitted {
+            len: self.len,
+            bytes: self.kept.take().map(Into::into),
+            ids: Some(ids),
+            pending,
+            problems: self.problems,
+            path: self.path,
+        }
+    }
+}
+
+/// [`write_over`] for a file written in parts: the file, created over
+/// whatever an earlier build left where it goes.
+fn create_over(out_dir: &Path, file: &Path) -> std::io::Result<std::fs::File> {
+    match std::fs::File::create(file) {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            write_over(out_dir, file, b"")?;
+            std::fs::File::create(file)
+        }
+    }
+}
+
 /// Writes `file` (under `out_dir`) over whatever an earlier build left:
 /// folders are made only when missing, and a file or folder standing where
 /// the other is needed now is removed first.
@@ -133,7 +239,19 @@ pub(super) fn scan_links(
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
 ) {
-    for link in html::links(html) {
+    check_links(path, html::links(html), own_ids, index, pending, problems);
+}
+
+/// [`scan_links`] over links already read.
+fn check_links<'a>(
+    path: &str,
+    links: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+    own_ids: &IdSet,
+    index: &Index,
+    pending: &mut Vec<Pending>,
+    problems: &mut Vec<Problem>,
+) {
+    for link in links {
         let (target, anchor) = match resolve_html_link(path, &link) {
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,

@@ -2,7 +2,7 @@
 //! and the offline download.
 
 use super::context::Shared;
-use super::emit::{emit, Emitted, Sink};
+use super::emit::{emit, Emitted, Sink, Streamed};
 use super::links::{self, BookLinks, DocLinks};
 use super::markdown::{self, BookStyle, LinkUse};
 use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapter};
@@ -248,49 +248,204 @@ fn chapter_page(
     None
 }
 
-/// The print view and the download. They render the chapters alike, the
-/// download with its images inlined: without images (or with none found)
-/// one rendering serves both.
+/// The print view and the download. Without images to inline they show
+/// the same chapter HTML, so each chapter is rendered once and written to
+/// both as it comes (a 400-chapter book's views are never held whole);
+/// otherwise each view renders its own.
 fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
     let images = inline_images(ctx, m);
-    let (print, download) = (m.print_output(), m.download_output());
     let mut made = Made::default();
-    if images.is_empty() {
-        let chapters = one_page_chapters(ctx, m, texts, &print, None, &mut made);
-        // The download's links into itself are the print view's, at its path.
-        let own: Vec<(String, LinkUse)> = made
-            .uses
-            .iter()
-            .filter(|(_, u)| u.output == print)
-            .map(|(s, u)| {
-                let mut u = u.clone();
-                u.output = download.clone();
-                (s.clone(), u)
-            })
-            .collect();
-        made.uses.extend(own);
-        one_page_render(ctx, m, &chapters, false, sink, &mut made);
-        one_page_render(ctx, m, &chapters, true, sink, &mut made);
-    } else {
-        let view = |offline: bool| {
-            let mut v = Made::default();
-            let (output, inline) = if offline {
-                (&download, Some(&images))
-            } else {
-                (&print, None)
-            };
-            let chapters = one_page_chapters(ctx, m, texts, output, inline, &mut v);
-            one_page_render(ctx, m, &chapters, offline, sink, &mut v);
-            v
+    if images.is_empty() && streamed_views(ctx, m, texts, sink, &mut made) {
+        return made;
+    }
+    let (print, download) = (m.print_output(), m.download_output());
+    let view = |offline: bool| {
+        let mut v = Made::default();
+        let (output, inline) = if offline {
+            (&download, Some(&images))
+        } else {
+            (&print, None)
         };
-        let (a, b) = rayon::join(|| view(false), || view(true));
-        for v in [a, b] {
-            made.out.extend(v.out);
-            made.uses.extend(v.uses);
-            made.problems.extend(v.problems);
-        }
+        let chapters = one_page_chapters(ctx, m, texts, output, inline, &mut v);
+        one_page_render(ctx, m, &chapters, offline, sink, &mut v);
+        v
+    };
+    let (a, b) = rayon::join(|| view(false), || view(true));
+    for v in [a, b] {
+        made.out.extend(v.out);
+        made.uses.extend(v.uses);
+        made.problems.extend(v.problems);
     }
     made
+}
+
+/// A rendered one-page template, cut at its chapter markers.
+enum Piece<'a> {
+    Text(&'a str),
+    Chapter(usize),
+}
+
+fn pieces(html: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + 1..];
+        let Some(end) = after.find(MARK) else { break };
+        let Ok(i) = after[..end].parse::<usize>() else {
+            break;
+        };
+        out.push(Piece::Text(&rest[..at]));
+        out.push(Piece::Chapter(i));
+        rest = &after[end + 1..];
+    }
+    out.push(Piece::Text(rest));
+    out
+}
+
+/// Both one-page views streamed to the sink, each chapter rendered once
+/// (in parallel chunks) for the two. False, with nothing done, when the
+/// templates do not place the chapters alike (or fail to render: the
+/// other path then reports why).
+fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &mut Made) -> bool {
+    let (print, download) = (m.print_output(), m.download_output());
+    let outline: Vec<PrintChapter> = texts
+        .iter()
+        .map(|t| {
+            let ch = &m.chapters[t.index];
+            PrintChapter {
+                anchor: Manual::chapter_anchor(t.path),
+                title: t.title.as_deref().unwrap_or(&ch.title),
+                number: &ch.number,
+                depth: ch.depth,
+                content: String::new(),
+            }
+        })
+        .collect();
+    let outline = marked(&outline);
+    let (Ok(a), Ok(b)) = (
+        one_page_template(ctx, m, &outline, false),
+        one_page_template(ctx, m, &outline, true),
+    ) else {
+        return false;
+    };
+    let (pa, pb) = (pieces(&a), pieces(&b));
+    let order = |p: &[Piece]| -> Vec<usize> {
+        p.iter()
+            .filter_map(|x| match x {
+                Piece::Chapter(i) => Some(*i),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    };
+    let chapters = order(&pa);
+    if chapters != order(&pb) || chapters.iter().any(|&i| i >= texts.len()) {
+        return false;
+    }
+    let anchors = one_page_anchors(m, texts);
+    let mut wa = Streamed::new(sink, ctx.index, print.clone());
+    let mut wb = Streamed::new(sink, ctx.index, download.clone());
+    let texts_of = |p: &[Piece]| -> Vec<String> {
+        // The text before each chapter, and after the last.
+        let mut out = vec![String::new()];
+        for x in p {
+            match x {
+                Piece::Text(t) => out.last_mut().map_or((), |l| l.push_str(t)),
+                Piece::Chapter(_) => out.push(String::new()),
+            }
+        }
+        out
+    };
+    let (ta, tb) = (texts_of(&pa), texts_of(&pb));
+    const CHUNK: usize = 32;
+    for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
+        let rendered: Vec<(Made, String)> = chunk
+            .par_iter()
+            .map(|&i| {
+                let mut one = Made::default();
+                let html = one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
+                (one, html)
+            })
+            .collect();
+        for (k, (one, html)) in rendered.into_iter().enumerate() {
+            let n = c * CHUNK + k;
+            wa.write(ta[n].as_bytes());
+            wb.write(tb[n].as_bytes());
+            wa.write(html.as_bytes());
+            wb.write(html.as_bytes());
+            made.uses.extend(one.uses);
+            made.problems.extend(one.problems);
+        }
+    }
+    wa.write(ta[chapters.len()].as_bytes());
+    wb.write(tb[chapters.len()].as_bytes());
+    made.out.push(wa.finish());
+    made.out.push(wb.finish());
+    // The download's links into itself are the print view's, at its path.
+    let own: Vec<(String, LinkUse)> = made
+        .uses
+        .iter()
+        .filter(|(_, u)| u.output == print)
+        .map(|(s, u)| {
+            let mut u = u.clone();
+            u.output = download.clone();
+            (s.clone(), u)
+        })
+        .collect();
+    made.uses.extend(own);
+    true
+}
+
+/// Links to the manual's own chapters become anchors on a one-page view.
+fn one_page_anchors(m: &Manual, texts: &[Text]) -> HashMap<String, String> {
+    texts
+        .iter()
+        .map(|t| {
+            let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+            (m.chapter_output(t.path), prefix)
+        })
+        .collect()
+}
+
+/// One chapter's HTML for a one-page view at `output`.
+fn one_page_chapter(
+    ctx: &Shared,
+    m: &Manual,
+    t: &Text,
+    output: &str,
+    anchors: &HashMap<String, String>,
+    inline: Option<&HashMap<String, String>>,
+    made: &mut Made,
+) -> String {
+    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
+    let out_dir = m.out_dir();
+    let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+    let chapter_output = m.chapter_output(t.path);
+    let links = DocLinks {
+        index: ctx.index,
+        source: &t.source,
+        output,
+        same_page: Some(anchors),
+        own_prefix: &prefix,
+        inline,
+        book: Some(BookLinks {
+            src_dir: &src_dir,
+            out_dir: &out_dir,
+            chapter_output: &chapter_output,
+        }),
+    };
+    let style = BookStyle {
+        id_prefix: &prefix,
+        shift: 1,
+        smart_punctuation: m.smart_punctuation,
+    };
+    let r = markdown::render_book(&t.text, &style, &links);
+    made.problems.extend(
+        r.problems
+            .iter()
+            .map(|(l, msg)| Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())),
+    );
+    made.uses.extend(tag_links(r.links, t));
+    r.html
 }
 
 /// Every chapter rendered for a one-page view at `output` (`inline`: the
@@ -303,53 +458,20 @@ fn one_page_chapters<'m>(
     inline: Option<&HashMap<String, String>>,
     made: &mut Made,
 ) -> Vec<PrintChapter<'m>> {
-    // Links to the manual's own chapters become anchors on this page.
-    let anchors: HashMap<String, String> = texts
+    let anchors = one_page_anchors(m, texts);
+    texts
         .iter()
         .map(|t| {
-            let prefix = format!("{}--", Manual::chapter_anchor(t.path));
-            (m.chapter_output(t.path), prefix)
+            let ch = &m.chapters[t.index];
+            PrintChapter {
+                anchor: Manual::chapter_anchor(t.path),
+                title: t.title.as_deref().unwrap_or(&ch.title),
+                number: &ch.number,
+                depth: ch.depth,
+                content: one_page_chapter(ctx, m, t, output, &anchors, inline, made),
+            }
         })
-        .collect();
-    let mut chapters = Vec::new();
-    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
-    let out_dir = m.out_dir();
-    for t in texts {
-        let prefix = format!("{}--", Manual::chapter_anchor(t.path));
-        let chapter_output = m.chapter_output(t.path);
-        let links = DocLinks {
-            index: ctx.index,
-            source: &t.source,
-            output,
-            same_page: Some(&anchors),
-            own_prefix: &prefix,
-            inline,
-            book: Some(BookLinks {
-                src_dir: &src_dir,
-                out_dir: &out_dir,
-                chapter_output: &chapter_output,
-            }),
-        };
-        let style = BookStyle {
-            id_prefix: &prefix,
-            shift: 1,
-            smart_punctuation: m.smart_punctuation,
-        };
-        let r = markdown::render_book(&t.text, &style, &links);
-        made.problems.extend(r.problems.iter().map(|(l, msg)| {
-            Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())
-        }));
-        made.uses.extend(tag_links(r.links, t));
-        let ch = &m.chapters[t.index];
-        chapters.push(PrintChapter {
-            anchor: Manual::chapter_anchor(t.path),
-            title: t.title.as_deref().unwrap_or(&ch.title),
-            number: &ch.number,
-            depth: ch.depth,
-            content: r.html,
-        });
-    }
-    chapters
+        .collect()
 }
 
 /// Every chapter on one page: the print view, or (`offline`) the download,
@@ -369,8 +491,19 @@ fn one_page_render(
     } else {
         m.print_output()
     };
-    let root = links::root_prefix(&output);
-    let marked: Vec<PrintChapter> = chapters
+    match one_page_template(ctx, m, &marked(chapters), offline) {
+        Ok(html) => {
+            let html = splice(&html, chapters);
+            made.out
+                .push(emit(sink, ctx.index, output, html.into_bytes()));
+        }
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// `chapters` with a marker (see [`MARK`]) for each one's HTML.
+fn marked<'m>(chapters: &[PrintChapter<'m>]) -> Vec<PrintChapter<'m>> {
+    chapters
         .iter()
         .enumerate()
         .map(|(i, c)| PrintChapter {
@@ -380,26 +513,34 @@ fn one_page_render(
             depth: c.depth,
             content: format!("{MARK}{i}{MARK}"),
         })
-        .collect();
+        .collect()
+}
+
+/// `manual_print.html` for the print view or (`offline`) the download.
+fn one_page_template(
+    ctx: &Shared,
+    m: &Manual,
+    chapters: &[PrintChapter],
+    offline: bool,
+) -> Result<String, Problem> {
+    let output = if offline {
+        m.download_output()
+    } else {
+        m.print_output()
+    };
+    let root = links::root_prefix(&output);
     let mut c = ctx.base(&output, &m.title, &m.description);
     c.insert("manual", &manual_view(m, &root));
-    c.insert("chapters", &marked);
+    c.insert("chapters", chapters);
     c.insert("offline", &offline);
     if offline {
         c.insert("inline_css", &inline_css(ctx));
     }
-    match ctx.render(
+    ctx.render(
         "manual_print.html",
         &c,
         &format!("manuals/{}/book.toml", m.id),
-    ) {
-        Ok(html) => {
-            let html = splice(&html, chapters);
-            made.out
-                .push(emit(sink, ctx.index, output, html.into_bytes()));
-        }
-        Err(p) => made.problems.push(p),
-    }
+    )
 }
 
 /// Marks a chapter's place in a rendered one-page view: NUL, which no
