@@ -473,6 +473,19 @@ fn a_large_books_sidebar_shows_the_chapters_around_and_links_the_contents() {
     // The contents page lists every chapter; a small book's sidebar too.
     let contents = text(&out, "manuals/big/index.html");
     assert_eq!(contents.matches("class=\"toc-depth-").count(), 70);
+    // Its one-page views, streamed chapter by chapter, hold every chapter.
+    for view in ["manuals/big/print.html", "manuals/big/big-offline.html"] {
+        let html = text(&out, view);
+        assert_eq!(
+            html.matches("<section class=\"book-chapter").count(),
+            70,
+            "{view}"
+        );
+        assert!(
+            html.contains("第69章</h2>") && html.trim_end().ends_with("</html>"),
+            "{view}"
+        );
+    }
     let small = sidebar("manuals/guide/start.html");
     assert!(
         !small.contains("完整目录") && !small.contains("toc-gap"),
