@@ -214,3 +214,74 @@ fn a_template_change_reaches_every_page_that_uses_it() {
         );
     }
 }
+
+/// The search index as the browser loads it: the `search/*.js` scripts
+/// the server answers with, read by the code that reads the built files
+/// (theme/static/search.js is its line-for-line copy).
+fn served_index(server: &Intake) -> search::Index {
+    search::Index::from_files(|p| {
+        let r = server.get(&format!("/{p}"));
+        (r.status == 200).then(|| r.text())
+    })
+    .expect("the served index reads back")
+}
+
+/// The pages `GET /search?q=` lists, in order (without their `#part`).
+fn server_hits(server: &Intake, q: &str) -> Vec<String> {
+    let pct: String = q.bytes().map(|b| format!("%{b:02X}")).collect();
+    let r = server.get(&format!("/search?q={pct}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.text()
+        .split("class=\"search-hit-title\"><a href=\"/")
+        .skip(1)
+        .filter_map(|s| s.split(['"', '#']).next())
+        .map(str::to_string)
+        .collect()
+}
+
+fn browser_hits(server: &Intake, q: &str) -> Vec<String> {
+    served_index(server)
+        .search(q, 10)
+        .hits
+        .into_iter()
+        .map(|h| h.url.split('#').next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn an_edit_updates_the_search_index_in_the_browser_and_on_the_server() {
+    let server = serve().start();
+    let site = &server.site;
+    let page = "content/about.md";
+    let about = "about/index.html".to_string();
+    let (old, new) = ("弹出窗口", "琥珀海豚");
+    for hits in [browser_hits(&server, old), server_hits(&server, old)] {
+        assert_eq!(hits.first(), Some(&about), "{old} before the edit");
+    }
+    for hits in [browser_hits(&server, new), server_hits(&server, new)] {
+        assert!(hits.is_empty(), "{new} before the edit: {hits:?}");
+    }
+
+    // One page's text changes: the old words go, the new ones come, in the
+    // scripts the browser loads and in GET /search alike, without a full
+    // rebuild.
+    site.write(page, &site.read(page).replace(old, new));
+    let updated = common::eventually(Duration::from_secs(8), || {
+        let (browser, server) = (browser_hits(&server, new), server_hits(&server, new));
+        (browser.first() == Some(&about) && server.first() == Some(&about)).then_some(())
+    });
+    assert!(
+        updated.is_some(),
+        "{new} not found after the edit: {}",
+        server.log()
+    );
+    for hits in [browser_hits(&server, old), server_hits(&server, old)] {
+        assert!(!hits.contains(&about), "{old} after the edit: {hits:?}");
+    }
+    assert!(
+        logs(&server, "search index file(s) updated"),
+        "an incremental rebuild: {}",
+        server.log()
+    );
+    assert!(!server.log().contains("(full)"), "{}", server.log());
+}

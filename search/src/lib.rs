@@ -82,7 +82,10 @@ pub struct StoredPage {
 }
 
 /// A page with its terms counted, made in parallel; [`Builder::add`] then
-/// only merges counts.
+/// only merges counts. `gazette serve` keeps a copy of each, so that after
+/// an edit the index is made again from them with only that page counted
+/// anew.
+#[derive(Clone)]
 pub struct Prepared {
     page: StoredPage,
     /// The page's normalized text, all parts one after another: the terms
@@ -187,9 +190,23 @@ impl Builder {
 
     /// Adds one page; returns the document shard it completed, if any.
     pub fn add(&mut self, p: Prepared) -> Option<(String, String)> {
+        self.count(&p);
+        self.pending.push(p.page);
+        (self.pending.len() == DOCS_PER_SHARD).then(|| self.flush_docs())
+    }
+
+    /// [`Builder::add`] for a page the caller keeps.
+    pub fn add_ref(&mut self, p: &Prepared) -> Option<(String, String)> {
+        self.count(p);
+        self.pending.push(p.page.clone());
+        (self.pending.len() == DOCS_PER_SHARD).then(|| self.flush_docs())
+    }
+
+    /// Merges a page's term counts into the postings, as the next document.
+    fn count(&mut self, p: &Prepared) {
         let id = self.docs;
         self.docs += 1;
-        for (from, to, tf) in p.terms {
+        for &(from, to, tf) in &p.terms {
             let term = &p.text[from as usize..to as usize];
             let (last, bytes) = match self.postings.get_mut(term) {
                 Some(entry) => entry,
@@ -201,8 +218,6 @@ impl Builder {
         }
         self.lengths.push(p.length);
         self.title_lengths.push(p.title_length);
-        self.pending.push(p.page);
-        (self.pending.len() == DOCS_PER_SHARD).then(|| self.flush_docs())
     }
 
     pub fn len(&self) -> usize {
@@ -331,6 +346,15 @@ impl Finished {
     }
 }
 
+/// Every index file of `pages`, in order (the whole [`Builder`] run at once).
+pub fn files_of<'a>(pages: impl IntoIterator<Item = &'a Prepared>) -> Vec<(String, String)> {
+    let mut b = Builder::new();
+    let mut files: Vec<(String, String)> = pages.into_iter().filter_map(|p| b.add_ref(p)).collect();
+    let finished = b.finish();
+    files.extend((0..finished.len()).map(|i| finished.file(i)));
+    files
+}
+
 fn varint(out: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -415,22 +439,20 @@ impl Index {
     /// An index of `docs` built in memory, with the files it was read from;
     /// consecutive documents with one URL (before `#`) are one page.
     pub fn of(docs: Vec<Doc>) -> (Index, Vec<(String, String)>) {
-        let mut b = Builder::new();
-        let mut files: Vec<(String, String)> = Vec::new();
         // Parts of one page share its URL before the `#`.
+        let mut pages = Vec::new();
         let mut page: Vec<Doc> = Vec::new();
         let mut url = String::new();
         for d in docs {
             let this = d.url.split('#').next().unwrap_or("").to_string();
             if this != url && !page.is_empty() {
-                files.extend(Prepared::page(std::mem::take(&mut page)).and_then(|p| b.add(p)));
+                pages.extend(Prepared::page(std::mem::take(&mut page)));
             }
             url = this;
             page.push(d);
         }
-        files.extend(Prepared::page(page).and_then(|p| b.add(p)));
-        let finished = b.finish();
-        files.extend((0..finished.len()).map(|i| finished.file(i)));
+        pages.extend(Prepared::page(page));
+        let files = files_of(&pages);
         let map: HashMap<&str, &str> = files
             .iter()
             .map(|(p, t)| (p.as_str(), t.as_str()))

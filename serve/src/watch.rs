@@ -183,7 +183,7 @@ pub fn start<S: Reload>(
                     None => site::Incremental::new(&root).map(|fresh| {
                         let all = fresh.outputs().len();
                         inc = Some(fresh);
-                        site::Update { rendered: all, full: true }
+                        site::Update { rendered: all, full: true, index_files: 0 }
                     }),
                 };
                 let ms = start.elapsed().as_secs_f64() * 1000.0;
@@ -191,10 +191,10 @@ pub fn start<S: Reload>(
                     Ok(update) => {
                         if let Some(i) = inc.as_ref() {
                             let outputs = i.outputs();
-                            // Read the index again only when a build wrote a new one.
-                            let meta = |o: &site::Outputs| o.get("search/meta.js").cloned();
-                            let old = snapshot.read().ok().and_then(|s| meta(&s.outputs));
-                            if meta(&outputs).map(|m| m.as_ptr()) != old.map(|m| m.as_ptr()) {
+                            // Read the index again when the rebuild changed it: a
+                            // full one makes it anew, an incremental one rewrites
+                            // the files the edited page's text is in.
+                            if update.full || update.index_files > 0 {
                                 service.set_search_index(crate::search_index(&outputs));
                             }
                             if let Ok(mut s) = snapshot.write() {
@@ -202,8 +202,13 @@ pub fn start<S: Reload>(
                                 s.error = None;
                             }
                         }
+                        let index = if update.index_files > 0 {
+                            format!(" ({} search index file(s) updated)", update.index_files)
+                        } else {
+                            String::new()
+                        };
                         eprintln!(
-                            "rebuilt {} file(s){} in {ms:.1} ms after change to {}",
+                            "rebuilt {} file(s){} in {ms:.1} ms after change to {}{index}",
                             update.rendered,
                             if update.full { " (full)" } else { "" },
                             names.join(", ")

@@ -21,6 +21,9 @@ pub struct Update {
     pub rendered: usize,
     /// Whether everything was rebuilt.
     pub full: bool,
+    /// Search index files rewritten by an incremental rebuild (the index
+    /// follows the edited page's text; a full rebuild makes it anew).
+    pub index_files: usize,
 }
 
 impl Incremental {
@@ -75,8 +78,9 @@ impl Incremental {
                 {
                     self.snapshot = Arc::new(self.built.outputs.clone());
                     return Ok(Update {
-                        rendered: rendered.len(),
+                        rendered: rendered.pages.len(),
                         full: false,
+                        index_files: rendered.index_files,
                     });
                 }
             }
@@ -86,6 +90,7 @@ impl Incremental {
         Ok(Update {
             rendered: self.snapshot.len(),
             full: true,
+            index_files: 0,
         })
     }
 
@@ -140,6 +145,64 @@ mod tests {
         let list = std::str::from_utf8(&outputs["notices/index.html"]).unwrap();
         assert!(!list.contains("第二份"));
         assert_eq!(update.rendered, outputs.len());
+    }
+
+    /// The search index's files among `outputs`.
+    fn index_files(outputs: &crate::Outputs) -> Vec<(String, String)> {
+        outputs
+            .iter()
+            .filter(|(k, _)| k.starts_with("search/") && k.ends_with(".js"))
+            .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+            .collect()
+    }
+
+    fn first_hit(outputs: &crate::Outputs, query: &str) -> Option<String> {
+        let index = search::Index::from_files(|p| {
+            outputs
+                .get(p)
+                .map(|b| String::from_utf8_lossy(b).into_owned())
+        })
+        .unwrap();
+        index.search(query, 10).hits.first().map(|h| h.url.clone())
+    }
+
+    #[test]
+    fn an_edit_updates_the_search_index_as_a_full_build_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("site");
+        crate::init(&root).unwrap();
+        let second = root.join("content/notices/second.md");
+        write(
+            &root,
+            "content/notices/second.md",
+            &page("第二份").replace("正文", "旧词甲乙"),
+        );
+        let mut inc = Incremental::new(&root).unwrap();
+        let url = Some("notices/second/index.html".to_string());
+        assert_eq!(first_hit(&inc.outputs(), "旧词甲乙"), url);
+        let terms = |o: &crate::Outputs| o.keys().filter(|k| k.contains("/terms-")).count();
+        assert_eq!(terms(&inc.outputs()), 1);
+
+        // The old words go, the new ones come; and enough distinct words to
+        // need a second term shard, then back to one (the extra shard goes).
+        let many: String = (0..6000).map(|n| format!(" w{n:05}")).collect();
+        for body in [format!("新词丙丁{many}"), "新词丙丁".to_string()] {
+            write(
+                &root,
+                "content/notices/second.md",
+                &page("第二份").replace("正文", &body),
+            );
+            let update = inc.update(std::slice::from_ref(&second)).unwrap();
+            assert_eq!((update.rendered, update.full), (1, false));
+            assert!(update.index_files > 0);
+            let outputs = inc.outputs();
+            assert_eq!(first_hit(&outputs, "新词丙丁"), url);
+            assert_eq!(first_hit(&outputs, "旧词甲乙"), None);
+            let full = Incremental::new(&root).unwrap();
+            assert_eq!(index_files(&outputs), index_files(&full.outputs()));
+            assert_eq!(*outputs, *full.outputs(), "the same site as a full build");
+        }
+        assert_eq!(terms(&inc.outputs()), 1);
     }
 
     #[test]

@@ -29,6 +29,20 @@ pub(crate) struct Built {
     pub(super) search_files: std::collections::HashSet<String>,
     /// Problems of manuals published under `warn`: printed, counted, not fatal.
     pub(crate) warnings: Vec<crate::problem::Problem>,
+    /// Every search page as it was counted, in index order, when rendering
+    /// into memory (`gazette serve`): after an edit the index is made again
+    /// from these with only the edited page counted anew.
+    pub(super) search_pages: Option<Vec<(SearchKey, ::search::Prepared)>>,
+}
+
+/// Where a search page came from, in the order the build indexes them:
+/// manual chapters, content docs, forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum SearchKey {
+    Chapter,
+    /// The content doc at this index of `site.content.docs`.
+    Doc(usize),
+    Form,
 }
 
 impl Built {

@@ -49,25 +49,37 @@ pub(super) struct Emitted {
 
 /// Hands one file to the sink; for HTML, reads its ids and checks its links
 /// against the index of every output (anchors elsewhere are left pending).
-pub(super) fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -> Emitted {
+/// The bytes become shared only when they are kept (a large page given as a
+/// `Vec` is never copied for a build that writes it out).
+pub(super) fn emit<B>(sink: &Sink, index: &Index, path: String, bytes: B) -> Emitted
+where
+    B: AsRef<[u8]> + Into<Arc<[u8]>>,
+{
     let mut problems = Vec::new();
     let mut pending = Vec::new();
     let ids = if path.ends_with(".html") {
-        let ids = html::ids(&bytes);
+        let ids = html::ids(bytes.as_ref());
         if path != "404.html" {
-            scan_links(&path, &bytes, &ids, index, &mut pending, &mut problems);
+            scan_links(
+                &path,
+                bytes.as_ref(),
+                &ids,
+                index,
+                &mut pending,
+                &mut problems,
+            );
         }
         Some(ids)
     } else {
         None
     };
-    let len = bytes.len();
+    let len = bytes.as_ref().len();
     let kept = match sink {
-        Sink::Memory => Some(bytes),
+        Sink::Memory => Some(bytes.into()),
         Sink::Discard => None,
         Sink::Dir(dir) => {
             let file = dir.join(&path);
-            if let Err(e) = write_over(dir, &file, &bytes) {
+            if let Err(e) = write_over(dir, &file, bytes.as_ref()) {
                 problems.push(Problem::new(file, None, e.to_string()));
             }
             None
@@ -80,6 +92,112 @@ pub(super) fn emit(sink: &Sink, index: &Index, path: String, bytes: Arc<[u8]>) -
         ids,
         pending,
         problems,
+    }
+}
+
+/// One file handed to the sink in parts, for a page too large to hold
+/// whole (a book's one-page views): each part is written as it comes, its
+/// ids read and its links kept; the links are checked at [`Streamed::finish`],
+/// once the page's own ids are all known. A part must not split a tag.
+pub(super) struct Streamed<'s> {
+    sink: &'s Sink,
+    index: &'s Index,
+    path: String,
+    len: usize,
+    ids: Vec<u64>,
+    links: Vec<String>,
+    kept: Option<Vec<u8>>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+    problems: Vec<Problem>,
+}
+
+impl<'s> Streamed<'s> {
+    pub(super) fn new(sink: &'s Sink, index: &'s Index, path: String) -> Streamed<'s> {
+        let mut problems = Vec::new();
+        let file = match sink {
+            Sink::Dir(dir) => {
+                let file = dir.join(&path);
+                match create_over(dir, &file) {
+                    Ok(f) => Some(std::io::BufWriter::with_capacity(256 * 1024, f)),
+                    Err(e) => {
+                        problems.push(Problem::new(file, None, e.to_string()));
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Streamed {
+            sink,
+            index,
+            path,
+            len: 0,
+            ids: Vec::new(),
+            links: Vec::new(),
+            kept: matches!(sink, Sink::Memory).then(Vec::new),
+            file,
+            problems,
+        }
+    }
+
+    pub(super) fn write(&mut self, part: &[u8]) {
+        use std::io::Write as _;
+        self.len += part.len();
+        html::id_hashes(part, &mut self.ids);
+        self.links
+            .extend(html::links(part).map(std::borrow::Cow::into_owned));
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(part);
+        }
+        if let Some(f) = &mut self.file {
+            if let Err(e) = f.write_all(part) {
+                let file = self.path.clone();
+                self.problems.push(Problem::new(file, None, e.to_string()));
+                self.file = None;
+            }
+        }
+    }
+
+    pub(super) fn finish(mut self) -> Emitted {
+        use std::io::Write as _;
+        if let Some(mut f) = self.file.take() {
+            if let Err(e) = f.flush() {
+                self.problems
+                    .push(Problem::new(self.path.clone(), None, e.to_string()));
+            }
+        }
+        let ids = IdSet::from_hashes(std::mem::take(&mut self.ids));
+        let mut pending = Vec::new();
+        let links = std::mem::take(&mut self.links);
+        check_links(
+            &self.path,
+            links.iter().map(|l| std::borrow::Cow::Borrowed(l.as_str())),
+            &ids,
+            self.index,
+            &mut pending,
+            &mut self.problems,
+        );
+        let _ = self.sink;
+        Emitted {
+            len: self.len,
+            bytes: self.kept.take().map(Into::into),
+            ids: Some(ids),
+            pending,
+            problems: self.problems,
+            path: self.path,
+        }
+    }
+}
+
+/// [`write_over`] for a file written in parts: the file, created over
+/// whatever an earlier build left where it goes.
+fn create_over(out_dir: &Path, file: &Path) -> std::io::Result<std::fs::File> {
+    match std::fs::File::create(file) {
+        Ok(f) => Ok(f),
+        Err(_) => {
+            write_over(out_dir, file, b"")?;
+            std::fs::File::create(file)
+        }
     }
 }
 
@@ -121,7 +239,19 @@ pub(super) fn scan_links(
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
 ) {
-    for link in html::links(html) {
+    check_links(path, html::links(html), own_ids, index, pending, problems);
+}
+
+/// [`scan_links`] over links already read.
+fn check_links<'a>(
+    path: &str,
+    links: impl Iterator<Item = std::borrow::Cow<'a, str>>,
+    own_ids: &IdSet,
+    index: &Index,
+    pending: &mut Vec<Pending>,
+    problems: &mut Vec<Problem>,
+) {
+    for link in links {
         let (target, anchor) = match resolve_html_link(path, &link) {
             Ok(Some(resolved)) => resolved,
             Ok(None) => continue,

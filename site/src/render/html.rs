@@ -33,10 +33,22 @@ fn hash(id: &str) -> u64 {
 
 /// Every `id="…"` attribute.
 pub(crate) fn ids(html: &[u8]) -> IdSet {
-    let mut hashes: Vec<u64> = values(html, &ID).map(|v| hash(&unescape(v))).collect();
-    hashes.sort_unstable();
-    hashes.dedup();
-    IdSet(hashes.into_boxed_slice())
+    let mut hashes = Vec::new();
+    id_hashes(html, &mut hashes);
+    IdSet::from_hashes(hashes)
+}
+
+/// The hashes of a part of a page's ids, for [`IdSet::from_hashes`].
+pub(crate) fn id_hashes(html: &[u8], out: &mut Vec<u64>) {
+    out.extend(values(html, &ID).map(|v| hash(&unescape(v))));
+}
+
+impl IdSet {
+    pub(crate) fn from_hashes(mut hashes: Vec<u64>) -> IdSet {
+        hashes.sort_unstable();
+        hashes.dedup();
+        IdSet(hashes.into_boxed_slice())
+    }
 }
 
 /// Values of every `href="…"` and `src="…"` attribute.

@@ -2,7 +2,7 @@
 //! and the offline download.
 
 use super::context::Shared;
-use super::emit::Outputs;
+use super::emit::{emit, Emitted, Sink, Streamed};
 use super::links::{self, BookLinks, DocLinks};
 use super::markdown::{self, BookStyle, LinkUse};
 use super::views::{ChapterItem, ChapterLink, ChapterView, ManualView, PrintChapter};
@@ -18,10 +18,12 @@ use std::collections::HashMap;
 /// every problem and a manual published under `warn` has its pages.
 pub(super) struct ManualOutput {
     pub(super) problems: Vec<Problem>,
-    pub(super) files: Outputs,
+    /// Each file, handed to the sink as soon as it was made (a large
+    /// book's pages are never all held at once).
+    pub(super) files: Vec<Emitted>,
+    /// The download's size in bytes (the manuals list shows it).
+    pub(super) download_size: usize,
     pub(super) links: Vec<(String, LinkUse)>,
-    /// Each chapter, for the search index.
-    pub(super) search: Vec<search::Prepared>,
 }
 
 /// One chapter file of a manual, read once for all the views.
@@ -43,34 +45,44 @@ struct Text<'m> {
 /// What one rendering step of a manual adds.
 #[derive(Default)]
 struct Made {
-    out: Outputs,
+    out: Vec<Emitted>,
     uses: Vec<(String, LinkUse)>,
     problems: Vec<Problem>,
     search: Vec<search::Prepared>,
 }
 
 /// Contents page, one page per chapter, the one-page print view and the
-/// self-contained download of a manual.
-pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
+/// self-contained download of a manual. Each chapter's search document
+/// goes to `index` in chapter order as soon as its chunk is made.
+pub(super) fn render_manual(
+    ctx: &Shared,
+    m: &Manual,
+    sink: &Sink,
+    index: &mut dyn FnMut(search::Prepared),
+) -> ManualOutput {
     let mut made = Made::default();
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
     // Chapters on every core: a 400-chapter book is one step of the build.
-    let pages: Vec<(Made, Option<String>)> = (0..texts.len())
-        .into_par_iter()
-        .map(|k| {
-            let mut one = Made::default();
-            let html = chapter_page(ctx, m, &texts, k, &mut one);
-            (one, html)
-        })
-        .collect();
-    for (one, html) in pages {
-        made.out.extend(one.out);
-        made.uses.extend(one.uses);
-        made.problems.extend(one.problems);
-        made.search.extend(one.search);
-        if html.is_some() {
-            front = html;
+    // In chunks, so that only a chunk's search terms wait for the index.
+    const CHUNK: usize = 64;
+    for first in (0..texts.len()).step_by(CHUNK) {
+        let pages: Vec<(Made, Option<String>)> = (first..(first + CHUNK).min(texts.len()))
+            .into_par_iter()
+            .map(|k| {
+                let mut one = Made::default();
+                let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
+                (one, html)
+            })
+            .collect();
+        for (one, html) in pages {
+            made.out.extend(one.out);
+            made.uses.extend(one.uses);
+            made.problems.extend(one.problems);
+            one.search.into_iter().for_each(&mut *index);
+            if html.is_some() {
+                front = html;
+            }
         }
     }
     let book = format!("manuals/{}/book.toml", m.id);
@@ -96,19 +108,11 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
             }),
         );
     }
-    // The print view and the download share the chapters' one-page rendering.
-    let view = |offline: bool| {
-        let mut v = Made::default();
-        one_page_view(ctx, m, &texts, offline, &mut v);
-        v
-    };
-    let (mut one_page, offline) = rayon::join(|| view(false), || view(true));
-    one_page.out.extend(offline.out);
-    one_page.uses.extend(offline.uses);
-    one_page.problems.extend(offline.problems);
+    let one_page = one_page_views(ctx, m, &texts, sink);
     match ctx.render("manual_index.html", &c, &book) {
         Ok(html) => {
-            made.out.insert(index_out, html.into_bytes().into());
+            made.out
+                .push(emit(sink, ctx.index, index_out, html.into_bytes()));
         }
         Err(p) => made.problems.push(p),
     }
@@ -118,11 +122,17 @@ pub(super) fn render_manual(ctx: &Shared, m: &Manual) -> ManualOutput {
     // chapter pages' (except template errors).
     made.problems
         .extend(one_page.problems.into_iter().filter(|p| p.line.is_none()));
+    let download = m.download_output();
+    let download_size = made
+        .out
+        .iter()
+        .find(|e| e.path == download)
+        .map_or(0, |e| e.len);
     ManualOutput {
         problems: made.problems,
         files: made.out,
+        download_size,
         links: made.uses,
-        search: made.search,
     }
 }
 
@@ -168,6 +178,7 @@ fn chapter_page(
     m: &Manual,
     texts: &[Text],
     k: usize,
+    sink: &Sink,
     made: &mut Made,
 ) -> Option<String> {
     let t = &texts[k];
@@ -214,7 +225,8 @@ fn chapter_page(
     };
     let mut c = ctx.base(&output, &format!("{title} - {}", m.title), &m.description);
     c.insert("manual", &manual_view(m, &root));
-    c.insert("chapters", &chapter_list(m, &root, Some(t.path)));
+    c.insert("chapters", &sidebar_list(m, &root, t.path));
+    c.insert("chapter_count", &m.chapters.len());
     c.insert(
         "chapter",
         &ChapterView {
@@ -228,90 +240,337 @@ fn chapter_page(
     c.insert("next", &(k + 1 < texts.len()).then(|| link(k + 1)));
     match ctx.render("manual_chapter.html", &c, &t.source) {
         Ok(html) => {
-            made.out.insert(output, html.into_bytes().into());
+            made.out
+                .push(emit(sink, ctx.index, output, html.into_bytes()));
         }
         Err(p) => made.problems.push(p),
     }
     None
 }
 
+/// The print view and the download. Without images to inline they show
+/// the same chapter HTML, so each chapter is rendered once and written to
+/// both as it comes (a 400-chapter book's views are never held whole);
+/// otherwise each view renders its own.
+fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
+    let images = inline_images(ctx, m);
+    let mut made = Made::default();
+    if images.is_empty() && streamed_views(ctx, m, texts, sink, &mut made) {
+        return made;
+    }
+    let (print, download) = (m.print_output(), m.download_output());
+    let view = |offline: bool| {
+        let mut v = Made::default();
+        let (output, inline) = if offline {
+            (&download, Some(&images))
+        } else {
+            (&print, None)
+        };
+        let chapters = one_page_chapters(ctx, m, texts, output, inline, &mut v);
+        one_page_render(ctx, m, &chapters, offline, sink, &mut v);
+        v
+    };
+    let (a, b) = rayon::join(|| view(false), || view(true));
+    for v in [a, b] {
+        made.out.extend(v.out);
+        made.uses.extend(v.uses);
+        made.problems.extend(v.problems);
+    }
+    made
+}
+
+/// A rendered one-page template, cut at its chapter markers.
+enum Piece<'a> {
+    Text(&'a str),
+    Chapter(usize),
+}
+
+fn pieces(html: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + 1..];
+        let Some(end) = after.find(MARK) else { break };
+        let Ok(i) = after[..end].parse::<usize>() else {
+            break;
+        };
+        out.push(Piece::Text(&rest[..at]));
+        out.push(Piece::Chapter(i));
+        rest = &after[end + 1..];
+    }
+    out.push(Piece::Text(rest));
+    out
+}
+
+/// Both one-page views streamed to the sink, each chapter rendered once
+/// (in parallel chunks) for the two. False, with nothing done, when the
+/// templates do not place the chapters alike (or fail to render: the
+/// other path then reports why).
+fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &mut Made) -> bool {
+    let (print, download) = (m.print_output(), m.download_output());
+    let outline: Vec<PrintChapter> = texts
+        .iter()
+        .map(|t| {
+            let ch = &m.chapters[t.index];
+            PrintChapter {
+                anchor: Manual::chapter_anchor(t.path),
+                title: t.title.as_deref().unwrap_or(&ch.title),
+                number: &ch.number,
+                depth: ch.depth,
+                content: String::new(),
+            }
+        })
+        .collect();
+    let outline = marked(&outline);
+    let (Ok(a), Ok(b)) = (
+        one_page_template(ctx, m, &outline, false),
+        one_page_template(ctx, m, &outline, true),
+    ) else {
+        return false;
+    };
+    let (pa, pb) = (pieces(&a), pieces(&b));
+    let order = |p: &[Piece]| -> Vec<usize> {
+        p.iter()
+            .filter_map(|x| match x {
+                Piece::Chapter(i) => Some(*i),
+                Piece::Text(_) => None,
+            })
+            .collect()
+    };
+    let chapters = order(&pa);
+    if chapters != order(&pb) || chapters.iter().any(|&i| i >= texts.len()) {
+        return false;
+    }
+    let anchors = one_page_anchors(m, texts);
+    let mut wa = Streamed::new(sink, ctx.index, print.clone());
+    let mut wb = Streamed::new(sink, ctx.index, download.clone());
+    let texts_of = |p: &[Piece]| -> Vec<String> {
+        // The text before each chapter, and after the last.
+        let mut out = vec![String::new()];
+        for x in p {
+            match x {
+                Piece::Text(t) => out.last_mut().map_or((), |l| l.push_str(t)),
+                Piece::Chapter(_) => out.push(String::new()),
+            }
+        }
+        out
+    };
+    let (ta, tb) = (texts_of(&pa), texts_of(&pb));
+    const CHUNK: usize = 32;
+    for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
+        let rendered: Vec<(Made, String)> = chunk
+            .par_iter()
+            .map(|&i| {
+                let mut one = Made::default();
+                let html = one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
+                (one, html)
+            })
+            .collect();
+        for (k, (one, html)) in rendered.into_iter().enumerate() {
+            let n = c * CHUNK + k;
+            wa.write(ta[n].as_bytes());
+            wb.write(tb[n].as_bytes());
+            wa.write(html.as_bytes());
+            wb.write(html.as_bytes());
+            made.uses.extend(one.uses);
+            made.problems.extend(one.problems);
+        }
+    }
+    wa.write(ta[chapters.len()].as_bytes());
+    wb.write(tb[chapters.len()].as_bytes());
+    made.out.push(wa.finish());
+    made.out.push(wb.finish());
+    // The download's links into itself are the print view's, at its path.
+    let own: Vec<(String, LinkUse)> = made
+        .uses
+        .iter()
+        .filter(|(_, u)| u.output == print)
+        .map(|(s, u)| {
+            let mut u = u.clone();
+            u.output = download.clone();
+            (s.clone(), u)
+        })
+        .collect();
+    made.uses.extend(own);
+    true
+}
+
+/// Links to the manual's own chapters become anchors on a one-page view.
+fn one_page_anchors(m: &Manual, texts: &[Text]) -> HashMap<String, String> {
+    texts
+        .iter()
+        .map(|t| {
+            let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+            (m.chapter_output(t.path), prefix)
+        })
+        .collect()
+}
+
+/// One chapter's HTML for a one-page view at `output`.
+fn one_page_chapter(
+    ctx: &Shared,
+    m: &Manual,
+    t: &Text,
+    output: &str,
+    anchors: &HashMap<String, String>,
+    inline: Option<&HashMap<String, String>>,
+    made: &mut Made,
+) -> String {
+    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
+    let out_dir = m.out_dir();
+    let prefix = format!("{}--", Manual::chapter_anchor(t.path));
+    let chapter_output = m.chapter_output(t.path);
+    let links = DocLinks {
+        index: ctx.index,
+        source: &t.source,
+        output,
+        same_page: Some(anchors),
+        own_prefix: &prefix,
+        inline,
+        book: Some(BookLinks {
+            src_dir: &src_dir,
+            out_dir: &out_dir,
+            chapter_output: &chapter_output,
+        }),
+    };
+    let style = BookStyle {
+        id_prefix: &prefix,
+        shift: 1,
+        smart_punctuation: m.smart_punctuation,
+    };
+    let r = markdown::render_book(&t.text, &style, &links);
+    made.problems.extend(
+        r.problems
+            .iter()
+            .map(|(l, msg)| Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())),
+    );
+    made.uses.extend(tag_links(r.links, t));
+    r.html
+}
+
+/// Every chapter rendered for a one-page view at `output` (`inline`: the
+/// images to inline, for the download).
+fn one_page_chapters<'m>(
+    ctx: &Shared,
+    m: &'m Manual,
+    texts: &'m [Text],
+    output: &str,
+    inline: Option<&HashMap<String, String>>,
+    made: &mut Made,
+) -> Vec<PrintChapter<'m>> {
+    let anchors = one_page_anchors(m, texts);
+    texts
+        .iter()
+        .map(|t| {
+            let ch = &m.chapters[t.index];
+            PrintChapter {
+                anchor: Manual::chapter_anchor(t.path),
+                title: t.title.as_deref().unwrap_or(&ch.title),
+                number: &ch.number,
+                depth: ch.depth,
+                content: one_page_chapter(ctx, m, t, output, &anchors, inline, made),
+            }
+        })
+        .collect()
+}
+
 /// Every chapter on one page: the print view, or (`offline`) the download,
-/// with its images and style sheets inlined.
-fn one_page_view(ctx: &Shared, m: &Manual, texts: &[Text], offline: bool, made: &mut Made) {
+/// with the style sheets inlined. The template gets a marker for each
+/// chapter's HTML, spliced in after it rendered, so the book's text is not
+/// copied into the template's context and out again.
+fn one_page_render(
+    ctx: &Shared,
+    m: &Manual,
+    chapters: &[PrintChapter],
+    offline: bool,
+    sink: &Sink,
+    made: &mut Made,
+) {
+    let output = if offline {
+        m.download_output()
+    } else {
+        m.print_output()
+    };
+    match one_page_template(ctx, m, &marked(chapters), offline) {
+        Ok(html) => {
+            let html = splice(&html, chapters);
+            made.out
+                .push(emit(sink, ctx.index, output, html.into_bytes()));
+        }
+        Err(p) => made.problems.push(p),
+    }
+}
+
+/// `chapters` with a marker (see [`MARK`]) for each one's HTML.
+fn marked<'m>(chapters: &[PrintChapter<'m>]) -> Vec<PrintChapter<'m>> {
+    chapters
+        .iter()
+        .enumerate()
+        .map(|(i, c)| PrintChapter {
+            anchor: c.anchor.clone(),
+            title: c.title,
+            number: c.number,
+            depth: c.depth,
+            content: format!("{MARK}{i}{MARK}"),
+        })
+        .collect()
+}
+
+/// `manual_print.html` for the print view or (`offline`) the download.
+fn one_page_template(
+    ctx: &Shared,
+    m: &Manual,
+    chapters: &[PrintChapter],
+    offline: bool,
+) -> Result<String, Problem> {
     let output = if offline {
         m.download_output()
     } else {
         m.print_output()
     };
     let root = links::root_prefix(&output);
-    // Links to the manual's own chapters become anchors on this page.
-    let anchors: HashMap<String, String> = texts
-        .iter()
-        .map(|t| {
-            let prefix = format!("{}--", Manual::chapter_anchor(t.path));
-            (m.chapter_output(t.path), prefix)
-        })
-        .collect();
-    let images = if offline {
-        inline_images(ctx, m)
-    } else {
-        HashMap::new()
-    };
-    let mut chapters = Vec::new();
-    let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
-    let out_dir = m.out_dir();
-    for t in texts {
-        let prefix = format!("{}--", Manual::chapter_anchor(t.path));
-        let chapter_output = m.chapter_output(t.path);
-        let links = DocLinks {
-            index: ctx.index,
-            source: &t.source,
-            output: &output,
-            same_page: Some(&anchors),
-            own_prefix: &prefix,
-            inline: offline.then_some(&images),
-            book: Some(BookLinks {
-                src_dir: &src_dir,
-                out_dir: &out_dir,
-                chapter_output: &chapter_output,
-            }),
-        };
-        let style = BookStyle {
-            id_prefix: &prefix,
-            shift: 1,
-            smart_punctuation: m.smart_punctuation,
-        };
-        let r = markdown::render_book(&t.text, &style, &links);
-        made.problems.extend(r.problems.iter().map(|(l, msg)| {
-            Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())
-        }));
-        made.uses.extend(tag_links(r.links, t));
-        let ch = &m.chapters[t.index];
-        chapters.push(PrintChapter {
-            anchor: Manual::chapter_anchor(t.path),
-            title: t.title.as_deref().unwrap_or(&ch.title),
-            number: &ch.number,
-            depth: ch.depth,
-            content: r.html,
-        });
-    }
     let mut c = ctx.base(&output, &m.title, &m.description);
     c.insert("manual", &manual_view(m, &root));
-    c.insert("chapters", &chapters);
+    c.insert("chapters", chapters);
     c.insert("offline", &offline);
     if offline {
         c.insert("inline_css", &inline_css(ctx));
     }
-    match ctx.render(
+    ctx.render(
         "manual_print.html",
         &c,
         &format!("manuals/{}/book.toml", m.id),
-    ) {
-        Ok(html) => {
-            made.out.insert(output, html.into_bytes().into());
+    )
+}
+
+/// Marks a chapter's place in a rendered one-page view: NUL, which no
+/// rendered Markdown holds (CommonMark replaces it) and templates do not write.
+const MARK: char = '\0';
+
+/// `html` with each `MARK i MARK` replaced by chapter `i`'s HTML.
+fn splice(html: &str, chapters: &[PrintChapter]) -> String {
+    let total: usize = chapters.iter().map(|c| c.content.len()).sum();
+    let mut out = String::with_capacity(html.len() + total);
+    let mut rest = html;
+    while let Some(at) = rest.find(MARK) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        let Some(end) = after.find(MARK) else {
+            rest = after;
+            break;
+        };
+        match after[..end]
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| chapters.get(i))
+        {
+            Some(c) => out.push_str(&c.content),
+            None => out.push_str(&after[..end]),
         }
-        Err(p) => made.problems.push(p),
+        rest = &after[end + 1..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// `manual`: what every page of a manual shows about it.
@@ -329,22 +588,71 @@ fn manual_view<'m>(m: &'m Manual, root: &str) -> ManualView<'m> {
     }
 }
 
+/// A book with up to this many chapters shows all of them beside each
+/// chapter; a larger one shows the chapter's neighbourhood there (the full
+/// list on every page made a 400-chapter book's build quadratic), and the
+/// contents page one link away has them all.
+const SIDEBAR_FULL: usize = 60;
+/// Chapters shown before and after the current one in a large book's sidebar.
+const SIDEBAR_AROUND: usize = 8;
+
 /// The table of contents, with `current` marked.
 fn chapter_list<'m>(m: &'m Manual, root: &str, current: Option<&str>) -> Vec<ChapterItem<'m>> {
-    m.chapters
-        .iter()
-        .map(|c| ChapterItem {
-            title: &c.title,
-            number: &c.number,
-            depth: c.depth,
-            part: c.part.as_deref(),
-            href: c
-                .path
-                .as_ref()
-                .map(|p| format!("{root}{}", m.chapter_output(p))),
-            current: c.path.as_deref() == current && current.is_some(),
-        })
-        .collect()
+    let item = |c: &'m crate::model::manual::Chapter| ChapterItem {
+        title: &c.title,
+        number: &c.number,
+        depth: c.depth,
+        part: c.part.as_deref(),
+        href: c
+            .path
+            .as_ref()
+            .map(|p| format!("{root}{}", m.chapter_output(p))),
+        current: c.path.as_deref() == current && current.is_some(),
+        gap_before: false,
+    };
+    m.chapters.iter().map(item).collect()
+}
+
+/// The sidebar of a chapter page: every chapter, or in a large book the
+/// current one's parents and the chapters around it (a gap marked where
+/// some are left out), always with a link to the full contents.
+fn sidebar_list<'m>(m: &'m Manual, root: &str, current: &str) -> Vec<ChapterItem<'m>> {
+    let mut all = chapter_list(m, root, Some(current));
+    let Some(k) = all.iter().position(|c| c.current) else {
+        return all;
+    };
+    if all.len() <= SIDEBAR_FULL {
+        return all;
+    }
+    let mut keep = vec![false; all.len()];
+    let (from, to) = (
+        k.saturating_sub(SIDEBAR_AROUND),
+        (k + SIDEBAR_AROUND).min(all.len() - 1),
+    );
+    keep[from..=to].fill(true);
+    // The parents: each nearest chapter before it one level up.
+    let mut depth = all[k].depth;
+    for j in (0..k).rev() {
+        if depth == 0 {
+            break;
+        }
+        if all[j].depth < depth {
+            keep[j] = true;
+            depth = all[j].depth;
+        }
+    }
+    let mut shown = Vec::new();
+    let mut left_out = false;
+    for (j, mut c) in all.drain(..).enumerate() {
+        if keep[j] {
+            c.gap_before = left_out;
+            shown.push(c);
+            left_out = false;
+        } else {
+            left_out = true;
+        }
+    }
+    shown
 }
 
 /// The manual's images as data: URIs, by output path (for the download).

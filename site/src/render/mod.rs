@@ -37,6 +37,7 @@ mod views;
 mod tests;
 
 pub(crate) use built::Built;
+use built::SearchKey;
 pub use emit::Outputs;
 pub(crate) use emit::Sink;
 
@@ -83,6 +84,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
         manual_links,
     };
     let search_files = std::mem::take(&mut made.search_files);
+    let search_pages = made.search_pages.take();
     let tally = timed("check", || check(site, made, &links))?;
     Ok(Built {
         outputs: tally.outputs,
@@ -97,6 +99,7 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
         ids: tally.ids,
         search_files,
         warnings: tally.warnings,
+        search_pages,
     })
 }
 
@@ -119,6 +122,8 @@ struct Made<'a> {
     search: ::search::Builder,
     /// The index files written (their names depend on the site's size).
     search_files: HashSet<String>,
+    /// A copy of every search page, for [`Built::search_pages`].
+    search_pages: Option<Vec<(SearchKey, ::search::Prepared)>>,
     /// Problems that do not stop the later steps (the manuals'), reported
     /// with the check's.
     later: Vec<Problem>,
@@ -153,14 +158,20 @@ impl<'a> Made<'a> {
             problems: Vec::new(),
             search: ::search::Builder::new(),
             search_files: HashSet::new(),
+            // Only `gazette serve` updates the index; a build keeps no copy.
+            search_pages: matches!(sink, Sink::Memory).then(Vec::new),
             later: Vec::new(),
         }
     }
 
     /// Adds a page to the search index; a document shard that fills goes
     /// out at once.
-    fn index_text(&mut self, page: Option<::search::Prepared>) {
-        if let Some((path, text)) = page.and_then(|p| self.search.add(p)) {
+    fn index_text(&mut self, key: SearchKey, page: Option<::search::Prepared>) {
+        let Some(page) = page else { return };
+        if let Some(kept) = &mut self.search_pages {
+            kept.push((key, page.clone()));
+        }
+        if let Some((path, text)) = self.search.add(page) {
             self.search_files.insert(path.clone());
             self.emit(path, text.into_bytes().into());
         }
@@ -191,16 +202,12 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
     let mut sizes = HashMap::new();
     let mut uses = Vec::new();
     for m in &ctx.site.manuals {
-        let manual = render_manual(ctx, m);
-        let size = manual
-            .files
-            .get(&m.download_output())
-            .map_or(0, |b| b.len());
-        sizes.insert(m.id.clone(), size);
-        made.emit_all(manual.files);
-        for chapter in manual.search {
-            made.index_text(Some(chapter));
-        }
+        let sink = made.sink;
+        let manual = render_manual(ctx, m, sink, &mut |chapter| {
+            made.index_text(SearchKey::Chapter, Some(chapter))
+        });
+        sizes.insert(m.id.clone(), manual.download_size);
+        made.emitted.extend(manual.files);
         uses.extend(manual.links);
         // Reported with everything else at the end: the rest of the build
         // does not depend on them.
@@ -279,7 +286,7 @@ fn pages(
             doc_links.push(links);
             made.problems.extend(problems);
             made.emitted.extend(e);
-            made.index_text(found);
+            made.index_text(SearchKey::Doc(first + i), found);
         }
     };
     // In chunks, so that no more than two chunks' search terms are held
@@ -314,7 +321,7 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
         }
     }
     for f in &ctx.site.forms {
-        made.index_text(search::form_doc(f));
+        made.index_text(SearchKey::Form, search::form_doc(f));
     }
 }
 
@@ -329,7 +336,7 @@ fn search_index(ctx: &Shared, made: &mut Made) {
         .into_par_iter()
         .map(|i| {
             let (path, text) = finished.file(i);
-            emit(sink, index, path, text.into_bytes().into())
+            emit(sink, index, path, text.into_bytes())
         })
         .collect();
     made.search_files

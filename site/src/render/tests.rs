@@ -238,11 +238,19 @@ fn an_edited_body_re_renders_only_its_page() {
     let (mut site, mut built) = full(&root);
     let before = built.outputs.clone();
     append(&root, "content/notices/first.md", "\n补充一句。\n");
-    let rendered = built.update_doc(&mut site, "notices/first.md").unwrap();
-    assert_eq!(rendered, Some(vec!["notices/first/index.html".to_string()]));
+    let rendered = built
+        .update_doc(&mut site, "notices/first.md")
+        .unwrap()
+        .unwrap();
+    assert_eq!(rendered.pages, ["notices/first/index.html"]);
     assert!(text(&built.outputs, "notices/first/index.html").contains("补充一句。"));
+    // The search index follows the new text: its document shard and term
+    // shards change, the rest of the site does not.
+    assert!(rendered.index_files >= 2, "{rendered:?}");
+    assert!(text(&built.outputs, "search/docs-0.js").contains("补充一句。"));
     for (path, bytes) in &before {
-        if path != "notices/first/index.html" {
+        let index = path.starts_with("search/") && path.ends_with(".js");
+        if path != "notices/first/index.html" && !index {
             assert_eq!(built.outputs[path], *bytes, "{path} changed");
         }
     }
@@ -272,7 +280,8 @@ fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
     let mut rendered = built
         .update_doc(&mut site, "notices/first.md")
         .unwrap()
-        .unwrap();
+        .unwrap()
+        .pages;
     rendered.sort();
     assert_eq!(
         rendered,
@@ -421,5 +430,65 @@ fn a_manual_carries_its_official_document_first_on_its_contents_page() {
         problems[0].to_string().contains("no such file"),
         "{}",
         problems[0]
+    );
+}
+
+#[test]
+fn a_large_books_sidebar_shows_the_chapters_around_and_links_the_contents() {
+    let (_dir, root) = fixture();
+    let book = std::fs::read_to_string(root.join("manuals/guide/book.toml")).unwrap();
+    write(&root, "manuals/big/book.toml", &book);
+    // Two parts of 35: a top-level chapter, then 34 under it.
+    let mut summary = String::from("# Summary\n\n");
+    for n in 0..70 {
+        let indent = if n % 35 == 0 { "" } else { "    " };
+        summary.push_str(&format!("{indent}- [第{n}章](c{n}.md)\n"));
+        write(
+            &root,
+            &format!("manuals/big/src/c{n}.md"),
+            &format!("# 第{n}章\n\n正文。\n"),
+        );
+    }
+    write(&root, "manuals/big/src/SUMMARY.md", &summary);
+    let site = Site::load(&root).unwrap();
+    let out = render(&site).unwrap();
+    let sidebar = |page: &str| {
+        let html = text(&out, page);
+        let from = html.find("class=\"manual-side\"").unwrap();
+        html[from..from + html[from..].find("</nav>").unwrap()].to_string()
+    };
+    let listed = |side: &str| -> Vec<usize> {
+        (0..70)
+            .filter(|n| side.contains(&format!("big/c{n}.html\"")))
+            .collect()
+    };
+    let side = sidebar("manuals/big/c50.html");
+    // Its parent (c35), the 8 before and after it, and the full contents.
+    let mut want = vec![35];
+    want.extend(42..=58);
+    assert_eq!(listed(&side), want, "{side}");
+    assert!(side.contains("aria-current=\"page\">"));
+    assert!(side.contains("完整目录"), "{side}");
+    assert_eq!(side.matches("toc-gap").count(), 2, "{side}");
+    // The contents page lists every chapter; a small book's sidebar too.
+    let contents = text(&out, "manuals/big/index.html");
+    assert_eq!(contents.matches("class=\"toc-depth-").count(), 70);
+    // Its one-page views, streamed chapter by chapter, hold every chapter.
+    for view in ["manuals/big/print.html", "manuals/big/big-offline.html"] {
+        let html = text(&out, view);
+        assert_eq!(
+            html.matches("<section class=\"book-chapter").count(),
+            70,
+            "{view}"
+        );
+        assert!(
+            html.contains("第69章</h2>") && html.trim_end().ends_with("</html>"),
+            "{view}"
+        );
+    }
+    let small = sidebar("manuals/guide/start.html");
+    assert!(
+        !small.contains("完整目录") && !small.contains("toc-gap"),
+        "{small}"
     );
 }

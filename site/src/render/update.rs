@@ -1,19 +1,30 @@
 //! Re-rendering after one content page changed, for `gazette serve`.
 
-use super::built::Built;
+use super::built::{Built, SearchKey};
 use super::check::{check_html_links, check_uses, collect_ids, Ids};
 use super::context::Shared;
 use super::extras::{render_extras, render_feeds};
 use super::markdown::LinkUse;
 use super::pages::{render_doc, render_markdown, Body};
+use super::search::page_docs;
 use crate::model::content::{self, Doc};
 use crate::model::Site;
 use crate::problem::Problem;
 use rayon::prelude::*;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The files an update re-rendered, in the order they were made.
 type Fresh = Vec<(String, Arc<[u8]>)>;
+
+/// What an update made.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Rerendered {
+    /// The pages (and feeds) rendered again.
+    pub(crate) pages: Vec<String>,
+    /// The search index's files that changed with the edited page's text.
+    pub(crate) index_files: usize,
+}
 
 impl Built {
     /// After `content/<rel>` was edited: re-renders that page and, when its
@@ -25,7 +36,7 @@ impl Built {
         &mut self,
         site: &mut Site,
         rel: &str,
-    ) -> Result<Option<Vec<String>>, Vec<Problem>> {
+    ) -> Result<Option<Rerendered>, Vec<Problem>> {
         let Some(i) = site.content.docs.iter().position(|d| d.rel == rel) else {
             return Ok(None);
         };
@@ -72,8 +83,8 @@ impl Built {
         body: Body,
         doc_links: Vec<LinkUse>,
         listing_changed: bool,
-    ) -> Result<Vec<String>, Vec<Problem>> {
-        let fresh = self.render_affected(site, i, &body, listing_changed)?;
+    ) -> Result<Rerendered, Vec<Problem>> {
+        let (fresh, found) = self.render_affected(site, i, &body, listing_changed)?;
         // Check against the site as it would be after this update (the set
         // of output paths stays the same; only these pages' ids change).
         let fresh_ids = collect_ids(fresh.par_iter().map(|(k, v)| (k, v)));
@@ -97,7 +108,48 @@ impl Built {
             self.bodies.insert(i, body);
         }
         self.doc_links[i] = doc_links;
-        Ok(rendered)
+        let index_files = self.reindex(i, found);
+        Ok(Rerendered {
+            pages: rendered,
+            index_files,
+        })
+    }
+
+    /// The search index made again with doc `i`'s search page (`found`)
+    /// in place of its old one, the others as they were counted: the same
+    /// files a full build would write. Only the files that changed are
+    /// replaced in the outputs; returns how many did.
+    fn reindex(&mut self, i: usize, found: Option<::search::Prepared>) -> usize {
+        let Some(pages) = &mut self.search_pages else {
+            return 0;
+        };
+        // Kept in index order: chapters, then docs by index, then forms.
+        let key = SearchKey::Doc(i);
+        let at = pages.partition_point(|(k, _)| *k < key);
+        let present = pages.get(at).is_some_and(|(k, _)| *k == key);
+        match (present, found) {
+            (true, Some(p)) => pages[at].1 = p,
+            (true, None) => {
+                pages.remove(at);
+            }
+            (false, Some(p)) => pages.insert(at, (key, p)),
+            (false, None) => return 0,
+        }
+        let files = ::search::files_of(pages.iter().map(|(_, p)| p));
+        let names: HashSet<String> = files.iter().map(|(p, _)| p.clone()).collect();
+        // A shard count that shrank leaves files no build would make now.
+        for gone in self.search_files.difference(&names) {
+            self.outputs.remove(gone);
+        }
+        let mut changed = 0;
+        for (path, text) in files {
+            if self.outputs.get(&path).map(|b| &b[..]) != Some(text.as_bytes()) {
+                self.outputs.insert(path, text.into_bytes().into());
+                changed += 1;
+            }
+        }
+        self.search_files = names;
+        changed
     }
 
     /// Doc `i` (with its new `body`) and, when its listing changed, the
@@ -108,7 +160,7 @@ impl Built {
         i: usize,
         body: &Body,
         listing_changed: bool,
-    ) -> Result<Fresh, Vec<Problem>> {
+    ) -> Result<(Fresh, Option<::search::Prepared>), Vec<Problem>> {
         let mut targets = vec![i];
         if listing_changed {
             let parent = site.content.docs[i].parent_section();
@@ -146,7 +198,8 @@ impl Built {
             fresh.extend(render_feeds(&ctx));
         }
         if problems.is_empty() {
-            Ok(fresh)
+            let found = page_docs(&ctx, &site.content.docs[i], &body.html);
+            Ok((fresh, found))
         } else {
             Err(problems)
         }

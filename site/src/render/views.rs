@@ -164,6 +164,8 @@ pub(super) struct ChapterItem<'a> {
     /// None for a draft chapter (no file yet).
     pub(super) href: Option<String>,
     pub(super) current: bool,
+    /// Chapters before this one are left out (a large book's sidebar).
+    pub(super) gap_before: bool,
 }
 
 /// `chapter`: the chapter a chapter page shows.
