@@ -4,12 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox).
+# System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox),
+# PostgreSQL (intake on PostgreSQL).
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
 # Dovecot: the IMAP server of the mailbox tests (run as a throwaway instance).
 [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
+# PostgreSQL: the second engine of the intake tests (a throwaway cluster, no service).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

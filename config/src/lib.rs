@@ -168,6 +168,8 @@ pub struct Intake {
     pub url: WebUrl,
     #[serde(with = "types::socket_addr")]
     pub listen: SocketAddr,
+    /// A SQLite file (relative to the site root), or a PostgreSQL connection
+    /// string `postgres://user@host:port/db` (see [`Config::database_url`]).
     pub database: PathBuf,
     /// Origins (`scheme://host[:port]`, or `null`) allowed to post besides the intake's own.
     #[serde(deserialize_with = "types::origins")]
@@ -547,6 +549,13 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.resolve(&self.intake.database)
+    }
+
+    /// `[intake] database` when it is a PostgreSQL connection string
+    /// (`postgres://…` or `postgresql://…`) rather than a SQLite file.
+    pub fn database_url(&self) -> Option<String> {
+        let s = self.intake.database.to_str()?.trim();
+        (s.starts_with("postgres://") || s.starts_with("postgresql://")).then(|| s.to_string())
     }
 }
 

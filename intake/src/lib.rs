@@ -72,7 +72,10 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let app = service.standalone_router();
     tracing::info!(
         "database {}, mail {}",
-        service.config().database_path().display(),
+        match service.config().database_url() {
+            Some(url) => store::pg::redacted(&url),
+            None => service.config().database_path().display().to_string(),
+        },
         mail::redact(&service.config().mail.transport)
     );
     // One line on stdout that scripts can wait for.

@@ -24,8 +24,8 @@ fn detail_href(reference: &str) -> String {
 
 pub(super) async fn index(State(inner): State<Arc<Inner>>, admin: Admin) -> Result<Page, Error> {
     let (counts, outbox, logins, (failed_total, failed_mail)) = inner
-        .readers
-        .run(|c| {
+        .store
+        .read("the admin pages", |c| {
             Ok((
                 db::counts(c)?,
                 crate::store::outbox_rows(c)?,
@@ -70,7 +70,10 @@ pub(super) async fn list(
     let def = form(&inner, &id)?;
     let routes = crate::outbox::Routes::new(&inner.config);
     let status = q.get("status").and_then(|s| Processing::from_query(s));
-    let rows = inner.readers.run(move |c| db::list(c, &id, status)).await?;
+    let rows = inner
+        .store
+        .read("the admin pages", move |c| db::list(c, &id, status))
+        .await?;
     let rows: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -155,8 +158,8 @@ async fn detail_page(
     }
     let lookup = reference.clone();
     let (d, mail) = inner
-        .readers
-        .run(move |c| {
+        .store
+        .read("the admin pages", move |c| {
             let Some(d) = db::detail(c, &lookup)? else {
                 return Ok((None, None));
             };
@@ -297,8 +300,11 @@ async fn change(
     let target = reference.clone();
     let now = crate::store::now_ms();
     let changed = inner
-        .writer
-        .apply(Arc::new(move |conn| db::change(conn, &target, &c, now)))
+        .store
+        .apply(
+            "the admin pages",
+            Arc::new(move |conn| db::change(conn, &target, &c, now)),
+        )
         .await?;
     if changed == 0 {
         return Err(no_return(&reference));
