@@ -179,7 +179,7 @@ impl Store {
     ) -> anyhow::Result<(Store, std::thread::JoinHandle<()>)> {
         use anyhow::Context as _;
         if let Some(url) = config.database_url() {
-            let (store, thread) = pg::PgStore::open(&url, notify)
+            let (store, thread) = pg::PgStore::open(&url, config.intake.outbox_lease, notify)
                 .with_context(|| format!("[intake.database] {}", pg::redacted(&url)))?;
             return Ok((Store::Postgres(store), thread));
         }

@@ -104,10 +104,6 @@ CREATE TABLE replies (
 CREATE INDEX replies_due ON replies(status, next_attempt_at);
 "#];
 
-/// How long a node's claim on an outbox row holds (longer than a send can
-/// take, SMTP timeouts included); `GAZETTE_OUTBOX_LEASE_MS` overrides it.
-const DEFAULT_LEASE_MS: i64 = 5 * 60 * 1000;
-
 /// Most queued returns folded into one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -201,6 +197,7 @@ impl PgStore {
     /// it works whether or not the caller is inside one).
     pub(crate) fn open(
         url: &str,
+        lease: Duration,
         notify: Arc<Notify>,
     ) -> Result<(PgStore, std::thread::JoinHandle<()>), StoreError> {
         let pg: tokio_postgres::Config = url.parse().map_err(err)?;
@@ -256,11 +253,7 @@ impl PgStore {
         ready_rx.recv().map_err(|_| {
             StoreError::Sqlite("postgresql: the writer stopped at start-up".into())
         })??;
-        let lease_ms = std::env::var("GAZETTE_OUTBOX_LEASE_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .filter(|v| *v > 0)
-            .unwrap_or(DEFAULT_LEASE_MS);
+        let lease_ms = (lease.as_millis() as i64).max(1);
         let node = format!(
             "{}-{}-{}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
