@@ -101,7 +101,14 @@ fn two_nodes_on_one_postgresql_survive_kill_9_of_one() {
     };
     let a = node(smtp.url()).start();
     let mut b = node(format!("smtp://{hung_addr}")).start();
-    let b_pid = b.pid();
+    // B's name in outbox.claimed_by, from its start-up line.
+    let log = b.log();
+    let b_node = log
+        .split("outbox node ")
+        .nth(1)
+        .and_then(|rest| rest.split(", lease").next())
+        .unwrap_or_else(|| panic!("no node name in the log: {log}"))
+        .to_string();
 
     let load = Load::start(vec![a.addr(), b.addr()]);
     load.wait_for(200);
@@ -111,8 +118,8 @@ fn two_nodes_on_one_postgresql_survive_kill_9_of_one() {
     let held: Vec<(i64, i64)> = db
         .query(
             "SELECT id, claimed_until FROM outbox
-             WHERE status = 'pending' AND claimed_by LIKE $1",
-            &[&format!("%-{b_pid}-%")],
+             WHERE status = 'pending' AND claimed_by = $1",
+            &[&b_node],
         )
         .unwrap()
         .iter()

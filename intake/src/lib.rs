@@ -113,6 +113,10 @@ pub async fn shutdown_signal() {
 /// `gazette outbox`: counts, then every pending and failed notification.
 pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
     let config = config::Config::load(root)?;
+    if let Some(url) = config.database_url() {
+        let summary = store::pg::block_on(store::pg::outbox_summary(url))?;
+        return Ok(outbox::report(&summary, &outbox::Routes::new(&config)));
+    }
     let path = config.database_path();
     if !path.exists() {
         return Ok(format!(
@@ -130,6 +134,12 @@ pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
 /// service picks them up within a couple of seconds.
 pub fn outbox_retry(root: &Path) -> anyhow::Result<usize> {
     let config = config::Config::load(root)?;
+    if let Some(url) = config.database_url() {
+        return Ok(store::pg::block_on(store::pg::requeue_failed(
+            url,
+            store::now_ms(),
+        ))?);
+    }
     let path = config.database_path();
     if !path.exists() {
         return Ok(0);

@@ -226,6 +226,40 @@ impl Intake {
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
 
+    /// Each stored reference with how many rows carry it (1, unless broken).
+    pub fn references(&self) -> std::collections::HashMap<String, i64> {
+        let sql = "SELECT reference, COUNT(*) FROM submissions GROUP BY reference";
+        if let Some(url) = self.database_url() {
+            return super::postgres::connect(&url)
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        }
+        if !self.db_path().exists() {
+            return Default::default();
+        }
+        let db = self.db();
+        let mut stmt = db.prepare(sql).expect(sql);
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect(sql);
+        rows.collect::<Result<_, _>>().expect(sql)
+    }
+
+    /// A `gazette` command on this intake's site and database (its
+    /// `[intake] database` override, none of the others).
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| *k == "GAZETTE_INTAKE_DATABASE")
+            .cloned()
+            .collect();
+        super::run(args, self.site.path(), &env)
+    }
+
     /// Stored returns.
     pub fn rows(&self) -> i64 {
         self.count("SELECT COUNT(*) FROM submissions")

@@ -179,8 +179,13 @@ impl Store {
     ) -> anyhow::Result<(Store, std::thread::JoinHandle<()>)> {
         use anyhow::Context as _;
         if let Some(url) = config.database_url() {
-            let (store, thread) = pg::PgStore::open(&url, config.intake.outbox_lease, notify)
-                .with_context(|| format!("[intake.database] {}", pg::redacted(&url)))?;
+            let (store, thread) = pg::PgStore::open(
+                &url,
+                pg::node_name(&config.root),
+                config.intake.outbox_lease,
+                notify,
+            )
+            .with_context(|| format!("[intake.database] {}", pg::redacted(&url)))?;
             return Ok((Store::Postgres(store), thread));
         }
         let path = config.database_path();

@@ -187,7 +187,8 @@ pub(crate) struct PgStore {
     tx: mpsc::Sender<Op>,
     pub(crate) health: Arc<Health>,
     pool: deadpool_postgres::Pool,
-    /// This node's name in `outbox.claimed_by`.
+    /// This node's name in `outbox.claimed_by`: the host and the site's
+    /// folder, the same across restarts (see [`node_name`]).
     node: String,
     lease_ms: i64,
 }
@@ -197,6 +198,7 @@ impl PgStore {
     /// it works whether or not the caller is inside one).
     pub(crate) fn open(
         url: &str,
+        node: String,
         lease: Duration,
         notify: Arc<Notify>,
     ) -> Result<(PgStore, std::thread::JoinHandle<()>), StoreError> {
@@ -254,12 +256,7 @@ impl PgStore {
             StoreError::Sqlite("postgresql: the writer stopped at start-up".into())
         })??;
         let lease_ms = (lease.as_millis() as i64).max(1);
-        let node = format!(
-            "{}-{}-{}",
-            std::env::var("HOSTNAME").unwrap_or_else(|_| "node".into()),
-            std::process::id(),
-            &crate::auth::random_token()[..8]
-        );
+        tracing::info!("outbox node {node}, lease {lease:?}");
         Ok((
             PgStore {
                 tx,
@@ -336,7 +333,11 @@ impl PgStore {
                         WHERE id IN (
                             SELECT id FROM outbox
                             WHERE status = 'pending' AND next_attempt_at <= $3
-                              AND (claimed_until IS NULL OR claimed_until < $3)
+                              AND (claimed_until IS NULL OR claimed_until < $3
+                                   -- Its own rows from before a restart: that
+                                   -- process is gone (this worker marks what
+                                   -- it claims before it claims again).
+                                   OR claimed_by = $1)
                             ORDER BY next_attempt_at, id LIMIT $4
                             FOR UPDATE SKIP LOCKED)
                         RETURNING id, channel, recipients, tries, submission_id)
@@ -756,4 +757,111 @@ async fn insert_batch(
     out.into_iter()
         .map(|s| s.ok_or_else(|| err("internal: a return without an outcome")))
         .collect()
+}
+
+/// A node's name: its host and site folder. Two nodes differ in one of
+/// them; a restarted node has its old name, and so takes back at once what
+/// it had claimed before it died.
+pub(crate) fn node_name(root: &std::path::Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let host = if host.is_empty() {
+        "localhost".into()
+    } else {
+        host
+    };
+    format!("{host}:{}", root.display())
+}
+
+/// Runs `fut` to completion on a runtime of its own, on a thread of its own
+/// (for the synchronous commands, whether or not a runtime is around).
+pub(crate) fn block_on<T: Send + 'static>(
+    fut: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+) -> Result<T, StoreError> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(err)?
+            .block_on(fut)
+    })
+    .join()
+    .map_err(|_| err("a database command panicked"))?
+}
+
+/// A connection with the schema up to date (for the commands).
+pub(crate) async fn open_client(url: &str) -> Result<Client, StoreError> {
+    let mut client = connect(url).await?;
+    migrate(&mut client).await?;
+    Ok(client)
+}
+
+/// `gazette outbox` on PostgreSQL: counts, then every pending and failed row.
+pub(crate) async fn outbox_summary(url: String) -> Result<super::OutboxSummary, StoreError> {
+    use crate::status::Delivery;
+    let c = open_client(&url).await?;
+    let submissions: i64 = c
+        .query_one("SELECT COUNT(*) FROM submissions", &[])
+        .await
+        .map_err(err)?
+        .get(0);
+    let sent: i64 = c
+        .query_one("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", &[])
+        .await
+        .map_err(err)?
+        .get(0);
+    let rows = c
+        .query(
+            "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
+                    o.tries, o.next_attempt_at, o.last_error
+             FROM outbox o JOIN submissions s ON s.id = o.submission_id
+             WHERE o.status IN ('pending', 'failed')
+             ORDER BY o.status DESC, o.id",
+            &[],
+        )
+        .await
+        .map_err(err)?;
+    let lines = rows
+        .iter()
+        .map(|r| {
+            let channel: String = r.get(5);
+            let status: String = r.get(6);
+            Ok(super::OutboxRow {
+                id: r.get(0),
+                reference: r.get(1),
+                form_id: r.get(2),
+                form_title: r.get(3),
+                unit: r.get(4),
+                channel: Channel::from_code(&channel)
+                    .ok_or_else(|| err(format!("unknown channel {channel:?}")))?,
+                status: Delivery::from_code(&status)
+                    .ok_or_else(|| err(format!("unknown status {status:?}")))?,
+                tries: r.get(7),
+                next_attempt_at: r.get(8),
+                last_error: r.get(9),
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(super::OutboxSummary {
+        submissions,
+        sent,
+        lines,
+    })
+}
+
+/// `gazette outbox retry` on PostgreSQL: every failed row due now, tries reset.
+pub(crate) async fn requeue_failed(url: String, now: i64) -> Result<usize, StoreError> {
+    let c = open_client(&url).await?;
+    let n = c
+        .execute(
+            "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = $1,
+                    claimed_by = NULL, claimed_until = NULL
+             WHERE status = 'failed'",
+            &[&now],
+        )
+        .await
+        .map_err(err)?;
+    Ok(n as usize)
 }
