@@ -220,3 +220,54 @@ fn two_nodes_on_one_postgresql_survive_kill_9_of_one() {
         got.len()
     );
 }
+
+/// The database goes away under a running node and comes back: posts made
+/// meanwhile get no 303 (nothing is acknowledged that was not committed),
+/// `/healthz` says so, and once it is back posts are stored again and the
+/// notifications that waited are sent.
+#[test]
+fn a_database_restart_refuses_posts_meanwhile_and_then_recovers() {
+    let cluster = Cluster::private();
+    let url = cluster.new_database();
+    let smtp = SmtpServer::start("127.0.0.1:0");
+    let node = Intake::builder().database_url(&url).smtp(&smtp).start();
+    let first = post(node.addr(), "重启前单位")
+        .unwrap()
+        .expect("303 before");
+
+    cluster.down();
+    let during = post(node.addr(), "停库单位").unwrap();
+    assert_eq!(
+        during, None,
+        "a post was acknowledged with the database down"
+    );
+    let health = node.get("/healthz");
+    assert_eq!(health.status, 503, "{}", health.text());
+
+    cluster.up();
+    // The writer reconnects for the next batch; the pool replaces its reads.
+    let after = eventually(Duration::from_secs(20), || {
+        post(node.addr(), "重启后单位").ok().flatten()
+    })
+    .unwrap_or_else(|| panic!("no post stored after the restart\n{}", node.log()));
+    let healthy = eventually(Duration::from_secs(20), || {
+        (node.get("/healthz").status == 200).then_some(())
+    });
+    assert!(healthy.is_some(), "{}", node.get("/healthz").text());
+    let stored = node.references();
+    assert_eq!(stored.get(&first), Some(&1));
+    assert_eq!(stored.get(&after), Some(&1));
+    let want: HashSet<String> = [&first, &after]
+        .iter()
+        .map(|r| format!("<{r}@gazette>"))
+        .collect();
+    let sent = eventually(Duration::from_secs(30), || {
+        let got: HashSet<String> = smtp
+            .mails()
+            .iter()
+            .filter_map(|m| m.header("Message-ID"))
+            .collect();
+        want.is_subset(&got).then_some(())
+    });
+    assert!(sent.is_some(), "{}", node.log());
+}

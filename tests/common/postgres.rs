@@ -29,6 +29,7 @@ pub struct Cluster {
 
 static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+static PRIVATE: AtomicUsize = AtomicUsize::new(0);
 
 /// Where Debian's PostgreSQL programs are (the newest version present).
 fn bin_dir() -> Result<PathBuf, String> {
@@ -91,9 +92,25 @@ impl Cluster {
         }
     }
 
+    /// A cluster of the caller's own (one it may stop and start), stopped
+    /// when dropped.
+    pub fn private() -> Private {
+        match Cluster::start() {
+            Ok(c) => Private(c),
+            Err(e) => panic!(
+                "PostgreSQL is needed for this test: {e}\n\
+                 install it with `apt-get -o DPkg::Lock::Timeout=600 install -y postgresql` (tests/run.sh does)"
+            ),
+        }
+    }
+
     fn start() -> Result<Cluster, String> {
         let bin = bin_dir()?;
-        let dir = std::env::temp_dir().join(format!("gazette-pg-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "gazette-pg-{}-{}",
+            std::process::id(),
+            PRIVATE.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         // SAFETY: geteuid has no preconditions.
@@ -132,26 +149,32 @@ impl Cluster {
                 "--no-sync",
             ],
         )?;
+        c.pg_start()?;
+        Ok(c)
+    }
+
+    fn pg_start(&self) -> Result<(), String> {
+        let data = self.dir.join("data");
         let opts = format!(
-            "-p {port} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200 -c fsync=off",
-            c.dir.display()
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c max_connections=200 -c fsync=off",
+            self.port,
+            self.dir.display()
         );
-        let log = c.dir.join("log");
+        let log = self.dir.join("log");
         run(
-            &c,
+            self,
             "pg_ctl",
             &[
                 "-D",
-                data,
+                &data.to_string_lossy(),
                 "-l",
-                log.to_str().unwrap_or("log"),
+                &log.to_string_lossy(),
                 "-o",
                 &opts,
                 "-w",
                 "start",
             ],
-        )?;
-        Ok(c)
+        )
     }
 
     fn stop(&self) {
@@ -192,6 +215,39 @@ impl Cluster {
     pub fn client(&self, db: &str) -> ::postgres::Client {
         ::postgres::Client::connect(&self.url(db), ::postgres::NoTls)
             .unwrap_or_else(|e| panic!("connect to {db}: {e}"))
+    }
+}
+
+/// A cluster of one test's own: [`Private::down`] and [`Private::up`] stop
+/// and start it (a database restart or failover, as the intake sees it).
+pub struct Private(Cluster);
+
+impl std::ops::Deref for Private {
+    type Target = Cluster;
+    fn deref(&self) -> &Cluster {
+        &self.0
+    }
+}
+
+impl Private {
+    pub fn down(&self) {
+        let data = self.0.dir.join("data");
+        run(
+            &self.0,
+            "pg_ctl",
+            &["-D", &data.to_string_lossy(), "-m", "fast", "-w", "stop"],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    pub fn up(&self) {
+        self.0.pg_start().unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
