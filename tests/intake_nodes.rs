@@ -271,3 +271,30 @@ fn a_database_restart_refuses_posts_meanwhile_and_then_recovers() {
     });
     assert!(sent.is_some(), "{}", node.log());
 }
+
+/// What runs on SQLite only so far is refused on PostgreSQL, naming the
+/// setting, instead of failing page by page later.
+#[test]
+fn on_postgresql_what_needs_sqlite_is_refused_naming_the_setting() {
+    let url = Cluster::get().new_database();
+    let e = Intake::builder()
+        .database_url(&url)
+        .env("GAZETTE_INTAKE_CONFIRM_TO_FILER", "true")
+        .try_start()
+        .err()
+        .expect("started with confirm_to_filer on PostgreSQL");
+    assert!(e.contains("confirm_to_filer"), "{e}");
+    assert!(e.contains("PostgreSQL"), "{e}");
+    // A command that needs SQLite says so rather than making a file named
+    // after the connection string.
+    let site = crate::common::Site::with_repo_forms();
+    let out = crate::common::run(
+        &["export", "departments", "--output", "-", "--format", "csv"],
+        site.path(),
+        &[("GAZETTE_INTAKE_DATABASE", url.clone())],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("SQLite"), "{err}");
+    assert!(!site.path().join("postgres:").exists());
+}
