@@ -248,6 +248,26 @@ impl Intake {
         rows.collect::<Result<_, _>>().expect(sql)
     }
 
+    /// The rows of a query whose columns are all text (or NULL), on either
+    /// engine.
+    pub fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        if let Some(url) = self.database_url() {
+            return super::postgres::connect(&url)
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                .collect();
+        }
+        let db = self.db();
+        let mut stmt = db.prepare(sql).expect(sql);
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .expect(sql);
+        rows.collect::<Result<_, _>>().expect(sql)
+    }
+
     /// A `gazette` command on this intake's site and database (its
     /// `[intake] database` override, none of the others).
     pub fn run(&self, args: &[&str]) -> std::process::Output {
