@@ -865,3 +865,30 @@ pub(crate) async fn requeue_failed(url: String, now: i64) -> Result<usize, Store
         .map_err(err)?;
     Ok(n as usize)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_strings_are_shown_without_their_password() {
+        assert_eq!(
+            redacted("postgres://gazette:s3cret@db.example:5432/gz"),
+            "postgres://gazette:***@db.example:5432/gz"
+        );
+        assert_eq!(
+            redacted("postgres://gazette@127.0.0.1/gz"),
+            "postgres://gazette@127.0.0.1/gz"
+        );
+        assert_eq!(redacted("postgresql:///gz"), "postgresql:///gz");
+    }
+
+    #[test]
+    fn a_node_is_named_by_host_and_site_folder() {
+        let a = node_name(std::path::Path::new("/srv/a"));
+        let b = node_name(std::path::Path::new("/srv/b"));
+        assert_ne!(a, b);
+        assert!(a.ends_with(":/srv/a"), "{a}");
+        assert_eq!(a, node_name(std::path::Path::new("/srv/a")));
+    }
+}
