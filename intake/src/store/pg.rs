@@ -135,7 +135,7 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
         }
     });
     client
-        .batch_execute("SET synchronous_commit = on")
+        .batch_execute("SET synchronous_commit = on; SET client_min_messages = warning")
         .await
         .map_err(err)?;
     Ok(client)
