@@ -8,6 +8,7 @@ mod admin;
 mod hardening;
 mod intake_durability;
 mod intake_http;
+mod intake_nodes;
 mod links;
 mod mailbox;
 mod manuals;

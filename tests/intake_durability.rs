@@ -1,7 +1,9 @@
 //! What survives: `kill -9` in the middle of a stream of posts, a mail server
 //! that is down or hangs, and notifications that ran out of tries.
 
+use crate::both;
 use crate::common::http::{self, encode};
+use crate::common::postgres::Engine;
 use crate::common::smtp::SmtpServer;
 use crate::common::{eventually, free_port, Intake, IntakeBuilder, Site};
 use std::collections::HashSet;
@@ -66,8 +68,8 @@ pub(crate) fn references_emailed(smtp: &SmtpServer) -> HashSet<String> {
         .collect()
 }
 
-pub(crate) fn outbox_report(site: &Site) -> String {
-    let out = crate::common::run(&["outbox"], site.path(), &[]);
+pub(crate) fn outbox_report(server: &Intake) -> String {
+    let out = server.run(&["outbox"]);
     assert!(
         out.status.success(),
         "{}",
@@ -140,27 +142,17 @@ impl Posting {
 
 /// The references of `accepted` not stored in the database.
 fn missing_from(server: &Intake, accepted: &[String]) -> Vec<String> {
-    let conn = server.db();
+    let stored = server.references();
     accepted
         .iter()
-        .filter(|r| {
-            let n: i64 = conn
-                .query_row(
-                    "SELECT COUNT(*) FROM submissions WHERE reference = ?1",
-                    [r],
-                    |row| row.get(0),
-                )
-                .unwrap();
-            n != 1
-        })
+        .filter(|r| stored.get(*r) != Some(&1))
         .cloned()
         .collect()
 }
 
-#[test]
-fn kill_9_while_posting_loses_no_accepted_return() {
+fn kill_9_while_posting_loses_no_accepted_return(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let mut server = intake(&smtp.url(), "200ms", 20).start();
+    let mut server = intake(&smtp.url(), "200ms", 20).engine(engine).start();
     let addr = server.addr();
 
     let posting = Posting::start(addr, "压力测试单位");
@@ -182,15 +174,9 @@ fn kill_9_while_posting_loses_no_accepted_return() {
         missing.len(),
         accepted.len()
     );
-    let conn = server.db();
-    let outbox_rows: i64 = conn
-        .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))
-        .unwrap();
-    let stored: i64 = conn
-        .query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))
-        .unwrap();
+    let outbox_rows = server.count("SELECT COUNT(*) FROM outbox");
+    let stored = server.count("SELECT COUNT(*) FROM submissions");
     assert_eq!(outbox_rows, stored, "each return has its outbox row");
-    drop(conn);
     let before_restart = references_emailed(&smtp).len();
 
     // Restart: what was pending is sent; nothing accepted goes unannounced.
@@ -218,17 +204,17 @@ fn kill_9_while_posting_loses_no_accepted_return() {
     // Rows stored whose 303 was lost in the kill are sent too, and every
     // delivery is recorded.
     let done = eventually(Duration::from_secs(20), || {
-        let r = outbox_report(&server.site);
+        let r = outbox_report(&server);
         r.contains(" 0 pending, 0 failed").then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(&server.site));
+    assert!(done.is_some(), "{}", outbox_report(&server));
 }
 
-#[test]
-fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_back() {
+fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_back(engine: Engine) {
     let port = free_port();
-    let server = intake(&format!("smtp://127.0.0.1:{port}"), "100ms", 30).start();
-    let site = &server.site;
+    let server = intake(&format!("smtp://127.0.0.1:{port}"), "100ms", 30)
+        .engine(engine)
+        .start();
     let mut refs = HashSet::new();
     for i in 0..20 {
         let t = Instant::now();
@@ -242,10 +228,10 @@ fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_ba
     }
     // They wait in the outbox, with the reason.
     let report = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(site);
+        let r = outbox_report(&server);
         (r.contains("20 pending") && r.contains("last error")).then_some(r)
     });
-    assert!(report.is_some(), "{}", outbox_report(site));
+    assert!(report.is_some(), "{}", outbox_report(&server));
 
     let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
     let arrived = eventually(Duration::from_secs(30), || {
@@ -259,14 +245,13 @@ fn with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_ba
         server.log()
     );
     let done = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(site);
+        let r = outbox_report(&server);
         (r.contains("notifications: 20 ") && r.contains(", 0 pending, 0 failed")).then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(site));
+    assert!(done.is_some(), "{}", outbox_report(&server));
 }
 
-#[test]
-fn a_mail_server_that_hangs_does_not_delay_posts() {
+fn a_mail_server_that_hangs_does_not_delay_posts(engine: Engine) {
     // Accepts connections and never says a word.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -277,7 +262,9 @@ fn a_mail_server_that_hangs_does_not_delay_posts() {
             held2.lock().unwrap().push(c);
         }
     });
-    let server = intake(&format!("smtp://{addr}"), "100ms", 5).start();
+    let server = intake(&format!("smtp://{addr}"), "100ms", 5)
+        .engine(engine)
+        .start();
     for i in 0..20 {
         let t = Instant::now();
         let r = post(server.addr(), &format!("慢速测试单位{i}")).unwrap();
@@ -294,11 +281,11 @@ fn a_mail_server_that_hangs_does_not_delay_posts() {
     );
 }
 
-#[test]
-fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
+fn failed_notifications_are_listed_and_requeued_by_the_outbox_command(engine: Engine) {
     let port = free_port();
-    let server = intake(&format!("smtp://127.0.0.1:{port}"), "50ms", 2).start();
-    let site = &server.site;
+    let server = intake(&format!("smtp://127.0.0.1:{port}"), "50ms", 2)
+        .engine(engine)
+        .start();
     let mut refs = HashSet::new();
     for i in 0..3 {
         refs.insert(
@@ -308,10 +295,10 @@ fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
         );
     }
     let report = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(site);
+        let r = outbox_report(&server);
         r.contains("0 pending, 3 failed").then_some(r)
     })
-    .unwrap_or_else(|| outbox_report(site));
+    .unwrap_or_else(|| outbox_report(&server));
     assert!(report.contains("0 pending, 3 failed"), "{report}");
     assert!(report.contains("failed"));
     assert!(report.contains("tries 2"), "{report}");
@@ -322,7 +309,7 @@ fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
     }
 
     let smtp = SmtpServer::start(&format!("127.0.0.1:{port}"));
-    let out = crate::common::run(&["outbox", "retry"], site.path(), &[]);
+    let out = server.run(&["outbox", "retry"]);
     assert!(
         out.status.success(),
         "{}",
@@ -340,18 +327,17 @@ fn failed_notifications_are_listed_and_requeued_by_the_outbox_command() {
     });
     assert!(arrived.is_some(), "{}", server.log());
     let done = eventually(Duration::from_secs(10), || {
-        let r = outbox_report(site);
+        let r = outbox_report(&server);
         // "3 sent" or "3 written to the folder": `gazette outbox` words it
         // by the configuration it reads (here without the server's env).
         (r.contains("notifications: 3 ") && r.contains(", 0 pending, 0 failed")).then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(site));
+    assert!(done.is_some(), "{}", outbox_report(&server));
 }
 
-#[test]
-fn sigterm_finishes_what_is_queued_and_exits_cleanly() {
+fn sigterm_finishes_what_is_queued_and_exits_cleanly(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let mut server = intake(&smtp.url(), "200ms", 5).start();
+    let mut server = intake(&smtp.url(), "200ms", 5).engine(engine).start();
     let r = post(server.addr(), "停止测试单位").unwrap().unwrap();
     smtp.wait_for(1, Duration::from_secs(15));
     let status = server
@@ -359,15 +345,7 @@ fn sigterm_finishes_what_is_queued_and_exits_cleanly() {
         .expect("stopped within 10 s of SIGTERM");
     assert!(status.success(), "{status}: {}", server.log());
     // The database is whole and the next start finds the return.
-    let conn = server.db();
-    let n: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM submissions WHERE reference = ?1",
-            [&r],
-            |row| row.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(server.references().get(&r), Some(&1));
     assert_eq!(references_emailed(&smtp), HashSet::from([r]));
 }
 
@@ -431,18 +409,26 @@ fn sigterm_while_posting(builder: IntakeBuilder) {
         server.log()
     );
     let done = eventually(Duration::from_secs(20), || {
-        let r = outbox_report(&server.site);
+        let r = outbox_report(&server);
         r.contains(" 0 pending, 0 failed").then_some(r)
     });
-    assert!(done.is_some(), "{}", outbox_report(&server.site));
+    assert!(done.is_some(), "{}", outbox_report(&server));
 }
 
-#[test]
-fn sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return() {
-    sigterm_while_posting(Intake::builder());
+fn sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return(engine: Engine) {
+    sigterm_while_posting(Intake::builder().engine(engine));
 }
 
 #[test]
 fn sigterm_while_posting_serve_exits_soon_and_keeps_every_accepted_return() {
     sigterm_while_posting(Intake::builder().serve().site(Site::bundled()));
 }
+
+both!(
+    kill_9_while_posting_loses_no_accepted_return,
+    with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_back,
+    a_mail_server_that_hangs_does_not_delay_posts,
+    failed_notifications_are_listed_and_requeued_by_the_outbox_command,
+    sigterm_finishes_what_is_queued_and_exits_cleanly,
+    sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return,
+);

@@ -1,7 +1,9 @@
 //! `gazette intake` end to end: the real binary, a real SQLite file in a
 //! temporary site, and a real SMTP server on loopback.
 
+use crate::both;
 use crate::common::http::{self, encode, Response};
+use crate::common::postgres::Engine;
 use crate::common::smtp::SmtpServer;
 use crate::common::{Intake, IntakeBuilder, Site};
 use std::time::Duration;
@@ -85,10 +87,9 @@ fn assert_reference_shape(r: &str) {
     );
 }
 
-#[test]
-fn a_valid_department_return_is_stored_receipted_and_emailed() {
+fn a_valid_department_return_is_stored_receipted_and_emailed(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let res = intake.post("departments", &department("梅州市教育局"));
     let (reference, page) = receipt(&intake, &res);
     assert_reference_shape(&reference);
@@ -150,10 +151,9 @@ fn a_valid_department_return_is_stored_receipted_and_emailed() {
     assert_eq!(intake.count("SELECT COUNT(*) FROM outbox"), 1);
 }
 
-#[test]
-fn a_valid_committee_return_keeps_every_level() {
+fn a_valid_committee_return_keeps_every_level(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let res = intake.post("committees", &committee("梅州市卫生系列中级评审委员会"));
     let (reference, page) = receipt(&intake, &res);
     for expected in [
@@ -666,10 +666,19 @@ fn assert_no_failures(failures: &[String]) {
 
 /// The whole table through the router in-process: the answers are the
 /// handlers' own, no socket needed.
-#[tokio::test]
-async fn bad_inputs_get_their_status_and_message_and_nothing_is_stored() {
+fn bad_inputs_get_their_status_and_message_and_nothing_is_stored(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).in_process();
+    // The database is made before the runtime starts (its client blocks).
+    let builder = intake(&smtp).engine(engine);
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(bad_inputs(builder, smtp));
+}
+
+async fn bad_inputs(builder: IntakeBuilder, smtp: SmtpServer) {
+    let intake = builder.in_process();
     let cases = bad_cases();
     assert!(cases.len() >= 30, "{} cases", cases.len());
     let mut failures = Vec::new();
@@ -704,10 +713,9 @@ fn huge_bodies_on_the_wire_get_413() {
     assert_eq!(intake.rows(), 0, "nothing stored");
 }
 
-#[test]
-fn json_clients_get_json_with_the_same_status_codes() {
+fn json_clients_get_json_with_the_same_status_codes(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let addr = intake.addr();
     let json = [("Accept", "application/json")];
     let res = http::post_with(
@@ -764,10 +772,10 @@ fn json_clients_get_json_with_the_same_status_codes() {
     assert_eq!(intake.rows(), 1);
 }
 
-#[test]
-fn origins_the_intake_and_site_own_or_list_are_accepted() {
+fn origins_the_intake_and_site_own_or_list_are_accepted(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let intake = intake(&smtp)
+        .engine(engine)
         .env(
             "GAZETTE_INTAKE_ALLOWED_ORIGINS",
             "https://hrss.meizhou.gov.cn",
@@ -808,10 +816,12 @@ fn origins_the_intake_and_site_own_or_list_are_accepted() {
     assert_eq!(intake.rows(), 4);
 }
 
-#[test]
-fn too_many_posts_from_one_client_get_429_with_retry_after() {
+fn too_many_posts_from_one_client_get_429_with_retry_after(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).env("GAZETTE_INTAKE_RATE_LIMIT", "3").start();
+    let intake = intake(&smtp)
+        .engine(engine)
+        .env("GAZETTE_INTAKE_RATE_LIMIT", "3")
+        .start();
     let addr = intake.addr();
     for i in 0..3 {
         let res = intake.post("departments", &department(&format!("单位{i}")));
@@ -836,10 +846,9 @@ fn too_many_posts_from_one_client_get_429_with_retry_after() {
     assert_eq!(intake.rows(), 3);
 }
 
-#[test]
-fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
+fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let res = intake.post(
         "departments",
         &with(
@@ -861,10 +870,9 @@ fn the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored() {
     assert_eq!(smtp.count(), 0, "nothing emailed");
 }
 
-#[test]
-fn the_same_answers_within_ten_minutes_give_the_same_receipt() {
+fn the_same_answers_within_ten_minutes_give_the_same_receipt(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let answers = department("梅州市重复局");
     let first = intake.post("departments", &answers);
     let second = intake.post("departments", &answers);
@@ -904,14 +912,13 @@ pub(crate) fn variant(site: &Site, id: &str, deadline: &str, after: &str) {
     site.write(&format!("content/forms/{id}.toml"), &text);
 }
 
-#[test]
-fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late() {
+fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late(engine: Engine) {
     let site = Site::with_repo_forms();
     variant(&site, "closed", "2016-07-27", "refuse");
     variant(&site, "late", "2016-07-27", "accept");
     variant(&site, "open", "2099-12-31", "refuse");
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).site(site).start();
+    let intake = intake(&smtp).engine(engine).site(site).start();
 
     let res = intake.post("closed", &department("梅州市迟到局"));
     assert_eq!(res.status, 410);
@@ -970,10 +977,9 @@ fn after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late()
     );
 }
 
-#[test]
-fn health_stylesheets_redirects_and_unknown_pages() {
+fn health_stylesheets_redirects_and_unknown_pages(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&smtp).start();
+    let intake = intake(&smtp).engine(engine).start();
     let addr = intake.addr();
     let res = http::get(addr, "/healthz");
     assert_eq!(res.status, 200);
@@ -1058,3 +1064,16 @@ fn bad_configuration_stops_start_up_naming_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("intake.listen"));
 }
+
+both!(
+    bad_inputs_get_their_status_and_message_and_nothing_is_stored,
+    a_valid_department_return_is_stored_receipted_and_emailed,
+    a_valid_committee_return_keeps_every_level,
+    json_clients_get_json_with_the_same_status_codes,
+    origins_the_intake_and_site_own_or_list_are_accepted,
+    too_many_posts_from_one_client_get_429_with_retry_after,
+    the_honeypot_gets_a_normal_looking_receipt_and_nothing_is_stored,
+    the_same_answers_within_ten_minutes_give_the_same_receipt,
+    after_the_deadline_a_form_either_refuses_with_410_or_accepts_and_marks_late,
+    health_stylesheets_redirects_and_unknown_pages,
+);

@@ -2,6 +2,8 @@
 //! loopback standing in for an email-to-fax gateway, and a fax command
 //! written by the test. The PDF that goes out is read back with `pdftotext`.
 
+use crate::both;
+use crate::common::postgres::Engine;
 use crate::common::smtp::{Mail, SmtpServer};
 use crate::common::{self, committee, department, Intake};
 use base64::Engine as _;
@@ -70,33 +72,31 @@ fn pdfinfo(pdf: &Path) -> (String, String) {
 
 /// (status, last_error) of the fax rows.
 fn fax_rows(intake: &Intake) -> Vec<(String, Option<String>, String)> {
-    let conn = intake.db();
-    let mut stmt = conn
-        .prepare(
+    intake
+        .texts(
             "SELECT status, last_error, recipients FROM outbox WHERE channel = 'fax' ORDER BY id",
         )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        .into_iter()
+        .map(|mut r| {
+            let recipients = r.pop().flatten().unwrap_or_default();
+            let error = r.pop().flatten();
+            (r.pop().flatten().unwrap_or_default(), error, recipients)
+        })
+        .collect()
 }
 
 fn email_status(intake: &Intake) -> Vec<String> {
-    let conn = intake.db();
-    let mut stmt = conn
-        .prepare("SELECT status FROM outbox WHERE channel = 'email' ORDER BY id")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    intake
+        .texts("SELECT status FROM outbox WHERE channel = 'email' ORDER BY id")
+        .into_iter()
+        .map(|r| r.into_iter().next().flatten().unwrap_or_default())
+        .collect()
 }
 
-#[test]
-fn a_web_return_is_emailed_and_faxed_through_the_gateway() {
+fn a_web_return_is_emailed_and_faxed_through_the_gateway(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let server = Intake::builder()
+        .engine(engine)
         .smtp(&smtp)
         .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
         .start();
@@ -198,13 +198,13 @@ fn fax_script(dir: &Path, fail: bool) -> std::path::PathBuf {
     script
 }
 
-#[test]
-fn the_fax_command_is_called_with_the_number_and_the_pdf() {
+fn the_fax_command_is_called_with_the_number_and_the_pdf(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), false);
     let command = format!("{},-n,-i,{{ref}},-d,{{number}},{{pdf}}", script.display());
     let server = Intake::builder()
+        .engine(engine)
         .smtp(&smtp)
         .env("GAZETTE_FAX_COMMAND", command)
         .start();
@@ -233,12 +233,12 @@ fn the_fax_command_is_called_with_the_number_and_the_pdf() {
     assert_eq!(mails[0].to, [OFFICE_EMAIL]);
 }
 
-#[test]
-fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
+fn a_failing_fax_command_fails_its_row_and_the_email_still_goes(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let work = tempfile::tempdir().unwrap();
     let script = fax_script(work.path(), true);
     let server = Intake::builder()
+        .engine(engine)
         .smtp(&smtp)
         .env(
             "GAZETTE_FAX_COMMAND",
@@ -260,7 +260,7 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
     assert_eq!(rows[0].2, "[\"0753-2128309\"]");
     assert_eq!(email_status(&server), ["sent"]);
     // The same failure reporting as email rows.
-    let out = common::run(&["outbox"], server.site.path(), &[]);
+    let out = server.run(&["outbox"]);
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(
         report.contains("notifications: 1 ") && report.contains(", 0 pending, 1 failed"),
@@ -273,10 +273,10 @@ fn a_failing_fax_command_fails_its_row_and_the_email_still_goes() {
     assert!(report.contains("modem busy"), "{report}");
 }
 
-#[test]
-fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
+fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
     let server = Intake::builder()
+        .engine(engine)
         .smtp(&smtp)
         .env("GAZETTE_FAX_GATEWAY", "{number}@fax.test")
         .env("GAZETTE_FAX_FONT", "/nonexistent/cjk.ttf")
@@ -307,11 +307,10 @@ fn without_a_font_fax_rows_fail_with_the_reason_and_email_goes() {
     );
 }
 
-#[test]
-fn numbers_without_a_transport_queue_no_fax() {
+fn numbers_without_a_transport_queue_no_fax(engine: Engine) {
     // The bundled gazette.toml: a number, no gateway, no command.
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = Intake::builder().smtp(&smtp).start();
+    let server = Intake::builder().engine(engine).smtp(&smtp).start();
     assert!(
         common::eventually(Duration::from_secs(5), || server
             .log()
@@ -325,3 +324,11 @@ fn numbers_without_a_transport_queue_no_fax() {
     assert_eq!(smtp.wait_for(1, Duration::from_secs(15)).len(), 1);
     assert!(fax_rows(&server).is_empty());
 }
+
+both!(
+    a_web_return_is_emailed_and_faxed_through_the_gateway,
+    the_fax_command_is_called_with_the_number_and_the_pdf,
+    a_failing_fax_command_fails_its_row_and_the_email_still_goes,
+    without_a_font_fax_rows_fail_with_the_reason_and_email_goes,
+    numbers_without_a_transport_queue_no_fax,
+);

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: pdftotext (fax sheets), a CJK font (fax PDFs), Dovecot (mailbox),
-# LibreOffice Calc (printed spreadsheets).
+# LibreOffice Calc (printed spreadsheets), PostgreSQL (intake on PostgreSQL).
 need=()
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1 || need+=(fonts-wqy-microhei)
@@ -20,6 +20,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # LibreOffice: prints the blank spreadsheets to PDF (tests/print.rs).
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+# PostgreSQL: the second engine of the intake tests (a throwaway cluster, no service).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "== installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -199,6 +199,18 @@ fn a_backup_of_no_database_says_so() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no database"), "{err}");
+    // PostgreSQL has its own tools; the password is not repeated.
+    let out = common::run(
+        &["backup"],
+        site.path(),
+        &[(
+            "GAZETTE_INTAKE_DATABASE",
+            "postgres://gazette:s3cret@127.0.0.1/gazette".into(),
+        )],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("pg_dump") && !err.contains("s3cret"), "{err}");
 }
 
 // The deploy/ recipe.

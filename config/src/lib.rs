@@ -168,7 +168,14 @@ pub struct Intake {
     pub url: WebUrl,
     #[serde(with = "types::socket_addr")]
     pub listen: SocketAddr,
+    /// A SQLite file (relative to the site root), or a PostgreSQL connection
+    /// string `postgres://user@host:port/db` (see [`Config::database_url`]).
     pub database: PathBuf,
+    /// On PostgreSQL, how long a node's claim on an outbox row holds: past
+    /// it another node sends the row (the claiming node died). Longer than a
+    /// send can take.
+    #[serde(with = "types::duration")]
+    pub outbox_lease: Duration,
     /// Origins (`scheme://host[:port]`, or `null`) allowed to post besides the intake's own.
     #[serde(deserialize_with = "types::origins")]
     pub allowed_origins: Vec<String>,
@@ -280,6 +287,7 @@ impl Default for Intake {
             url: WebUrl::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database: PathBuf::from("var/gazette.db"),
+            outbox_lease: Duration::from_secs(300),
             allowed_origins: Vec::new(),
             rate_limit: 30,
             site_dir: PathBuf::from("public"),
@@ -547,6 +555,13 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.resolve(&self.intake.database)
+    }
+
+    /// `[intake] database` when it is a PostgreSQL connection string
+    /// (`postgres://…` or `postgresql://…`) rather than a SQLite file.
+    pub fn database_url(&self) -> Option<String> {
+        let s = self.intake.database.to_str()?.trim();
+        (s.starts_with("postgres://") || s.starts_with("postgresql://")).then(|| s.to_string())
     }
 }
 

@@ -36,10 +36,10 @@ impl std::fmt::Display for Report {
 pub fn backup(root: &Path, output: Option<&Path>) -> anyhow::Result<Report> {
     let config = config::Config::load(root)?;
     let source = config.database_path();
-    let named = config.intake.database.to_string_lossy();
-    if named.starts_with("postgres://") || named.starts_with("postgresql://") {
+    if let Some(url) = config.database_url() {
         anyhow::bail!(
-            "[intake] database is PostgreSQL: back it up with its own tools, e.g. pg_dump --format=custom --file=gazette.dump '{named}' (see the README, \"Backups\")"
+            "[intake] database is PostgreSQL ({}): back it up with its own tools, e.g. pg_dump --format=custom --file=gazette.dump (see the README, \"Backups and restore\")",
+            crate::store::pg::redacted(&url)
         );
     }
     if !source.is_file() {

@@ -79,6 +79,11 @@ impl std::str::FromStr for Format {
 
 fn load_form(root: &Path, id: &str) -> anyhow::Result<(Config, FormDef)> {
     let config = Config::load(root)?;
+    if config.database_url().is_some() {
+        anyhow::bail!(
+            "gazette import 和 export 目前只支持 SQLite 数据库；[intake] database 设为了 PostgreSQL"
+        );
+    }
     let defs = FormDef::load_dir(&root.join("content").join("forms"))?;
     let names: Vec<String> = defs.iter().map(|d| d.id.clone()).collect();
     let Some(def) = defs.into_iter().find(|d| d.id == id) else {

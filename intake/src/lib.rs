@@ -73,7 +73,10 @@ pub async fn run(root: &Path) -> anyhow::Result<()> {
     let app = service.standalone_router();
     tracing::info!(
         "database {}, mail {}",
-        service.config().database_path().display(),
+        match service.config().database_url() {
+            Some(url) => store::pg::redacted(&url),
+            None => service.config().database_path().display().to_string(),
+        },
         mail::redact(&service.config().mail.transport)
     );
     // One line on stdout that scripts can wait for.
@@ -111,6 +114,10 @@ pub async fn shutdown_signal() {
 /// `gazette outbox`: counts, then every pending and failed notification.
 pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
     let config = config::Config::load(root)?;
+    if let Some(url) = config.database_url() {
+        let summary = store::pg::block_on(store::pg::outbox_summary(url))?;
+        return Ok(outbox::report(&summary, &outbox::Routes::new(&config)));
+    }
     let path = config.database_path();
     if !path.exists() {
         return Ok(format!(
@@ -128,6 +135,12 @@ pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
 /// service picks them up within a couple of seconds.
 pub fn outbox_retry(root: &Path) -> anyhow::Result<usize> {
     let config = config::Config::load(root)?;
+    if let Some(url) = config.database_url() {
+        return Ok(store::pg::block_on(store::pg::requeue_failed(
+            url,
+            store::now_ms(),
+        ))?);
+    }
     let path = config.database_path();
     if !path.exists() {
         return Ok(0);

@@ -187,11 +187,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
             break;
         }
         let now = store::now_ms();
-        let rows = match inner
-            .readers
-            .run(move |c| store::due(c, now, CONCURRENCY * 4))
-            .await
-        {
+        let rows = match inner.store.claim(now, CONCURRENCY * 4).await {
             Ok(rows) => rows,
             Err(e) => {
                 tracing::warn!("outbox: cannot read the queue: {e}");
@@ -199,11 +195,19 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
                 continue;
             }
         };
-        let replies = match inner
-            .readers
-            .run(move |c| crate::mailbox::due_replies(c, now, CONCURRENCY * 4))
-            .await
-        {
+        // Replies (mail senders, filers' copies) are SQLite-only so far;
+        // Service::new refuses what would queue them on PostgreSQL.
+        let replies = if !inner.store.is_sqlite() {
+            Ok(Vec::new())
+        } else {
+            inner
+                .store
+                .read("replies", move |c| {
+                    crate::mailbox::due_replies(c, now, CONCURRENCY * 4)
+                })
+                .await
+        };
+        let replies = match replies {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!("outbox: cannot read the replies queue: {e}");
@@ -219,16 +223,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
             send_replies(&inner, &mailer, replies, base, max_tries).await;
         }
         if rows.is_empty() {
-            let next = inner
-                .readers
-                .run(|c| {
-                    let a = store::next_due(c)?;
-                    let b = crate::mailbox::next_reply_due(c)?;
-                    Ok(a.into_iter().chain(b).min())
-                })
-                .await
-                .ok()
-                .flatten();
+            let next = inner.store.next_due().await.ok().flatten();
             let pause = match next {
                 Some(t) => Duration::from_millis((t - store::now_ms()).max(0) as u64).min(POLL),
                 None => POLL,
@@ -265,7 +260,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
                 }
             }
         }
-        if let Err(e) = inner.writer.mark(marks).await {
+        if let Err(e) = inner.store.mark(marks).await {
             tracing::warn!("outbox: cannot record delivery results: {e}");
             if wait(&inner, &mut stop, POLL).await {
                 break;
@@ -319,7 +314,7 @@ async fn send_replies(
     }
     let marks = Arc::new(marks);
     let apply: store::ApplyFn = Arc::new(move |c| crate::mailbox::mark_replies(c, &marks));
-    if let Err(e) = inner.writer.apply(apply).await {
+    if let Err(e) = inner.store.apply("replies", apply).await {
         tracing::warn!("outbox: cannot record reply results: {e}");
     }
 }

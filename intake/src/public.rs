@@ -45,17 +45,8 @@ pub(crate) async fn healthz(State(inner): State<Arc<Inner>>) -> Response {
     }
     // The backlog tells a monitor that mail is stuck; a read that fails is
     // a database that cannot serve receipts either.
-    let pending = inner
-        .readers
-        .run(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-        })
-        .await;
-    let last_error = inner.writer.last_error();
+    let pending = inner.store.pending_count().await;
+    let last_error = inner.store.last_error();
     let status = match (&last_error, &pending) {
         (None, Ok(_)) => StatusCode::OK,
         _ => StatusCode::SERVICE_UNAVAILABLE,
@@ -238,14 +229,10 @@ pub(crate) async fn get_receipt(
         _ => return Err(said.no_receipt()),
     };
     let lookup = token.clone();
-    let found = inner
-        .readers
-        .run(move |c| store::submission_by_token(c, &lookup))
-        .await
-        .map_err(|e| {
-            tracing::error!("reading a receipt: {e}");
-            said.unavailable()
-        })?;
+    let found = inner.store.submission_by_token(lookup).await.map_err(|e| {
+        tracing::error!("reading a receipt: {e}");
+        said.unavailable()
+    })?;
     let forms = inner.forms();
     let res = match found {
         Some(sub) => {

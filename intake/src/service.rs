@@ -8,7 +8,7 @@ use crate::limits::{Origins, RateLimiter};
 use crate::mail::{MailSettings, Mailer};
 use crate::state::{AdminState, Decoys, FormSet, Inner};
 use crate::status::Source;
-use crate::store::{self, NewSubmission, Readers, StoreError, Stored, Writer};
+use crate::store::{self, NewSubmission, Store, StoreError, Stored};
 use anyhow::Context as _;
 use config::Config;
 use forms::FormDef;
@@ -76,12 +76,11 @@ impl Service {
                 "no [office] email and no form recipients: returns are stored but nobody is emailed"
             );
         }
-        let db_path = config.database_path();
-        let conn = store::open(&db_path)
-            .with_context(|| format!("[intake.database] {}", db_path.display()))?;
+        if config.database_url().is_some() {
+            sqlite_only_features(&config)?;
+        }
         let outbox_wake = Arc::new(Notify::new());
-        let (writer, writer_thread) = Writer::start(conn, Arc::clone(&outbox_wake))
-            .context("cannot start the database writer thread")?;
+        let (store, writer_thread) = Store::open(&config, Arc::clone(&outbox_wake))?;
         let mut origins: Vec<&str> = config
             .intake
             .allowed_origins
@@ -98,8 +97,7 @@ impl Service {
             origins,
             forms: RwLock::new(Arc::new(set)),
             theme: RwLock::new(Arc::new(theme)),
-            writer,
-            readers: Arc::new(Readers::new(db_path)),
+            store,
             decoys: Decoys::default(),
             outbox_wake,
             mail,
@@ -232,6 +230,30 @@ fn lower_priority() {
     }
 }
 
+/// What does not run on PostgreSQL yet is refused at start, naming the
+/// setting, rather than failing page by page.
+fn sqlite_only_features(config: &Config) -> anyhow::Result<()> {
+    let file = config.root.join(config::FILE_NAME);
+    let mut on = Vec::new();
+    if !config.admin.password_hash.trim().is_empty() {
+        on.push("[admin] password_hash (the admin pages)");
+    }
+    if config.mailbox.enabled() {
+        on.push("[mailbox] (the mailbox reader)");
+    }
+    if config.intake.confirm_to_filer {
+        on.push("[intake] confirm_to_filer (copies to filers)");
+    }
+    if on.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: [intake] database is PostgreSQL, which does not yet serve {}; use a SQLite database for these, or turn them off",
+        file.display(),
+        on.join(", ")
+    )
+}
+
 fn form_set(forms: Vec<FormDef>) -> anyhow::Result<FormSet> {
     let mut set = FormSet::new();
     for def in forms {
@@ -295,7 +317,7 @@ impl Inner {
             Source::Web,
         )
         .map_err(|e| StoreError::Sqlite(format!("serialising answers for {}: {e}", def.id)))?;
-        let stored = self.writer.insert(new).await?;
+        let stored = self.store.insert(new).await?;
         tracing::debug!(
             "stored {} for {}{}",
             stored.reference,

@@ -5,7 +5,7 @@
 use crate::auth::{LoginThrottle, Sessions};
 use crate::limits::{Origins, RateLimiter};
 use crate::mail::MailSettings;
-use crate::store::{Readers, Writer};
+use crate::store::Store;
 use config::Config;
 use forms::paths::Links;
 use forms::FormDef;
@@ -22,8 +22,8 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) forms: RwLock<Arc<FormSet>>,
     pub(crate) theme: RwLock<Arc<Theme>>,
-    pub(crate) writer: Writer,
-    pub(crate) readers: Arc<Readers>,
+    /// SQLite or PostgreSQL, behind one seam.
+    pub(crate) store: Store,
     pub(crate) limiter: RateLimiter,
     pub(crate) origins: Origins,
     pub(crate) decoys: Decoys,
@@ -78,7 +78,7 @@ impl Inner {
     }
 
     pub(crate) fn writer_closed(&self) -> bool {
-        self.writer.is_closed()
+        self.store.is_closed()
     }
 
     /// Where links on a page the intake renders point: site pages under

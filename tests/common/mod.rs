@@ -10,6 +10,7 @@ pub mod dovecot;
 pub mod http;
 pub mod in_process;
 pub mod mime;
+pub mod postgres;
 pub mod service;
 pub mod smtp;
 

@@ -10,6 +10,7 @@
 
 use super::http::{self, encode, Response};
 use super::in_process::InProcess;
+use super::postgres::{Cluster, Engine};
 use super::smtp::SmtpServer;
 use super::{eventually, Server, Site};
 use std::net::SocketAddr;
@@ -50,6 +51,23 @@ impl IntakeBuilder {
     }
 
     /// A `GAZETTE_*` override; a later one for the same key wins.
+    /// The database engine: SQLite (the default, a file in the site) or a
+    /// fresh database on the test binary's PostgreSQL cluster.
+    pub fn engine(self, engine: Engine) -> Self {
+        match engine {
+            Engine::Sqlite => self,
+            Engine::Postgres => {
+                let url = Cluster::get().new_database();
+                self.env("GAZETTE_INTAKE_DATABASE", url)
+            }
+        }
+    }
+
+    /// This PostgreSQL database (several nodes on one database).
+    pub fn database_url(self, url: &str) -> Self {
+        self.env("GAZETTE_INTAKE_DATABASE", url.to_string())
+    }
+
     pub fn env(mut self, key: &'static str, value: impl Into<String>) -> Self {
         self.env.retain(|(k, _)| *k != key);
         self.env.push((key, value.into()));
@@ -162,6 +180,22 @@ impl Intake {
         token[..8].to_string()
     }
 
+    /// The PostgreSQL connection string, when the intake runs on one.
+    pub fn database_url(&self) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(k, _)| *k == "GAZETTE_INTAKE_DATABASE")
+            .map(|(_, v)| v.clone())
+            .filter(|v| v.starts_with("postgres://"))
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.database_url() {
+            Some(_) => Engine::Postgres,
+            None => Engine::Sqlite,
+        }
+    }
+
     /// The database the service writes (`[intake] database`).
     pub fn db_path(&self) -> PathBuf {
         match self
@@ -180,10 +214,70 @@ impl Intake {
 
     /// A number the SQL query gives (0 before the database exists).
     pub fn count(&self, sql: &str) -> i64 {
+        if let Some(url) = self.database_url() {
+            let row = super::postgres::connect(&url)
+                .query_one(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            return row.get(0);
+        }
         if !self.db_path().exists() {
             return 0;
         }
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
+    }
+
+    /// Each stored reference with how many rows carry it (1, unless broken).
+    pub fn references(&self) -> std::collections::HashMap<String, i64> {
+        let sql = "SELECT reference, COUNT(*) FROM submissions GROUP BY reference";
+        if let Some(url) = self.database_url() {
+            return super::postgres::connect(&url)
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect();
+        }
+        if !self.db_path().exists() {
+            return Default::default();
+        }
+        let db = self.db();
+        let mut stmt = db.prepare(sql).expect(sql);
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect(sql);
+        rows.collect::<Result<_, _>>().expect(sql)
+    }
+
+    /// The rows of a query whose columns are all text (or NULL), on either
+    /// engine.
+    pub fn texts(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        if let Some(url) = self.database_url() {
+            return super::postgres::connect(&url)
+                .query(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .iter()
+                .map(|r| (0..r.len()).map(|i| r.get(i)).collect())
+                .collect();
+        }
+        let db = self.db();
+        let mut stmt = db.prepare(sql).expect(sql);
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+            .expect(sql);
+        rows.collect::<Result<_, _>>().expect(sql)
+    }
+
+    /// A `gazette` command on this intake's site and database (its
+    /// `[intake] database` override, none of the others).
+    pub fn run(&self, args: &[&str]) -> std::process::Output {
+        let env: Vec<(&str, String)> = self
+            .env
+            .iter()
+            .filter(|(k, _)| *k == "GAZETTE_INTAKE_DATABASE")
+            .cloned()
+            .collect();
+        super::run(args, self.site.path(), &env)
     }
 
     /// Stored returns.

@@ -35,8 +35,10 @@ async fn export(inner: &Inner, id: &str, xlsx: bool) -> Result<Response, Error> 
     let ext = if xlsx { "xlsx" } else { "csv" };
     let d = Arc::clone(&def);
     let rows = inner
-        .readers
-        .run(move |c| crate::exchange::export_rows(c, &d))
+        .store
+        .read("the admin pages", move |c| {
+            crate::exchange::export_rows(c, &d)
+        })
         .await?;
     // Building a workbook is CPU work: off the async threads too.
     let d = Arc::clone(&def);

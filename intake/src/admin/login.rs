@@ -153,10 +153,11 @@ async fn check_password(inner: &Inner, ip: IpAddr, password: String, hash: Strin
         .unwrap_or(false);
     let from = ip.to_string();
     let record = inner
-        .writer
-        .apply(Arc::new(move |conn| {
-            db::record_login(conn, crate::store::now_ms(), &from, ok)
-        }))
+        .store
+        .apply(
+            "the admin pages",
+            Arc::new(move |conn| db::record_login(conn, crate::store::now_ms(), &from, ok)),
+        )
         .await;
     if let Err(e) = record {
         // The login itself does not depend on its record being written.

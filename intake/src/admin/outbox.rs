@@ -20,8 +20,8 @@ pub(super) async fn page(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Page, Error> {
     let (rows, replies) = inner
-        .readers
-        .run(|c| {
+        .store
+        .read("the admin pages", |c| {
             Ok((
                 crate::store::outbox_rows(c)?,
                 crate::mailbox::reply_rows(c, 200)?,
@@ -78,8 +78,11 @@ pub(super) async fn retry_one(
 async fn requeue(inner: &Inner, id: Option<i64>) -> Result<Response, Error> {
     let now = crate::store::now_ms();
     let n = inner
-        .writer
-        .apply(Arc::new(move |conn| db::requeue(conn, id, now)))
+        .store
+        .apply(
+            "the admin pages",
+            Arc::new(move |conn| db::requeue(conn, id, now)),
+        )
         .await?;
     if n > 0 {
         inner.outbox_wake.notify_one();

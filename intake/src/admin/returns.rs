@@ -24,8 +24,8 @@ fn detail_href(reference: &str) -> String {
 
 pub(super) async fn index(State(inner): State<Arc<Inner>>, admin: Admin) -> Result<Page, Error> {
     let (counts, outbox, logins, (failed_total, failed_mail)) = inner
-        .readers
-        .run(|c| {
+        .store
+        .read("the admin pages", |c| {
             Ok((
                 db::counts(c)?,
                 crate::store::outbox_rows(c)?,
@@ -77,8 +77,10 @@ pub(super) async fn list(
         .unwrap_or(1)
         .max(1);
     let list = inner
-        .readers
-        .run(move |c| db::list(c, &id, status, page - 1))
+        .store
+        .read("the admin pages", move |c| {
+            db::list(c, &id, status, page - 1)
+        })
         .await?;
     let rows: Vec<_> = list
         .rows
@@ -181,8 +183,8 @@ async fn detail_page(
     }
     let lookup = reference.clone();
     let (d, mail) = inner
-        .readers
-        .run(move |c| {
+        .store
+        .read("the admin pages", move |c| {
             let Some(d) = db::detail(c, &lookup)? else {
                 return Ok((None, None));
             };
@@ -323,8 +325,11 @@ async fn change(
     let target = reference.clone();
     let now = crate::store::now_ms();
     let changed = inner
-        .writer
-        .apply(Arc::new(move |conn| db::change(conn, &target, &c, now)))
+        .store
+        .apply(
+            "the admin pages",
+            Arc::new(move |conn| db::change(conn, &target, &c, now)),
+        )
         .await?;
     if changed == 0 {
         return Err(no_return(&reference));

@@ -9,6 +9,7 @@
 //! thread through a channel; reads go through [`Readers::run`], which uses
 //! `spawn_blocking`.
 
+pub(crate) mod pg;
 mod read;
 mod writer;
 
@@ -18,7 +19,9 @@ pub(crate) use writer::*;
 use crate::status::Source;
 use rusqlite::{Connection, TransactionBehavior};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// Schema migrations; `PRAGMA user_version` counts how many have run.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -152,6 +155,165 @@ pub enum StoreError {
     Sqlite(String),
     #[error("the database writer has stopped")]
     Closed,
+    #[error("{0} works on a SQLite database only so far, not on PostgreSQL")]
+    SqliteOnly(&'static str),
+}
+
+/// The one seam every handler and the worker store and read through: the
+/// embedded SQLite file (one writer thread, a reader pool) or PostgreSQL
+/// (`[intake] database = "postgres://…"`, several nodes may share it).
+pub(crate) enum Store {
+    Sqlite {
+        writer: Writer,
+        readers: Arc<Readers>,
+    },
+    Postgres(pg::PgStore),
+}
+
+impl Store {
+    /// Opens (and migrates) the configured database and starts its writer
+    /// thread, which wakes `notify` after commits that queued outbox rows.
+    pub(crate) fn open(
+        config: &config::Config,
+        notify: Arc<Notify>,
+    ) -> anyhow::Result<(Store, std::thread::JoinHandle<()>)> {
+        use anyhow::Context as _;
+        if let Some(url) = config.database_url() {
+            let (store, thread) = pg::PgStore::open(
+                &url,
+                pg::node_name(&config.root),
+                config.intake.outbox_lease,
+                notify,
+            )
+            .with_context(|| format!("[intake.database] {}", pg::redacted(&url)))?;
+            return Ok((Store::Postgres(store), thread));
+        }
+        let path = config.database_path();
+        let conn = open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
+        let (writer, thread) =
+            Writer::start(conn, notify).context("cannot start the database writer thread")?;
+        Ok((
+            Store::Sqlite {
+                writer,
+                readers: Arc::new(Readers::new(path)),
+            },
+            thread,
+        ))
+    }
+
+    pub(crate) fn is_sqlite(&self) -> bool {
+        matches!(self, Store::Sqlite { .. })
+    }
+
+    /// Whether the writer thread has gone (it only stops on shutdown).
+    pub(crate) fn is_closed(&self) -> bool {
+        match self {
+            Store::Sqlite { writer, .. } => writer.is_closed(),
+            Store::Postgres(pg) => pg.is_closed(),
+        }
+    }
+
+    /// The last commit's error, if it failed.
+    pub(crate) fn last_error(&self) -> Option<String> {
+        match self {
+            Store::Sqlite { writer, .. } => writer.last_error(),
+            Store::Postgres(pg) => pg.health.last_error(),
+        }
+    }
+
+    /// Stores a return and its outbox rows; answers after the commit.
+    pub(crate) async fn insert(&self, s: NewSubmission) -> Result<Stored, StoreError> {
+        match self {
+            Store::Sqlite { writer, .. } => writer.insert(s).await,
+            Store::Postgres(pg) => pg.insert(s).await,
+        }
+    }
+
+    pub(crate) async fn pending_count(&self) -> Result<i64, StoreError> {
+        match self {
+            Store::Sqlite { readers, .. } => {
+                readers
+                    .run(|c| {
+                        c.query_row(
+                            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+                            [],
+                            |r| r.get::<_, i64>(0),
+                        )
+                    })
+                    .await
+            }
+            Store::Postgres(pg) => pg.pending_count().await,
+        }
+    }
+
+    pub(crate) async fn submission_by_token(
+        &self,
+        token: String,
+    ) -> Result<Option<Submission>, StoreError> {
+        match self {
+            Store::Sqlite { readers, .. } => {
+                readers.run(move |c| submission_by_token(c, &token)).await
+            }
+            Store::Postgres(pg) => pg.submission_by_token(&token).await,
+        }
+    }
+
+    /// Due outbox rows for this node's worker. SQLite has one node, so
+    /// due is claimed; PostgreSQL claims them with a lease.
+    pub(crate) async fn claim(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        match self {
+            Store::Sqlite { readers, .. } => readers.run(move |c| due(c, now, limit)).await,
+            Store::Postgres(pg) => pg.claim(now, limit).await,
+        }
+    }
+
+    /// When the earliest pending notification or reply is due.
+    pub(crate) async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        match self {
+            Store::Sqlite { readers, .. } => {
+                readers
+                    .run(|c| {
+                        let a = next_due(c)?;
+                        let b = crate::mailbox::next_reply_due(c)?;
+                        Ok(a.into_iter().chain(b).min())
+                    })
+                    .await
+            }
+            Store::Postgres(pg) => pg.next_due().await,
+        }
+    }
+
+    pub(crate) async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite { writer, .. } => writer.mark(marks).await,
+            Store::Postgres(pg) => pg.mark(&marks).await,
+        }
+    }
+
+    /// A read on a SQLite connection (the admin pages, the mailbox's
+    /// replies): not yet written for PostgreSQL.
+    pub(crate) async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite { readers, .. } => readers.run(f).await,
+            Store::Postgres(_) => Err(StoreError::SqliteOnly(what)),
+        }
+    }
+
+    /// A write in the SQLite writer's transaction (see [`Writer::apply`]).
+    pub(crate) async fn apply(&self, what: &'static str, f: ApplyFn) -> Result<usize, StoreError> {
+        match self {
+            Store::Sqlite { writer, .. } => writer.apply(f).await,
+            Store::Postgres(_) => Err(StoreError::SqliteOnly(what)),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -167,6 +329,10 @@ pub fn now_ms() -> i64 {
 /// Opens (creating if needed) the database with the durability settings and
 /// brings its schema up to date.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let text = path.to_string_lossy();
+    if text.contains("postgres://") || text.contains("postgresql://") {
+        return Err(StoreError::SqliteOnly("this command"));
+    }
     if let Some(dir) = path.parent() {
         if !dir.as_os_str().is_empty() {
             std::fs::create_dir_all(dir)

@@ -59,7 +59,7 @@ pub(crate) struct Health {
 }
 
 impl Health {
-    fn set(&self, error: Option<String>) {
+    pub(crate) fn set(&self, error: Option<String>) {
         if let Ok(mut e) = self.last_error.lock() {
             *e = error;
         }
