@@ -59,18 +59,21 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
         [
             "404.html",
             "favicon.svg",
+            "forms/contacts/contacts-blank.pdf",
             "forms/contacts/contacts.xlsx",
             "forms/contacts/index.html",
             "forms/contacts/print.html",
             "forms/index.html",
             "index.html",
             "manuals/guide/guide-offline.html",
+            "manuals/guide/guide.pdf",
             "manuals/guide/index.html",
             "manuals/guide/print.html",
             "manuals/guide/start.html",
             "manuals/guide/submit.html",
             "manuals/index.html",
             "notices/first/index.html",
+            "notices/first/notice.pdf",
             "notices/index.html",
             "print.css",
             "robots.txt",
@@ -239,10 +242,18 @@ fn an_edited_body_re_renders_only_its_page() {
     let before = built.outputs.clone();
     append(&root, "content/notices/first.md", "\n补充一句。\n");
     let rendered = built.update_doc(&mut site, "notices/first.md").unwrap();
-    assert_eq!(rendered, Some(vec!["notices/first/index.html".to_string()]));
+    // The page and the notice's PDF, made from it.
+    let pdf = "notices/first/notice.pdf";
+    assert_eq!(
+        rendered,
+        Some(vec![
+            "notices/first/index.html".to_string(),
+            pdf.to_string()
+        ])
+    );
     assert!(text(&built.outputs, "notices/first/index.html").contains("补充一句。"));
     for (path, bytes) in &before {
-        if path != "notices/first/index.html" {
+        if path != "notices/first/index.html" && path != pdf {
             assert_eq!(built.outputs[path], *bytes, "{path} changed");
         }
     }
@@ -283,6 +294,7 @@ fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
             "index.html",
             "manuals/index.html",
             "notices/first/index.html",
+            "notices/first/notice.pdf",
             "notices/index.html",
             "robots.txt",
             "sitemap.xml",
