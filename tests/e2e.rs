@@ -13,6 +13,7 @@ mod mailbox;
 mod manuals;
 mod office_exchange;
 mod office_fax;
+mod pdf;
 mod publishing;
 mod search;
 mod seed;

@@ -211,7 +211,7 @@ fn one_unit(b: &Blank, m: &Measure) -> Vec<Page> {
     let per_line = ((answer_w - 2.0 * PAD) / HAND).floor().max(1.0) as usize;
     let (head_ops, top) = heading(b, m, left, width);
     let bottom = draw::A4_H - 15.0 * MM;
-    // Rows of handwriting lines; shrunk (to 7 mm) if the fields would not fit one page.
+    // Handwriting lines a field needs: its characters over the row width.
     let lines_of = |c: &Column| -> usize {
         if c.long {
             3
@@ -219,13 +219,8 @@ fn one_unit(b: &Blank, m: &Measure) -> Vec<Page> {
             c.chars.div_ceil(per_line).clamp(1, 3)
         }
     };
-    let total_lines: usize = b.columns.iter().map(lines_of).sum();
-    let note_h = b.notes.len() as f32 * NOTE * 3.0 + 3.0 * MM;
-    let room = bottom - top - note_h;
-    let hand_lead = (room / total_lines.max(1) as f32).clamp(7.0 * MM, 10.0 * MM);
     let edges = [left, left + label_w, left + width];
-    let mut blocks = Vec::new();
-    for c in &b.columns {
+    let row = |c: &Column, hand_lead: f32| -> Block {
         let label = m.wrap(&c.label, LABEL, label_w - 2.0 * PAD);
         let options = if c.options.is_empty() {
             Vec::new()
@@ -263,9 +258,22 @@ fn one_unit(b: &Blank, m: &Measure) -> Vec<Page> {
             y += LABEL_LEAD;
         }
         frame_row(&edges, h, &mut r.ops);
-        blocks.push(r);
+        r
+    };
+    // Handwriting lines of 10 mm, closer (down to 6 mm) if that keeps the
+    // unit on one page.
+    let foot = notes(b, m, left, width);
+    let foot_h: f32 = foot.iter().map(|b| b.h).sum();
+    let mut blocks = Vec::new();
+    let mut lead = 10.0 * MM;
+    while lead >= 6.0 * MM {
+        blocks = b.columns.iter().map(|c| row(c, lead)).collect();
+        if blocks.iter().map(|b| b.h).sum::<f32>() + foot_h <= bottom - top {
+            break;
+        }
+        lead -= 0.5 * MM;
     }
-    blocks.extend(notes(b, m, left, width));
+    blocks.extend(foot);
     let (flowed, _) = paginate(&blocks, top, 15.0 * MM, bottom, 0);
     flowed
         .into_iter()
@@ -279,4 +287,49 @@ fn one_unit(b: &Blank, m: &Measure) -> Vec<Page> {
             p
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn col(label: &str, chars: usize) -> Column {
+        Column {
+            label: label.into(),
+            chars,
+            options: Vec::new(),
+            long: false,
+            required: true,
+        }
+    }
+
+    #[test]
+    fn columns_that_fit_landscape_are_rows_and_a_wide_form_is_one_unit_per_page() {
+        let font = Font::find(Path::new("")).unwrap_or_else(|e| panic!("{e}"));
+        let face = font.face().unwrap();
+        let m = Measure {
+            shaper: Shaper::new(&face),
+        };
+        // 单位全称 takes at least 14 handwritten characters.
+        let name = col("单位全称", 14);
+        assert!(column_width(&name, &m) >= 14.0 * HAND);
+        // A label wider than its answer widens the column instead of overflowing.
+        let short = col("统一社会信用代码", 1);
+        assert!(column_width(&short, &m) >= m.width("统一社会信用代码", LABEL) / 2.0);
+        let narrow = Blank {
+            annex: Some(3),
+            title: "联系人信息表",
+            columns: vec![name.clone(), col("联系人", 5), col("电话", 12)],
+            notes: vec!["请于7月27日前报送。".into()],
+        };
+        let (pdf, layout) = render(&narrow, &font).unwrap();
+        assert_eq!(layout, BlankLayout::Rows);
+        assert!(pdf.starts_with(b"%PDF-"));
+        let wide = Blank {
+            columns: (0..14).map(|i| col(&format!("第{i}项"), 14)).collect(),
+            ..narrow
+        };
+        assert_eq!(render(&wide, &font).unwrap().1, BlankLayout::OneUnitPerPage);
+    }
 }

@@ -69,7 +69,7 @@ pub(crate) fn paginate(
             }
             need = need.min(bottom - top);
         }
-        let breaks = !fresh && (b.page_before || y + need > bottom + 0.01);
+        let breaks = !fresh && (b.page_before || y + need > bottom + 0.1);
         if breaks {
             pages.push(Flowed {
                 ops: Vec::new(),

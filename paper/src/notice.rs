@@ -97,7 +97,7 @@ fn first_page_header(n: &Notice, m: &Measure) -> (Vec<Op>, f32) {
     let mark_top = 30.0 * MM;
     let w = m.width(n.mark, mark_size);
     ops.push(coloured(
-        (A4_W - w) / 2.0,
+        LEFT + (WIDTH - w) / 2.0,
         mark_top + m.ascent(mark_size),
         mark_size,
         n.mark,
@@ -152,7 +152,6 @@ fn lines(
 ) -> Vec<Block> {
     let mut out = Vec::new();
     let wrapped = wrap_hanging(m, s, BODY, WIDTH - first_indent, WIDTH - indent);
-    let count = wrapped.len();
     for (i, l) in wrapped.into_iter().enumerate() {
         let x = LEFT + if i == 0 { first_indent } else { indent };
         out.push(Block {
@@ -165,7 +164,8 @@ fn lines(
                 ink: draw::BLACK,
                 bold,
             }],
-            keep_next: keep || (count > 1 && i == 0),
+            // On the 函's fixed grid a paragraph may leave one line behind.
+            keep_next: keep,
             ..Block::default()
         });
     }
