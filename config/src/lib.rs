@@ -334,12 +334,23 @@ pub struct Fax {
 }
 
 /// The PDFs the build makes (notice, blank forms, manuals) and the receipts'.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Pdf {
+    /// Whether `build` makes the PDFs (on by default).
+    pub enabled: bool,
     /// A TrueType/OpenType font with CJK glyphs; empty: `[fax] font`, else
     /// the usual system places.
     pub font: PathBuf,
+}
+
+impl Default for Pdf {
+    fn default() -> Self {
+        Pdf {
+            enabled: true,
+            font: PathBuf::new(),
+        }
+    }
 }
 
 impl Config {

@@ -428,7 +428,7 @@ fn table(m: &Measure, head: &[String], rows: &[Vec<String>], blocks: &mut Vec<Bl
     }
 }
 
-/// A figure: its caption under a frame (the drawing itself is on the web page).
+/// A figure (its SVG drawn) with its caption under it.
 fn figure(m: &Measure, c: &crate::Chapter, alt: &str, src: &str, blocks: &mut Vec<Block>) {
     let svg = c
         .figures
@@ -436,11 +436,11 @@ fn figure(m: &Measure, c: &crate::Chapter, alt: &str, src: &str, blocks: &mut Ve
         .find(|(p, _)| p == src)
         .map(|(_, s)| s.as_str());
     let caption = if alt.is_empty() { src } else { alt };
-    let lines = crate::svg::drawing(svg, WIDTH);
-    let h = lines.height;
+    let drawing = crate::svg::drawing(svg, m, LEFT, WIDTH, (BOTTOM - TOP) * 0.6);
+    let h = drawing.height;
     let mut b = Block {
         h: h + LEAD,
-        ops: lines.ops,
+        ops: drawing.ops,
         ..Block::default()
     };
     let cap = format!("图　{caption}");
@@ -453,12 +453,6 @@ fn figure(m: &Measure, c: &crate::Chapter, alt: &str, src: &str, blocks: &mut Ve
         ink: GREY,
         bold: false,
     });
-    for op in &mut b.ops {
-        if let Op::Line { x1, x2, .. } = op {
-            *x1 += LEFT;
-            *x2 += LEFT;
-        }
-    }
     blocks.push(Block::gap(LEAD * 0.5));
     blocks.push(b);
     blocks.push(Block::gap(LEAD * 0.5));

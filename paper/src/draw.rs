@@ -53,6 +53,12 @@ pub(crate) enum Op {
         h: f32,
         ink: Ink,
     },
+    /// Polylines (each closed or open), filled and/or stroked (a figure's shapes).
+    Shape {
+        lines: Vec<(Vec<(f32, f32)>, bool)>,
+        fill: Option<Ink>,
+        stroke: Option<(Ink, f32)>,
+    },
 }
 
 impl Op {
@@ -64,6 +70,13 @@ impl Op {
             Op::Line { y1, y2, .. } => {
                 *y1 += dy;
                 *y2 += dy;
+            }
+            Op::Shape { lines, .. } => {
+                for (points, _) in lines {
+                    for p in points {
+                        p.1 += dy;
+                    }
+                }
             }
         }
         op
@@ -240,6 +253,38 @@ fn draw(
                 surface.set_stroke(Some(Stroke {
                     paint: colour(*ink).into(),
                     width: *width,
+                    ..Stroke::default()
+                }));
+                surface.draw_path(&path);
+            }
+        }
+        Op::Shape {
+            lines,
+            fill,
+            stroke,
+        } => {
+            let mut pb = PathBuilder::new();
+            for (points, closed) in lines {
+                let mut it = points.iter();
+                let Some(&(x, y)) = it.next() else {
+                    continue;
+                };
+                pb.move_to(x, y);
+                for &(x, y) in it {
+                    pb.line_to(x, y);
+                }
+                if *closed {
+                    pb.close();
+                }
+            }
+            if let Some(path) = pb.finish() {
+                surface.set_fill(fill.map(|ink| Fill {
+                    paint: colour(ink).into(),
+                    ..Fill::default()
+                }));
+                surface.set_stroke(stroke.map(|(ink, width)| Stroke {
+                    paint: colour(ink).into(),
+                    width,
                     ..Stroke::default()
                 }));
                 surface.draw_path(&path);

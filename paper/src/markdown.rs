@@ -29,6 +29,26 @@ pub(crate) enum Node {
     Rule,
 }
 
+/// A Rust block as mdBook shows it: `# ` lines hidden, `##` as `#`.
+fn shown_rust(code: &str) -> String {
+    let mut out = String::new();
+    for line in code.lines() {
+        let t = line.trim_start();
+        if t == "#" || t.starts_with("# ") {
+            continue;
+        }
+        if let Some(rest) = t.strip_prefix("##") {
+            out.push_str(&line[..line.len() - t.len()]);
+            out.push('#');
+            out.push_str(rest);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Every block of `src` in order.
 pub(crate) fn parse(src: &str) -> Vec<Node> {
     let opts = Options::ENABLE_TABLES
@@ -56,6 +76,8 @@ struct State {
     quote: usize,
     heading: Option<u8>,
     code: Option<String>,
+    /// The open code block is Rust: its `# ` lines are hidden, as in mdBook.
+    rust: bool,
     table: Option<(Vec<String>, Vec<Vec<String>>, bool)>,
     row: Vec<String>,
     image: Option<(String, String)>,
@@ -68,6 +90,7 @@ impl State {
                 Event::Text(t) => code.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let code = self.code.take().unwrap_or_default();
+                    let code = if self.rust { shown_rust(&code) } else { code };
                     self.out
                         .push(Node::Code(code.trim_end_matches('\n').to_string()));
                 }
@@ -108,7 +131,12 @@ impl State {
             }
             Event::Start(Tag::CodeBlock(kind)) => {
                 self.flush();
-                let _ = matches!(kind, CodeBlockKind::Fenced(_));
+                self.rust = match &kind {
+                    CodeBlockKind::Fenced(info) => {
+                        info.split([',', ' ']).next().unwrap_or("").trim() == "rust"
+                    }
+                    CodeBlockKind::Indented => false,
+                };
                 self.code = Some(String::new());
             }
             Event::Start(Tag::List(first)) => {
@@ -263,5 +291,20 @@ mod tests {
                 src: "images/a.svg".into()
             }
         );
+    }
+}
+
+#[cfg(test)]
+mod rust_tests {
+    use super::*;
+
+    #[test]
+    fn hidden_rust_lines_are_left_out() {
+        let nodes = parse("```rust\n# use std::fmt;\nfn main() {}\n##[derive(Debug)]\n```\n\n```text\n# kept\n```\n");
+        assert_eq!(
+            nodes[0],
+            Node::Code("fn main() {}\n#[derive(Debug)]".into())
+        );
+        assert_eq!(nodes[1], Node::Code("# kept".into()));
     }
 }

@@ -37,6 +37,9 @@ pub(super) fn manual_pdf(m: &Manual) -> String {
 /// Every PDF the build makes, with the source that writes it.
 pub(super) fn outputs(site: &crate::model::Site) -> Vec<(String, String)> {
     let mut out = Vec::new();
+    if !site.config.pdf.enabled {
+        return out;
+    }
     for d in &site.content.docs {
         if d.meta.notice.is_some() {
             out.push((notice_pdf(d), d.source_str()));
@@ -61,6 +64,9 @@ enum Job<'a> {
 /// Makes every PDF; problems name the source.
 pub(super) fn render_pdfs(ctx: &Shared) -> (Outputs, Vec<Problem>) {
     let site = ctx.site;
+    if !site.config.pdf.enabled {
+        return (Outputs::new(), Vec::new());
+    }
     let mut jobs = Vec::new();
     for d in &site.content.docs {
         if let Some(n) = &d.meta.notice {
@@ -100,7 +106,11 @@ pub(super) fn render_pdfs(ctx: &Shared) -> (Outputs, Vec<Problem>) {
 
 /// The PDF of notice `d` (None if it is no notice), for an update of its page.
 pub(super) fn notice_file(ctx: &Shared, d: &Doc) -> Option<super::emit::OneFile> {
-    let n = d.meta.notice.as_ref()?;
+    let n = d
+        .meta
+        .notice
+        .as_ref()
+        .filter(|_| ctx.site.config.pdf.enabled)?;
     let font = match font(ctx.site.config.pdf_font()) {
         Ok(f) => f,
         Err(e) => {
