@@ -500,3 +500,26 @@ fn the_receipt_page_offers_its_pdf_with_reference_answers_and_contacts() {
     let forged = format!("/receipts/{reference}{}/receipt.pdf", "0".repeat(32));
     assert_eq!(http::get(intake.addr(), &forged).status, 404);
 }
+
+#[test]
+fn without_a_cjk_font_the_build_says_what_to_install() {
+    let out = tempfile::tempdir().unwrap();
+    let result = crate::common::gazette()
+        .args(["build", "--root"])
+        .arg(repo())
+        .arg("--output")
+        .arg(out.path().join("public"))
+        .env("GAZETTE_PDF_FONT", "/nonexistent/fonts/仿宋.ttf")
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("[pdf] font"), "{err}");
+    assert!(err.contains("/nonexistent/fonts/仿宋.ttf"), "{err}");
+    assert!(err.contains("apt-get install fonts-wqy-microhei"), "{err}");
+    // Nothing half-made: no PDF set in a fallback font.
+    assert!(!out
+        .path()
+        .join("public/notices/2016-216/notice.pdf")
+        .exists());
+}
