@@ -434,6 +434,15 @@ fn each_manual_pdf_has_cover_contents_and_an_outline_matching_its_summary() {
             let flat: String = on_page.split_whitespace().collect();
             let t: String = title.split_whitespace().collect();
             assert!(flat.contains(&t), "{id}: {title} not on page {page}");
+            // Each page carries its number and the running head.
+            assert!(
+                flat.contains(&format!("—{page}—")),
+                "{id}: page {page}: {on_page}"
+            );
+            assert!(
+                on_page.starts_with("广东省专业技术人才"),
+                "{id}: page {page}: {on_page}"
+            );
             let line = contents
                 .lines()
                 .find(|l| l.contains(title.as_str()))
