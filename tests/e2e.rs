@@ -14,6 +14,7 @@ mod mailbox;
 mod manuals;
 mod office_exchange;
 mod office_fax;
+mod pdf;
 mod print;
 mod publishing;
 mod running;

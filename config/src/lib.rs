@@ -42,6 +42,7 @@ pub struct Config {
     pub fax: Fax,
     pub admin: Admin,
     pub mailbox: Mailbox,
+    pub pdf: Pdf,
     /// Folder the config was read from; every relative path is resolved against it.
     #[serde(skip)]
     pub root: PathBuf,
@@ -338,6 +339,43 @@ pub struct Fax {
     pub command: Vec<String>,
     /// A TrueType/OpenType font with CJK glyphs; empty: look in the usual system places.
     pub font: PathBuf,
+}
+
+/// The PDFs the build makes (notice, blank forms, manuals) and the receipts'.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pdf {
+    /// Whether `build` makes the PDFs (on by default).
+    pub enabled: bool,
+    /// A TrueType/OpenType font with CJK glyphs; empty: `[fax] font`, else
+    /// the usual system places.
+    pub font: PathBuf,
+}
+
+impl Default for Pdf {
+    fn default() -> Self {
+        Pdf {
+            enabled: true,
+            font: PathBuf::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The font file `[pdf] font` (or `[fax] font`) names, resolved; empty
+    /// when neither is set (search the system).
+    pub fn pdf_font(&self) -> PathBuf {
+        let named = if self.pdf.font.as_os_str().is_empty() {
+            &self.fax.font
+        } else {
+            &self.pdf.font
+        };
+        if named.as_os_str().is_empty() {
+            PathBuf::new()
+        } else {
+            self.resolve(named)
+        }
+    }
 }
 
 /// The office mailbox that `gazette intake` (and `gazette mailbox --once`)

@@ -87,12 +87,13 @@ impl Font {
         &self.0.family
     }
 
-    pub(crate) fn pdf_font(&self) -> krilla::text::Font {
+    /// The font as the PDF writer takes it (for other documents set in it).
+    pub fn pdf_font(&self) -> krilla::text::Font {
         self.0.pdf.clone()
     }
 
     /// The face the PDF embeds, for measuring text.
-    pub(crate) fn face(&self) -> Result<FontRef<'_>, String> {
+    pub fn face(&self) -> Result<FontRef<'_>, String> {
         FontRef::from_index(self.0.data.as_slice(), self.0.index)
             .map_err(|e| format!("font {}: {e}", self.0.path.display()))
     }

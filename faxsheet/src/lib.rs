@@ -26,7 +26,7 @@
 
 mod font;
 mod render;
-mod text;
+pub mod text;
 
 pub use font::{Font, FontError, SEARCH_PATHS};
 pub use render::render;

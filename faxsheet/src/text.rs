@@ -7,7 +7,7 @@ use skrifa::instance::{LocationRef, Size};
 use skrifa::metrics::GlyphMetrics;
 use skrifa::{FontRef, MetadataProvider};
 
-pub(crate) struct Shaper<'a> {
+pub struct Shaper<'a> {
     charmap: Charmap<'a>,
     metrics: GlyphMetrics<'a>,
     upem: f32,
@@ -30,7 +30,7 @@ impl<'a> Shaper<'a> {
     }
 
     /// Glyph and advance in em; a character the font lacks becomes .notdef (a box).
-    fn glyph(&self, ch: char) -> (u32, f32) {
+    pub fn glyph(&self, ch: char) -> (u32, f32) {
         let gid = self.charmap.map(ch).unwrap_or_default();
         let adv = self.metrics.advance_width(gid).unwrap_or(0.0) / self.upem;
         (gid.to_u32(), adv)

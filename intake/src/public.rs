@@ -218,12 +218,32 @@ fn warn_no_client_address() {
     });
 }
 
-pub(crate) async fn get_receipt(
-    State(inner): State<Arc<Inner>>,
-    format: Format,
+/// `GET /receipts/{token}/receipt.pdf`: the receipt as a PDF, set by the
+/// fax sheet's layer (the office's header, reference, received time, the
+/// 逾期 mark, every answer, then the office's contacts).
+pub(crate) const RECEIPT_PDF_ROUTE: &str = "/receipts/{token}/receipt.pdf";
+
+/// Where the receipt at `token` has its PDF.
+fn receipt_pdf_route(token: &str) -> String {
+    format!("{}/receipt.pdf", paths::receipt(token))
+}
+
+/// A stored receipt (or a decoy's), owned.
+struct Found {
+    form_id: String,
+    form_title: String,
+    annex: Option<u32>,
+    reference: String,
+    received_at: i64,
+    late: bool,
+    rows: Vec<(String, String)>,
+}
+
+async fn find_receipt(
+    inner: &Arc<Inner>,
     token: Result<Path<String>, PathRejection>,
-) -> Result<Response, Error> {
-    let said = Said(&inner);
+) -> Result<(String, Found), Error> {
+    let said = Said(inner);
     let token = match token {
         Ok(Path(t)) if refs::is_token(&t) => t,
         _ => return Err(said.no_receipt()),
@@ -234,41 +254,179 @@ pub(crate) async fn get_receipt(
         said.unavailable()
     })?;
     let forms = inner.forms();
-    let res = match found {
+    let found = match found {
         Some(sub) => {
             let def = forms.get(&sub.form_id);
             let rows = answer_rows(def.map(|d| d.as_ref()), &sub.answers);
-            receipt(
-                format,
-                ReceiptView {
-                    form_id: &sub.form_id,
-                    form_title: &sub.form_title,
-                    annex: def.and_then(|d| d.annex),
-                    reference: &sub.reference,
-                    received_at: sub.received_at,
-                    late: sub.late,
-                    rows: &rows,
-                },
-            )
+            Found {
+                annex: def.and_then(|d| d.annex),
+                form_id: sub.form_id,
+                form_title: sub.form_title,
+                reference: sub.reference,
+                received_at: sub.received_at,
+                late: sub.late,
+                rows,
+            }
         }
         None => {
             let d = inner.decoys.get(&token).ok_or_else(|| said.no_receipt())?;
             let def = forms.get(&d.form_id);
-            receipt(
-                format,
-                ReceiptView {
-                    form_id: &d.form_id,
-                    form_title: def.map(|d| d.title.as_str()).unwrap_or(""),
-                    annex: def.and_then(|d| d.annex),
-                    reference: &d.reference,
-                    received_at: d.received_at,
-                    late: false,
-                    rows: &d.rows,
-                },
-            )
+            Found {
+                form_title: def.map(|d| d.title.clone()).unwrap_or_default(),
+                annex: def.and_then(|d| d.annex),
+                form_id: d.form_id,
+                reference: d.reference,
+                received_at: d.received_at,
+                late: false,
+                rows: d.rows,
+            }
         }
     };
+    Ok((token, found))
+}
+
+pub(crate) async fn get_receipt(
+    State(inner): State<Arc<Inner>>,
+    format: Format,
+    token: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let (token, f) = find_receipt(&inner, token).await?;
+    let pdf_url = inner.links().intake(&receipt_pdf_route(&token));
+    Ok(receipt(
+        format,
+        ReceiptView {
+            form_id: &f.form_id,
+            form_title: &f.form_title,
+            annex: f.annex,
+            reference: &f.reference,
+            received_at: f.received_at,
+            late: f.late,
+            rows: &f.rows,
+            pdf_url: &pdf_url,
+        },
+    ))
+}
+
+pub(crate) async fn get_receipt_pdf(
+    State(inner): State<Arc<Inner>>,
+    token: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let (_, f) = find_receipt(&inner, token).await?;
+    let config = &inner.config;
+    let office = format!("{} {}", config.office.name, config.office.section)
+        .trim()
+        .to_string();
+    let form_title = match f.annex {
+        Some(n) => format!("附件{n} {}", f.form_title),
+        None => f.form_title.clone(),
+    };
+    let received = format!("{}（北京时间）", cst_text(f.received_at));
+    let mut rows = f.rows.clone();
+    rows.push((
+        "报送状态".into(),
+        if f.late {
+            "逾期（截止日期后报送）".into()
+        } else {
+            "按时报送".into()
+        },
+    ));
+    for (key, label) in [
+        ("person", "联系人"),
+        ("phone", "联系电话"),
+        ("fax", "传真"),
+        ("email", "电子邮件"),
+        ("address", "地址"),
+    ] {
+        let v = match key {
+            "person" => &config.office.person,
+            "phone" => &config.office.phone,
+            "fax" => &config.office.fax,
+            "email" => &config.office.email,
+            _ => &config.office.address,
+        };
+        if !v.is_empty() {
+            let mark = if config.office.is_unconfirmed(key) {
+                "【待核实】"
+            } else {
+                ""
+            };
+            rows.push((format!("受理单位{label}"), format!("{v}{mark}")));
+        }
+    }
+    let font_path = config.pdf_font();
+    let reference = f.reference.clone();
+    let late = f.late;
+    // Font loading, layout and subsetting are CPU work: off the async thread.
+    let pdf = tokio::task::spawn_blocking(move || {
+        let font = receipt_font(font_path)?;
+        faxsheet::render(
+            &faxsheet::Sheet {
+                office: &office,
+                form_title: &form_title,
+                reference: &reference,
+                received: &received,
+                late,
+                rows: &rows,
+            },
+            &font,
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    let pdf = pdf.map_err(|e| {
+        tracing::error!("receipt PDF: {e}");
+        Error::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "暂时无法生成PDF回执",
+            "服务器缺少中文字体，暂时无法生成PDF回执（管理员请安装 fonts-wqy-microhei，或在 gazette.toml 的 [pdf] font 指定字体）。请使用回执页面打印。",
+        )
+    })?;
+    let name = format!("回执-{}.pdf", f.reference);
+    let mut res = (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"receipt-{}.pdf\"; filename*=UTF-8''{}",
+                    f.reference,
+                    pct(&name)
+                ),
+            ),
+        ],
+        pdf,
+    )
+        .into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, private"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
     Ok(res)
+}
+
+/// The receipt's font, found on first use (and again if the setting changes).
+fn receipt_font(path: std::path::PathBuf) -> Result<faxsheet::Font, String> {
+    static FOUND: std::sync::Mutex<Option<(std::path::PathBuf, faxsheet::Font)>> =
+        std::sync::Mutex::new(None);
+    let mut found = FOUND.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((p, f)) = found.as_ref() {
+        if *p == path {
+            return Ok(f.clone());
+        }
+    }
+    let f = faxsheet::Font::find(&path).map_err(|e| e.to_string())?;
+    *found = Some((path, f.clone()));
+    Ok(f)
 }
 
 struct ReceiptView<'a> {
@@ -279,6 +437,7 @@ struct ReceiptView<'a> {
     received_at: i64,
     late: bool,
     rows: &'a [(String, String)],
+    pdf_url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -326,6 +485,7 @@ fn receipt(format: Format, r: ReceiptView<'_>) -> Response {
             .with("received", &received)
             .with("late", &r.late)
             .with("answers", &rows)
+            .with("pdf_url", r.pdf_url)
             .into_response()
         }
     };

@@ -39,6 +39,7 @@ fn routes() -> Router<Arc<Inner>> {
             axum::routing::post(public::post_form).get(public::get_form),
         )
         .route(paths::RECEIPT_ROUTE, get(public::get_receipt))
+        .route(public::RECEIPT_PDF_ROUTE, get(public::get_receipt_pdf))
         .route("/healthz", get(public::healthz))
         .route("/search", get(crate::search::search_page))
         .route("/search/", get(crate::search::search_page))

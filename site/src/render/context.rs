@@ -28,6 +28,16 @@ pub(super) struct Shared<'a> {
     /// They are the same on every page at one folder depth, and rendering
     /// the navigation on each of 10,000 pages was most of the template time.
     pub(super) chrome: Mutex<HashMap<(String, String), Arc<Chrome>>>,
+    /// The PDFs made, by output path, with their sizes (set by the `pdfs` step).
+    pub(super) pdf_sizes: std::sync::OnceLock<HashMap<String, usize>>,
+}
+
+/// A link to a PDF the build made, as pages show it.
+#[derive(serde::Serialize)]
+pub(super) struct PdfLink {
+    pub(super) href: String,
+    pub(super) size: String,
+    pub(super) filename: String,
 }
 
 /// `header.html` and `footer.html`, rendered.
@@ -81,6 +91,7 @@ impl<'a> Shared<'a> {
             nav,
             nav_outputs,
             chrome: Default::default(),
+            pdf_sizes: Default::default(),
         }
     }
 
@@ -193,6 +204,26 @@ impl<'a> Shared<'a> {
         });
         self.lock_chrome().insert(key, chrome.clone());
         Some(chrome)
+    }
+
+    /// The link to the PDF at `output` from a page at `root`, if it was made
+    /// (its size from `sizes`, or else from the `pdfs` step).
+    pub(super) fn pdf_link(
+        &self,
+        output: &str,
+        root: &str,
+        filename: String,
+        sizes: Option<&Sizes>,
+    ) -> Option<PdfLink> {
+        let size = match sizes.and_then(|s| s.files.get(output)) {
+            Some(n) => *n,
+            None => *self.pdf_sizes.get()?.get(output)?,
+        };
+        Some(PdfLink {
+            href: format!("{root}{output}"),
+            size: format_size(size),
+            filename,
+        })
     }
 
     pub(super) fn lock_chrome(&self) -> MutexGuard<'_, HashMap<(String, String), Arc<Chrome>>> {

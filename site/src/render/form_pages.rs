@@ -31,6 +31,15 @@ pub(super) fn render_form(ctx: &Shared, f: &FormDef, sizes: &Sizes) -> Vec<OneFi
         let page = FormPage::new(view.clone(), &links, xlsx_bytes);
         let mut c = ctx.base(&output, &page_title, &f.description);
         c.extend(page_context(&page));
+        let name = format!("{page_title} 空白表格.pdf");
+        if let Some(pdf) = ctx.pdf_link(
+            &super::pdf::form_pdf(f),
+            &links::root_prefix(&output),
+            name,
+            Some(sizes),
+        ) {
+            c.insert("pdf", &pdf);
+        }
         results.push(
             ctx.render(template, &c, &source)
                 .map(|html| (output, html.into_bytes().into())),

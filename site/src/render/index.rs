@@ -29,6 +29,10 @@ pub(super) fn build_index(site: &Site) -> Result<Index, Vec<Problem>> {
     claims.content(site);
     claims.forms(site);
     claims.manuals(site);
+    for (out, source) in super::pdf::outputs(site) {
+        claims.claim(&out, &source);
+        claims.index.outputs.insert(out);
+    }
     claims.generated();
     claims.statics(site);
     if claims.problems.is_empty() {

@@ -92,6 +92,13 @@ pub(super) fn render_manual(
     c.insert("manual", &manual_view(m, &root));
     c.insert("chapters", &chapter_list(m, &root, None));
     c.insert("readme", &front);
+    let name = match m.annex {
+        Some(n) => format!("附件{n} {}.pdf", m.title),
+        None => format!("{}.pdf", m.title),
+    };
+    if let Some(pdf) = ctx.pdf_link(&super::pdf::manual_pdf(m), &root, name, None) {
+        c.insert("pdf", &pdf);
+    }
     // The official document, if the book carries one (shown first).
     if let Some(o) = &m.official {
         let name = std::path::Path::new(&o.path)

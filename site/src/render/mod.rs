@@ -29,6 +29,7 @@ mod manuals;
 mod markdown;
 mod notice;
 mod pages;
+mod pdf;
 mod search;
 mod update;
 mod views;
@@ -65,14 +66,22 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
     let ctx = Shared::new(site, &index);
     let mut made = Made::new(sink, &index);
     made.later.extend(site.manual_problems.iter().cloned());
+    timed("pdfs", || pdfs(&ctx, &mut made));
     let (manual_sizes, manual_links) = timed("manuals", || manuals(&ctx, &mut made));
     let file_sizes = timed("spreadsheets", || spreadsheets(&ctx, &mut made));
     // The pages show these files' sizes: they must all be there.
     made.stop_on_problems()?;
-    let sizes = Sizes {
+    let mut sizes = Sizes {
         manual: manual_sizes,
         files: file_sizes,
     };
+    sizes.files.extend(
+        ctx.pdf_sizes
+            .get()
+            .into_iter()
+            .flatten()
+            .map(|(p, n)| (p.clone(), *n)),
+    );
     let (bodies, doc_links) = timed("pages", || pages(&ctx, &sizes, &mut made));
     timed("forms", || forms(&ctx, &sizes, &mut made));
     timed("search", || search_index(&ctx, &mut made));
@@ -214,6 +223,16 @@ fn manuals(ctx: &Shared, made: &mut Made) -> (HashMap<String, usize>, Vec<(Strin
         made.later.extend(manual.problems);
     }
     (sizes, uses)
+}
+
+/// The notice, blank forms and manuals as PDFs, before the pages that
+/// link to them with their sizes.
+fn pdfs(ctx: &Shared, made: &mut Made) {
+    let (files, problems) = pdf::render_pdfs(ctx);
+    let sizes = files.iter().map(|(p, b)| (p.clone(), b.len())).collect();
+    let _ = ctx.pdf_sizes.set(sizes);
+    made.emit_all(files);
+    made.problems.extend(problems);
 }
 
 /// Every form's blank spreadsheet; returns their sizes by output path.

@@ -28,6 +28,10 @@ pub(super) fn insert_notice(
         .map(|(i, a)| attachment(ctx, a, i + 1, &source, root, sizes))
         .collect::<Result<Vec<_>, _>>()?;
     let keywords = n.keywords.join(" ");
+    let pdf_name = format!("{} {}.pdf", n.doc_number, d.title());
+    if let Some(pdf) = ctx.pdf_link(&super::pdf::notice_pdf(d), root, pdf_name, Some(sizes)) {
+        c.insert("notice_pdf", &pdf);
+    }
     c.insert(
         "notice",
         &NoticeView {
@@ -128,13 +132,23 @@ fn attachment<'a>(
             listed,
             kind: "form",
             href: format!("{root}{}", form_page(f)),
-            downloads: [Download {
+            downloads: vec![Download {
                 label: "空白表格",
                 href: format!("{root}{xlsx}"),
                 format: "XLSX".into(),
                 size: sizes.file(&xlsx),
                 filename: format!("附件{number} {name}.xlsx"),
-            }],
+            }]
+            .into_iter()
+            .chain(pdf_download(
+                ctx,
+                sizes,
+                &super::pdf::form_pdf(f),
+                root,
+                "空白表格",
+                format!("附件{number} {name}.pdf"),
+            ))
+            .collect(),
             print: Some(format!("{root}{}", form_print(f))),
         })
     } else if let Some(id) = &a.manual {
@@ -151,13 +165,23 @@ fn attachment<'a>(
             listed,
             kind: "manual",
             href: format!("{root}{}index.html", m.out_dir()),
-            downloads: [Download {
+            downloads: vec![Download {
                 label: "离线版",
                 href: format!("{root}{}", m.download_output()),
                 format: "HTML".into(),
                 size: sizes.manual(&m.id),
                 filename: format!("附件{number} {name}.html"),
-            }],
+            }]
+            .into_iter()
+            .chain(pdf_download(
+                ctx,
+                sizes,
+                &super::pdf::manual_pdf(m),
+                root,
+                "PDF版",
+                format!("附件{number} {name}.pdf"),
+            ))
+            .collect(),
             print: Some(format!("{root}{}", m.print_output())),
         })
     } else {
@@ -186,7 +210,7 @@ fn attachment<'a>(
             listed,
             kind: "file",
             href: format!("{root}{target}"),
-            downloads: [Download {
+            downloads: vec![Download {
                 label: "下载",
                 href: format!("{root}{target}"),
                 format,
@@ -196,6 +220,25 @@ fn attachment<'a>(
             print: None,
         })
     }
+}
+
+/// The PDF at `output` as a download, if the build made it.
+fn pdf_download(
+    ctx: &Shared,
+    sizes: &Sizes,
+    output: &str,
+    root: &str,
+    label: &'static str,
+    filename: String,
+) -> Option<Download> {
+    let link = ctx.pdf_link(output, root, filename, Some(sizes))?;
+    Some(Download {
+        label,
+        href: link.href,
+        format: "PDF".into(),
+        size: link.size,
+        filename: link.filename,
+    })
 }
 
 /// The size of a file copied as it is (from `content/` or `static/`).

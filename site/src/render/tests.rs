@@ -59,18 +59,21 @@ fn a_notice_a_form_and_a_manual_make_every_output() {
         [
             "404.html",
             "favicon.svg",
+            "forms/contacts/contacts-blank.pdf",
             "forms/contacts/contacts.xlsx",
             "forms/contacts/index.html",
             "forms/contacts/print.html",
             "forms/index.html",
             "index.html",
             "manuals/guide/guide-offline.html",
+            "manuals/guide/guide.pdf",
             "manuals/guide/index.html",
             "manuals/guide/print.html",
             "manuals/guide/start.html",
             "manuals/guide/submit.html",
             "manuals/index.html",
             "notices/first/index.html",
+            "notices/first/notice.pdf",
             "notices/index.html",
             "print.css",
             "robots.txt",
@@ -242,7 +245,9 @@ fn an_edited_body_re_renders_only_its_page() {
         .update_doc(&mut site, "notices/first.md")
         .unwrap()
         .unwrap();
-    assert_eq!(rendered.pages, ["notices/first/index.html"]);
+    // The page and the notice's PDF, made from it.
+    let pdf = "notices/first/notice.pdf";
+    assert_eq!(rendered.pages, ["notices/first/index.html", pdf]);
     assert!(text(&built.outputs, "notices/first/index.html").contains("补充一句。"));
     // The search index follows the new text: its document shard and term
     // shards change, the rest of the site does not.
@@ -250,7 +255,7 @@ fn an_edited_body_re_renders_only_its_page() {
     assert!(text(&built.outputs, "search/docs-0.js").contains("补充一句。"));
     for (path, bytes) in &before {
         let index = path.starts_with("search/") && path.ends_with(".js");
-        if path != "notices/first/index.html" && !index {
+        if path != "notices/first/index.html" && path != pdf && !index {
             assert_eq!(built.outputs[path], *bytes, "{path} changed");
         }
     }
@@ -292,6 +297,7 @@ fn a_new_title_re_renders_the_page_its_section_home_and_feeds() {
             "index.html",
             "manuals/index.html",
             "notices/first/index.html",
+            "notices/first/notice.pdf",
             "notices/index.html",
             "robots.txt",
             "sitemap.xml",

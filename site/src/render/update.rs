@@ -49,6 +49,9 @@ impl Built {
         if fresh.url != old.url || fresh.is_section != old.is_section {
             return Ok(None);
         }
+        if fresh.meta.notice.is_some() != old.meta.notice.is_some() {
+            return Ok(None); // its PDF comes or goes
+        }
         let listed = |d: &Doc| {
             (
                 d.title(),
@@ -69,9 +72,37 @@ impl Built {
             return Err(problems);
         }
         let old_doc = std::mem::replace(&mut site.content.docs[i], fresh);
+        // A notice's PDF is made from it too (before its page, which shows its size).
+        let pdf = super::pdf::notice_file(&Shared::new(site, &self.index), &site.content.docs[i]);
+        let pdf = match pdf.transpose() {
+            Ok(pdf) => pdf.filter(|(p, b)| self.outputs.get(p) != Some(b)),
+            Err(p) => {
+                site.content.docs[i] = old_doc;
+                return Err(vec![p]);
+            }
+        };
+        let old_size = pdf.as_ref().and_then(|(p, b)| {
+            self.sizes
+                .files
+                .insert(p.clone(), b.len())
+                .map(|n| (p.clone(), n))
+        });
         let result = self.rerender(site, i, body, doc_links, listing_changed);
-        if result.is_err() {
-            site.content.docs[i] = old_doc;
+        match (&result, pdf) {
+            (Ok(_), Some((path, bytes))) => {
+                self.outputs.insert(path.clone(), bytes);
+                return result.map(|mut r| {
+                    r.pages.push(path);
+                    Some(r)
+                });
+            }
+            (Err(_), _) => {
+                site.content.docs[i] = old_doc;
+                if let Some((p, n)) = old_size {
+                    self.sizes.files.insert(p, n);
+                }
+            }
+            _ => {}
         }
         result.map(Some)
     }

@@ -124,7 +124,7 @@ pub(super) struct AttachmentView<'a> {
     pub(super) listed: String,
     pub(super) kind: &'static str,
     pub(super) href: String,
-    pub(super) downloads: [Download; 1],
+    pub(super) downloads: Vec<Download>,
     /// The printable view; files have none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) print: Option<String>,
