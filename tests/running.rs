@@ -318,18 +318,24 @@ impl Drop for Proxy {
     }
 }
 
-fn wait_listening(port: u16, proxy: &mut Proxy) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if let Ok(Some(status)) = proxy.child.try_wait() {
-            panic!("{} exited with {status}", proxy.name);
+impl Proxy {
+    /// Starts the proxy (output discarded) and waits until it listens on `port`.
+    fn start(mut cmd: Command, name: &'static str, port: u16) -> Proxy {
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut proxy = Proxy { child, name };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = proxy.child.try_wait() {
+                panic!("{name} exited with {status}");
+            }
+            assert!(Instant::now() < deadline, "{name} did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
         }
-        assert!(
-            Instant::now() < deadline,
-            "{} did not listen on {port}",
-            proxy.name
-        );
-        std::thread::sleep(Duration::from_millis(50));
+        proxy
     }
 }
 
@@ -390,20 +396,9 @@ fn nginx(site: &Path, intake: SocketAddr, work: &Path) -> (Proxy, u16) {
         "nginx -t: {}",
         String::from_utf8_lossy(&test.stderr)
     );
-    let child = Command::new(&nginx)
-        .arg("-c")
-        .arg(&conf)
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut proxy = Proxy {
-        child,
-        name: "nginx",
-    };
-    wait_listening(https_port, &mut proxy);
-    (proxy, https_port)
+    let mut cmd = Command::new(&nginx);
+    cmd.arg("-c").arg(&conf).args(["-g", "daemon off;"]);
+    (Proxy::start(cmd, "nginx", https_port), https_port)
 }
 
 /// deploy/Caddyfile as it is, on plain HTTP (no certificate authority to
@@ -432,22 +427,13 @@ fn caddy(site: &Path, intake: SocketAddr, work: &Path) -> (Proxy, u16) {
         "caddy validate deploy/Caddyfile: {}",
         String::from_utf8_lossy(&validate.stderr)
     );
-    let child = Command::new(&caddy)
-        .args(["run", "--adapter", "caddyfile", "--config"])
+    let mut cmd = Command::new(&caddy);
+    cmd.args(["run", "--adapter", "caddyfile", "--config"])
         .arg(&file)
         .env("HOME", work)
         .env("XDG_DATA_HOME", work)
-        .env("XDG_CONFIG_HOME", work)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut proxy = Proxy {
-        child,
-        name: "caddy",
-    };
-    wait_listening(port, &mut proxy);
-    (proxy, port)
+        .env("XDG_CONFIG_HOME", work);
+    (Proxy::start(cmd, "caddy", port), port)
 }
 
 /// One request with curl (TLS with the test's own certificate):
