@@ -296,7 +296,6 @@ fn free_port() -> u16 {
 
 struct Proxy {
     child: Child,
-    name: &'static str,
 }
 
 impl Drop for Proxy {
@@ -326,7 +325,7 @@ impl Proxy {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut proxy = Proxy { child, name };
+        let mut proxy = Proxy { child };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = proxy.child.try_wait() {
