@@ -398,19 +398,7 @@ pub(crate) async fn get_receipt_pdf(
         pdf,
     )
         .into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, private"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
+    keep_private(&mut res);
     Ok(res)
 }
 
@@ -489,19 +477,7 @@ fn receipt(format: Format, r: ReceiptView<'_>) -> Response {
             .into_response()
         }
     };
-    let h = res.headers_mut();
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store, private"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    h.insert(
-        "x-robots-tag",
-        HeaderValue::from_static("noindex, nofollow"),
-    );
+    keep_private(&mut res);
     res
 }
 
@@ -745,6 +721,24 @@ impl Said<'_> {
         )
         .details(self.offline_route())
     }
+}
+
+/// A receipt (page or PDF) is for its filer only: not cached, its address
+/// not sent on as a referrer, not indexed.
+fn keep_private(res: &mut Response) {
+    let h = res.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store, private"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
 }
 
 #[cfg(test)]
