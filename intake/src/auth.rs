@@ -1,13 +1,16 @@
-//! Admin authentication: the argon2 password, in-memory sessions with a
-//! CSRF token each, and the per-client brake on wrong passwords.
+//! Admin authentication: the argon2 password, sessions with a CSRF token
+//! each, and the per-client brake on wrong passwords. Sessions and failures
+//! are kept in the database, so several intake nodes on one PostgreSQL
+//! share them (a login at one node is good at the other, a client is
+//! slowed down wherever it tries); the rules are the same on SQLite.
 
+use crate::store::sql::{vals, Engine, Sql};
+use crate::store::StoreError;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use rand::RngCore as _;
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Name of the session cookie.
 pub(crate) const COOKIE: &str = "gazette_admin";
@@ -63,92 +66,102 @@ pub(crate) fn random_token() -> String {
     crate::refs::hex(&bytes)
 }
 
-/// Sessions are kept under the sha256 of their token, so the map's lookup
-/// timing says nothing useful about a live token.
+/// Sessions are kept under the sha256 of their token: the table does not
+/// hold a live token, and its lookup timing says nothing useful about one.
 fn key(token: &str) -> String {
     use sha2::{Digest, Sha256};
     crate::refs::hex(&Sha256::digest(token.as_bytes()))
 }
 
-struct Session {
-    csrf: String,
-    created: Instant,
-    seen: Instant,
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
 }
 
-/// Logged-in browsers, in memory: a restart logs everybody out.
-#[derive(Default)]
-pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Session>>,
-}
+/// How stale `seen_at` may get before a request writes it again: a page
+/// view is a read, not a write, most of the time.
+pub(crate) const SEEN_EVERY: Duration = Duration::from_secs(60);
 
-impl Sessions {
-    /// A new session: (cookie token, CSRF token).
-    pub(crate) fn create(&self, now: Instant) -> (String, String) {
+/// Logged-in browsers, in the database (`admin_sessions`): every node on
+/// it knows every session, and a restart logs nobody out. The CSRF token
+/// is the session's, so it is good on any node too.
+pub(crate) mod sessions {
+    use super::*;
+
+    /// A new session: `(token, csrf)`. Sessions past their time go.
+    pub(crate) fn create(db: &mut dyn Sql, now: i64) -> Result<(String, String), StoreError> {
+        db.execute(
+            "DELETE FROM admin_sessions WHERE seen_at <= ?1 OR created_at <= ?2",
+            vals![now - ms(IDLE), now - ms(LIFETIME)],
+        )?;
         let token = random_token();
         let csrf = random_token();
-        if let Ok(mut map) = self.map.lock() {
-            map.retain(|_, s| alive(s, now));
-            map.insert(
-                key(&token),
-                Session {
-                    csrf: csrf.clone(),
-                    created: now,
-                    seen: now,
-                },
-            );
-        }
-        (token, csrf)
+        db.execute(
+            "INSERT INTO admin_sessions (token_hash, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?3)",
+            vals![key(&token), &csrf, now],
+        )?;
+        Ok((token, csrf))
     }
 
-    /// The CSRF token of a live session, which counts as seen at `now`;
-    /// `None` for an unknown or expired one (which is then dropped).
-    pub(crate) fn touch(&self, token: &str, now: Instant) -> Option<String> {
-        let mut map = self.map.lock().ok()?;
-        let k = key(token);
-        let live = map.get(&k).is_some_and(|s| alive(s, now));
-        if !live {
-            map.remove(&k);
-            return None;
-        }
-        let s = map.get_mut(&k)?;
-        s.seen = now;
-        Some(s.csrf.clone())
+    /// The live session's CSRF token, and whether its `seen_at` is due to
+    /// be written again ([`seen`]); `None` for an unknown, idle or expired one.
+    pub(crate) fn find(
+        db: &mut dyn Sql,
+        token: &str,
+        now: i64,
+    ) -> Result<Option<(String, bool)>, StoreError> {
+        let Some(r) = db.opt(
+            "SELECT csrf, created_at, seen_at FROM admin_sessions WHERE token_hash = ?1",
+            vals![key(token)],
+        )?
+        else {
+            return Ok(None);
+        };
+        let (created, seen) = (r.int(1)?, r.int(2)?);
+        let alive = now - seen < ms(IDLE) && now - created < ms(LIFETIME);
+        Ok(alive.then(|| (r.text(0).unwrap_or_default(), now - seen >= ms(SEEN_EVERY))))
     }
 
-    pub(crate) fn remove(&self, token: &str) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(&key(token));
-        }
+    /// Notes that the session was used at `now`.
+    pub(crate) fn seen(db: &mut dyn Sql, token: &str, now: i64) -> Result<(), StoreError> {
+        db.execute(
+            "UPDATE admin_sessions SET seen_at = ?2 WHERE token_hash = ?1 AND seen_at < ?2",
+            vals![key(token), now],
+        )?;
+        Ok(())
     }
-}
 
-fn alive(s: &Session, now: Instant) -> bool {
-    now.saturating_duration_since(s.seen) < IDLE
-        && now.saturating_duration_since(s.created) < LIFETIME
-}
-
-struct Failures {
-    count: u32,
-    last: Instant,
+    /// Logout.
+    pub(crate) fn remove(db: &mut dyn Sql, token: &str) -> Result<(), StoreError> {
+        db.execute(
+            "DELETE FROM admin_sessions WHERE token_hash = ?1",
+            vals![key(token)],
+        )?;
+        Ok(())
+    }
 }
 
 /// Whose wrong passwords are counted together.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Trier {
-    /// A client address (an IPv6 /64 as one, as the post limiter counts).
+    /// A client address (an IPv6 client by its /64, see `limits::client_key`).
     Address(IpAddr),
-    /// A browser that logged in before (its device cookie's nonce): not
-    /// held up by what others do from its address.
+    /// A browser with a good device cookie (its nonce).
     Device(String),
 }
 
 impl Trier {
-    /// The device when its cookie is good, else the address.
     pub(crate) fn of(ip: IpAddr, device: Option<String>) -> Trier {
         match device {
             Some(nonce) => Trier::Device(nonce),
             None => Trier::Address(crate::limits::client_key(ip)),
+        }
+    }
+
+    /// Its row in `login_failures`.
+    fn key(&self) -> String {
+        match self {
+            Trier::Address(ip) => format!("address:{ip}"),
+            Trier::Device(nonce) => format!("device:{nonce}"),
         }
     }
 }
@@ -158,17 +171,8 @@ impl Trier {
 /// addresses); devices that logged in before are not held up.
 pub(crate) const ACCOUNT_FREE_TRIES: u32 = 50;
 
-/// Wrong passwords per client address or device: after [`FREE_TRIES`] it
-/// must wait before the next try is even checked, longer after each
-/// failure. Failures from addresses also count for the account (see
-/// [`ACCOUNT_FREE_TRIES`]). So an attacker locks out only itself, and the
-/// admin's browser (with its device cookie) is never locked out by others
-/// at its address or anywhere else.
-#[derive(Default)]
-pub(crate) struct LoginThrottle {
-    map: Mutex<HashMap<Trier, Failures>>,
-    account: Mutex<Option<Failures>>,
-}
+/// The account's row in `login_failures`.
+const ACCOUNT: &str = "account";
 
 /// How long a client with `count` failures waits after its last one.
 #[cfg(test)]
@@ -184,99 +188,133 @@ fn wait_after_free(count: u32, free: u32) -> Duration {
     FIRST_WAIT.saturating_mul(1u32 << exp).min(MAX_WAIT)
 }
 
-/// `Err(wait)` while `f` must still wait.
-fn must_wait(f: &Failures, free: u32, now: Instant) -> Result<(), Duration> {
-    let since = now.saturating_duration_since(f.last);
-    if since >= FORGET {
+/// `Err(wait)` while `count` failures, the last at `last`, must still wait.
+fn must_wait(count: i64, last: i64, free: u32, now: i64) -> Result<(), Duration> {
+    let since = now.saturating_sub(last).max(0);
+    if since >= ms(FORGET) {
         return Ok(());
     }
-    let wait = wait_after_free(f.count, free);
+    let wait = ms(wait_after_free(
+        count.clamp(0, i64::from(u32::MAX)) as u32,
+        free,
+    ));
     if since < wait {
-        Err(wait - since)
+        Err(Duration::from_millis((wait - since) as u64))
     } else {
         Ok(())
     }
 }
 
-fn count(f: &mut Failures, now: Instant) {
-    if now.saturating_duration_since(f.last) >= FORGET {
-        f.count = 0;
-    }
-    f.count = f.count.saturating_add(1);
-    f.last = now;
-}
+/// Wrong passwords per client address or device, in the database
+/// (`login_failures`), so a client gets the same brake whichever node it
+/// reaches: after [`FREE_TRIES`] it must wait before the next try is even
+/// checked, longer after each failure. Failures from addresses also count
+/// for the account (see [`ACCOUNT_FREE_TRIES`]). So an attacker locks out
+/// only itself, and the admin's browser (with its device cookie) is never
+/// locked out by others at its address or anywhere else.
+pub(crate) mod throttle {
+    use super::*;
 
-impl LoginThrottle {
-    /// `Err(wait)` when `who` may not try yet.
-    pub(crate) fn check(&self, who: &Trier, now: Instant) -> Result<(), Duration> {
+    fn failures(db: &mut dyn Sql, who: &str, lock: bool) -> Result<Option<(i64, i64)>, StoreError> {
+        // PostgreSQL: the row stays locked to the end of the transaction,
+        // so tries at two nodes at once are counted one after the other.
+        // (SQLite's writer runs one write at a time anyway.)
+        let lock = if lock && db.engine() == Engine::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        db.opt(
+            &format!("SELECT count, last_at FROM login_failures WHERE who = ?1{lock}"),
+            vals![who],
+        )?
+        .map(|r| Ok((r.int(0)?, r.int(1)?)))
+        .transpose()
+    }
+
+    fn check_on(
+        db: &mut dyn Sql,
+        who: &Trier,
+        now: i64,
+        lock: bool,
+    ) -> Result<Result<(), Duration>, StoreError> {
         if matches!(who, Trier::Address(_)) {
-            if let Ok(account) = self.account.lock() {
-                if let Some(f) = account.as_ref() {
-                    must_wait(f, ACCOUNT_FREE_TRIES, now)?;
+            if let Some((count, last)) = failures(db, ACCOUNT, lock)? {
+                if let Err(wait) = must_wait(count, last, ACCOUNT_FREE_TRIES, now) {
+                    return Ok(Err(wait));
                 }
             }
         }
-        let Ok(mut map) = self.map.lock() else {
-            return Ok(());
-        };
-        let Some(f) = map.get(who) else {
-            return Ok(());
-        };
-        if now.saturating_duration_since(f.last) >= FORGET {
-            map.remove(who);
-            return Ok(());
-        }
-        must_wait(f, FREE_TRIES, now)
+        Ok(match failures(db, &who.key(), lock)? {
+            Some((count, last)) => must_wait(count, last, FREE_TRIES, now),
+            None => Ok(()),
+        })
     }
 
-    /// Reserves a try: checked like [`Self::check`], and on `Ok` already
-    /// counted as a failure, so that tries sent at once cannot all pass the
-    /// check before the first one is verified. A correct password clears
-    /// it ([`Self::succeeded`]).
-    pub(crate) fn reserve(&self, who: &Trier, now: Instant) -> Result<(), Duration> {
-        self.check(who, now)?;
-        self.failed(who, now);
+    /// `Err(wait)` when `who` must wait before its password is checked.
+    pub(crate) fn check(
+        db: &mut dyn Sql,
+        who: &Trier,
+        now: i64,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        check_on(db, who, now, false)
+    }
+
+    /// [`check`], and if it may try, counts the try as failed at once (a
+    /// success takes it back): tries sent at once cannot all pass before
+    /// the first failure is written. One write transaction.
+    pub(crate) fn reserve(
+        db: &mut dyn Sql,
+        who: &Trier,
+        now: i64,
+    ) -> Result<Result<(), Duration>, StoreError> {
+        let verdict = check_on(db, who, now, true)?;
+        if verdict.is_ok() {
+            failed(db, who, now)?;
+        }
+        Ok(verdict)
+    }
+
+    fn count(db: &mut dyn Sql, who: &str, now: i64) -> Result<(), StoreError> {
+        // Failures older than FORGET start the count again.
+        db.execute(
+            "INSERT INTO login_failures (who, count, last_at) VALUES (?1, 1, ?2)
+             ON CONFLICT (who) DO UPDATE SET
+               count = CASE WHEN login_failures.last_at <= ?3 THEN 1 ELSE login_failures.count + 1 END,
+               last_at = ?2",
+            vals![who, now, now - ms(FORGET)],
+        )?;
         Ok(())
     }
 
-    /// Records a wrong password.
-    pub(crate) fn failed(&self, who: &Trier, now: Instant) {
-        if let Ok(mut map) = self.map.lock() {
-            if map.len() > 10_000 {
-                map.retain(|_, f| now.saturating_duration_since(f.last) < FORGET);
-            }
-            let f = map.entry(who.clone()).or_insert(Failures {
-                count: 0,
-                last: now,
-            });
-            count(f, now);
-        }
+    /// One more wrong password from `who` (and for the account, from an address).
+    pub(crate) fn failed(db: &mut dyn Sql, who: &Trier, now: i64) -> Result<(), StoreError> {
+        // Bounded: what is forgotten goes.
+        db.execute(
+            "DELETE FROM login_failures WHERE last_at <= ?1",
+            vals![now - ms(FORGET)],
+        )?;
+        count(db, &who.key(), now)?;
         if matches!(who, Trier::Address(_)) {
-            if let Ok(mut account) = self.account.lock() {
-                count(
-                    account.get_or_insert(Failures {
-                        count: 0,
-                        last: now,
-                    }),
-                    now,
-                );
-            }
+            count(db, ACCOUNT, now)?;
         }
+        Ok(())
     }
 
-    /// A correct password clears the client's record (and takes back its
-    /// try from the account's count).
-    pub(crate) fn succeeded(&self, who: &Trier) {
-        if let Ok(mut map) = self.map.lock() {
-            map.remove(who);
-        }
+    /// A right password: `who` starts again; the account's count loses the
+    /// try [`reserve`] counted.
+    pub(crate) fn succeeded(db: &mut dyn Sql, who: &Trier) -> Result<(), StoreError> {
+        db.execute(
+            "DELETE FROM login_failures WHERE who = ?1",
+            vals![who.key()],
+        )?;
         if matches!(who, Trier::Address(_)) {
-            if let Ok(mut account) = self.account.lock() {
-                if let Some(f) = account.as_mut() {
-                    f.count = f.count.saturating_sub(1);
-                }
-            }
+            db.execute(
+                "UPDATE login_failures SET count = count - 1 WHERE who = ?1 AND count > 0",
+                vals![ACCOUNT],
+            )?;
         }
+        Ok(())
     }
 }
 
@@ -340,88 +378,130 @@ mod tests {
         assert!(!verify_password("x", ""));
     }
 
+    fn db() -> (tempfile::TempDir, rusqlite::Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = crate::store::open(&dir.path().join("a.db")).unwrap();
+        (dir, conn)
+    }
+
     #[test]
     fn sessions_expire_when_idle_and_after_their_lifetime() {
-        let s = Sessions::default();
-        let t0 = Instant::now();
-        let (token, csrf) = s.create(t0);
+        use crate::store::sql::Lite;
+        let (_d, conn) = db();
+        let s = &mut Lite(&conn);
+        let t0 = 1_000_000_000_000i64;
+        let (token, csrf) = sessions::create(s, t0).unwrap();
         assert_eq!(token.len(), 64);
         assert_ne!(token, csrf);
-        assert_eq!(
-            s.touch(&token, t0 + Duration::from_secs(60)),
-            Some(csrf.clone())
-        );
-        assert_eq!(s.touch("0".repeat(64).as_str(), t0), None);
+        let touch = |s: &mut Lite<'_>, token: &str, t: i64| {
+            let found = sessions::find(s, token, t).unwrap();
+            if let Some((_, true)) = found {
+                sessions::seen(s, token, t).unwrap();
+            }
+            found.map(|(c, _)| c)
+        };
+        assert_eq!(touch(s, &token, t0 + 60_000), Some(csrf.clone()));
+        assert_eq!(touch(s, "0".repeat(64).as_str(), t0), None);
         // Used every seven hours: alive past eight hours since login ...
         let mut t = t0;
         for _ in 0..3 {
-            t += Duration::from_secs(7 * 3600);
-            assert!(s.touch(&token, t).is_some());
+            t += ms(Duration::from_secs(7 * 3600));
+            assert!(touch(s, &token, t).is_some());
         }
         // ... but not past its lifetime.
-        t += Duration::from_secs(4 * 3600);
-        assert!(t.duration_since(t0) >= LIFETIME);
-        assert_eq!(s.touch(&token, t), None);
+        t += ms(Duration::from_secs(4 * 3600));
+        assert!(t - t0 >= ms(LIFETIME));
+        assert_eq!(touch(s, &token, t), None);
 
-        let (idle, _) = s.create(t0);
-        assert_eq!(s.touch(&idle, t0 + IDLE), None, "idle too long");
-        let (gone, _) = s.create(t0);
-        s.remove(&gone);
-        assert_eq!(s.touch(&gone, t0), None, "logged out");
+        let (idle, _) = sessions::create(s, t0).unwrap();
+        assert_eq!(touch(s, &idle, t0 + ms(IDLE)), None, "idle too long");
+        let (gone, _) = sessions::create(s, t0).unwrap();
+        sessions::remove(s, &gone).unwrap();
+        assert_eq!(touch(s, &gone, t0), None, "logged out");
+        // The table keeps the token's hash, not the token.
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM admin_sessions WHERE token_hash = ?1",
+                [&token],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 0);
     }
 
     #[test]
     fn throttle_lets_five_through_then_waits_longer_each_time() {
-        let th = LoginThrottle::default();
+        use crate::store::sql::Lite;
+        let (_d, conn) = db();
+        let th = &mut Lite(&conn);
         let ip = Trier::of("192.0.2.7".parse().unwrap(), None);
         let other = Trier::of("192.0.2.8".parse().unwrap(), None);
-        let t0 = Instant::now();
+        let t0 = 1_000_000_000_000i64;
+        let check = |th: &mut Lite<'_>, who: &Trier, t: i64| throttle::check(th, who, t).unwrap();
         for _ in 0..FREE_TRIES {
-            assert!(th.check(&ip, t0).is_ok());
-            th.failed(&ip, t0);
+            assert!(check(th, &ip, t0).is_ok());
+            throttle::failed(th, &ip, t0).unwrap();
         }
-        assert_eq!(th.check(&ip, t0), Err(FIRST_WAIT));
-        assert!(th.check(&other, t0).is_ok(), "per client");
-        let t1 = t0 + FIRST_WAIT;
-        assert!(th.check(&ip, t1).is_ok());
-        th.failed(&ip, t1);
-        assert_eq!(th.check(&ip, t1), Err(FIRST_WAIT * 2));
+        assert_eq!(check(th, &ip, t0), Err(FIRST_WAIT));
+        assert!(check(th, &other, t0).is_ok(), "per client");
+        let t1 = t0 + ms(FIRST_WAIT);
+        assert!(check(th, &ip, t1).is_ok());
+        throttle::failed(th, &ip, t1).unwrap();
+        assert_eq!(check(th, &ip, t1), Err(FIRST_WAIT * 2));
         assert_eq!(wait_after(40), MAX_WAIT);
         let racing = Trier::of("192.0.2.9".parse().unwrap(), None);
-        let passed = (0..50).filter(|_| th.reserve(&racing, t0).is_ok()).count();
+        let passed = (0..50)
+            .filter(|_| throttle::reserve(th, &racing, t0).unwrap().is_ok())
+            .count();
         assert_eq!(passed, FREE_TRIES as usize, "reserved before any check");
-        th.succeeded(&ip);
-        assert!(th.check(&ip, t1).is_ok());
-        th.failed(&ip, t1);
+        throttle::succeeded(th, &ip).unwrap();
+        assert!(check(th, &ip, t1).is_ok());
+        throttle::failed(th, &ip, t1).unwrap();
         assert!(
-            th.check(&ip, t1).is_ok(),
+            check(th, &ip, t1).is_ok(),
             "count starts again after success"
         );
+        // A day later the failures are forgotten.
+        let later = t1 + ms(FORGET);
+        assert!(check(th, &racing, later).is_ok());
     }
 
     #[test]
     fn an_ipv6_64_is_one_client_and_devices_are_not_held_up() {
-        let th = LoginThrottle::default();
-        let t0 = Instant::now();
+        use crate::store::sql::Lite;
+        let (_d, conn) = db();
+        let th = &mut Lite(&conn);
+        let t0 = 1_000_000_000_000i64;
         for i in 0..FREE_TRIES {
             let ip = format!("2001:db8::{}", i + 1).parse().unwrap();
-            th.failed(&Trier::of(ip, None), t0);
+            throttle::failed(th, &Trier::of(ip, None), t0).unwrap();
         }
         let same_64 = Trier::of("2001:db8::ffff".parse().unwrap(), None);
-        assert!(th.check(&same_64, t0).is_err(), "the /64 is one client");
+        assert!(
+            throttle::check(th, &same_64, t0).unwrap().is_err(),
+            "the /64 is one client"
+        );
         let device = Trier::of("2001:db8::ffff".parse().unwrap(), Some("ab".repeat(16)));
-        assert!(th.check(&device, t0).is_ok(), "a device is its own");
+        assert!(
+            throttle::check(th, &device, t0).unwrap().is_ok(),
+            "a device is its own"
+        );
         // Many addresses together lock out the clients without a device...
         for i in 0..ACCOUNT_FREE_TRIES {
-            th.failed(
+            throttle::failed(
+                th,
                 &Trier::of(std::net::IpAddr::from([198, 51, 100, i as u8]), None),
                 t0,
-            );
+            )
+            .unwrap();
         }
         let fresh = Trier::of("203.0.113.1".parse().unwrap(), None);
-        assert!(th.check(&fresh, t0).is_err(), "per account");
+        assert!(
+            throttle::check(th, &fresh, t0).unwrap().is_err(),
+            "per account"
+        );
         // ...but not the admin's browser.
-        assert!(th.check(&device, t0).is_ok());
+        assert!(throttle::check(th, &device, t0).unwrap().is_ok());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! up (WAL, a busy timeout, and one short write transaction for the file).
 
 use crate::status::{Processing, Source};
-use crate::store::{self, NewSubmission};
+use crate::store::sql::{vals, Lite, Sql};
+use crate::store::{self, NewSubmission, StoreError};
 use anyhow::Context as _;
 use config::Config;
 use forms::sheet::{CellError, ExportRow};
@@ -24,30 +25,28 @@ pub(crate) fn received_text(ms: i64) -> String {
     }
 }
 
-/// Every return to `def`, oldest first, as the 一览表 lists them (on a
-/// migrated database: both callers open it through `store::open`).
-pub(crate) fn export_rows(
-    conn: &Connection,
-    def: &FormDef,
-) -> Result<Vec<ExportRow>, rusqlite::Error> {
-    let sql = "SELECT s.reference, s.received_at, s.late, s.answers, COALESCE(p.status, ?2)
+/// Every return to `def`, oldest first, as the 一览表 lists them (the
+/// admin download and `gazette export`, on either engine).
+pub(crate) fn export_rows(db: &mut dyn Sql, def: &FormDef) -> Result<Vec<ExportRow>, StoreError> {
+    db.query(
+        "SELECT s.reference, s.received_at, s.late, s.answers, COALESCE(p.status, ?2)
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
-         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id";
-    let mut stmt = conn.prepare(sql)?;
-    let rows = stmt.query_map(rusqlite::params![def.id, Processing::Pending], |r| {
-        let answers: String = r.get(3)?;
-        let answers: forms::Answers = serde_json::from_str(&answers).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
-        })?;
+         WHERE s.form_id = ?1 ORDER BY s.received_at, s.id",
+        vals![&def.id, Processing::Pending.code()],
+    )?
+    .iter()
+    .map(|r| {
+        let answers: forms::Answers = serde_json::from_str(&r.text(3)?)
+            .map_err(|e| StoreError::Sqlite(format!("answers: {e}")))?;
         Ok(ExportRow {
-            reference: r.get(0)?,
-            received: received_text(r.get(1)?),
-            late: r.get(2)?,
-            status: r.get::<_, Processing>(4)?.label().to_string(),
+            reference: r.text(0)?,
+            received: received_text(r.int(1)?),
+            late: r.flag(2)?,
+            status: r.code(4, Processing::from_code)?.label().to_string(),
             answers,
         })
-    })?;
-    rows.collect()
+    })
+    .collect()
 }
 
 /// `--format` of `gazette export`.
@@ -79,11 +78,6 @@ impl std::str::FromStr for Format {
 
 fn load_form(root: &Path, id: &str) -> anyhow::Result<(Config, FormDef)> {
     let config = Config::load(root)?;
-    if config.database_url().is_some() {
-        anyhow::bail!(
-            "gazette import 和 export 目前只支持 SQLite 数据库；[intake] database 设为了 PostgreSQL"
-        );
-    }
     let defs = FormDef::load_dir(&root.join("content").join("forms"))?;
     let names: Vec<String> = defs.iter().map(|d| d.id.clone()).collect();
     let Some(def) = defs.into_iter().find(|d| d.id == id) else {
@@ -97,11 +91,6 @@ fn load_form(root: &Path, id: &str) -> anyhow::Result<(Config, FormDef)> {
         );
     };
     Ok((config, def))
-}
-
-fn open_db(config: &Config) -> anyhow::Result<Connection> {
-    let path = config.database_path();
-    store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))
 }
 
 /// The database for reading only (a dry run changes nothing, not even the
@@ -134,7 +123,8 @@ pub fn export(
         })
         .unwrap_or(Format::Xlsx);
     let db_path = config.database_path();
-    let db_exists = db_path.exists();
+    let url = config.database_url();
+    let db_exists = url.is_some() || db_path.exists();
     let target = output
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(format!("{}-一览表.{}", def.id, format.ext())));
@@ -148,11 +138,16 @@ pub fn export(
         );
     }
     let rows = if db_exists {
-        export_rows(&open_db(&config)?, &def)?
+        let d = def.clone();
+        store::command(&config, |store| async move {
+            Ok(store.read(move |db| export_rows(db, &d)).await?)
+        })?
     } else {
         Vec::new()
     };
-    let source = if db_exists {
+    let source = if let Some(url) = &url {
+        format!("读自数据库 {}", store::pg::redacted(url))
+    } else if db_exists {
         format!("读自数据库 {}", db_path.display())
     } else {
         format!(
@@ -271,13 +266,36 @@ fn dry_run_text(
     unique: &[NewSubmission],
     mut skipped: Vec<String>,
 ) -> anyhow::Result<String> {
+    let lookup = |db: &mut dyn Sql| -> Result<Vec<Option<String>>, StoreError> {
+        unique
+            .iter()
+            .map(|s| store::already_stored(db, &s.form_id, &s.hash))
+            .collect()
+    };
+    let found = if config.database_url().is_some() {
+        let keys: Vec<(String, String)> = unique
+            .iter()
+            .map(|s| (s.form_id.clone(), s.hash.clone()))
+            .collect();
+        store::command(config, |store| async move {
+            Ok(store
+                .read(move |db| {
+                    keys.iter()
+                        .map(|(f, h)| store::already_stored(db, f, h))
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .await?)
+        })?
+    } else if let Some(conn) = open_db_read_only(config)? {
+        lookup(&mut Lite(&conn))?
+    } else {
+        Vec::new()
+    };
     let mut already = 0;
-    if let Some(conn) = open_db_read_only(config)? {
-        for s in unique {
-            if let Some(r) = store::already_stored(&conn, &s.form_id, &s.hash)? {
-                already += 1;
-                skipped.push(format!("跳过：{}（已导入或已提交，参考号 {r}）", s.unit));
-            }
+    for (s, r) in unique.iter().zip(found) {
+        if let Some(r) = r {
+            already += 1;
+            skipped.push(format!("跳过：{}（已导入或已提交，参考号 {r}）", s.unit));
         }
     }
     let mut out = format!(
@@ -300,12 +318,9 @@ fn store_rows(
     mut skipped: Vec<String>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
-    let mut conn = open_db(config)?;
-    // A busy intake commits all the time; SQLite's waiting is not fair, so
-    // give the import's one write longer than the default to get its turn.
-    conn.busy_timeout(std::time::Duration::from_secs(60))?;
     let started = std::time::Instant::now();
-    let results = store::insert_all(&mut conn, unique)?;
+    let rows = unique.to_vec();
+    let results = store::command(config, |store| async move { Ok(store.import(rows).await?) })?;
     tracing::debug!(
         "import: {} rows stored in {:?}",
         unique.len(),

@@ -114,39 +114,30 @@ pub async fn shutdown_signal() {
 /// `gazette outbox`: counts, then every pending and failed notification.
 pub fn outbox_report(root: &Path) -> anyhow::Result<String> {
     let config = config::Config::load(root)?;
-    if let Some(url) = config.database_url() {
-        let summary = store::pg::block_on(store::pg::outbox_summary(url))?;
-        return Ok(outbox::report(&summary, &outbox::Routes::new(&config)));
-    }
     let path = config.database_path();
-    if !path.exists() {
+    if config.database_url().is_none() && !path.exists() {
         return Ok(format!(
             "no database yet at {} (nothing has been submitted)\n",
             path.display()
         ));
     }
-    let conn =
-        store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
-    let summary = store::outbox_summary(&conn)?;
+    let summary = store::command(&config, |store| async move {
+        Ok(store.read(store::outbox_summary).await?)
+    })?;
     Ok(outbox::report(&summary, &outbox::Routes::new(&config)))
 }
 
-/// `gazette outbox retry`: requeues every failed notification; a running
-/// service picks them up within a couple of seconds.
+/// `gazette outbox retry`: requeues every failed notification and reply; a
+/// running service picks them up within a couple of seconds.
 pub fn outbox_retry(root: &Path) -> anyhow::Result<usize> {
     let config = config::Config::load(root)?;
-    if let Some(url) = config.database_url() {
-        return Ok(store::pg::block_on(store::pg::requeue_failed(
-            url,
-            store::now_ms(),
-        ))?);
-    }
-    let path = config.database_path();
-    if !path.exists() {
+    if config.database_url().is_none() && !config.database_path().exists() {
         return Ok(0);
     }
-    let mut conn =
-        store::open(&path).with_context(|| format!("[intake.database] {}", path.display()))?;
-    let replies = mailbox::requeue_failed_replies(&conn, store::now_ms())?;
-    Ok(store::requeue_failed(&mut conn, store::now_ms())? + replies)
+    store::command(&config, |store| async move {
+        let now = store::now_ms();
+        Ok(store
+            .write(move |db| store::requeue_failed(db, now))
+            .await?)
+    })
 }

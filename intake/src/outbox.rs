@@ -195,18 +195,8 @@ pub(crate) async fn run(inner: Arc<Inner>, mailer: Arc<Mailer>, mut stop: watch:
                 continue;
             }
         };
-        // Replies (mail senders, filers' copies) are SQLite-only so far;
-        // Service::new refuses what would queue them on PostgreSQL.
-        let replies = if !inner.store.is_sqlite() {
-            Ok(Vec::new())
-        } else {
-            inner
-                .store
-                .read("replies", move |c| {
-                    crate::mailbox::due_replies(c, now, CONCURRENCY * 4)
-                })
-                .await
-        };
+        // Replies (mail senders, filers' copies), claimed as outbox rows are.
+        let replies = inner.store.claim_replies(now, CONCURRENCY * 4).await;
         let replies = match replies {
             Ok(r) => r,
             Err(e) => {
@@ -312,9 +302,11 @@ async fn send_replies(
             }
         }
     }
-    let marks = Arc::new(marks);
-    let apply: store::ApplyFn = Arc::new(move |c| crate::mailbox::mark_replies(c, &marks));
-    if let Err(e) = inner.store.apply("replies", apply).await {
+    if let Err(e) = inner
+        .store
+        .write(move |db| crate::mailbox::mark_replies(db, &marks))
+        .await
+    {
         tracing::warn!("outbox: cannot record reply results: {e}");
     }
 }

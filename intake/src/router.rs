@@ -225,7 +225,12 @@ mod tests {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert!(body.contains("请先登录"), "{body}");
         // With a session but a wrong token: refused too.
-        let (token, _) = on.inner.admin.sessions.create(std::time::Instant::now());
+        let (token, _) = on
+            .inner
+            .store
+            .write(|db| crate::auth::sessions::create(db, crate::store::now_ms()))
+            .await
+            .unwrap();
         let (status, _, body) = get(
             on.router(),
             Request::builder()

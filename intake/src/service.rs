@@ -76,9 +76,6 @@ impl Service {
                 "no [office] email and no form recipients: returns are stored but nobody is emailed"
             );
         }
-        if config.database_url().is_some() {
-            sqlite_only_features(&config)?;
-        }
         let outbox_wake = Arc::new(Notify::new());
         let (store, writer_thread) = Store::open(&config, Arc::clone(&outbox_wake))?;
         let mut origins: Vec<&str> = config
@@ -228,30 +225,6 @@ fn lower_priority() {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
-}
-
-/// What does not run on PostgreSQL yet is refused at start, naming the
-/// setting, rather than failing page by page.
-fn sqlite_only_features(config: &Config) -> anyhow::Result<()> {
-    let file = config.root.join(config::FILE_NAME);
-    let mut on = Vec::new();
-    if !config.admin.password_hash.trim().is_empty() {
-        on.push("[admin] password_hash (the admin pages)");
-    }
-    if config.mailbox.enabled() {
-        on.push("[mailbox] (the mailbox reader)");
-    }
-    if config.intake.confirm_to_filer {
-        on.push("[intake] confirm_to_filer (copies to filers)");
-    }
-    if on.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "{}: [intake] database is PostgreSQL, which does not yet serve {}; use a SQLite database for these, or turn them off",
-        file.display(),
-        on.join(", ")
-    )
 }
 
 fn form_set(forms: Vec<FormDef>) -> anyhow::Result<FormSet> {

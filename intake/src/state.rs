@@ -2,7 +2,6 @@
 //! definitions, theme, the database handles and the in-memory tables. The
 //! web layer and the worker depend on this module; it depends on neither.
 
-use crate::auth::{LoginThrottle, Sessions};
 use crate::limits::{Origins, RateLimiter};
 use crate::mail::MailSettings;
 use crate::store::Store;
@@ -40,10 +39,9 @@ pub(crate) struct Inner {
     pub(crate) nav: Vec<crate::response::NavItem>,
 }
 
-/// In-memory admin state: a restart logs everybody out.
+/// This node's admin state (sessions and the login throttle are in the
+/// database, see `auth`).
 pub(crate) struct AdminState {
-    pub(crate) sessions: Sessions,
-    pub(crate) throttle: LoginThrottle,
     /// Password checks running at once (argon2 takes ~19 MiB each).
     pub(crate) verifying: tokio::sync::Semaphore,
 }
@@ -54,8 +52,6 @@ pub(crate) const CONCURRENT_LOGINS: usize = 2;
 impl Default for AdminState {
     fn default() -> AdminState {
         AdminState {
-            sessions: Sessions::default(),
-            throttle: LoginThrottle::default(),
             verifying: tokio::sync::Semaphore::new(CONCURRENT_LOGINS),
         }
     }

@@ -1,9 +1,11 @@
-//! The admin pages' reads and writes. Reads run on the reader pool, writes
-//! inside the writer thread's transaction (see [`crate::store::Writer::apply`]).
+//! The admin pages' reads and writes, the same on both engines (through
+//! [`Sql`]). Reads run on the reader pool, writes through
+//! [`crate::store::Store::write`] (on SQLite inside the writer thread's
+//! transaction).
 
 use crate::status::{Channel, Delivery, Processing, Source};
-use crate::store::{self, Submission};
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::store::sql::{placeholders, vals, Row, Sql, V};
+use crate::store::{self, StoreError, Submission};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -29,58 +31,73 @@ pub(crate) struct ListRow {
     pub(crate) source: Source,
 }
 
+/// The filter of the list: every return, or those in one state.
+const FILTER: &str = "s.form_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR COALESCE(p.status, ?3) = ?2)";
+
 /// Returns to `form_id`, newest first, optionally only those in `status`.
 pub(crate) fn list(
-    conn: &Connection,
+    db: &mut dyn Sql,
     form_id: &str,
     status: Option<Processing>,
     page: u32,
-) -> Result<ListPage, rusqlite::Error> {
-    let total: i64 = conn.query_row(
-        "SELECT count(*) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
-         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)",
-        params![form_id, status, Processing::Pending],
-        |r| r.get(0),
-    )?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3), s.source
-         FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
-         WHERE s.form_id = ?1 AND (?2 IS NULL OR COALESCE(p.status, ?3) = ?2)
-         ORDER BY s.received_at DESC, s.id DESC LIMIT ?4 OFFSET ?5",
-    )?;
-    let offset = i64::from(page) * PAGE_ROWS;
-    let rows: Vec<(i64, ListRow)> = stmt
-        .query_map(
-            params![form_id, status, Processing::Pending, PAGE_ROWS, offset],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    ListRow {
-                        reference: r.get(1)?,
-                        unit: r.get(2)?,
-                        received_at: r.get(3)?,
-                        late: r.get(4)?,
-                        status: r.get(5)?,
-                        channels: Vec::new(),
-                        source: r.get(6)?,
-                    },
-                ))
-            },
+) -> Result<ListPage, StoreError> {
+    let pending = Processing::Pending.code();
+    let status = status.map(Processing::code);
+    let total = db
+        .one(
+            &format!(
+                "SELECT COUNT(*) FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+                 WHERE {FILTER}"
+            ),
+            vals![form_id, status, pending],
         )?
-        .collect::<Result<_, _>>()?;
-    // The notifications of this page's returns only.
-    let ids = serde_json::Value::from(rows.iter().map(|(id, _)| *id).collect::<Vec<_>>());
+        .int(0)?;
+    let offset = i64::from(page) * PAGE_ROWS;
+    let rows: Vec<(i64, ListRow)> = db
+        .query(
+            &format!(
+                "SELECT s.id, s.reference, s.unit, s.received_at, s.late, COALESCE(p.status, ?3), s.source
+                 FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
+                 WHERE {FILTER}
+                 ORDER BY s.received_at DESC, s.id DESC LIMIT ?4 OFFSET ?5"
+            ),
+            vals![form_id, status, pending, PAGE_ROWS, offset],
+        )?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.int(0)?,
+                ListRow {
+                    reference: r.text(1)?,
+                    unit: r.text(2)?,
+                    received_at: r.int(3)?,
+                    late: r.flag(4)?,
+                    status: r.code(5, Processing::from_code)?,
+                    channels: Vec::new(),
+                    source: r.code(6, Source::from_code)?,
+                },
+            ))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    // The notifications of this page's returns only (through
+    // outbox_submission, migration 6).
     let mut channels: HashMap<i64, Vec<ChannelState>> = HashMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT o.submission_id, o.channel, o.status FROM outbox o
-         WHERE o.submission_id IN (SELECT value FROM json_each(?1)) ORDER BY o.id",
-    )?;
-    let mut q = stmt.query([ids.to_string()])?;
-    while let Some(r) = q.next()? {
-        channels.entry(r.get(0)?).or_default().push(ChannelState {
-            channel: r.get(1)?,
-            status: r.get(2)?,
-        });
+    if !rows.is_empty() {
+        let ids: Vec<V> = rows.iter().map(|(id, _)| V::Int(*id)).collect();
+        let found = db.query(
+            &format!(
+                "SELECT o.submission_id, o.channel, o.status FROM outbox o
+                 WHERE o.submission_id IN ({}) ORDER BY o.id",
+                placeholders(1, ids.len())
+            ),
+            &ids,
+        )?;
+        for r in found {
+            channels.entry(r.int(0)?).or_default().push(ChannelState {
+                channel: r.code(1, Channel::from_code)?,
+                status: r.code(2, Delivery::from_code)?,
+            });
+        }
     }
     let rows = rows
         .into_iter()
@@ -111,19 +128,19 @@ pub(crate) struct FormCounts {
     pub(crate) fed_back: i64,
 }
 
-pub(crate) fn counts(conn: &Connection) -> Result<HashMap<String, FormCounts>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
+pub(crate) fn counts(db: &mut dyn Sql) -> Result<HashMap<String, FormCounts>, StoreError> {
+    let rows = db.query(
         "SELECT s.form_id, COALESCE(p.status, ?1), COUNT(*)
          FROM submissions s LEFT JOIN processing p ON p.submission_id = s.id
          GROUP BY 1, 2",
+        vals![Processing::Pending.code()],
     )?;
     let mut out: HashMap<String, FormCounts> = HashMap::new();
-    let mut q = stmt.query([Processing::Pending])?;
-    while let Some(r) = q.next()? {
-        let c = out.entry(r.get(0)?).or_default();
-        let n: i64 = r.get(2)?;
+    for r in rows {
+        let c = out.entry(r.text(0)?).or_default();
+        let n = r.int(2)?;
         c.total += n;
-        match r.get::<_, Processing>(1)? {
+        match r.code(1, Processing::from_code)? {
             Processing::SetUp => c.set_up += n,
             Processing::FedBack => c.fed_back += n,
             Processing::Pending => c.pending += n,
@@ -163,58 +180,61 @@ pub(crate) struct Detail {
     pub(crate) audit: Vec<AuditEntry>,
 }
 
-pub(crate) fn detail(
-    conn: &Connection,
-    reference: &str,
-) -> Result<Option<Detail>, rusqlite::Error> {
-    let Some(submission) = store::submission_by_reference(conn, reference)? else {
+pub(crate) fn detail(db: &mut dyn Sql, reference: &str) -> Result<Option<Detail>, StoreError> {
+    let Some(submission) = store::submission_by_reference(db, reference)? else {
         return Ok(None);
     };
     let id = submission.id;
-    let source: Source = conn
-        .prepare_cached("SELECT source FROM submissions WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?;
-    let (status, account, note) = conn
-        .prepare_cached("SELECT status, account, note FROM processing WHERE submission_id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?
-        .unwrap_or_else(|| (Processing::Pending, String::new(), String::new()));
-    let notifications = conn
-        .prepare_cached(
+    let source = db
+        .one("SELECT source FROM submissions WHERE id = ?1", vals![id])?
+        .code(0, Source::from_code)?;
+    let (status, account, note) = match db.opt(
+        "SELECT status, account, note FROM processing WHERE submission_id = ?1",
+        vals![id],
+    )? {
+        Some(r) => (r.code(0, Processing::from_code)?, r.text(1)?, r.text(2)?),
+        None => (Processing::Pending, String::new(), String::new()),
+    };
+    let notifications = db
+        .query(
             "SELECT id, channel, recipients, status, tries, next_attempt_at, last_error, sent_at
              FROM outbox WHERE submission_id = ?1 ORDER BY id",
+            vals![id],
         )?
-        .query_map([id], |r| {
-            let recipients: String = r.get(2)?;
+        .iter()
+        .map(|r| {
+            let recipients = r.text(2)?;
             // A JSON list of addresses (or numbers), shown as one line.
             let recipients = serde_json::from_str::<Vec<String>>(&recipients)
                 .map(|v| v.join("，"))
                 .unwrap_or(recipients);
             Ok(Notification {
-                id: r.get(0)?,
-                channel: r.get(1)?,
+                id: r.int(0)?,
+                channel: r.code(1, Channel::from_code)?,
                 recipients,
-                status: r.get(3)?,
-                tries: r.get(4)?,
-                next_attempt_at: r.get(5)?,
-                last_error: r.get(6)?,
-                sent_at: r.get(7)?,
+                status: r.code(3, Delivery::from_code)?,
+                tries: r.int(4)?,
+                next_attempt_at: r.int(5)?,
+                last_error: r.opt_text(6)?,
+                sent_at: r.opt_int(7)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
-    let audit = conn
-        .prepare_cached(
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let audit = db
+        .query(
             "SELECT at, actor, action, detail FROM audit WHERE submission_id = ?1 ORDER BY id",
+            vals![id],
         )?
-        .query_map([id], |r| {
+        .iter()
+        .map(|r| {
             Ok(AuditEntry {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                detail: r.get(3)?,
+                at: r.int(0)?,
+                actor: r.text(1)?,
+                action: r.text(2)?,
+                detail: r.text(3)?,
             })
-        })?
-        .collect::<Result<_, _>>()?;
+        })
+        .collect::<Result<_, StoreError>>()?;
     Ok(Some(Detail {
         submission,
         source,
@@ -238,28 +258,31 @@ pub(crate) enum Change {
 /// Applies `change` to the return `reference` and appends it to the audit
 /// trail. Returns 0 when there is no such return.
 pub(crate) fn change(
-    conn: &Connection,
+    db: &mut dyn Sql,
     reference: &str,
     change: &Change,
     now: i64,
-) -> Result<usize, rusqlite::Error> {
-    let Some(id) = conn
-        .prepare_cached("SELECT id FROM submissions WHERE reference = ?1")?
-        .query_row([reference], |r| r.get::<_, i64>(0))
-        .optional()?
+) -> Result<usize, StoreError> {
+    let Some(id) = db
+        .opt(
+            "SELECT id FROM submissions WHERE reference = ?1",
+            vals![reference],
+        )?
+        .map(|r| r.int(0))
+        .transpose()?
     else {
         return Ok(0);
     };
     let (action, detail) = match change {
         Change::SetUp { account, note } => {
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO processing (submission_id, status, account, note, updated_at)
                  VALUES (?1, ?5, ?2, ?3, ?4)
                  ON CONFLICT (submission_id) DO UPDATE SET
                    status = excluded.status, account = excluded.account,
                    note = excluded.note, updated_at = excluded.updated_at",
-            )?
-            .execute(params![id, account, note, now, Processing::SetUp])?;
+                vals![id, account, note, now, Processing::SetUp.code()],
+            )?;
             let mut d = format!("账号：{account}");
             if !note.is_empty() {
                 d.push_str(&format!("；备注：{note}"));
@@ -267,15 +290,15 @@ pub(crate) fn change(
             ("标记为已设置", d)
         }
         Change::FedBack { note } => {
-            conn.prepare_cached(
+            db.execute(
                 "INSERT INTO processing (submission_id, status, note, updated_at)
                  VALUES (?1, ?4, ?2, ?3)
                  ON CONFLICT (submission_id) DO UPDATE SET
                    status = excluded.status,
                    note = CASE WHEN excluded.note = '' THEN processing.note ELSE excluded.note END,
                    updated_at = excluded.updated_at",
-            )?
-            .execute(params![id, note, now, Processing::FedBack])?;
+                vals![id, note, now, Processing::FedBack.code()],
+            )?;
             let d = if note.is_empty() {
                 String::new()
             } else {
@@ -284,7 +307,7 @@ pub(crate) fn change(
             ("标记为已反馈", d)
         }
     };
-    audit(conn, now, Some(id), action, &detail)?;
+    audit(db, now, Some(id), action, &detail)?;
     Ok(1)
 }
 
@@ -296,13 +319,13 @@ const LOGIN_FAILED: &str = "登录失败";
 /// do not): the returns hold personal data, so who got in, and who tried,
 /// is kept.
 pub(crate) fn record_login(
-    conn: &Connection,
+    db: &mut dyn Sql,
     at: i64,
     from: &str,
     ok: bool,
-) -> Result<usize, rusqlite::Error> {
+) -> Result<usize, StoreError> {
     let action = if ok { LOGIN } else { LOGIN_FAILED };
-    audit(conn, at, None, action, &format!("来自 {from}"))?;
+    audit(db, at, None, action, &format!("来自 {from}"))?;
     Ok(1)
 }
 
@@ -315,65 +338,64 @@ pub(crate) struct LoginRow {
 }
 
 /// The latest `limit` login records, newest first.
-pub(crate) fn recent_logins(
-    conn: &Connection,
-    limit: i64,
-) -> Result<Vec<LoginRow>, rusqlite::Error> {
-    conn.prepare_cached(
+pub(crate) fn recent_logins(db: &mut dyn Sql, limit: i64) -> Result<Vec<LoginRow>, StoreError> {
+    db.query(
         "SELECT at, action, detail FROM audit
          WHERE submission_id IS NULL AND action IN (?1, ?2)
          ORDER BY id DESC LIMIT ?3",
+        vals![LOGIN, LOGIN_FAILED, limit],
     )?
-    .query_map(params![LOGIN, LOGIN_FAILED, limit], |r| {
+    .iter()
+    .map(|r: &Row| {
         Ok(LoginRow {
-            at: crate::present::cst_text(r.get(0)?),
-            ok: r.get::<_, String>(1)? == LOGIN,
-            detail: r.get(2)?,
+            at: crate::present::cst_text(r.int(0)?),
+            ok: r.text(1)? == LOGIN,
+            detail: r.text(2)?,
         })
-    })?
+    })
     .collect()
 }
 
 fn audit(
-    conn: &Connection,
+    db: &mut dyn Sql,
     at: i64,
     submission_id: Option<i64>,
     action: &str,
     detail: &str,
-) -> Result<(), rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<(), StoreError> {
+    db.execute(
         "INSERT INTO audit (at, actor, submission_id, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![at, ACTOR, submission_id, action, detail])?;
+        vals![at, ACTOR, submission_id, action, detail],
+    )?;
     Ok(())
 }
 
 /// Puts failed notifications back in the queue (one, or all with `None`),
 /// due now with their tries reset, and notes each in the audit trail.
-pub(crate) fn requeue(
-    conn: &Connection,
-    id: Option<i64>,
-    now: i64,
-) -> Result<usize, rusqlite::Error> {
-    let targets: Vec<(i64, i64, Channel)> = conn
-        .prepare_cached(
+pub(crate) fn requeue(db: &mut dyn Sql, id: Option<i64>, now: i64) -> Result<usize, StoreError> {
+    let targets: Vec<(i64, i64, Channel)> = db
+        .query(
             "SELECT id, submission_id, channel FROM outbox
-             WHERE status = 'failed' AND (?1 IS NULL OR id = ?1) ORDER BY id",
+             WHERE status = 'failed' AND (CAST(?1 AS BIGINT) IS NULL OR id = ?1) ORDER BY id",
+            vals![id],
         )?
-        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-        .collect::<Result<_, _>>()?;
+        .iter()
+        .map(|r| Ok((r.int(0)?, r.int(1)?, r.code(2, Channel::from_code)?)))
+        .collect::<Result<_, StoreError>>()?;
     for (row, submission, channel) in &targets {
-        conn.prepare_cached(
+        db.execute(
             "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?2 WHERE id = ?1",
-        )?
-        .execute(params![row, now])?;
-        audit(
-            conn,
-            now,
-            Some(*submission),
-            "重新发送通知",
-            channel.label(),
+            vals![*row, now],
         )?;
+        // The outbox's claim columns exist on PostgreSQL only: a row put
+        // back is free for any node at once.
+        if db.engine() == crate::store::sql::Engine::Postgres {
+            db.execute(
+                "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ?1",
+                vals![*row],
+            )?;
+        }
+        audit(db, now, Some(*submission), "重新发送通知", channel.label())?;
     }
     Ok(targets.len())
 }
@@ -381,6 +403,9 @@ pub(crate) fn requeue(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::store::sql::Lite;
+    use rusqlite::{params, Connection};
 
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
@@ -410,7 +435,7 @@ mod tests {
         let (_d, conn) = db();
         add(&conn, "AAAAAAA2", "甲局", 1000);
         add(&conn, "BBBBBBB3", "乙局", 2000);
-        let all = list(&conn, "departments", None, 0).unwrap().rows;
+        let all = list(&mut Lite(&conn), "departments", None, 0).unwrap().rows;
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].unit, "乙局", "newest first");
         assert_eq!(all[0].status, Processing::Pending);
@@ -420,13 +445,13 @@ mod tests {
             account: "mz_jia".into(),
             note: "已电话告知".into(),
         };
-        assert_eq!(change(&conn, "AAAAAAA2", &set, 3000).unwrap(), 1);
-        assert_eq!(change(&conn, "NOSUCH22", &set, 3000).unwrap(), 0);
+        assert_eq!(change(&mut Lite(&conn), "AAAAAAA2", &set, 3000).unwrap(), 1);
+        assert_eq!(change(&mut Lite(&conn), "NOSUCH22", &set, 3000).unwrap(), 0);
         let fb = Change::FedBack {
             note: String::new(),
         };
-        change(&conn, "AAAAAAA2", &fb, 4000).unwrap();
-        let d = detail(&conn, "AAAAAAA2").unwrap().unwrap();
+        change(&mut Lite(&conn), "AAAAAAA2", &fb, 4000).unwrap();
+        let d = detail(&mut Lite(&conn), "AAAAAAA2").unwrap().unwrap();
         assert_eq!(d.status, Processing::FedBack);
         assert_eq!(d.account, "mz_jia");
         assert_eq!(
@@ -438,12 +463,17 @@ mod tests {
         assert!(d.audit[0].detail.contains("mz_jia"));
         assert_eq!(d.audit[1].actor, ACTOR);
 
-        let pending = list(&conn, "departments", Some(Processing::Pending), 0)
-            .unwrap()
-            .rows;
+        let pending = list(
+            &mut Lite(&conn),
+            "departments",
+            Some(Processing::Pending),
+            0,
+        )
+        .unwrap()
+        .rows;
         assert_eq!(pending.len(), 1);
         assert_eq!(pending[0].unit, "乙局");
-        let c = counts(&conn).unwrap();
+        let c = counts(&mut Lite(&conn)).unwrap();
         assert_eq!((c["departments"].total, c["departments"].fed_back), (2, 1));
     }
 
@@ -457,16 +487,19 @@ mod tests {
         for i in 0..n {
             add(&conn, &format!("R{i:07}"), &format!("单位{i}"), 1000 + i);
         }
-        let first = list(&conn, "departments", None, 0).unwrap();
+        let first = list(&mut Lite(&conn), "departments", None, 0).unwrap();
         assert_eq!(first.total, n);
         assert_eq!(first.rows.len() as i64, PAGE_ROWS);
         assert_eq!(first.rows[0].unit, format!("单位{}", n - 1), "newest first");
         assert!(first.rows.iter().all(|r| r.channels.len() == 1));
-        let second = list(&conn, "departments", None, 1).unwrap();
+        let second = list(&mut Lite(&conn), "departments", None, 1).unwrap();
         assert_eq!(second.rows.len(), 5);
         assert_eq!(second.rows[4].unit, "单位0");
         assert!(second.rows.iter().all(|r| r.channels.len() == 1));
-        assert!(list(&conn, "departments", None, 2).unwrap().rows.is_empty());
+        assert!(list(&mut Lite(&conn), "departments", None, 2)
+            .unwrap()
+            .rows
+            .is_empty());
     }
 
     #[test]
@@ -474,20 +507,23 @@ mod tests {
         let (_d, conn) = db();
         let a = add(&conn, "AAAAAAA2", "甲局", 1000);
         add(&conn, "BBBBBBB3", "乙局", 2000);
-        assert_eq!(crate::store::outbox_rows(&conn).unwrap().len(), 2);
+        assert_eq!(
+            crate::store::outbox_rows(&mut Lite(&conn)).unwrap().len(),
+            2
+        );
         let first: i64 = conn
             .query_row("SELECT id FROM outbox WHERE submission_id = ?1", [a], |r| {
                 r.get(0)
             })
             .unwrap();
-        assert_eq!(requeue(&conn, Some(first), 5000).unwrap(), 1);
+        assert_eq!(requeue(&mut Lite(&conn), Some(first), 5000).unwrap(), 1);
         assert_eq!(
-            requeue(&conn, Some(first), 5000).unwrap(),
+            requeue(&mut Lite(&conn), Some(first), 5000).unwrap(),
             0,
             "no longer failed"
         );
-        assert_eq!(requeue(&conn, None, 5000).unwrap(), 1);
-        let rows = crate::store::outbox_rows(&conn).unwrap();
+        assert_eq!(requeue(&mut Lite(&conn), None, 5000).unwrap(), 1);
+        let rows = crate::store::outbox_rows(&mut Lite(&conn)).unwrap();
         assert!(rows
             .iter()
             .all(|r| r.status == Delivery::Pending && r.tries == 0 && r.next_attempt_at == 5000));

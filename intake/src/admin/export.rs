@@ -36,9 +36,7 @@ async fn export(inner: &Inner, id: &str, xlsx: bool) -> Result<Response, Error> 
     let d = Arc::clone(&def);
     let rows = inner
         .store
-        .read("the admin pages", move |c| {
-            crate::exchange::export_rows(c, &d)
-        })
+        .read(move |c| crate::exchange::export_rows(c, &d))
         .await?;
     // Building a workbook is CPU work: off the async threads too.
     let d = Arc::clone(&def);

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct LoginView<'a> {
     status: StatusCode,
@@ -45,7 +45,7 @@ pub(super) async fn page(
         return Err(disabled());
     }
     let next = safe_next(q.get("next").map(String::as_str));
-    if session(&inner, &headers).is_some() {
+    if session(&inner, &headers).await?.is_some() {
         return Ok(redirect(StatusCode::SEE_OTHER, &next));
     }
     let notice = q.contains_key("out").then_some("您已退出管理页面。");
@@ -85,7 +85,13 @@ pub(super) async fn login(
     );
     // A client that gave too many wrong passwords waits before any check.
     // (Only a check here: an empty or unreadable form costs no try.)
-    if let Err(wait) = inner.admin.throttle.check(&who, Instant::now()) {
+    let now = crate::store::now_ms();
+    let w = who.clone();
+    if let Err(wait) = inner
+        .store
+        .read(move |db| auth::throttle::check(db, &w, now))
+        .await?
+    {
         return Ok(throttled(wait, "/admin/"));
     }
     let pairs = read_pairs(body).await?;
@@ -115,11 +121,16 @@ pub(super) async fn login(
     };
     // The try is counted before the check: tries sent at once cannot all
     // pass the throttle before the first failure is recorded.
-    if let Err(wait) = inner.admin.throttle.reserve(&who, Instant::now()) {
+    let w = who.clone();
+    let now = crate::store::now_ms();
+    if let Err(wait) = inner
+        .store
+        .write(move |db| auth::throttle::reserve(db, &w, now))
+        .await?
+    {
         return Ok(throttled(wait, "/admin/"));
     }
     let ok = check_password(&inner, ip, password, hash.clone()).await;
-    let now = Instant::now();
     if !ok {
         tracing::warn!("admin: wrong password from {ip}");
         return Ok(login_form(LoginView {
@@ -130,8 +141,14 @@ pub(super) async fn login(
         })
         .into_response());
     }
-    inner.admin.throttle.succeeded(&who);
-    let (token, _) = inner.admin.sessions.create(now);
+    let w = who.clone();
+    let (token, _) = inner
+        .store
+        .write(move |db| {
+            auth::throttle::succeeded(db, &w)?;
+            auth::sessions::create(db, crate::store::now_ms())
+        })
+        .await?;
     tracing::info!("admin: login from {ip}");
     let mut res = redirect(StatusCode::SEE_OTHER, &next);
     let secure = is_https(&inner, &parts.headers);
@@ -154,10 +171,7 @@ async fn check_password(inner: &Inner, ip: IpAddr, password: String, hash: Strin
     let from = ip.to_string();
     let record = inner
         .store
-        .apply(
-            "the admin pages",
-            Arc::new(move |conn| db::record_login(conn, crate::store::now_ms(), &from, ok)),
-        )
+        .write(move |db| db::record_login(db, crate::store::now_ms(), &from, ok))
         .await;
     if let Err(e) = record {
         // The login itself does not depend on its record being written.
@@ -200,9 +214,16 @@ fn throttled(wait: Duration, next: &str) -> Response {
     res
 }
 
-pub(super) async fn logout(State(inner): State<Arc<Inner>>, form: AdminForm) -> Response {
-    inner.admin.sessions.remove(&form.admin.token);
+pub(super) async fn logout(
+    State(inner): State<Arc<Inner>>,
+    form: AdminForm,
+) -> Result<Response, Error> {
+    let token = form.admin.token.clone();
+    inner
+        .store
+        .write(move |db| auth::sessions::remove(db, &token))
+        .await?;
     let mut res = redirect(StatusCode::SEE_OTHER, "/admin/login?out=1");
     set_cookie(&mut res, &cookie("", form.admin.secure, true));
-    res
+    Ok(res)
 }

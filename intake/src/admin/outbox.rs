@@ -21,7 +21,7 @@ pub(super) async fn page(
 ) -> Result<Page, Error> {
     let (rows, replies) = inner
         .store
-        .read("the admin pages", |c| {
+        .read(|c| {
             Ok((
                 crate::store::outbox_rows(c)?,
                 crate::mailbox::reply_rows(c, 200)?,
@@ -79,10 +79,7 @@ async fn requeue(inner: &Inner, id: Option<i64>) -> Result<Response, Error> {
     let now = crate::store::now_ms();
     let n = inner
         .store
-        .apply(
-            "the admin pages",
-            Arc::new(move |conn| db::requeue(conn, id, now)),
-        )
+        .write(move |db| db::requeue(db, id, now))
         .await?;
     if n > 0 {
         inner.outbox_wake.notify_one();

@@ -25,7 +25,7 @@ fn detail_href(reference: &str) -> String {
 pub(super) async fn index(State(inner): State<Arc<Inner>>, admin: Admin) -> Result<Page, Error> {
     let (counts, outbox, logins, (failed_total, failed_mail)) = inner
         .store
-        .read("the admin pages", |c| {
+        .read(|c| {
             Ok((
                 db::counts(c)?,
                 crate::store::outbox_rows(c)?,
@@ -78,9 +78,7 @@ pub(super) async fn list(
         .max(1);
     let list = inner
         .store
-        .read("the admin pages", move |c| {
-            db::list(c, &id, status, page - 1)
-        })
+        .read(move |c| db::list(c, &id, status, page - 1))
         .await?;
     let rows: Vec<_> = list
         .rows
@@ -184,7 +182,7 @@ async fn detail_page(
     let lookup = reference.clone();
     let (d, mail) = inner
         .store
-        .read("the admin pages", move |c| {
+        .read(move |c| {
             let Some(d) = db::detail(c, &lookup)? else {
                 return Ok((None, None));
             };
@@ -326,10 +324,7 @@ async fn change(
     let now = crate::store::now_ms();
     let changed = inner
         .store
-        .apply(
-            "the admin pages",
-            Arc::new(move |conn| db::change(conn, &target, &c, now)),
-        )
+        .write(move |db| db::change(db, &target, &c, now))
         .await?;
     if changed == 0 {
         return Err(no_return(&reference));

@@ -12,7 +12,6 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Instant;
 
 /// A logged-in admin. As an extractor: a 404 when the pages are off; else,
 /// without a live session, GETs go to the login page and other methods get
@@ -32,8 +31,10 @@ impl FromRequestParts<Arc<Inner>> for Admin {
         if !enabled(inner) {
             return Err(disabled().into_response());
         }
-        if let Some(admin) = session(inner, &parts.headers) {
-            return Ok(admin);
+        match session(inner, &parts.headers).await {
+            Ok(Some(admin)) => return Ok(admin),
+            Ok(None) => {}
+            Err(e) => return Err(e.into_response()),
         }
         if parts.method == Method::GET || parts.method == Method::HEAD {
             let here = parts.uri.path();
@@ -75,7 +76,10 @@ impl FromRequest<Arc<Inner>> for AdminForm {
         let pairs = read_pairs(body)
             .await
             .map_err(IntoResponse::into_response)?;
-        let Some(admin) = session(inner, &parts.headers) else {
+        let Some(admin) = session(inner, &parts.headers)
+            .await
+            .map_err(IntoResponse::into_response)?
+        else {
             return Err(login_first().into_response());
         };
         let csrf_ok = field(&pairs, "csrf").is_some_and(|t| auth::same_secret(t, &admin.csrf));
@@ -144,15 +148,33 @@ fn cookie_token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// The live session the request's cookie names, if any.
-pub(crate) fn session(inner: &Inner, headers: &HeaderMap) -> Option<Admin> {
-    let token = cookie_token(headers)?;
-    let csrf = inner.admin.sessions.touch(&token, Instant::now())?;
-    Some(Admin {
+/// The live session the request's cookie names, if any (looked up in the
+/// database, so a session made at another node counts).
+pub(crate) async fn session(inner: &Inner, headers: &HeaderMap) -> Result<Option<Admin>, Error> {
+    let Some(token) = cookie_token(headers) else {
+        return Ok(None);
+    };
+    let now = crate::store::now_ms();
+    let t = token.clone();
+    let Some((csrf, stale)) = inner
+        .store
+        .read(move |db| auth::sessions::find(db, &t, now))
+        .await?
+    else {
+        return Ok(None);
+    };
+    if stale {
+        let t = token.clone();
+        inner
+            .store
+            .write(move |db| auth::sessions::seen(db, &t, now))
+            .await?;
+    }
+    Ok(Some(Admin {
         csrf,
         token,
         secure: is_https(inner, headers),
-    })
+    }))
 }
 
 /// Behind HTTPS (as the proxy says, or as `[intake] url` says) the cookie is `Secure`.

@@ -1,13 +1,13 @@
 //! The mailbox's tables (`mail_messages`, `replies`; migration 5): a
 //! batch of read messages stored in one transaction, the replies queue,
-//! and what the admin pages show.
+//! and what the admin pages show. The same statements on both engines.
 
 use super::message::{Meta, Table};
 use super::reply::{self, Part, RowLine};
 use crate::status::Source;
-use crate::store::{self, NewSubmission};
+use crate::store::sql::{vals, Row, Sql};
+use crate::store::{self, NewSubmission, StoreError};
 use config::Config;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// What became of a message, as `mail_messages.outcome` holds it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,71 +85,71 @@ pub(crate) struct Decided {
 
 /// The keys among `keys` already handled, with their outcome.
 pub(crate) fn known(
-    conn: &Connection,
-    keys: &[&str],
-) -> Result<std::collections::HashMap<String, Outcome>, rusqlite::Error> {
+    db: &mut dyn Sql,
+    keys: &[String],
+) -> Result<std::collections::HashMap<String, Outcome>, StoreError> {
     let mut out = std::collections::HashMap::new();
-    let mut stmt =
-        conn.prepare_cached("SELECT outcome FROM mail_messages WHERE message_key = ?1")?;
     for k in keys {
-        if let Some(code) = stmt.query_row([k], |r| r.get::<_, String>(0)).optional()? {
+        if let Some(r) = db.opt(
+            "SELECT outcome FROM mail_messages WHERE message_key = ?1",
+            vals![k],
+        )? {
             out.insert(
-                k.to_string(),
-                Outcome::from_code(&code).unwrap_or(Outcome::Failed),
+                k.clone(),
+                Outcome::from_code(&r.text(0)?).unwrap_or(Outcome::Failed),
             );
         }
     }
     Ok(out)
 }
 
-/// Stores every message of the batch, its rows and its answer, in one
-/// transaction: after the COMMIT the messages may be moved; before it
-/// nothing of them exists. A key already stored (the same message read
+/// Stores every message of the batch, its rows and its answer, in the
+/// caller's transaction: after the COMMIT the messages may be moved; before
+/// it nothing of them exists. A key already stored (the same message read
 /// again) stores nothing. Returns the outcome each message ends with.
 pub(crate) fn store_batch(
-    conn: &mut Connection,
+    tx: &mut dyn Sql,
     config: &Config,
     all_forms: &[std::sync::Arc<forms::FormDef>],
     batch: &[&Decided],
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<Outcome>, rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+) -> Result<Vec<Outcome>, StoreError> {
     let mut outcomes = Vec::with_capacity(batch.len());
     let now_ms = now.timestamp_millis();
     for d in batch {
-        let inserted = tx
-            .prepare_cached(
-                "INSERT INTO mail_messages (message_key, message_id, sender, subject, sent_at, received_at, outcome, note)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(message_key) DO NOTHING",
-            )?
-            .execute(params![
-                d.meta.key,
-                d.meta.message_id,
-                d.meta.sender,
-                d.meta.subject,
+        let inserted = tx.opt(
+            "INSERT INTO mail_messages (message_key, message_id, sender, subject, sent_at, received_at, outcome, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (message_key) DO NOTHING RETURNING id",
+            vals![
+                &d.meta.key,
+                &d.meta.message_id,
+                &d.meta.sender,
+                &d.meta.subject,
                 d.meta.sent_at,
                 now_ms,
                 d.outcome.code(),
-                d.note
-            ])?;
-        if inserted == 0 {
+                &d.note
+            ],
+        )?;
+        let Some(inserted) = inserted else {
             // Read twice (a crash before the move, or the same message
             // delivered again): what it came to the first time stands.
-            let code: String = tx.query_row(
-                "SELECT outcome FROM mail_messages WHERE message_key = ?1",
-                [&d.meta.key],
-                |r| r.get(0),
-            )?;
+            let code = tx
+                .one(
+                    "SELECT outcome FROM mail_messages WHERE message_key = ?1",
+                    vals![&d.meta.key],
+                )?
+                .text(0)?;
             outcomes.push(Outcome::from_code(&code).unwrap_or(Outcome::Failed));
             continue;
-        }
-        let mail_id = tx.last_insert_rowid();
+        };
+        let mail_id = inserted.int(0)?;
         let mut parts = Vec::new();
         let mut defs: Vec<std::sync::Arc<forms::FormDef>> = Vec::new();
         for table in &d.tables {
             match table {
                 Table::Rows { name, def, rows } => {
-                    parts.push(store_rows(&tx, config, def, name, rows, mail_id, now)?);
+                    parts.push(store_rows(tx, config, def, name, rows, mail_id, now)?);
                     if !defs.iter().any(|x| x.id == def.id) {
                         defs.push(def.clone());
                     }
@@ -200,22 +200,21 @@ pub(crate) fn store_batch(
         } else {
             reply::angle(&d.meta.message_id)
         };
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO replies (kind, mail_id, recipient, subject, body, in_reply_to, refs, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        )?
-        .execute(params![
-            kind,
-            mail_id,
-            d.meta.reply_to,
-            reply::subject(&d.meta.subject),
-            body,
-            in_reply_to,
-            reply::references(&d.meta),
-            now_ms
-        ])?;
+            vals![
+                kind,
+                mail_id,
+                &d.meta.reply_to,
+                reply::subject(&d.meta.subject),
+                body,
+                in_reply_to,
+                reply::references(&d.meta),
+                now_ms
+            ],
+        )?;
     }
-    tx.commit()?;
     Ok(outcomes)
 }
 
@@ -224,14 +223,14 @@ pub(crate) fn store_batch(
 /// an earlier mail) not stored again, the rest with their notifications.
 /// The caller's transaction makes it all or none.
 fn store_rows(
-    tx: &Connection,
+    tx: &mut dyn Sql,
     config: &Config,
     def: &forms::FormDef,
     name: &str,
     rows: &[forms::Answers],
     mail_id: i64,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Part, rusqlite::Error> {
+) -> Result<Part, StoreError> {
     let late = def.is_late(now);
     let mut unique: Vec<(NewSubmission, &forms::Answers)> = Vec::new();
     // Up to 10,000 rows per sheet: a set, not a scan per row.
@@ -245,7 +244,7 @@ fn store_rows(
             now.timestamp_millis(),
             Source::Mail,
         )
-        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        .map_err(|e| StoreError::Sqlite(format!("answers: {e}")))?;
         if seen.insert(new.hash.clone()) {
             unique.push((new, answers));
         }
@@ -256,8 +255,10 @@ fn store_rows(
             Some(r) => (r, true),
             None => {
                 let stored = store::insert_new(tx, new)?;
-                tx.prepare_cached("UPDATE submissions SET mail_id = ?1 WHERE reference = ?2")?
-                    .execute(params![mail_id, stored.reference])?;
+                tx.execute(
+                    "UPDATE submissions SET mail_id = ?1 WHERE reference = ?2",
+                    vals![mail_id, &stored.reference],
+                )?;
                 (stored.reference, false)
             }
         };
@@ -289,54 +290,58 @@ pub(crate) struct MailRow {
 
 /// The latest messages that could not be handled (the failed folder).
 pub(crate) fn failed_messages(
-    conn: &Connection,
+    db: &mut dyn Sql,
     limit: usize,
-) -> Result<(i64, Vec<MailRow>), rusqlite::Error> {
-    let total: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM mail_messages WHERE outcome IN ('failed', 'left')",
-        [],
-        |r| r.get(0),
-    )?;
-    let rows = conn
-        .prepare_cached(
+) -> Result<(i64, Vec<MailRow>), StoreError> {
+    let total = db
+        .one(
+            "SELECT COUNT(*) FROM mail_messages WHERE outcome IN ('failed', 'left')",
+            &[],
+        )?
+        .int(0)?;
+    let rows = db
+        .query(
             "SELECT id, sender, subject, sent_at, received_at, outcome, note FROM mail_messages
              WHERE outcome IN ('failed', 'left') ORDER BY id DESC LIMIT ?1",
+            vals![limit as i64],
         )?
-        .query_map([limit as i64], mail_row)?
+        .iter()
+        .map(mail_row)
         .collect::<Result<Vec<_>, _>>()?;
     Ok((total, rows))
 }
 
-fn mail_row(r: &rusqlite::Row) -> rusqlite::Result<MailRow> {
-    let outcome: String = r.get(5)?;
+fn mail_row(r: &Row) -> Result<MailRow, StoreError> {
+    let outcome = r.text(5)?;
     Ok(MailRow {
-        id: r.get(0)?,
-        sender: r.get(1)?,
-        subject: r.get(2)?,
+        id: r.int(0)?,
+        sender: r.text(1)?,
+        subject: r.text(2)?,
         sent: r
-            .get::<_, Option<i64>>(3)?
+            .opt_int(3)?
             .map(crate::present::cst_text)
             .unwrap_or_default(),
-        received: crate::present::cst_text(r.get(4)?),
+        received: crate::present::cst_text(r.int(4)?),
         outcome: Outcome::from_code(&outcome)
             .map(Outcome::label)
             .unwrap_or("?")
             .to_string(),
-        note: r.get(6)?,
+        note: r.text(6)?,
     })
 }
 
 /// The message a return came in, if it came by mail.
 pub(crate) fn mail_of_submission(
-    conn: &Connection,
+    db: &mut dyn Sql,
     submission_id: i64,
-) -> Result<Option<MailRow>, rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<Option<MailRow>, StoreError> {
+    db.opt(
         "SELECT m.id, m.sender, m.subject, m.sent_at, m.received_at, m.outcome, m.note
          FROM submissions s JOIN mail_messages m ON m.id = s.mail_id WHERE s.id = ?1",
+        vals![submission_id],
     )?
-    .query_row([submission_id], mail_row)
-    .optional()
+    .map(|r| mail_row(&r))
+    .transpose()
 }
 
 /// A reply waiting to be sent.
@@ -354,87 +359,119 @@ pub(crate) struct ReplyItem {
     pub(crate) submission: Option<store::Submission>,
 }
 
-/// Pending replies due at `now`, oldest first.
+/// What a reply row is read as.
+const REPLY_COLUMNS: &str =
+    "id, kind, recipient, subject, body, in_reply_to, refs, tries, submission_id";
+
+/// Pending replies due at `now`, oldest first. On PostgreSQL they are
+/// claimed for `node` until `lease_end`, as outbox rows are (see
+/// `store::pg`), so each is sent by one node; SQLite has one node.
 pub(crate) fn due_replies(
-    conn: &Connection,
+    db: &mut dyn Sql,
     now: i64,
     limit: usize,
-) -> Result<Vec<ReplyItem>, rusqlite::Error> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, kind, recipient, subject, body, in_reply_to, refs, tries, submission_id
-         FROM replies WHERE status = 'pending' AND next_attempt_at <= ?1
-         ORDER BY next_attempt_at, id LIMIT ?2",
-    )?;
-    let rows = stmt
-        .query_map(params![now, limit as i64], |r| {
-            Ok((
-                ReplyItem {
-                    id: r.get(0)?,
-                    kind: r.get(1)?,
-                    recipient: r.get(2)?,
-                    subject: r.get(3)?,
-                    body: r.get(4)?,
-                    in_reply_to: r.get(5)?,
-                    refs: r.get(6)?,
-                    tries: r.get(7)?,
-                    submission: None,
-                },
-                r.get::<_, Option<i64>>(8)?,
-            ))
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
+    claim: Option<(&str, i64)>,
+) -> Result<Vec<ReplyItem>, StoreError> {
+    let rows = match claim {
+        None => db.query(
+            &format!(
+                "SELECT {REPLY_COLUMNS} FROM replies WHERE status = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY next_attempt_at, id LIMIT ?2"
+            ),
+            vals![now, limit as i64],
+        )?,
+        Some((node, lease_end)) => db.query(
+            &format!(
+                "UPDATE replies SET claimed_by = ?3, claimed_until = ?4
+                 WHERE id IN (
+                     SELECT id FROM replies
+                     WHERE status = 'pending' AND next_attempt_at <= ?1
+                       AND (claimed_until IS NULL OR claimed_until < ?1 OR claimed_by = ?3)
+                     ORDER BY next_attempt_at, id LIMIT ?2
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING {REPLY_COLUMNS}"
+            ),
+            vals![now, limit as i64, node, lease_end],
+        )?,
+    };
     let mut out = Vec::with_capacity(rows.len());
-    for (mut item, sub) in rows {
-        if let Some(id) = sub {
-            let reference: Option<String> = conn
-                .query_row(
-                    "SELECT reference FROM submissions WHERE id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?;
+    for r in rows {
+        let mut item = ReplyItem {
+            id: r.int(0)?,
+            kind: r.text(1)?,
+            recipient: r.text(2)?,
+            subject: r.text(3)?,
+            body: r.text(4)?,
+            in_reply_to: r.text(5)?,
+            refs: r.text(6)?,
+            tries: r.int(7)?,
+            submission: None,
+        };
+        if let Some(id) = r.opt_int(8)? {
+            let reference = db
+                .opt("SELECT reference FROM submissions WHERE id = ?1", vals![id])?
+                .map(|r| r.text(0))
+                .transpose()?;
             if let Some(reference) = reference {
-                item.submission = store::submission_by_reference(conn, &reference)?;
+                item.submission = store::submission_by_reference(db, &reference)?;
             }
         }
         out.push(item);
     }
+    out.sort_by_key(|i| i.id);
     Ok(out)
 }
 
-/// When the earliest pending reply is due.
-pub(crate) fn next_reply_due(conn: &Connection) -> Result<Option<i64>, rusqlite::Error> {
-    conn.prepare_cached("SELECT MIN(next_attempt_at) FROM replies WHERE status = 'pending'")?
-        .query_row([], |r| r.get(0))
+/// When the earliest pending reply is due (or, on PostgreSQL, another
+/// node's claim on it ends).
+pub(crate) fn next_reply_due(db: &mut dyn Sql) -> Result<Option<i64>, StoreError> {
+    let sql = match db.engine() {
+        store::sql::Engine::Sqlite => {
+            "SELECT MIN(next_attempt_at) FROM replies WHERE status = 'pending'"
+        }
+        store::sql::Engine::Postgres => {
+            "SELECT MIN(GREATEST(next_attempt_at, COALESCE(claimed_until + 1, 0)))
+             FROM replies WHERE status = 'pending'"
+        }
+    };
+    db.one(sql, &[])?.opt_int(0)
 }
 
-/// Writes back delivery results (the outbox worker's marks, for replies).
-pub(crate) fn mark_replies(
-    conn: &Connection,
-    marks: &[store::Mark],
-) -> Result<usize, rusqlite::Error> {
+/// Writes back delivery results (the outbox worker's marks, for replies),
+/// dropping PostgreSQL's claims.
+pub(crate) fn mark_replies(db: &mut dyn Sql, marks: &[store::Mark]) -> Result<usize, StoreError> {
+    let claims = match db.engine() {
+        store::sql::Engine::Sqlite => "",
+        store::sql::Engine::Postgres => ", claimed_by = NULL, claimed_until = NULL",
+    };
     for m in marks {
         match m {
-            store::Mark::Sent { id, at } => conn
-                .prepare_cached(
-                    "UPDATE replies SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL WHERE id = ?1",
-                )?
-                .execute(params![id, at])?,
+            store::Mark::Sent { id, at } => db.execute(
+                &format!(
+                    "UPDATE replies SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL{claims}
+                     WHERE id = ?1"
+                ),
+                vals![*id, *at],
+            )?,
             store::Mark::Retry {
                 id,
                 tries,
                 next_at,
                 error,
-            } => conn
-                .prepare_cached(
-                    "UPDATE replies SET tries = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, tries, next_at, error])?,
-            store::Mark::Failed { id, tries, error } => conn
-                .prepare_cached(
-                    "UPDATE replies SET status = 'failed', tries = ?2, last_error = ?3 WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, tries, error])?,
+            } => db.execute(
+                &format!(
+                    "UPDATE replies SET tries = ?2, next_attempt_at = ?3, last_error = ?4{claims}
+                     WHERE id = ?1 AND status = 'pending'"
+                ),
+                vals![*id, *tries, *next_at, error],
+            )?,
+            store::Mark::Failed { id, tries, error } => db.execute(
+                &format!(
+                    "UPDATE replies SET status = 'failed', tries = ?2, last_error = ?3{claims}
+                     WHERE id = ?1 AND status = 'pending'"
+                ),
+                vals![*id, *tries, error],
+            )?,
         };
     }
     Ok(marks.len())
@@ -465,39 +502,42 @@ pub(crate) fn kind_label(kind: &str) -> &'static str {
 }
 
 /// The latest replies, every status (newest first).
-pub(crate) fn reply_rows(
-    conn: &Connection,
-    limit: usize,
-) -> Result<Vec<ReplyRow>, rusqlite::Error> {
-    conn.prepare_cached(
+pub(crate) fn reply_rows(db: &mut dyn Sql, limit: usize) -> Result<Vec<ReplyRow>, StoreError> {
+    db.query(
         "SELECT id, kind, recipient, subject, status, tries, last_error, created_at FROM replies
          ORDER BY CASE status WHEN 'failed' THEN 0 WHEN 'pending' THEN 1 ELSE 2 END, id DESC LIMIT ?1",
+        vals![limit as i64],
     )?
-    .query_map([limit as i64], |r| {
-        let kind: String = r.get(1)?;
-        let status: crate::status::Delivery = r.get(4)?;
+    .iter()
+    .map(|r| {
+        let kind = r.text(1)?;
+        let status = r.code(4, crate::status::Delivery::from_code)?;
         Ok(ReplyRow {
-            id: r.get(0)?,
+            id: r.int(0)?,
             kind: kind_label(&kind).to_string(),
-            recipient: r.get(2)?,
-            subject: r.get(3)?,
+            recipient: r.text(2)?,
+            subject: r.text(3)?,
             status,
             status_label: status.label(),
-            tries: r.get(5)?,
-            last_error: r.get(6)?,
-            created: crate::present::cst_text(r.get(7)?),
+            tries: r.int(5)?,
+            last_error: r.opt_text(6)?,
+            created: crate::present::cst_text(r.int(7)?),
         })
-    })?
+    })
     .collect()
 }
 
 /// Requeues failed replies (with `gazette outbox retry`).
-pub(crate) fn requeue_failed_replies(
-    conn: &Connection,
-    now: i64,
-) -> Result<usize, rusqlite::Error> {
-    conn.execute(
-        "UPDATE replies SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
-        [now],
-    )
+pub(crate) fn requeue_failed_replies(db: &mut dyn Sql, now: i64) -> Result<usize, StoreError> {
+    let claims = match db.engine() {
+        store::sql::Engine::Sqlite => "",
+        store::sql::Engine::Postgres => ", claimed_by = NULL, claimed_until = NULL",
+    };
+    Ok(db.execute(
+        &format!(
+            "UPDATE replies SET status = 'pending', tries = 0, next_attempt_at = ?1{claims}
+             WHERE status = 'failed'"
+        ),
+        vals![now],
+    )? as usize)
 }

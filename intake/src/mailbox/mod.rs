@@ -23,6 +23,7 @@ pub(crate) use db::{
 pub(crate) use reply::filer_copy_text;
 
 use crate::state::FormSet;
+use crate::store::Store;
 use anyhow::Context as _;
 use config::Config;
 use db::{Answer, Decided, Outcome};
@@ -282,7 +283,7 @@ async fn pass(
     settings: &Settings,
     config: &Config,
     forms: &FormSet,
-    conn: &mut rusqlite::Connection,
+    store: &Store,
     wake: Option<&tokio::sync::Notify>,
 ) -> anyhow::Result<PassReport> {
     session
@@ -310,7 +311,7 @@ async fn pass(
             settings,
             config,
             forms,
-            conn,
+            store,
             decided,
             can_move,
             wake,
@@ -337,7 +338,7 @@ async fn pass(
             settings,
             config,
             forms,
-            conn,
+            store,
             decided,
             can_move,
             wake,
@@ -370,41 +371,74 @@ fn batches(waiting: &[(u32, u64)]) -> Vec<Vec<u32>> {
     out
 }
 
+/// Stores the messages `which` of `decided` in one write transaction.
+async fn write(
+    store: &Store,
+    config: &Config,
+    all: &[Arc<FormDef>],
+    decided: &Arc<Vec<Decided>>,
+    which: Vec<usize>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Outcome>, crate::store::StoreError> {
+    let (config, all, decided) = (config.clone(), all.to_vec(), Arc::clone(decided));
+    store
+        .write(move |db| {
+            let batch: Vec<&Decided> = which.iter().map(|&i| &decided[i]).collect();
+            db::store_batch(db, &config, &all, &batch, now)
+        })
+        .await
+}
+
 /// Stores the batch; should that fail, each message alone, and a message
 /// that still cannot be stored is recorded as failed (moved to the failed
 /// folder with the reason, not read again forever). An error that stops
 /// even that (the disk full, the database gone) is returned: the pass ends
 /// and the messages stay in the folder for the next one.
-fn store_all(
-    conn: &mut rusqlite::Connection,
+async fn store_all(
+    store: &Store,
     config: &Config,
     all: &[Arc<FormDef>],
-    batch: &[&Decided],
+    decided: &Arc<Vec<Decided>>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let now = chrono::Utc::now();
-    match db::store_batch(conn, config, all, batch, now) {
+    let every: Vec<usize> = (0..decided.len()).collect();
+    let first = match write(store, config, all, decided, every, now).await {
         Ok(o) => return Ok(o),
-        Err(e) if batch.len() == 1 => {
-            tracing::error!("mailbox: cannot store {:?}: {e}", batch[0].meta.key);
-            let d = batch[0];
-            let failed = Decided {
-                meta: d.meta.clone(),
-                outcome: Outcome::Failed,
-                note: format!("无法保存这封邮件的数据：{e}"),
-                tables: Vec::new(),
-                answer: Answer::None,
-            };
-            return db::store_batch(conn, config, all, &[&failed], now)
-                .context("cannot store the messages' returns");
-        }
-        Err(e) => tracing::warn!(
-            "mailbox: a batch of {} failed ({e}); storing them one by one",
-            batch.len()
-        ),
+        Err(e) => e,
+    };
+    if decided.len() > 1 {
+        tracing::warn!(
+            "mailbox: a batch of {} failed ({first}); storing them one by one",
+            decided.len()
+        );
     }
-    let mut out = Vec::with_capacity(batch.len());
-    for d in batch {
-        out.extend(store_all(conn, config, all, &[d])?);
+    let mut out = Vec::with_capacity(decided.len());
+    for i in 0..decided.len() {
+        let e = if decided.len() > 1 {
+            match write(store, config, all, decided, vec![i], now).await {
+                Ok(o) => {
+                    out.extend(o);
+                    continue;
+                }
+                Err(e) => e,
+            }
+        } else {
+            first.clone()
+        };
+        let d = &decided[i];
+        tracing::error!("mailbox: cannot store {:?}: {e}", d.meta.key);
+        let failed = Arc::new(vec![Decided {
+            meta: d.meta.clone(),
+            outcome: Outcome::Failed,
+            note: format!("无法保存这封邮件的数据：{e}"),
+            tables: Vec::new(),
+            answer: Answer::None,
+        }]);
+        out.extend(
+            write(store, config, all, &failed, vec![0], now)
+                .await
+                .context("cannot store the messages' returns")?,
+        );
     }
     Ok(out)
 }
@@ -416,7 +450,7 @@ async fn finish(
     settings: &Settings,
     config: &Config,
     forms: &FormSet,
-    conn: &mut rusqlite::Connection,
+    store: &Store,
     decided: Vec<(u32, Decided)>,
     can_move: bool,
     wake: Option<&tokio::sync::Notify>,
@@ -425,18 +459,19 @@ async fn finish(
     if decided.is_empty() {
         return Ok(());
     }
-    let keys: Vec<&str> = decided.iter().map(|(_, d)| d.meta.key.as_str()).collect();
-    let known = db::known(conn, &keys)?;
-    let batch: Vec<&Decided> = decided.iter().map(|(_, d)| d).collect();
+    let keys: Vec<String> = decided.iter().map(|(_, d)| d.meta.key.clone()).collect();
+    let known = store.read(move |db| db::known(db, &keys)).await?;
+    let (uids, decided): (Vec<u32>, Vec<Decided>) = decided.into_iter().unzip();
+    let decided = Arc::new(decided);
     let mut all: Vec<Arc<FormDef>> = forms.values().cloned().collect();
     all.sort_by(|a, b| a.id.cmp(&b.id));
-    let outcomes = store_all(conn, config, &all, &batch)?;
+    let outcomes = store_all(store, config, &all, &decided).await?;
     if let Some(w) = wake {
         w.notify_one();
     }
     let (mut processed, mut failed, mut left) = (Vec::new(), Vec::new(), Vec::new());
     let mut seen = std::collections::HashSet::new();
-    for ((uid, d), outcome) in decided.iter().zip(outcomes) {
+    for ((uid, d), outcome) in uids.iter().zip(decided.iter()).zip(outcomes) {
         report.read += 1;
         // Known before this batch, or a second copy within it.
         if known.contains_key(&d.meta.key) || !seen.insert(d.meta.key.clone()) {
@@ -495,15 +530,10 @@ pub fn once(root: &std::path::Path) -> anyhow::Result<String> {
         .into_iter()
         .map(|d| (d.id.clone(), Arc::new(d)))
         .collect();
-    let path = config.database_path();
-    let mut conn = crate::store::open(&path)
-        .with_context(|| format!("[intake.database] {}", path.display()))?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = rt.block_on(async {
+    let c = &config;
+    let report = crate::store::command(&config, |store| async move {
         let mut session = open_session(&settings).await?;
-        let report = pass(&mut session, &settings, &config, &forms, &mut conn, None).await?;
+        let report = pass(&mut session, &settings, c, &forms, &store, None).await?;
         let _ = session.logout().await;
         anyhow::Ok(report)
     })?;
@@ -557,7 +587,6 @@ pub(crate) fn start(
         return Ok(None);
     }
     let settings = Settings::from_config(&inner.config)?;
-    let path = inner.config.database_path();
     let thread = std::thread::Builder::new()
         .name("gazette-mailbox".into())
         .spawn(move || {
@@ -572,19 +601,12 @@ pub(crate) fn start(
                 }
             };
             rt.block_on(async move {
-                let mut conn = match crate::store::open(&path) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        tracing::error!("mailbox: [intake.database] {}: {e}", path.display());
-                        return;
-                    }
-                };
                 let mut failures = 0u32;
                 loop {
                     if *stop.borrow() {
                         return;
                     }
-                    match serve(&inner, &settings, &mut conn, &mut stop, &mut failures).await {
+                    match serve(&inner, &settings, &mut stop, &mut failures).await {
                         Ok(()) => return,
                         Err(e) => {
                             failures += 1;
@@ -609,7 +631,6 @@ pub(crate) fn start(
 async fn serve(
     inner: &crate::state::Inner,
     settings: &Settings,
-    conn: &mut rusqlite::Connection,
     stop: &mut tokio::sync::watch::Receiver<bool>,
     failures: &mut u32,
 ) -> anyhow::Result<()> {
@@ -621,7 +642,7 @@ async fn serve(
             settings,
             &inner.config,
             &forms,
-            conn,
+            &inner.store,
             Some(&inner.outbox_wake),
         )
         .await?;

@@ -11,6 +11,7 @@
 
 pub(crate) mod pg;
 mod read;
+pub(crate) mod sql;
 mod writer;
 
 pub(crate) use read::*;
@@ -23,7 +24,33 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Schema migrations; `PRAGMA user_version` counts how many have run.
+macro_rules! migration_6 {
+    () => {
+        r#"
+-- A logged-in admin: found by the hash of the cookie's token; the CSRF
+-- token goes into the pages' forms. Times in Unix milliseconds.
+CREATE TABLE admin_sessions (
+    token_hash TEXT PRIMARY KEY,
+    csrf       TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    seen_at    BIGINT NOT NULL
+);
+-- Wrong passwords per client ('address:…', 'device:…') and for the
+-- account as a whole ('account'), for the login throttle.
+CREATE TABLE login_failures (
+    who     TEXT PRIMARY KEY,
+    count   BIGINT NOT NULL,
+    last_at BIGINT NOT NULL
+);
+CREATE INDEX outbox_submission ON outbox(submission_id);
+"#
+    };
+}
+pub(crate) use migration_6;
+
+/// SQLite's schema migrations, numbered as PostgreSQL's
+/// ([`pg::PG_MIGRATIONS`]); [`migrate_on`] runs them and counts them in the
+/// `gazette_migrations` table on both engines.
 pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE submissions (
@@ -144,7 +171,96 @@ CREATE TABLE replies (
 );
 CREATE INDEX replies_due ON replies(status, next_attempt_at);
 "#,
+    MIGRATION_6,
 ];
+
+/// The same text on both engines: admin sessions and failed logins kept in
+/// the database, so every node on it knows them, and the outbox's
+/// submission index (the admin list looks up one page's notifications).
+pub(crate) const MIGRATION_6: &str = migration_6!();
+
+/// The schema version this gazette makes: the number of migrations.
+pub(crate) const SCHEMA_VERSION: i64 = 6;
+
+const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION);
+const _: () = assert!(pg::PG_MIGRATIONS.len() as i64 == SCHEMA_VERSION);
+
+/// The version a database is at: the highest row of `gazette_migrations`;
+/// a SQLite file from before that table counted in `PRAGMA user_version`
+/// (which is still set, so an older gazette refuses a newer file).
+pub(crate) fn schema_version(db: &mut dyn sql::Sql) -> Result<i64, StoreError> {
+    let has_table = match db.engine() {
+        sql::Engine::Sqlite => db.one(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'gazette_migrations'",
+            &[],
+        )?,
+        sql::Engine::Postgres => db.one(
+            "SELECT COUNT(*) FROM pg_tables
+             WHERE schemaname = current_schema() AND tablename = 'gazette_migrations'",
+            &[],
+        )?,
+    }
+    .int(0)?
+        > 0;
+    let recorded = if has_table {
+        db.one(
+            "SELECT COALESCE(MAX(version), 0) FROM gazette_migrations",
+            &[],
+        )?
+        .int(0)?
+    } else {
+        0
+    };
+    Ok(match db.engine() {
+        sql::Engine::Sqlite => {
+            let user = db.one("PRAGMA user_version", &[])?.int(0)?;
+            recorded.max(user)
+        }
+        // The first PostgreSQL release counted its one migration (this
+        // list's 5, the whole schema of the time) as 1.
+        sql::Engine::Postgres if recorded == 1 => 5,
+        sql::Engine::Postgres => recorded,
+    })
+}
+
+/// Brings the schema up to date in the caller's transaction, with the same
+/// steps on both engines: each migration not yet run, then a row per
+/// version in `gazette_migrations` (versions from before the table get
+/// `applied_at` 0). Returns the version it found.
+pub(crate) fn migrate_on(db: &mut dyn sql::Sql, now: i64) -> Result<i64, StoreError> {
+    let version = schema_version(db)?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::Sqlite(format!(
+            "the database has schema version {version}, newer than this gazette knows ({SCHEMA_VERSION}); use a newer gazette"
+        )));
+    }
+    if version == SCHEMA_VERSION {
+        return Ok(version);
+    }
+    let steps = match db.engine() {
+        sql::Engine::Sqlite => MIGRATIONS,
+        sql::Engine::Postgres => pg::PG_MIGRATIONS,
+    };
+    db.batch(
+        "CREATE TABLE IF NOT EXISTS gazette_migrations (
+             version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )?;
+    for (i, step) in steps.iter().enumerate() {
+        let v = i as i64 + 1;
+        if v > version && !step.trim().is_empty() {
+            db.batch(step)?;
+        }
+        db.execute(
+            "INSERT INTO gazette_migrations (version, applied_at) VALUES (?1, ?2)
+             ON CONFLICT (version) DO NOTHING",
+            sql::vals![v, if v > version { now } else { 0 }],
+        )?;
+    }
+    if db.engine() == sql::Engine::Sqlite {
+        db.batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    }
+    Ok(version)
+}
 
 /// How long the same answers to the same form count as a repeat.
 pub(crate) const REPEAT_WINDOW_MS: i64 = 10 * 60 * 1000;
@@ -155,7 +271,7 @@ pub enum StoreError {
     Sqlite(String),
     #[error("the database writer has stopped")]
     Closed,
-    #[error("{0} works on a SQLite database only so far, not on PostgreSQL")]
+    #[error("{0} works on a SQLite database only, not on PostgreSQL")]
     SqliteOnly(&'static str),
 }
 
@@ -199,10 +315,6 @@ impl Store {
             },
             thread,
         ))
-    }
-
-    pub(crate) fn is_sqlite(&self) -> bool {
-        matches!(self, Store::Sqlite { .. })
     }
 
     /// Whether the writer thread has gone (it only stops on shutdown).
@@ -271,20 +383,34 @@ impl Store {
         }
     }
 
-    /// When the earliest pending notification or reply is due.
-    pub(crate) async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+    /// Due replies for this node's worker, claimed as [`Store::claim`]
+    /// claims outbox rows.
+    pub(crate) async fn claim_replies(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::mailbox::ReplyItem>, StoreError> {
         match self {
-            Store::Sqlite { readers, .. } => {
-                readers
-                    .run(|c| {
-                        let a = next_due(c)?;
-                        let b = crate::mailbox::next_reply_due(c)?;
-                        Ok(a.into_iter().chain(b).min())
-                    })
+            Store::Sqlite { .. } => {
+                self.read(move |db| crate::mailbox::due_replies(db, now, limit, None))
                     .await
             }
-            Store::Postgres(pg) => pg.next_due().await,
+            Store::Postgres(pg) => {
+                let (node, until) = (pg.node.clone(), now + pg.lease_ms);
+                pg.run(move |db| crate::mailbox::due_replies(db, now, limit, Some((&node, until))))
+                    .await
+            }
         }
+    }
+
+    /// When the earliest pending notification or reply is due.
+    pub(crate) async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        let a = match self {
+            Store::Sqlite { readers, .. } => readers.run(|c| next_due(c)).await?,
+            Store::Postgres(pg) => pg.next_due().await?,
+        };
+        let b = self.read(crate::mailbox::next_reply_due).await?;
+        Ok(a.into_iter().chain(b).min())
     }
 
     pub(crate) async fn mark(&self, marks: Vec<Mark>) -> Result<(), StoreError> {
@@ -294,26 +420,117 @@ impl Store {
         }
     }
 
-    /// A read on a SQLite connection (the admin pages, the mailbox's
-    /// replies): not yet written for PostgreSQL.
-    pub(crate) async fn read<T, F>(&self, what: &'static str, f: F) -> Result<T, StoreError>
+    /// A read on either engine (the admin pages, the replies queue).
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        F: FnOnce(&mut dyn sql::Sql) -> Result<T, StoreError> + Send + 'static,
     {
         match self {
-            Store::Sqlite { readers, .. } => readers.run(f).await,
-            Store::Postgres(_) => Err(StoreError::SqliteOnly(what)),
+            Store::Sqlite { readers, .. } => readers.run(move |c| f(&mut sql::Lite(c))).await,
+            Store::Postgres(pg) => pg.run(f).await,
         }
     }
 
-    /// A write in the SQLite writer's transaction (see [`Writer::apply`]).
-    pub(crate) async fn apply(&self, what: &'static str, f: ApplyFn) -> Result<usize, StoreError> {
+    /// Stores an imported file's rows, all or none, on either engine; a row
+    /// whose answers are already stored for its form is not stored again,
+    /// so importing a file twice does no harm (the caller drops repeats
+    /// within the file). The repeat lookups run first, in a read, which
+    /// never holds up the intake's writer; the write then only looks at
+    /// what was stored since and inserts, so web posts alongside an import
+    /// wait for a short write, not for the whole file.
+    pub(crate) async fn import(
+        &self,
+        subs: Vec<NewSubmission>,
+    ) -> Result<Vec<Imported>, StoreError> {
+        let subs = Arc::new(subs);
+        let read_at = now_ms();
+        let lookups = Arc::clone(&subs);
+        let (known, last_seen) = self
+            .read(move |db| {
+                let last = db
+                    .one("SELECT COALESCE(MAX(id), 0) FROM submissions", &[])?
+                    .int(0)?;
+                let known = lookups
+                    .iter()
+                    .map(|s| already_stored(db, &s.form_id, &s.hash))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((known, last))
+            })
+            .await?;
+        tracing::debug!("import: repeat lookups done");
+        let started = std::time::Instant::now();
+        let known = Arc::new(known);
+        let out = self
+            .write(move |db| {
+                // The indexes on random keys (reference, hash) take inserts
+                // all over their trees: a page cache that holds them keeps
+                // SQLite's write short (its default of 2,000 pages spills
+                // and rereads); back to the default after.
+                let sqlite = db.engine() == sql::Engine::Sqlite;
+                if sqlite {
+                    db.batch("PRAGMA cache_size = -262144")?;
+                }
+                let out = insert_imported(db, &subs, &known, last_seen, read_at);
+                if sqlite {
+                    db.batch("PRAGMA cache_size = -2000")?;
+                }
+                out
+            })
+            .await?;
+        tracing::debug!("import: written in {:?}", started.elapsed());
+        Ok(out)
+    }
+
+    /// A write in one transaction on either engine: on SQLite inside the
+    /// writer thread's transaction (see [`Writer::apply`]), so it never
+    /// contends with the posts' writer for the lock; on PostgreSQL on a
+    /// pooled connection. `Fn`: SQLite may redo it when its batch failed.
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn sql::Sql) -> Result<T, StoreError> + Send + Sync + 'static,
+    {
         match self {
-            Store::Sqlite { writer, .. } => writer.apply(f).await,
-            Store::Postgres(_) => Err(StoreError::SqliteOnly(what)),
+            Store::Sqlite { writer, .. } => {
+                let slot = Arc::new(std::sync::Mutex::new(None));
+                let out = Arc::clone(&slot);
+                writer
+                    .apply(Arc::new(move |db| {
+                        let v = f(db)?;
+                        if let Ok(mut s) = out.lock() {
+                            *s = Some(v);
+                        }
+                        Ok(1)
+                    }))
+                    .await?;
+                let v = slot.lock().ok().and_then(|mut s| s.take());
+                v.ok_or_else(|| StoreError::Sqlite("internal: a write without a result".into()))
+            }
+            Store::Postgres(pg) => pg.run(f).await,
         }
     }
+}
+
+/// Runs a command (`gazette export`, `import`, `outbox`, `mailbox --once`)
+/// on the configured database, whichever engine: the store is opened (and
+/// migrated) as the service opens it, on a runtime of the command's own.
+pub(crate) fn command<T, F, Fut>(config: &config::Config, f: F) -> anyhow::Result<T>
+where
+    F: FnOnce(Arc<Store>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let (store, thread) = Store::open(config, Arc::new(Notify::new()))?;
+    let store = Arc::new(store);
+    let out = rt.block_on(f(Arc::clone(&store)));
+    // The writer thread ends once the last handle to it is gone.
+    drop(store);
+    let _ = thread.join();
+    out
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -359,33 +576,17 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Runs every migration newer than `user_version`, all in one transaction.
+/// Runs every migration not yet run, all in one transaction.
 pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     // Up to date (the usual case): no write lock, so `gazette import` beside
     // a busy intake does not queue for one just to open the database.
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version == MIGRATIONS.len() as i64 {
+    if schema_version(&mut sql::Lite(conn))? == SCHEMA_VERSION {
         return Ok(());
     }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(StoreError::Sqlite(format!(
-            "the database has schema version {version}, newer than this gazette knows ({known}); use a newer gazette"
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-    }
+    migrate_on(&mut sql::Lite(&tx), now_ms())?;
     tx.commit()?;
     Ok(())
-}
-
-#[cfg(test)]
-fn schema_version(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
 }
 
 /// A valid return about to be stored.
@@ -458,7 +659,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("var/x.db");
         let conn = open(&path).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(
+            schema_version(&mut sql::Lite(&conn)).unwrap(),
+            SCHEMA_VERSION
+        );
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
@@ -470,7 +674,10 @@ mod tests {
         drop(conn);
         // Reopening runs nothing again and keeps the version.
         let conn = open(&path).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(
+            schema_version(&mut sql::Lite(&conn)).unwrap(),
+            SCHEMA_VERSION
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -541,7 +748,10 @@ mod tests {
             .execute_batch(include_str!("../fixtures/schema_v2.sql"))
             .unwrap();
         let conn = open(&path).unwrap();
-        assert_eq!(schema_version(&conn).unwrap(), MIGRATIONS.len() as i64);
+        assert_eq!(
+            schema_version(&mut sql::Lite(&conn)).unwrap(),
+            SCHEMA_VERSION
+        );
         let states: Vec<(i64, crate::status::Processing, String)> = conn
             .prepare("SELECT submission_id, status, account FROM processing ORDER BY 1")
             .unwrap()
@@ -565,7 +775,7 @@ mod tests {
                 []
             )
             .is_err());
-        let summary = outbox_summary(&conn).unwrap();
+        let summary = outbox_summary(&mut sql::Lite(&conn)).unwrap();
         assert_eq!((summary.submissions, summary.sent), (4, 1));
         let lines: Vec<_> = summary
             .lines
@@ -660,7 +870,7 @@ mod tests {
         let readers = Arc::new(Readers::new(path.clone()));
         let (subs, outbox) = readers
             .run(|c| {
-                Ok((
+                Ok::<_, rusqlite::Error>((
                     c.query_row("SELECT COUNT(*) FROM submissions", [], |r| {
                         r.get::<_, i64>(0)
                     })?,
@@ -718,7 +928,10 @@ mod tests {
             .map(|i| Mark::Sent { id: i.id, at: now })
             .collect();
         writer.mark(marks).await.unwrap();
-        let summary = readers.run(outbox_summary).await.unwrap();
+        let summary = readers
+            .run(|c| outbox_summary(&mut sql::Lite(c)))
+            .await
+            .unwrap();
         assert_eq!(summary.sent, 201);
         assert_eq!(summary.lines.len(), 1);
         assert_eq!(summary.lines[0].status, Delivery::Failed);
@@ -740,8 +953,8 @@ mod tests {
 
         drop(writer);
         handle.join().unwrap();
-        let mut conn = open(&path).unwrap();
-        assert_eq!(requeue_failed(&mut conn, now).unwrap(), 1);
+        let conn = open(&path).unwrap();
+        assert_eq!(requeue_failed(&mut sql::Lite(&conn), now).unwrap(), 1);
         assert_eq!(next_due(&conn).unwrap(), Some(now));
 
         // After a restart the repeat index is rebuilt from the database.

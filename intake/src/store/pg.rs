@@ -10,6 +10,7 @@
 //! before handing it out). Both are widely used and kept; no ORM or macro
 //! layer is needed for a dozen statements.
 
+use super::sql::{Pg, Sql};
 use super::{NewSubmission, StoreError, Stored, Submission, REPEAT_WINDOW_MS};
 use crate::status::Channel;
 use crate::store::{Health, Mark, OutboxItem};
@@ -19,10 +20,28 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_postgres::{Client, NoTls, Row};
 
-/// Migrations, counted in the `gazette_migrations` table. The first one is
-/// the SQLite schema as of its migration 5, in PostgreSQL's types, plus the
+/// Migrations, numbered as SQLite's ([`super::MIGRATIONS`]) and run by the
+/// same [`super::migrate_on`]. PostgreSQL came in at version 5: its 1–4 are
+/// empty, its 5 is SQLite's schema after 5 in PostgreSQL's types, plus the
 /// outbox claim columns that only several nodes need.
-pub(crate) const PG_MIGRATIONS: &[&str] = &[r#"
+pub(crate) const PG_MIGRATIONS: &[&str] = &[
+    "",
+    "",
+    "",
+    "",
+    PG_SCHEMA_5,
+    concat!(
+        super::migration_6!(),
+        "
+-- Replies (mail senders' answers, filers' copies) are claimed as outbox
+-- rows are, so each is sent by one node.
+ALTER TABLE replies ADD COLUMN claimed_by TEXT, ADD COLUMN claimed_until BIGINT;
+"
+    ),
+];
+
+/// The schema the first PostgreSQL release made (and counted as version 1).
+pub(crate) const PG_SCHEMA_5: &str = r#"
 CREATE TABLE submissions (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     reference   TEXT NOT NULL UNIQUE,
@@ -102,7 +121,7 @@ CREATE TABLE replies (
     created_at      BIGINT NOT NULL
 );
 CREATE INDEX replies_due ON replies(status, next_attempt_at);
-"#];
+"#;
 
 /// Most queued returns folded into one transaction.
 const MAX_BATCH: usize = 512;
@@ -141,41 +160,29 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
     Ok(client)
 }
 
-/// Runs the migrations not yet recorded, under an advisory lock so nodes
-/// starting together do not race.
-async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(err)?;
-    tx.batch_execute(
-        "SELECT pg_advisory_xact_lock(7308151);
-         CREATE TABLE IF NOT EXISTS gazette_migrations (
-             version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-    )
+/// Runs the migrations not yet recorded (the runner both engines share),
+/// under an advisory lock so nodes starting together do not race.
+async fn migrate(client: Client) -> Result<Client, StoreError> {
+    let rt = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut client = client;
+        {
+            let tx = rt.block_on(client.transaction()).map_err(err)?;
+            rt.block_on(tx.batch_execute("SELECT pg_advisory_xact_lock(7308151)"))
+                .map_err(err)?;
+            super::migrate_on(
+                &mut Pg {
+                    tx: &tx,
+                    rt: rt.clone(),
+                },
+                super::now_ms(),
+            )?;
+            rt.block_on(tx.commit()).map_err(err)?;
+        }
+        Ok(client)
+    })
     .await
-    .map_err(err)?;
-    let row = tx
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM gazette_migrations",
-            &[],
-        )
-        .await
-        .map_err(err)?;
-    let version: i64 = row.get(0);
-    let known = PG_MIGRATIONS.len() as i64;
-    if version > known {
-        return Err(StoreError::Sqlite(format!(
-            "the database has schema version {version}, newer than this gazette knows ({known}); use a newer gazette"
-        )));
-    }
-    for (i, sql) in PG_MIGRATIONS.iter().enumerate().skip(version as usize) {
-        tx.batch_execute(sql).await.map_err(err)?;
-        tx.execute(
-            "INSERT INTO gazette_migrations (version, applied_at) VALUES ($1, $2)",
-            &[&((i + 1) as i64), &super::now_ms()],
-        )
-        .await
-        .map_err(err)?;
-    }
-    tx.commit().await.map_err(err)
+    .map_err(err)?
 }
 
 enum Op {
@@ -189,8 +196,8 @@ pub(crate) struct PgStore {
     pool: deadpool_postgres::Pool,
     /// This node's name in `outbox.claimed_by`: the host and the site's
     /// folder, the same across restarts (see [`node_name`]).
-    node: String,
-    lease_ms: i64,
+    pub(crate) node: String,
+    pub(crate) lease_ms: i64,
 }
 
 impl PgStore {
@@ -236,17 +243,20 @@ impl PgStore {
                     }
                 };
                 rt.block_on(async move {
-                    let mut client = match connect(&url).await {
+                    let client = match connect(&url).await {
                         Ok(c) => c,
                         Err(e) => {
                             let _ = ready_tx.send(Err(e));
                             return;
                         }
                     };
-                    if let Err(e) = migrate(&mut client).await {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
+                    let client = match migrate(client).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
                     let _ = ready_tx.send(Ok(()));
                     writer_loop(&url, client, rx, notify, &reported).await;
                 });
@@ -286,6 +296,29 @@ impl PgStore {
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         let c = self.pool.get().await.map_err(err)?;
         Ok(c)
+    }
+
+    /// Runs `f` in one transaction on a pooled connection, on a blocking
+    /// thread (the statements block on this runtime's handle).
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut dyn Sql) -> Result<T, StoreError> + Send + 'static,
+    {
+        let client = self.client().await?;
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut client = client;
+            let tx = rt.block_on(client.transaction()).map_err(err)?;
+            let out = f(&mut Pg {
+                tx: &tx,
+                rt: rt.clone(),
+            })?;
+            rt.block_on(tx.commit()).map_err(err)?;
+            Ok(out)
+        })
+        .await
+        .map_err(err)?
     }
 
     pub(crate) async fn pending_count(&self) -> Result<i64, StoreError> {
@@ -773,97 +806,6 @@ pub(crate) fn node_name(root: &std::path::Path) -> String {
         host
     };
     format!("{host}:{}", root.display())
-}
-
-/// Runs `fut` to completion on a runtime of its own, on a thread of its own
-/// (for the synchronous commands, whether or not a runtime is around).
-pub(crate) fn block_on<T: Send + 'static>(
-    fut: impl std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
-) -> Result<T, StoreError> {
-    std::thread::spawn(move || {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(err)?
-            .block_on(fut)
-    })
-    .join()
-    .map_err(|_| err("a database command panicked"))?
-}
-
-/// A connection with the schema up to date (for the commands).
-pub(crate) async fn open_client(url: &str) -> Result<Client, StoreError> {
-    let mut client = connect(url).await?;
-    migrate(&mut client).await?;
-    Ok(client)
-}
-
-/// `gazette outbox` on PostgreSQL: counts, then every pending and failed row.
-pub(crate) async fn outbox_summary(url: String) -> Result<super::OutboxSummary, StoreError> {
-    use crate::status::Delivery;
-    let c = open_client(&url).await?;
-    let submissions: i64 = c
-        .query_one("SELECT COUNT(*) FROM submissions", &[])
-        .await
-        .map_err(err)?
-        .get(0);
-    let sent: i64 = c
-        .query_one("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", &[])
-        .await
-        .map_err(err)?
-        .get(0);
-    let rows = c
-        .query(
-            "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
-                    o.tries, o.next_attempt_at, o.last_error
-             FROM outbox o JOIN submissions s ON s.id = o.submission_id
-             WHERE o.status IN ('pending', 'failed')
-             ORDER BY o.status DESC, o.id",
-            &[],
-        )
-        .await
-        .map_err(err)?;
-    let lines = rows
-        .iter()
-        .map(|r| {
-            let channel: String = r.get(5);
-            let status: String = r.get(6);
-            Ok(super::OutboxRow {
-                id: r.get(0),
-                reference: r.get(1),
-                form_id: r.get(2),
-                form_title: r.get(3),
-                unit: r.get(4),
-                channel: Channel::from_code(&channel)
-                    .ok_or_else(|| err(format!("unknown channel {channel:?}")))?,
-                status: Delivery::from_code(&status)
-                    .ok_or_else(|| err(format!("unknown status {status:?}")))?,
-                tries: r.get(7),
-                next_attempt_at: r.get(8),
-                last_error: r.get(9),
-            })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(super::OutboxSummary {
-        submissions,
-        sent,
-        lines,
-    })
-}
-
-/// `gazette outbox retry` on PostgreSQL: every failed row due now, tries reset.
-pub(crate) async fn requeue_failed(url: String, now: i64) -> Result<usize, StoreError> {
-    let c = open_client(&url).await?;
-    let n = c
-        .execute(
-            "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = $1,
-                    claimed_by = NULL, claimed_until = NULL
-             WHERE status = 'failed'",
-            &[&now],
-        )
-        .await
-        .map_err(err)?;
-    Ok(n as usize)
 }
 
 #[cfg(test)]

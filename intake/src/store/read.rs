@@ -1,8 +1,9 @@
 //! Reads: receipts, the outbox queue and listings, and the reader pool.
 
+use super::sql::{vals, Sql};
 use super::StoreError;
 use crate::status::{Channel, Delivery};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -62,17 +63,35 @@ pub(crate) fn submission_by_token(
     Ok(found.filter(|s| crate::refs::same_token(&s.token, token)))
 }
 
+/// A submission from [`SUBMISSION_COLUMNS`] starting at column `at`.
+pub(crate) fn submission_from(r: &super::sql::Row, at: usize) -> Result<Submission, StoreError> {
+    let answers = r.text(at + 6)?;
+    Ok(Submission {
+        id: r.int(at)?,
+        reference: r.text(at + 1)?,
+        token: r.text(at + 2)?,
+        form_id: r.text(at + 3)?,
+        form_title: r.text(at + 4)?,
+        unit: r.text(at + 5)?,
+        answers: serde_json::from_str(&answers)
+            .map_err(|e| StoreError::Sqlite(format!("answers: {e}")))?,
+        late: r.flag(at + 7)?,
+        received_at: r.int(at + 8)?,
+    })
+}
+
 /// The submission with this reference (for the admin pages, which are
 /// behind a login; the public receipt goes through the whole token).
 pub(crate) fn submission_by_reference(
-    conn: &Connection,
+    db: &mut dyn Sql,
     reference: &str,
-) -> Result<Option<Submission>, rusqlite::Error> {
-    conn.prepare_cached(&format!(
-        "SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"
-    ))?
-    .query_row([reference], |r| submission_from_row(r, 0))
-    .optional()
+) -> Result<Option<Submission>, StoreError> {
+    db.opt(
+        &format!("SELECT {SUBMISSION_COLUMNS} FROM submissions s WHERE s.reference = ?1"),
+        vals![reference],
+    )?
+    .map(|r| submission_from(&r, 0))
+    .transpose()
 }
 
 /// One outbox row with its submission, ready to send.
@@ -137,28 +156,30 @@ pub(crate) struct OutboxRow {
 
 /// Every pending and failed notification: failed ones first, then pending
 /// ones, each oldest first.
-pub(crate) fn outbox_rows(conn: &Connection) -> Result<Vec<OutboxRow>, rusqlite::Error> {
-    conn.prepare_cached(
+pub(crate) fn outbox_rows(db: &mut dyn Sql) -> Result<Vec<OutboxRow>, StoreError> {
+    db.query(
         "SELECT o.id, s.reference, s.form_id, s.form_title, s.unit, o.channel, o.status,
                 o.tries, o.next_attempt_at, o.last_error
          FROM outbox o JOIN submissions s ON s.id = o.submission_id
          WHERE o.status IN ('pending', 'failed')
          ORDER BY o.status DESC, o.id",
+        &[],
     )?
-    .query_map([], |r| {
+    .iter()
+    .map(|r| {
         Ok(OutboxRow {
-            id: r.get(0)?,
-            reference: r.get(1)?,
-            form_id: r.get(2)?,
-            form_title: r.get(3)?,
-            unit: r.get(4)?,
-            channel: r.get(5)?,
-            status: r.get(6)?,
-            tries: r.get(7)?,
-            next_attempt_at: r.get(8)?,
-            last_error: r.get(9)?,
+            id: r.int(0)?,
+            reference: r.text(1)?,
+            form_id: r.text(2)?,
+            form_title: r.text(3)?,
+            unit: r.text(4)?,
+            channel: r.code(5, Channel::from_code)?,
+            status: r.code(6, Delivery::from_code)?,
+            tries: r.int(7)?,
+            next_attempt_at: r.int(8)?,
+            last_error: r.opt_text(9)?,
         })
-    })?
+    })
     .collect()
 }
 
@@ -170,29 +191,34 @@ pub(crate) struct OutboxSummary {
 }
 
 /// Counts plus every pending and failed row.
-pub(crate) fn outbox_summary(conn: &Connection) -> Result<OutboxSummary, rusqlite::Error> {
-    let submissions = conn.query_row("SELECT COUNT(*) FROM submissions", [], |r| r.get(0))?;
-    let sent = conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE status = 'sent'",
-        [],
-        |r| r.get(0),
-    )?;
+pub(crate) fn outbox_summary(db: &mut dyn Sql) -> Result<OutboxSummary, StoreError> {
+    let submissions = db.one("SELECT COUNT(*) FROM submissions", &[])?.int(0)?;
+    let sent = db
+        .one("SELECT COUNT(*) FROM outbox WHERE status = 'sent'", &[])?
+        .int(0)?;
     Ok(OutboxSummary {
         submissions,
         sent,
-        lines: outbox_rows(conn)?,
+        lines: outbox_rows(db)?,
     })
 }
 
-/// Puts every failed row back in the queue, due now, with its tries reset.
-pub(crate) fn requeue_failed(conn: &mut Connection, now: i64) -> Result<usize, rusqlite::Error> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let n = tx.execute(
-        "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?1 WHERE status = 'failed'",
-        [now],
+/// Puts every failed notification and reply back in the queue, due now,
+/// with their tries reset (`gazette outbox retry`). Returns how many.
+pub(crate) fn requeue_failed(db: &mut dyn Sql, now: i64) -> Result<usize, StoreError> {
+    let claims = match db.engine() {
+        super::sql::Engine::Sqlite => "",
+        super::sql::Engine::Postgres => ", claimed_by = NULL, claimed_until = NULL",
+    };
+    let n = db.execute(
+        &format!(
+            "UPDATE outbox SET status = 'pending', tries = 0, next_attempt_at = ?1{claims}
+             WHERE status = 'failed'"
+        ),
+        vals![now],
     )?;
-    tx.commit()?;
-    Ok(n)
+    let replies = crate::mailbox::requeue_failed_replies(db, now)?;
+    Ok(n as usize + replies)
 }
 
 /// How many read connections the pool holds at most.
@@ -245,10 +271,11 @@ impl Readers {
     }
 
     /// Runs `f` on a read connection on a blocking thread.
-    pub(crate) async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    pub(crate) async fn run<T, E, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+        E: Into<StoreError>,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
     {
         // The permit moves into the blocking task: a caller that gives up
         // (a client gone) does not free its connection's place early.
@@ -262,7 +289,7 @@ impl Readers {
             let conn = this.take()?;
             let r = f(&conn);
             this.put(conn);
-            r.map_err(StoreError::from)
+            r.map_err(Into::into)
         })
         .await
         .map_err(|e| StoreError::Sqlite(format!("read task: {e}")))?

@@ -1,9 +1,10 @@
 //! The one writer thread: queued writes folded into shared transactions
 //! (group commit), the repeat index, and the outbox marks.
 
+use super::sql::{vals, Lite, Sql};
 use super::{NewSubmission, StoreError, Stored, REPEAT_WINDOW_MS};
 use crate::status::Channel;
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,8 @@ pub(crate) enum Mark {
 
 /// A write of any other kind, run inside the writer's transaction. `Fn`, not
 /// `FnOnce`: a failed batch is redone one operation at a time.
-pub(crate) type ApplyFn = Arc<dyn Fn(&Connection) -> Result<usize, rusqlite::Error> + Send + Sync>;
+pub(crate) type ApplyFn =
+    Arc<dyn Fn(&mut dyn super::sql::Sql) -> Result<usize, StoreError> + Send + Sync>;
 
 enum Op {
     Insert(NewSubmission, oneshot::Sender<Result<Stored, StoreError>>),
@@ -229,7 +231,7 @@ impl Outcome {
 }
 
 /// Applies `ops` in one transaction; any error rolls all of them back.
-fn run_ops(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>, rusqlite::Error> {
+fn run_ops(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(ops.len());
     for op in ops {
@@ -239,7 +241,7 @@ fn run_ops(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>, rusqlite::
                 apply_marks(&tx, marks)?;
                 Outcome::Marks(Ok(()))
             }
-            Op::Apply(f, _) => Outcome::Apply(Ok(f(&tx)?)),
+            Op::Apply(f, _) => Outcome::Apply(Ok(f(&mut super::sql::Lite(&tx))?)),
         });
     }
     tx.commit()?;
@@ -325,7 +327,7 @@ fn commit_batch(conn: &mut Connection, batch: &mut Vec<Op>, health: &Health) -> 
 /// goes through `submissions_form_hash` in the writer's own transaction, so
 /// it also sees a repeat earlier in the same batch. (It replaced a map of
 /// ten minutes of hashes in memory, which grew with the post rate.)
-fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
+fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, StoreError> {
     let earlier = conn
         // Named: without statistics the planner would take
         // `submissions_form (form_id, received_at)` and walk every return
@@ -351,7 +353,7 @@ fn insert_one(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::
         .map(|(stored, _)| stored);
     match earlier {
         Some(stored) => Ok(stored),
-        None => insert_new(conn, s),
+        None => insert_new(&mut Lite(conn), s),
     }
 }
 
@@ -364,144 +366,134 @@ pub(crate) enum Imported {
     Already(String),
 }
 
-/// Stores the rows of an imported file in one transaction: all or none.
-/// A row whose answers are already stored for its form is not stored again,
-/// so importing a file twice does no harm. (The caller drops repeats within
-/// the file.)
-///
-/// The repeat lookups run first, in a read transaction, which in WAL mode
-/// never holds up the intake's writer; the write transaction then only
-/// looks at the returns stored since (by rowid) and inserts, so web posts
-/// alongside an import wait for a short write, not for the whole file.
-pub(crate) fn insert_all(
-    conn: &mut Connection,
+/// The write half of an import (see [`super::Store::import`]): in the write
+/// transaction, the rows the read half did not see (stored since it began)
+/// are looked at, then every row not yet stored is inserted. All or none.
+pub(crate) fn insert_imported(
+    db: &mut dyn Sql,
     subs: &[NewSubmission],
+    known: &[Option<String>],
+    last_seen: i64,
+    read_at: i64,
 ) -> Result<Vec<Imported>, StoreError> {
-    let (known, last_seen) = {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-        let last: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) FROM submissions", [], |r| {
-            r.get(0)
-        })?;
-        let known = subs
-            .iter()
-            .map(|s| already_stored(&tx, &s.form_id, &s.hash))
-            .collect::<Result<Vec<_>, _>>()?;
-        tx.finish()?;
-        (known, last)
-    };
-    tracing::debug!("import: repeat lookups done");
-    // The indexes on random keys (reference, hash) take inserts all over
-    // their trees: a page cache that holds them keeps the write short
-    // (SQLite's default of 2,000 pages spills and rereads).
-    conn.pragma_update(None, "cache_size", -256 * 1024)?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let locked = std::time::Instant::now();
     let mut since: std::collections::HashMap<(String, String), String> =
         std::collections::HashMap::new();
-    {
-        let mut stmt = tx.prepare(
-            "SELECT form_id, hash, reference FROM submissions WHERE id > ?1 ORDER BY id",
-        )?;
-        let mut rows = stmt.query(params![last_seen])?;
-        while let Some(r) = rows.next()? {
-            since.entry((r.get(0)?, r.get(1)?)).or_insert(r.get(2)?);
+    // Stored since the read: a higher id, or (PostgreSQL hands out ids
+    // before commits, so one may land late with a lower id) received
+    // within a repeat window of it. An import is one form's rows.
+    if let Some(form) = subs.first().map(|s| s.form_id.as_str()) {
+        for r in db.query(
+            "SELECT form_id, hash, reference FROM submissions
+             WHERE form_id = ?1 AND (id > ?2 OR received_at >= ?3) ORDER BY id",
+            vals![form, last_seen, read_at - REPEAT_WINDOW_MS],
+        )? {
+            since.entry((r.text(0)?, r.text(1)?)).or_insert(r.text(2)?);
         }
     }
     let mut out = Vec::with_capacity(subs.len());
     for (s, known) in subs.iter().zip(known) {
-        let earlier = known.or_else(|| since.get(&(s.form_id.clone(), s.hash.clone())).cloned());
+        let earlier = known
+            .clone()
+            .or_else(|| since.get(&(s.form_id.clone(), s.hash.clone())).cloned());
         out.push(match earlier {
             Some(reference) => Imported::Already(reference),
-            None => Imported::Stored(insert_new(&tx, s)?),
+            None => Imported::Stored(insert_new(db, s)?),
         });
     }
-    let inserted = locked.elapsed();
-    tx.commit()?;
-    tracing::debug!(
-        "import: write lock held {:?} ({inserted:?} inserting, the rest committing)",
-        locked.elapsed()
-    );
     Ok(out)
 }
 
 /// The reference of the earliest return to `form_id` with these answers.
 pub(crate) fn already_stored(
-    conn: &Connection,
+    db: &mut dyn Sql,
     form_id: &str,
     hash: &str,
-) -> Result<Option<String>, rusqlite::Error> {
-    conn.prepare_cached(
+) -> Result<Option<String>, StoreError> {
+    db.opt(
         "SELECT reference FROM submissions WHERE form_id = ?1 AND hash = ?2 ORDER BY id LIMIT 1",
+        vals![form_id, hash],
     )?
-    .query_row(params![form_id, hash], |r| r.get(0))
-    .optional()
+    .map(|r| r.text(0))
+    .transpose()
 }
 
-/// The submission row and its outbox rows (one email row, one row per fax number).
-pub(crate) fn insert_new(conn: &Connection, s: &NewSubmission) -> Result<Stored, rusqlite::Error> {
-    let mut tries = 0;
-    let (id, reference, token) = loop {
+/// The submission row and its outbox rows (one email row, one row per fax
+/// number) and a filer's copy, on either engine.
+pub(crate) fn insert_new(db: &mut dyn Sql, s: &NewSubmission) -> Result<Stored, StoreError> {
+    let mut found = None;
+    // A reference already taken (one in 32^8 per pair) is drawn again.
+    for _ in 0..8 {
         let reference = crate::refs::reference();
         let token = crate::refs::token(&reference);
-        let r = conn
-            .prepare_cached(
-                "INSERT INTO submissions
-                 (reference, token, form_id, form_title, unit, answers, hash, late, received_at, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                reference,
-                token,
-                s.form_id,
-                s.form_title,
-                s.unit,
-                s.answers_json,
-                s.hash,
+        let row = db.opt(
+            "INSERT INTO submissions
+             (reference, token, form_id, form_title, unit, answers, hash, late, received_at, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (reference) DO NOTHING RETURNING id",
+            vals![
+                &reference,
+                &token,
+                &s.form_id,
+                &s.form_title,
+                &s.unit,
+                &s.answers_json,
+                &s.hash,
                 s.late,
                 s.received_at,
-                s.source
-            ]);
-        match r {
-            Ok(_) => break (conn.last_insert_rowid(), reference, token),
-            // A reference already taken: draw again.
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation && tries < 8 =>
-            {
-                tries += 1;
-            }
-            Err(e) => return Err(e),
+                s.source.code()
+            ],
+        )?;
+        if let Some(r) = row {
+            found = Some((r.int(0)?, reference, token));
+            break;
         }
+    }
+    let Some((id, reference, token)) = found else {
+        return Err(StoreError::Sqlite(
+            "no free reference number after 8 draws".into(),
+        ));
     };
     if !s.recipients.is_empty() {
-        let recipients = serde_json::to_string(&s.recipients)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?
-        .execute(params![id, Channel::Email, recipients, s.received_at])?;
+            vals![
+                id,
+                Channel::Email.code(),
+                recipients_json(&s.recipients)?,
+                s.received_at
+            ],
+        )?;
     }
     for number in &s.faxes {
-        let recipients = serde_json::to_string(&[number])
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO outbox (submission_id, channel, recipients, next_attempt_at, created_at)
              VALUES (?1, ?2, ?3, ?4, ?4)",
-        )?
-        .execute(params![id, Channel::Fax, recipients, s.received_at])?;
+            vals![
+                id,
+                Channel::Fax.code(),
+                recipients_json(std::slice::from_ref(number))?,
+                s.received_at
+            ],
+        )?;
     }
     if let Some(filer) = &s.filer {
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO replies (kind, submission_id, recipient, next_attempt_at, created_at)
              VALUES ('filer_copy', ?1, ?2, ?3, ?3)",
-        )?
-        .execute(params![id, filer, s.received_at])?;
+            vals![id, filer, s.received_at],
+        )?;
     }
     Ok(Stored {
         reference,
         token,
         repeat: false,
     })
+}
+
+/// A list of addresses (or fax numbers) as the `recipients` column's JSON.
+fn recipients_json(list: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(list).map_err(|e| StoreError::Sqlite(format!("recipients: {e}")))
 }
 
 fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
