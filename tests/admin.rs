@@ -1,7 +1,10 @@
-//! The admin pages end to end: the real `gazette intake` binary, a real
-//! SQLite file, and (for the outbox) a real SMTP server on loopback.
+//! The admin pages end to end: the real `gazette intake` binary on each
+//! engine (a real SQLite file, a real PostgreSQL), and (for the outbox) a
+//! real SMTP server on loopback.
 
+use crate::both;
 use crate::common::http::{encode, Response};
+use crate::common::postgres::{Cluster, Engine};
 use crate::common::smtp::SmtpServer;
 use crate::common::{department, eventually, Intake, IntakeBuilder};
 use std::time::Duration;
@@ -96,9 +99,8 @@ fn assert_refused(res: &Response, what: &str) {
     );
 }
 
-#[test]
-fn admin_pages_refuse_access_without_login() {
-    let a = Admin::new(admin().start());
+fn admin_pages_refuse_access_without_login(engine: Engine) {
+    let a = Admin::new(admin().engine(engine).start());
     let reference = a.submit("departments", &department("梅州市未登录测试局"));
     let gets = [
         "/admin".to_string(),
@@ -150,16 +152,16 @@ fn admin_pages_refuse_access_without_login() {
     assert!(page.contains(r#"autocomplete="current-password""#));
     assert!(page.contains("lang=\"zh-CN\""));
     // Nothing was changed by the refused posts.
-    let db = rusqlite::Connection::open(a.intake.db_path()).unwrap();
-    let n: i64 = db
-        .query_row("SELECT COUNT(*) FROM processing", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(n, 0);
+    assert_eq!(a.intake.count("SELECT COUNT(*) FROM processing"), 0);
 }
 
-#[test]
-fn admin_pages_are_off_without_a_password_hash() {
-    let a = Admin::new(admin().env("GAZETTE_ADMIN_PASSWORD_HASH", "").start());
+fn admin_pages_are_off_without_a_password_hash(engine: Engine) {
+    let a = Admin::new(
+        admin()
+            .engine(engine)
+            .env("GAZETTE_ADMIN_PASSWORD_HASH", "")
+            .start(),
+    );
     for path in [
         "/admin/login",
         "/admin/",
@@ -174,9 +176,8 @@ fn admin_pages_are_off_without_a_password_hash() {
     assert!(res.header("set-cookie").is_none());
 }
 
-#[test]
-fn wrong_passwords_are_refused_then_slowed_down() {
-    let a = Admin::new(admin().start());
+fn wrong_passwords_are_refused_then_slowed_down(engine: Engine) {
+    let a = Admin::new(admin().engine(engine).start());
     let empty = a.post("/admin/login", None, &[("password", "")]);
     assert_eq!(empty.status, 422);
     assert!(empty.text().contains("请输入管理密码"));
@@ -205,9 +206,8 @@ fn wrong_passwords_are_refused_then_slowed_down() {
     }
 }
 
-#[test]
-fn logged_in_admin_lists_marks_audits_and_exports() {
-    let a = Admin::new(admin().start());
+fn logged_in_admin_lists_marks_audits_and_exports(engine: Engine) {
+    let a = Admin::new(admin().engine(engine).start());
     // Listed newest first; posts in the same millisecond are ordered by
     // arrival, so no pause is needed between them.
     let first = a.submit("departments", &department("梅州市甲测试局"));
@@ -402,12 +402,12 @@ fn workbook_cells(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn outbox_view_shows_failures_and_retry_sends_them() {
+fn outbox_view_shows_failures_and_retry_sends_them(engine: Engine) {
     // A port with nobody listening yet: every send fails at once.
     let port = crate::common::free_port();
     let a = Admin::new(
         admin()
+            .engine(engine)
             .env("GAZETTE_MAIL_TRANSPORT", format!("smtp://127.0.0.1:{port}"))
             .env("GAZETTE_MAIL_RETRY_BASE", "50ms")
             .env("GAZETTE_MAIL_RETRY_MAX", "1")
@@ -416,17 +416,17 @@ fn outbox_view_shows_failures_and_retry_sends_them() {
     let reference = a.submit("departments", &department("梅州市发信测试局"));
     let cookie = a.login();
     let c = Some(cookie.as_str());
-    let db = rusqlite::Connection::open(a.intake.db_path()).unwrap();
-    let email_row = |db: &rusqlite::Connection| -> (i64, String) {
-        db.query_row(
-            "SELECT id, status FROM outbox WHERE channel = 'email'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+    let email_row = |intake: &Intake| -> (i64, String) {
+        let rows = intake.texts("SELECT CAST(id AS TEXT), status FROM outbox WHERE channel = 'email'");
+        let row = &rows[0];
+        (
+            row[0].as_deref().unwrap_or("").parse().unwrap(),
+            row[1].clone().unwrap_or_default(),
         )
-        .unwrap()
     };
+    let db = &a.intake;
     let id = eventually(Duration::from_secs(20), || {
-        let (id, status) = email_row(&db);
+        let (id, status) = email_row(db);
         (status == "failed").then_some(id)
     })
     .expect("the email fails");
@@ -452,7 +452,7 @@ fn outbox_view_shows_failures_and_retry_sends_them() {
     let mails = smtp.wait_for(1, Duration::from_secs(20));
     assert_eq!(mails.len(), 1, "sent after the retry");
     let sent = eventually(Duration::from_secs(10), || {
-        (email_row(&db).1 == "sent").then_some(())
+        (email_row(db).1 == "sent").then_some(())
     });
     assert!(sent.is_some(), "marked sent");
     let page = a.get("/admin/outbox?requeued=1", c).text();
@@ -467,4 +467,60 @@ fn outbox_view_shows_failures_and_retry_sends_them() {
     // "全部重试" with nothing failed requeues nothing.
     let res = a.post("/admin/outbox/retry", c, &[("csrf", &token)]);
     assert_eq!(res.header("location"), Some("/admin/outbox?requeued=0"));
+}
+
+both!(
+    admin_pages_refuse_access_without_login,
+    admin_pages_are_off_without_a_password_hash,
+    wrong_passwords_are_refused_then_slowed_down,
+    logged_in_admin_lists_marks_audits_and_exports,
+    outbox_view_shows_failures_and_retry_sends_them
+);
+
+/// Two intake nodes on one PostgreSQL: a login at one is good at the other
+/// (session and CSRF token in the database), a logout at either ends it
+/// everywhere, and wrong passwords count wherever they are tried.
+#[test]
+fn admin_sessions_csrf_and_the_login_throttle_hold_on_every_node() {
+    let url = Cluster::get().new_database();
+    let a = Admin::new(admin().database_url(&url).start());
+    let b = Admin::new(admin().database_url(&url).start());
+    let reference = a.submit("departments", &department("梅州市两节点测试局"));
+    let cookie = a.login();
+    let c = Some(cookie.as_str());
+    // Node B knows the session node A made, and takes its CSRF token.
+    let page = b.get(&format!("/admin/returns/{reference}"), c);
+    assert_eq!(page.status, 200, "{}", page.text());
+    let token = csrf(&page.text());
+    let res = b.post(
+        &format!("/admin/returns/{reference}/setup"),
+        c,
+        &[("csrf", &token), ("account", "mz_liangjiedian"), ("note", "")],
+    );
+    assert_eq!(res.status, 303, "{}", res.text());
+    let detail = a.get(&format!("/admin/returns/{reference}"), c).text();
+    assert!(detail.contains("mz_liangjiedian"), "{detail}");
+    // A forged token is refused at either node.
+    let res = a.post(
+        &format!("/admin/returns/{reference}/feedback"),
+        c,
+        &[("csrf", &"0".repeat(64)), ("note", "")],
+    );
+    assert_eq!(res.status, 403);
+    // Logout at B ends the session at A.
+    let res = b.post("/admin/logout", c, &[("csrf", &token)]);
+    assert_eq!(res.status, 303);
+    assert_refused(&a.get("/admin/", c), "after logout at the other node");
+
+    // Five wrong passwords spread over both nodes: the sixth waits, at both.
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let res = node.post("/admin/login", None, &[("password", "错误的密码")]);
+        assert_eq!(res.status, 403, "try {i}: {}", res.text());
+    }
+    for node in [&a, &b] {
+        let res = node.post("/admin/login", None, &[("password", PASSWORD)]);
+        assert_eq!(res.status, 429, "{}", res.text());
+        assert!(res.header("retry-after").is_some());
+    }
 }

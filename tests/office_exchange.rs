@@ -3,6 +3,8 @@
 //! spreadsheets (written here in the blank template's layout) imported while
 //! the service runs on the same database.
 
+use crate::both;
+use crate::common::postgres::{Db, Engine};
 use crate::common::smtp::SmtpServer;
 use crate::common::{self, Intake, IntakeBuilder, Site, DEPARTMENT_HEADER};
 use calamine::{Data, Reader, Xlsx};
@@ -114,11 +116,10 @@ fn assert_export_equals(path: &Path, form: &str, posted: &[(String, Vec<(String,
     }
 }
 
-#[test]
-fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
+fn export_gives_back_what_was_posted_as_xlsx_and_csv(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = intake(&smtp).start();
-    let site = &server.site;
+    let server = intake(&smtp).engine(engine).start();
+    let db = Db::of(&server);
     let mut departments = Vec::new();
     for (unit, mobile) in [
         ("梅州市教育局", "13812345678"),
@@ -147,9 +148,8 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
     let d = out.path().join("d.xlsx");
     let c = out.path().join("c.xlsx");
     for (form, path) in [("departments", &d), ("committees", &c)] {
-        let r = common::run(
+        let r = db.run(
             &["export", form, "--output", path.to_str().unwrap()],
-            site.path(),
             &[],
         );
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -162,7 +162,11 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         };
         assert!(
             said.contains(&format!("{n} 条记录（读自数据库 "))
-                && said.contains("gazette.db")
+                && said.contains(if db.is_postgres() {
+                    "postgres://"
+                } else {
+                    "gazette.db"
+                })
                 && said.contains("已导出到"),
             "{said}"
         );
@@ -171,9 +175,8 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
     assert_export_equals(&c, "committees", &committees);
 
     // CSV on stdout: BOM, header, and the formula guard.
-    let r = common::run(
+    let r = db.run(
         &["export", "departments", "--format", "csv", "--output", "-"],
-        site.path(),
         &[],
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -189,7 +192,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
     assert_eq!(csv.matches("\r\n").count(), 4, "header and three rows");
 
     // Without --output: FORM-一览表.xlsx in the current folder.
-    let r = common::command(&["export", "committees"], site.path(), &[])
+    let r = db.command(&["export", "committees"], &[])
         .current_dir(out.path())
         .output()
         .unwrap();
@@ -200,7 +203,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv() {
         &committees,
     );
 
-    let r = common::run(&["export", "nosuchform"], site.path(), &[]);
+    let r = db.run(&["export", "nosuchform"], &[]);
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("departments"));
 }
@@ -266,11 +269,11 @@ fn department_row(unit: &'static str, uscc: Cell, mobile: Cell) -> Vec<Cell> {
     ]
 }
 
-#[test]
-fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
+fn a_filled_template_imports_after_a_dry_run_while_the_service_runs(engine: Engine) {
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let server = intake(&smtp).start();
+    let server = intake(&smtp).engine(engine).start();
     let site = &server.site;
+    let db = Db::of(&server);
     // One web return first, so the service has the database open.
     let web = server.submit("departments", &department("梅州市教育局", "13812345678"));
 
@@ -297,9 +300,8 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     .unwrap();
     let file_arg = file.to_str().unwrap();
 
-    let r = common::run(
+    let r = db.run(
         &["import", "departments", file_arg, "--dry-run"],
-        site.path(),
         &[],
     );
     let stdout = String::from_utf8_lossy(&r.stdout);
@@ -310,15 +312,14 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     );
     assert!(stdout.contains("2 行可以导入"), "{stdout}");
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM submissions"),
+        db.count("SELECT COUNT(*) FROM submissions"),
         1,
         "dry run stores nothing"
     );
 
     // The same settings as the service (in real use: gazette.toml).
-    let r = common::run(
+    let r = db.run(
         &["import", "departments", file_arg],
-        site.path(),
         &[("GAZETTE_FAX_GATEWAY", "{number}@fax.test".into())],
     );
     let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
@@ -335,12 +336,12 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     assert_eq!(refs.len(), 2, "{stdout}");
     assert!(stdout.contains("梅州市交通运输局") && stdout.contains("梅州市林业局"));
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM submissions WHERE source = 'import' AND late = 1"),
+        db.count("SELECT COUNT(*) FROM submissions WHERE source = 'import' AND late = 1"),
         2
     );
     for reference in &refs {
         assert_eq!(reference.len(), 8);
-        let n = site.count(&format!(
+        let n = db.count(&format!(
             "SELECT COUNT(*) FROM outbox o JOIN submissions s ON s.id = o.submission_id
                  WHERE s.reference = '{reference}' AND s.source = 'import'"
         ));
@@ -349,9 +350,8 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
 
     // The same file again (it came by email and by fax, say): nothing is
     // stored twice, and the dry run says so first.
-    let r = common::run(
+    let r = db.run(
         &["import", "departments", file_arg, "--dry-run"],
-        site.path(),
         &[],
     );
     let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
@@ -362,16 +362,16 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     for reference in &refs {
         assert!(stdout.contains(&format!("参考号 {reference}")), "{stdout}");
     }
-    let r = common::run(&["import", "departments", file_arg], site.path(), &[]);
+    let r = db.run(&["import", "departments", file_arg], &[]);
     let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
     assert!(
         r.status.success() && stdout.contains("已导入 0 行"),
         "{stdout}"
     );
     assert_eq!(stdout.matches("跳过：").count(), 2, "{stdout}");
-    assert_eq!(site.count("SELECT COUNT(*) FROM submissions"), 3);
+    assert_eq!(db.count("SELECT COUNT(*) FROM submissions"), 3);
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM outbox"),
+        db.count("SELECT COUNT(*) FROM outbox"),
         6,
         "no new notifications"
     );
@@ -395,9 +395,8 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
 
     // And the export lists all three, the imported ones as imported.
     let out = site.path().join("all.xlsx");
-    let r = common::run(
+    let r = db.run(
         &["export", "departments", "--output", out.to_str().unwrap()],
-        site.path(),
         &[],
     );
     assert!(r.status.success());
@@ -409,9 +408,9 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs() {
     assert_eq!(rows[1][6], Data::String("514000".into()));
 }
 
-#[test]
-fn committees_import_from_any_column_order() {
+fn committees_import_from_any_column_order(engine: Engine) {
     let site = Site::with_repo_forms();
+    let db = Db::new(&site, engine);
     // The same columns as the template, last first.
     let header = [
         "*填报人",
@@ -460,9 +459,8 @@ fn committees_import_from_any_column_order() {
     // The row twice, as a copy-and-paste slip leaves it: stored once.
     let rows = [row.clone(), row];
     std::fs::write(&file, filled("市属评委会信息一览表", &header, &rows)).unwrap();
-    let r = common::run(
+    let r = db.run(
         &["import", "committees", file.to_str().unwrap()],
-        site.path(),
         &[],
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
@@ -472,9 +470,8 @@ fn committees_import_from_any_column_order() {
         "{stdout}"
     );
     let out = site.path().join("c-out.xlsx");
-    let r = common::run(
+    let r = db.run(
         &["export", "committees", "--output", out.to_str().unwrap()],
-        site.path(),
         &[],
     );
     assert!(r.status.success());
@@ -492,18 +489,18 @@ fn committees_import_from_any_column_order() {
     );
     // Without a fax transport (the bundled settings) only the email is queued.
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM outbox WHERE channel = 'email'"),
+        db.count("SELECT COUNT(*) FROM outbox WHERE channel = 'email'"),
         1
     );
     assert_eq!(
-        site.count("SELECT COUNT(*) FROM outbox WHERE channel = 'fax'"),
+        db.count("SELECT COUNT(*) FROM outbox WHERE channel = 'fax'"),
         0
     );
 }
 
-#[test]
-fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored() {
+fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored(engine: Engine) {
     let site = Site::with_repo_forms();
+    let db = Db::new(&site, engine);
     let file = site.path().join("bad.xlsx");
     std::fs::write(
         &file,
@@ -535,9 +532,8 @@ fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored() {
         ),
     )
     .unwrap();
-    let r = common::run(
+    let r = db.run(
         &["import", "departments", file.to_str().unwrap()],
-        site.path(),
         &[],
     );
     assert_eq!(r.status.code(), Some(1));
@@ -559,11 +555,10 @@ fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored() {
     }
     assert_eq!(lines.len(), 4, "{stderr}");
     assert!(!lines.iter().any(|l| l.starts_with("第 3 行")), "{stderr}");
-    assert_eq!(site.count("SELECT COUNT(*) FROM submissions"), 0);
+    assert_eq!(db.count("SELECT COUNT(*) FROM submissions"), 0);
     // A dry run refuses the same way.
-    let r = common::run(
+    let r = db.run(
         &["import", "departments", file.to_str().unwrap(), "--dry-run"],
-        site.path(),
         &[],
     );
     assert_eq!(r.status.code(), Some(1));
@@ -607,3 +602,10 @@ fn admin_hash_password_reads_stdin_and_prints_a_phc_hash() {
         .unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("hash-password"));
 }
+
+both!(
+    export_gives_back_what_was_posted_as_xlsx_and_csv,
+    a_filled_template_imports_after_a_dry_run_while_the_service_runs,
+    committees_import_from_any_column_order,
+    a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored,
+);

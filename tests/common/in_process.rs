@@ -111,14 +111,18 @@ impl InProcess {
 
     /// Stored returns.
     pub fn rows(&self) -> i64 {
-        let sql = "SELECT COUNT(*) FROM submissions";
+        self.count("SELECT COUNT(*) FROM submissions")
+    }
+
+    /// A number the SQL query gives, either engine.
+    pub fn count(&self, sql: &str) -> i64 {
         match &self.database_url {
             // The blocking client runs a runtime of its own: not on this one.
             Some(url) => {
-                let url = url.clone();
+                let (url, sql) = (url.clone(), sql.to_string());
                 std::thread::spawn(move || {
                     super::postgres::connect(&url)
-                        .query_one(sql, &[])
+                        .query_one(&sql, &[])
                         .map(|r| r.get::<_, i64>(0))
                         .unwrap_or_else(|e| panic!("{sql}: {e}"))
                 })
@@ -127,6 +131,29 @@ impl InProcess {
             }
             None => self.site.count(sql),
         }
+    }
+
+    /// Runs statements on the service's database, either engine.
+    pub fn execute(&self, sql: &str) {
+        match &self.database_url {
+            Some(url) => {
+                let (url, sql) = (url.clone(), sql.to_string());
+                std::thread::spawn(move || {
+                    super::postgres::connect(&url)
+                        .batch_execute(&sql)
+                        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                })
+                .join()
+                .expect("execute thread")
+            }
+            None => rusqlite::Connection::open(self.site.path().join("var/gazette.db"))
+                .and_then(|c| c.execute_batch(sql))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.is_some()
     }
 
     /// The outbox worker's passes over the queue since start (`/healthz`).

@@ -274,3 +274,80 @@ macro_rules! both {
         }
     )*};
 }
+
+/// A site's database on one engine, for tests that run `gazette` commands
+/// on it (import, export, outbox): the SQLite file in the site, or a fresh
+/// PostgreSQL database named to every command through
+/// `GAZETTE_INTAKE_DATABASE`.
+pub struct Db {
+    root: PathBuf,
+    url: Option<String>,
+}
+
+impl Db {
+    pub fn new(site: &super::Site, engine: Engine) -> Db {
+        Db {
+            root: site.path().to_path_buf(),
+            url: (engine == Engine::Postgres).then(|| Cluster::get().new_database()),
+        }
+    }
+
+    /// The database a running intake uses.
+    pub fn of(intake: &super::Intake) -> Db {
+        Db {
+            root: intake.site.path().to_path_buf(),
+            url: intake.database_url(),
+        }
+    }
+
+    /// The overrides that name this database, then `extra`.
+    pub fn env<'a>(&self, extra: &[(&'a str, String)]) -> Vec<(&'a str, String)> {
+        let mut env: Vec<(&'a str, String)> = self
+            .url
+            .iter()
+            .map(|u| ("GAZETTE_INTAKE_DATABASE", u.clone()))
+            .collect();
+        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+        env
+    }
+
+    pub fn command(&self, args: &[&str], extra: &[(&str, String)]) -> Command {
+        super::command(args, &self.root, &self.env(extra))
+    }
+
+    pub fn run(&self, args: &[&str], extra: &[(&str, String)]) -> std::process::Output {
+        super::run(args, &self.root, &self.env(extra))
+    }
+
+    /// An intake on this database (for PostgreSQL; a SQLite file is the site's).
+    pub fn intake(&self, builder: super::IntakeBuilder) -> super::IntakeBuilder {
+        match &self.url {
+            Some(url) => builder.database_url(url),
+            None => builder,
+        }
+    }
+
+    /// A number the SQL query gives (0 before a SQLite file exists).
+    pub fn count(&self, sql: &str) -> i64 {
+        match &self.url {
+            Some(url) => connect(url)
+                .query_one(sql, &[])
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .get(0),
+            None => {
+                let path = self.root.join("var/gazette.db");
+                if !path.exists() {
+                    return 0;
+                }
+                rusqlite::Connection::open(path)
+                    .unwrap()
+                    .query_row(sql, [], |r| r.get(0))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.url.is_some()
+    }
+}

@@ -226,6 +226,19 @@ impl Intake {
         self.db().query_row(sql, [], |r| r.get(0)).expect(sql)
     }
 
+    /// Runs statements on the intake's database, either engine.
+    pub fn execute(&self, sql: &str) {
+        match self.database_url() {
+            Some(url) => super::postgres::connect(&url)
+                .batch_execute(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            None => self
+                .db()
+                .execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
     /// Each stored reference with how many rows carry it (1, unless broken).
     pub fn references(&self) -> std::collections::HashMap<String, i64> {
         let sql = "SELECT reference, COUNT(*) FROM submissions GROUP BY reference";

@@ -171,10 +171,7 @@ async fn migrate(client: Client) -> Result<Client, StoreError> {
             rt.block_on(tx.batch_execute("SELECT pg_advisory_xact_lock(7308151)"))
                 .map_err(err)?;
             super::migrate_on(
-                &mut Pg {
-                    tx: &tx,
-                    rt: rt.clone(),
-                },
+                &mut Pg::new(&tx, rt.clone()),
                 super::now_ms(),
             )?;
             rt.block_on(tx.commit()).map_err(err)?;
@@ -310,10 +307,7 @@ impl PgStore {
         tokio::task::spawn_blocking(move || {
             let mut client = client;
             let tx = rt.block_on(client.transaction()).map_err(err)?;
-            let out = f(&mut Pg {
-                tx: &tx,
-                rt: rt.clone(),
-            })?;
+            let out = f(&mut Pg::new(&tx, rt.clone()))?;
             rt.block_on(tx.commit()).map_err(err)?;
             Ok(out)
         })

@@ -194,10 +194,35 @@ impl Sql for Lite<'_> {
     }
 }
 
-/// A PostgreSQL transaction, driven from a blocking thread.
+/// A PostgreSQL transaction, driven from a blocking thread. Statements are
+/// prepared once per transaction (an import runs the same few thousands
+/// of times).
 pub(crate) struct Pg<'a, 'b> {
-    pub(crate) tx: &'a tokio_postgres::Transaction<'b>,
-    pub(crate) rt: tokio::runtime::Handle,
+    tx: &'a tokio_postgres::Transaction<'b>,
+    rt: tokio::runtime::Handle,
+    prepared: std::collections::HashMap<String, tokio_postgres::Statement>,
+}
+
+impl<'a, 'b> Pg<'a, 'b> {
+    pub(crate) fn new(tx: &'a tokio_postgres::Transaction<'b>, rt: tokio::runtime::Handle) -> Self {
+        Pg {
+            tx,
+            rt,
+            prepared: Default::default(),
+        }
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<tokio_postgres::Statement, StoreError> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self
+            .rt
+            .block_on(self.tx.prepare(&dollars(sql)))
+            .map_err(pg_err)?;
+        self.prepared.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
 }
 
 fn pg_err(e: impl std::fmt::Display) -> StoreError {
@@ -303,11 +328,11 @@ impl Sql for Pg<'_, '_> {
     }
 
     fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
-        let sql = dollars(sql);
+        let stmt = self.statement(sql)?;
         let p = Self::params(params);
         let rows = self
             .rt
-            .block_on(self.tx.query(sql.as_str(), &p))
+            .block_on(self.tx.query(&stmt, &p))
             .map_err(pg_err)?;
         rows.iter()
             .map(|r| {
@@ -320,10 +345,10 @@ impl Sql for Pg<'_, '_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
-        let sql = dollars(sql);
+        let stmt = self.statement(sql)?;
         let p = Self::params(params);
         self.rt
-            .block_on(self.tx.execute(sql.as_str(), &p))
+            .block_on(self.tx.execute(&stmt, &p))
             .map_err(pg_err)
     }
 
