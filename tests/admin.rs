@@ -417,7 +417,8 @@ fn outbox_view_shows_failures_and_retry_sends_them(engine: Engine) {
     let cookie = a.login();
     let c = Some(cookie.as_str());
     let email_row = |intake: &Intake| -> (i64, String) {
-        let rows = intake.texts("SELECT CAST(id AS TEXT), status FROM outbox WHERE channel = 'email'");
+        let rows =
+            intake.texts("SELECT CAST(id AS TEXT), status FROM outbox WHERE channel = 'email'");
         let row = &rows[0];
         (
             row[0].as_deref().unwrap_or("").parse().unwrap(),
@@ -495,7 +496,11 @@ fn admin_sessions_csrf_and_the_login_throttle_hold_on_every_node() {
     let res = b.post(
         &format!("/admin/returns/{reference}/setup"),
         c,
-        &[("csrf", &token), ("account", "mz_liangjiedian"), ("note", "")],
+        &[
+            ("csrf", &token),
+            ("account", "mz_liangjiedian"),
+            ("note", ""),
+        ],
     );
     assert_eq!(res.status, 303, "{}", res.text());
     let detail = a.get(&format!("/admin/returns/{reference}"), c).text();

@@ -112,7 +112,8 @@ fn wait_folder(dovecot: &Dovecot, folder: &str, n: usize) {
 fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified(engine: Engine) {
     let dovecot = Dovecot::start();
     let smtp = SmtpServer::start("127.0.0.1:0");
-    let intake = intake(&dovecot, &smtp).engine(engine)
+    let intake = intake(&dovecot, &smtp)
+        .engine(engine)
         .env("GAZETTE_ADMIN_PASSWORD_HASH", admin_hash())
         .start();
     // One web return beside the mailed ones.
@@ -144,7 +145,10 @@ fn a_good_table_is_stored_answered_with_the_references_and_the_office_notified(e
     let (sender, subject, sent_at) = (
         got[0][0].clone().unwrap_or_default(),
         got[0][1].clone().unwrap_or_default(),
-        got[0][2].as_deref().and_then(|t| t.parse::<i64>().ok()).unwrap_or(0),
+        got[0][2]
+            .as_deref()
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0),
     );
     assert_eq!(sender, SENDER);
     assert_eq!(subject, "报送附件1");
@@ -368,7 +372,8 @@ fn ods_and_xls_attachments_are_read_like_xlsx_and_so_are_they_by_import(engine: 
         "梅州市水务局",
         "梅州市气象局",
     ] {
-        let sql = format!("SELECT COUNT(*) FROM submissions WHERE CAST(answers AS TEXT) LIKE '%{unit}%'");
+        let sql =
+            format!("SELECT COUNT(*) FROM submissions WHERE CAST(answers AS TEXT) LIKE '%{unit}%'");
         assert_eq!(db.count(&sql), 1, "{unit}");
     }
     assert_eq!(
@@ -497,14 +502,16 @@ fn a_spreadsheet_unpacking_to_100_mb_is_refused_with_a_note(engine: Engine) {
             .attach("表.xlsx", bytes)
             .build(),
     );
-    let intake = intake(&dovecot, &smtp).engine(engine)
+    let intake = intake(&dovecot, &smtp)
+        .engine(engine)
         .env("GAZETTE_ADMIN_PASSWORD_HASH", admin_hash())
         .start();
     wait_folder(&dovecot, "Gazette-Failed", 1);
     assert_eq!(intake.rows(), 0);
-    let note: String = intake.texts("SELECT note FROM mail_messages WHERE outcome = 'failed'")[0][0]
-        .clone()
-        .unwrap_or_default();
+    let note: String = intake.texts("SELECT note FROM mail_messages WHERE outcome = 'failed'")[0]
+        [0]
+    .clone()
+    .unwrap_or_default();
     assert!(note.contains("解压后超过"), "{note}");
     let mails = smtp.wait_for(1, WAIT);
     assert!(
@@ -608,11 +615,14 @@ fn a_web_filer_gets_a_copy_of_the_receipt_with_confirm_to_filer(engine: Engine) 
     assert_eq!(smtp2.count(), 1);
 }
 
-fn with_idle_new_mail_is_read_at_once_and_leave_keeps_a_plain_question_for_a_person(engine: Engine) {
+fn with_idle_new_mail_is_read_at_once_and_leave_keeps_a_plain_question_for_a_person(
+    engine: Engine,
+) {
     let dovecot = Dovecot::start();
     let smtp = SmtpServer::start("127.0.0.1:0");
     // Passes 5 minutes apart: only IDLE can make the second message quick.
-    let intake = intake(&dovecot, &smtp).engine(engine)
+    let intake = intake(&dovecot, &smtp)
+        .engine(engine)
         .env("GAZETTE_MAILBOX_POLL", "300s")
         .env("GAZETTE_MAILBOX_IDLE", "true")
         .env("GAZETTE_MAILBOX_NO_ATTACHMENT", "leave")

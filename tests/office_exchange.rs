@@ -148,10 +148,7 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv(engine: Engine) {
     let d = out.path().join("d.xlsx");
     let c = out.path().join("c.xlsx");
     for (form, path) in [("departments", &d), ("committees", &c)] {
-        let r = db.run(
-            &["export", form, "--output", path.to_str().unwrap()],
-            &[],
-        );
+        let r = db.run(&["export", form, "--output", path.to_str().unwrap()], &[]);
         assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
         // Names the database it read and how many rows.
         let said = String::from_utf8_lossy(&r.stderr);
@@ -192,7 +189,8 @@ fn export_gives_back_what_was_posted_as_xlsx_and_csv(engine: Engine) {
     assert_eq!(csv.matches("\r\n").count(), 4, "header and three rows");
 
     // Without --output: FORM-一览表.xlsx in the current folder.
-    let r = db.command(&["export", "committees"], &[])
+    let r = db
+        .command(&["export", "committees"], &[])
         .current_dir(out.path())
         .output()
         .unwrap();
@@ -300,10 +298,7 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs(engine: Engi
     .unwrap();
     let file_arg = file.to_str().unwrap();
 
-    let r = db.run(
-        &["import", "departments", file_arg, "--dry-run"],
-        &[],
-    );
+    let r = db.run(&["import", "departments", file_arg, "--dry-run"], &[]);
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(
         r.status.success(),
@@ -350,10 +345,7 @@ fn a_filled_template_imports_after_a_dry_run_while_the_service_runs(engine: Engi
 
     // The same file again (it came by email and by fax, say): nothing is
     // stored twice, and the dry run says so first.
-    let r = db.run(
-        &["import", "departments", file_arg, "--dry-run"],
-        &[],
-    );
+    let r = db.run(&["import", "departments", file_arg, "--dry-run"], &[]);
     let stdout = String::from_utf8_lossy(&r.stdout).into_owned();
     assert!(
         r.status.success() && stdout.contains("0 行可以导入"),
@@ -459,10 +451,7 @@ fn committees_import_from_any_column_order(engine: Engine) {
     // The row twice, as a copy-and-paste slip leaves it: stored once.
     let rows = [row.clone(), row];
     std::fs::write(&file, filled("市属评委会信息一览表", &header, &rows)).unwrap();
-    let r = db.run(
-        &["import", "committees", file.to_str().unwrap()],
-        &[],
-    );
+    let r = db.run(&["import", "committees", file.to_str().unwrap()], &[]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(
@@ -532,10 +521,7 @@ fn a_file_with_bad_cells_is_refused_cell_by_cell_and_nothing_is_stored(engine: E
         ),
     )
     .unwrap();
-    let r = db.run(
-        &["import", "departments", file.to_str().unwrap()],
-        &[],
-    );
+    let r = db.run(&["import", "departments", file.to_str().unwrap()], &[]);
     assert_eq!(r.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&r.stderr).into_owned();
     assert!(stderr.contains("没有导入任何数据"), "{stderr}");

@@ -201,10 +201,17 @@ impl Cluster {
     /// A new empty database; its connection string.
     pub fn new_database(&self) -> String {
         let name = format!("gz_{}", NEXT_DB.fetch_add(1, Ordering::SeqCst));
-        let mut admin = self.client("postgres");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        // On a thread of its own: the blocking client runs a runtime of its
+        // own, which an async test's runtime would not allow.
+        let admin_url = self.url("postgres");
+        let create = format!("CREATE DATABASE {name}");
+        std::thread::spawn(move || {
+            ::postgres::Client::connect(&admin_url, ::postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(&create))
+                .unwrap_or_else(|e| panic!("{create}: {e}"))
+        })
+        .join()
+        .expect("create database");
         self.url(&name)
     }
 
@@ -330,10 +337,12 @@ impl Db {
     /// A number the SQL query gives (0 before a SQLite file exists).
     pub fn count(&self, sql: &str) -> i64 {
         match &self.url {
-            Some(url) => connect(url)
-                .query_one(sql, &[])
-                .unwrap_or_else(|e| panic!("{sql}: {e}"))
-                .get(0),
+            // No tables yet: nothing has opened the database.
+            Some(url) => match connect(url).query_one(sql, &[]) {
+                Ok(row) => row.get(0),
+                Err(e) if e.code() == Some(&::postgres::error::SqlState::UNDEFINED_TABLE) => 0,
+                Err(e) => panic!("{sql}: {e}"),
+            },
             None => {
                 let path = self.root.join("var/gazette.db");
                 if !path.exists() {

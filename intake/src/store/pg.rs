@@ -140,8 +140,8 @@ pub(crate) fn redacted(url: &str) -> String {
     }
 }
 
-fn err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Sqlite(format!("postgresql: {e}"))
+fn err(e: impl Into<Box<dyn std::error::Error>>) -> StoreError {
+    super::sql::pg_err(e)
 }
 
 /// Connects with the durability this service promises, whatever the
@@ -170,10 +170,7 @@ async fn migrate(client: Client) -> Result<Client, StoreError> {
             let tx = rt.block_on(client.transaction()).map_err(err)?;
             rt.block_on(tx.batch_execute("SELECT pg_advisory_xact_lock(7308151)"))
                 .map_err(err)?;
-            super::migrate_on(
-                &mut Pg::new(&tx, rt.clone()),
-                super::now_ms(),
-            )?;
+            super::migrate_on(&mut Pg::new(&tx, rt.clone()), super::now_ms())?;
             rt.block_on(tx.commit()).map_err(err)?;
         }
         Ok(client)

@@ -225,8 +225,17 @@ impl<'a, 'b> Pg<'a, 'b> {
     }
 }
 
-fn pg_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Sqlite(format!("postgresql: {e}"))
+/// The error with its causes: the client's own text is only "db error";
+/// the server's message is its source.
+pub(crate) fn pg_err(e: impl Into<Box<dyn std::error::Error>>) -> StoreError {
+    let e = e.into();
+    let mut text = format!("postgresql: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    StoreError::Sqlite(text)
 }
 
 /// `?1` → `$1` outside quoted text.
@@ -330,10 +339,7 @@ impl Sql for Pg<'_, '_> {
     fn query(&mut self, sql: &str, params: &[V]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql)?;
         let p = Self::params(params);
-        let rows = self
-            .rt
-            .block_on(self.tx.query(&stmt, &p))
-            .map_err(pg_err)?;
+        let rows = self.rt.block_on(self.tx.query(&stmt, &p)).map_err(pg_err)?;
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -347,9 +353,7 @@ impl Sql for Pg<'_, '_> {
     fn execute(&mut self, sql: &str, params: &[V]) -> Result<u64, StoreError> {
         let stmt = self.statement(sql)?;
         let p = Self::params(params);
-        self.rt
-            .block_on(self.tx.execute(&stmt, &p))
-            .map_err(pg_err)
+        self.rt.block_on(self.tx.execute(&stmt, &p)).map_err(pg_err)
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
