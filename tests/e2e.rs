@@ -12,6 +12,7 @@ mod intake_nodes;
 mod links;
 mod mailbox;
 mod manuals;
+mod migrations;
 mod office_exchange;
 mod office_fax;
 mod pdf;
