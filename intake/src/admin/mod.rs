@@ -6,8 +6,9 @@
 //! sends GETs to the login page and refuses POSTs with 403, and
 //! `session::AdminForm` also checks the origin and the session's CSRF
 //! token. With no hash configured every admin URL is a 404 saying the pages
-//! are off. Sessions live in memory (a restart logs everybody out), and the
-//! cookie is `SameSite=Strict` on top of the CSRF token.
+//! are off. Sessions live in the database (every node on it knows them; a
+//! restart logs nobody out), and the cookie is `SameSite=Strict` on top of
+//! the CSRF token.
 
 pub(crate) mod db;
 mod export;
