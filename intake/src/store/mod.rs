@@ -406,7 +406,7 @@ impl Store {
     /// When the earliest pending notification or reply is due.
     pub(crate) async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         let a = match self {
-            Store::Sqlite { readers, .. } => readers.run(|c| next_due(c)).await?,
+            Store::Sqlite { readers, .. } => readers.run(next_due).await?,
             Store::Postgres(pg) => pg.next_due().await?,
         };
         let b = self.read(crate::mailbox::next_reply_due).await?;

@@ -380,14 +380,23 @@ pub(crate) fn insert_imported(
         std::collections::HashMap::new();
     // Stored since the read: a higher id, or (PostgreSQL hands out ids
     // before commits, so one may land late with a lower id) received
-    // within a repeat window of it. An import is one form's rows.
+    // within a repeat window of it. An import is one form's rows. Two
+    // lookups, each on an index (the rowid; submissions_form), so the
+    // write stays short however many returns the form has.
     if let Some(form) = subs.first().map(|s| s.form_id.as_str()) {
-        for r in db.query(
+        let mut rows = db.query(
+            "SELECT form_id, hash, reference FROM submissions WHERE id > ?1 ORDER BY id",
+            vals![last_seen],
+        )?;
+        rows.extend(db.query(
             "SELECT form_id, hash, reference FROM submissions
-             WHERE form_id = ?1 AND (id > ?2 OR received_at >= ?3) ORDER BY id",
-            vals![form, last_seen, read_at - REPEAT_WINDOW_MS],
-        )? {
-            since.entry((r.text(0)?, r.text(1)?)).or_insert(r.text(2)?);
+             WHERE form_id = ?1 AND received_at >= ?2 ORDER BY id",
+            vals![form, read_at - REPEAT_WINDOW_MS],
+        )?);
+        for r in rows {
+            since
+                .entry((r.text(0)?, r.text(1)?))
+                .or_insert(r.text(2)?);
         }
     }
     let mut out = Vec::with_capacity(subs.len());
