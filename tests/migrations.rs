@@ -69,6 +69,13 @@ fn a_database_made_by_the_previous_release_is_migrated(engine: Engine) {
     // Migration 6: sessions and failures in the database, the outbox index.
     assert_eq!(db.count("SELECT COUNT(*) FROM admin_sessions"), 0);
     assert_eq!(db.count("SELECT COUNT(*) FROM login_failures"), 0);
+    let index = match engine {
+        Engine::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_submission'"
+        }
+        Engine::Postgres => "SELECT COUNT(*) FROM pg_indexes WHERE indexname = 'outbox_submission'",
+    };
+    assert_eq!(db.count(index), 1);
 
     // The old rows are read as before: the receipt, and the pending
     // notification (claimed, on PostgreSQL, by a node long gone) is sent.

@@ -727,6 +727,28 @@ mod tests {
         );
     }
 
+    /// The admin list reads one page's notifications by submission
+    /// (migration 6), not by walking the outbox.
+    #[test]
+    fn the_lists_notification_lookup_uses_the_submission_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("g.db")).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT o.submission_id, o.channel, o.status FROM outbox o
+                 WHERE o.submission_id IN (?1, ?2, ?3) ORDER BY o.id",
+            )
+            .unwrap()
+            .query_map([1, 2, 3], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("outbox_submission")),
+            "{plan:?}"
+        );
+    }
+
     #[test]
     fn newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();

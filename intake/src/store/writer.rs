@@ -394,9 +394,7 @@ pub(crate) fn insert_imported(
             vals![form, read_at - REPEAT_WINDOW_MS],
         )?);
         for r in rows {
-            since
-                .entry((r.text(0)?, r.text(1)?))
-                .or_insert(r.text(2)?);
+            since.entry((r.text(0)?, r.text(1)?)).or_insert(r.text(2)?);
         }
     }
     let mut out = Vec::with_capacity(subs.len());
