@@ -116,9 +116,9 @@ pub(crate) mod sessions {
         else {
             return Ok(None);
         };
-        let (created, seen) = (r.int(1)?, r.int(2)?);
+        let (csrf, created, seen) = (r.text(0)?, r.int(1)?, r.int(2)?);
         let alive = now - seen < ms(IDLE) && now - created < ms(LIFETIME);
-        Ok(alive.then(|| (r.text(0).unwrap_or_default(), now - seen >= ms(SEEN_EVERY))))
+        Ok(alive.then_some((csrf, now - seen >= ms(SEEN_EVERY))))
     }
 
     /// Notes that the session was used at `now`.

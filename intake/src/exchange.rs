@@ -1,7 +1,9 @@
 //! The 一览表 export and the spreadsheet import, both driven by the form
 //! definitions (`forms::sheet`) and both on the same database as the intake
-//! service: `gazette import` may run while `gazette intake` or `serve` is
-//! up (WAL, a busy timeout, and one short write transaction for the file).
+//! service, SQLite or PostgreSQL (through `store::Store`, as the service
+//! opens it): `gazette import` may run while `gazette intake` or `serve` is
+//! up (on SQLite: WAL, a busy timeout, and one short write transaction for
+//! the file; see `Store::import`).
 
 use crate::status::{Processing, Source};
 use crate::store::sql::{vals, Lite, Sql};
@@ -272,6 +274,9 @@ fn dry_run_text(
             .map(|s| store::already_stored(db, &s.form_id, &s.hash))
             .collect()
     };
+    // SQLite: read-only, the file untouched (not even its schema).
+    // PostgreSQL: through the store as the service opens it, which brings
+    // the schema up to date first (harmless, and what any node does).
     let found = if config.database_url().is_some() {
         let keys: Vec<(String, String)> = unique
             .iter()
