@@ -405,51 +405,13 @@ impl PgStore {
     }
 
     /// Writes back delivery results for rows this node claimed, and drops
-    /// the claims, in one transaction.
+    /// the claims, in one transaction (the statements SQLite's writer runs).
     pub(crate) async fn mark(&self, marks: &[Mark]) -> Result<(), StoreError> {
         if marks.is_empty() {
             return Ok(());
         }
-        let mut c = self.client().await?;
-        let tx = c.transaction().await.map_err(err)?;
-        for m in marks {
-            let r = match m {
-                Mark::Sent { id, at } => {
-                    tx.execute(
-                        "UPDATE outbox SET status = 'sent', sent_at = $2, tries = tries + 1,
-                                last_error = NULL, claimed_by = NULL, claimed_until = NULL
-                         WHERE id = $1",
-                        &[id, at],
-                    )
-                    .await
-                }
-                Mark::Retry {
-                    id,
-                    tries,
-                    next_at,
-                    error,
-                } => {
-                    tx.execute(
-                        "UPDATE outbox SET tries = $2, next_attempt_at = $3, last_error = $4,
-                                claimed_by = NULL, claimed_until = NULL
-                         WHERE id = $1 AND status = 'pending'",
-                        &[id, tries, next_at, error],
-                    )
-                    .await
-                }
-                Mark::Failed { id, tries, error } => {
-                    tx.execute(
-                        "UPDATE outbox SET status = 'failed', tries = $2, last_error = $3,
-                                claimed_by = NULL, claimed_until = NULL
-                         WHERE id = $1 AND status = 'pending'",
-                        &[id, tries, error],
-                    )
-                    .await
-                }
-            };
-            r.map_err(err)?;
-        }
-        tx.commit().await.map_err(err)
+        let marks = marks.to_vec();
+        self.run(move |db| super::apply_marks(db, &marks)).await
     }
 }
 

@@ -238,7 +238,7 @@ fn run_ops(conn: &mut Connection, ops: &[Op]) -> Result<Vec<Outcome>, StoreError
         outcomes.push(match op {
             Op::Insert(s, _) => Outcome::Insert(Ok(insert_one(&tx, s)?)),
             Op::Marks(marks, _) => {
-                apply_marks(&tx, marks)?;
+                apply_marks(&mut Lite(&tx), marks)?;
                 Outcome::Marks(Ok(()))
             }
             Op::Apply(f, _) => Outcome::Apply(Ok(f(&mut super::sql::Lite(&tx))?)),
@@ -503,36 +503,43 @@ fn recipients_json(list: &[String]) -> Result<String, StoreError> {
     serde_json::to_string(list).map_err(|e| StoreError::Sqlite(format!("recipients: {e}")))
 }
 
-fn apply_marks(conn: &Connection, marks: &[Mark]) -> Result<(), rusqlite::Error> {
+/// Writes back delivery results, on either engine: a row sent, to be
+/// retried, or failed for good. PostgreSQL also drops the node's claim on
+/// the row (its lease), in the same statement.
+pub(crate) fn apply_marks(db: &mut dyn Sql, marks: &[Mark]) -> Result<(), StoreError> {
+    let claims = match db.engine() {
+        super::sql::Engine::Sqlite => "",
+        super::sql::Engine::Postgres => ", claimed_by = NULL, claimed_until = NULL",
+    };
     for m in marks {
         match m {
-            Mark::Sent { id, at } => {
-                conn.prepare_cached(
-                    "UPDATE outbox SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL
-                     WHERE id = ?1",
-                )?
-                .execute(params![id, at])?;
-            }
+            Mark::Sent { id, at } => db.execute(
+                &format!(
+                    "UPDATE outbox SET status = 'sent', sent_at = ?2, tries = tries + 1, last_error = NULL{claims}
+                     WHERE id = ?1"
+                ),
+                vals![*id, *at],
+            )?,
             Mark::Retry {
                 id,
                 tries,
                 next_at,
                 error,
-            } => {
-                conn.prepare_cached(
-                    "UPDATE outbox SET tries = ?2, next_attempt_at = ?3, last_error = ?4
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, tries, next_at, error])?;
-            }
-            Mark::Failed { id, tries, error } => {
-                conn.prepare_cached(
-                    "UPDATE outbox SET status = 'failed', tries = ?2, last_error = ?3
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, tries, error])?;
-            }
-        }
+            } => db.execute(
+                &format!(
+                    "UPDATE outbox SET tries = ?2, next_attempt_at = ?3, last_error = ?4{claims}
+                     WHERE id = ?1 AND status = 'pending'"
+                ),
+                vals![*id, *tries, *next_at, error],
+            )?,
+            Mark::Failed { id, tries, error } => db.execute(
+                &format!(
+                    "UPDATE outbox SET status = 'failed', tries = ?2, last_error = ?3{claims}
+                     WHERE id = ?1 AND status = 'pending'"
+                ),
+                vals![*id, *tries, error],
+            )?,
+        };
     }
     Ok(())
 }
