@@ -179,6 +179,7 @@ fn kill_9_while_posting_loses_no_accepted_return(engine: Engine) {
     let without =
         server.count("SELECT (SELECT COUNT(*) FROM submissions) - (SELECT COUNT(*) FROM outbox)");
     assert_eq!(without, 0, "each return has its outbox row");
+    let stored = server.count("SELECT COUNT(*) FROM submissions");
     let before_restart = references_emailed(&smtp).len();
 
     // Restart: what was pending is sent; nothing accepted goes unannounced.
