@@ -101,8 +101,13 @@ fn two_nodes_on_one_postgresql_survive_kill_9_of_one() {
     };
     let a = node(smtp.url()).start();
     let mut b = node(format!("smtp://{hung_addr}")).start();
-    // B's name in outbox.claimed_by, from its start-up line.
-    let log = b.log();
+    // B's name in outbox.claimed_by, from its start-up line (stderr is
+    // read by a thread of its own: it may come a moment after "listening").
+    let log = eventually(Duration::from_secs(10), || {
+        let log = b.log();
+        log.contains("outbox node ").then_some(log)
+    })
+    .unwrap_or_else(|| b.log());
     let b_node = log
         .split("outbox node ")
         .nth(1)
