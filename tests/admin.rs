@@ -470,7 +470,29 @@ fn outbox_view_shows_failures_and_retry_sends_them(engine: Engine) {
     assert_eq!(res.header("location"), Some("/admin/outbox?requeued=0"));
 }
 
+/// Sessions are in the database: a restart logs nobody out, and a logout
+/// still ends the session for good.
+fn a_session_outlives_a_restart_and_not_a_logout(engine: Engine) {
+    let mut a = Admin::new(admin().engine(engine).start());
+    let cookie = a.login();
+    let c = Some(cookie.as_str());
+    let token = csrf(&a.get("/admin/", c).text());
+    a.intake.restart(&[]);
+    let page = a.get("/admin/", c);
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(
+        csrf(&page.text()),
+        token,
+        "the same session, the same token"
+    );
+    let res = a.post("/admin/logout", c, &[("csrf", &token)]);
+    assert_eq!(res.status, 303);
+    a.intake.restart(&[]);
+    assert_refused(&a.get("/admin/", c), "after logout and a restart");
+}
+
 both!(
+    a_session_outlives_a_restart_and_not_a_logout,
     admin_pages_refuse_access_without_login,
     admin_pages_are_off_without_a_password_hash,
     wrong_passwords_are_refused_then_slowed_down,
