@@ -170,10 +170,12 @@ impl Sql for Lite<'_> {
                 row.push(match r.get_ref(i)? {
                     ValueRef::Null => V::Null,
                     ValueRef::Integer(v) => V::Int(v),
-                    ValueRef::Real(v) => V::Int(v as i64),
                     ValueRef::Text(t) => V::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(_) => {
-                        return Err(StoreError::Sqlite(format!("column {i}: a blob")))
+                    // Not in the schema: said, not rounded or guessed at.
+                    ValueRef::Real(_) | ValueRef::Blob(_) => {
+                        return Err(StoreError::Sqlite(format!(
+                            "column {i}: neither an integer nor text"
+                        )))
                     }
                 });
             }
