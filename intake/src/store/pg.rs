@@ -538,7 +538,8 @@ async fn writer_loop(
         for ((s, reply), r) in batch.drain(..).zip(results) {
             if let Ok(stored) = &r {
                 if !stored.repeat {
-                    inserted |= !(s.recipients.is_empty() && s.faxes.is_empty());
+                    inserted |=
+                        !(s.recipients.is_empty() && s.faxes.is_empty() && s.filer.is_none());
                     recent.by_hash.insert(
                         (s.form_id.clone(), s.hash.clone()),
                         (stored.clone(), s.received_at),
