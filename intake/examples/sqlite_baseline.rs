@@ -30,7 +30,10 @@ fn main() -> anyhow::Result<()> {
         let start = Instant::now();
         let mut rows = 0u64;
         let mut commits = 0u64;
+        // Each transaction's time, for the engine's own latency tail.
+        let mut took: Vec<Duration> = Vec::new();
         while start.elapsed() < run {
+            let began = Instant::now();
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             for _ in 0..batch {
                 let now = intake::baseline::now_ms();
@@ -59,16 +62,25 @@ fn main() -> anyhow::Result<()> {
             }
             tx.commit()?;
             commits += 1;
+            took.push(began.elapsed());
         }
+        took.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let p99 = took.get(took.len() * 99 / 100).copied().unwrap_or_default();
+        let longest = took.last().copied().unwrap_or_default();
+        let over_25ms = took.iter().filter(|d| **d > Duration::from_millis(25)).count();
         let elapsed = start.elapsed().as_secs_f64();
         drop(conn);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
         }
         println!(
-            "baseline batch={batch}: {:.0} commits/s, {:.0} rows/s ({rows} rows in {elapsed:.1} s)",
+            "baseline batch={batch}: {:.0} commits/s, {:.0} rows/s ({rows} rows in {elapsed:.1} s); \
+             commit p99 {:.2} ms, longest {:.1} ms, {over_25ms} over 25 ms",
             commits as f64 / elapsed,
-            rows as f64 / elapsed
+            rows as f64 / elapsed,
+            ms(p99),
+            ms(longest)
         );
     }
     Ok(())

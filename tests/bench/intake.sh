@@ -149,6 +149,7 @@ run_setup() {
   echo "responses other than 303: $non3xx"
   echo "outbox after the run: $outbox_line"
   grep -ho "database writer done.*" "$base"/node*/stderr | sed 's/^/group commit: /' || true
+  grep -ho "database writer: transactions over.*" "$base"/node*/stderr | sed 's/^/slow commits: /' || true
   printf '%s\t%s\t%s\t%s\t%s\n' "$setup" "$nodes" "$rate" "$p50s" "$p99s" >>"$work/summary.tsv"
 }
 

@@ -166,6 +166,7 @@ fn writer_loop(
 ) {
     let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
     let (mut transactions, mut operations) = (0u64, 0u64);
+    let mut slow = SlowCommits::default();
     while let Some(op) = rx.blocking_recv() {
         batch.push(op);
         // Everything that queued up while the last commit was syncing goes
@@ -178,7 +179,9 @@ fn writer_loop(
         }
         transactions += 1;
         operations += batch.len() as u64;
+        let clock = std::time::Instant::now();
         let inserted = commit_batch(&mut conn, &mut batch, health);
+        slow.record(clock.elapsed());
         if inserted {
             notify.notify_one();
         }
@@ -187,6 +190,39 @@ fn writer_loop(
         "database writer done: {operations} operations in {transactions} transactions ({:.1} per commit)",
         operations as f64 / transactions.max(1) as f64
     );
+    tracing::info!("{slow}");
+}
+
+/// How many transactions took long (statements, COMMIT and its fsync), for
+/// finding where a latency tail comes from: said when the writer stops.
+#[derive(Default)]
+struct SlowCommits {
+    over_10ms: u64,
+    over_25ms: u64,
+    over_100ms: u64,
+    longest: Duration,
+}
+
+impl SlowCommits {
+    fn record(&mut self, took: Duration) {
+        self.over_10ms += u64::from(took > Duration::from_millis(10));
+        self.over_25ms += u64::from(took > Duration::from_millis(25));
+        self.over_100ms += u64::from(took > Duration::from_millis(100));
+        self.longest = self.longest.max(took);
+    }
+}
+
+impl std::fmt::Display for SlowCommits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "database writer: transactions over 10 ms: {}, over 25 ms: {}, over 100 ms: {}; longest {:.1} ms",
+            self.over_10ms,
+            self.over_25ms,
+            self.over_100ms,
+            self.longest.as_secs_f64() * 1000.0
+        )
+    }
 }
 
 /// Every 200 ms, and once more when the writer stops: a PASSIVE checkpoint,
