@@ -532,3 +532,114 @@ fn without_a_cjk_font_the_build_says_what_to_install() {
         .join("public/notices/2016-216/notice.pdf")
         .exists());
 }
+
+/// The bundled site with `tests/fixtures/parts` (three parts, short
+/// chapters, a long table, links, inline styles, a figure with curves) as
+/// `manuals/parts`, built; the site folder and the output.
+fn built_with_parts() -> (crate::common::Site, PathBuf) {
+    let site = crate::common::Site::bundled();
+    crate::common::copy_dir(
+        &repo().join("tests/fixtures/parts"),
+        &site.path().join("manuals/parts"),
+    );
+    let out = site.path().join("public");
+    let result = crate::common::gazette()
+        .args(["build", "--root"])
+        .arg(site.path())
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    (site, out)
+}
+
+/// Page `n`'s text without white space.
+fn page_text(pdf: &Path, n: usize) -> String {
+    let n = n.to_string();
+    poppler("pdftotext", &["-f", &n, "-l", &n, "-enc", "UTF-8"], pdf)
+        .split_whitespace()
+        .collect()
+}
+
+/// The first page from `from` whose text holds `s`.
+fn page_of(pdf: &Path, from: usize, s: &str) -> usize {
+    (from..=pages(pdf))
+        .find(|&n| page_text(pdf, n).contains(s))
+        .unwrap_or_else(|| panic!("{s:?} on no page of {}", pdf.display()))
+}
+
+/// A part's page and the pages its chapters are on: the part starts its
+/// page, its chapters run on after it.
+fn assert_parts_break_pages(pdf: &Path, body_from: &str) {
+    // After the contents (which list the parts too).
+    let preface = page_of(pdf, 1, body_from);
+    let (one, two, three) = (
+        page_of(pdf, preface, "第一部分准备"),
+        page_of(pdf, preface, "第二部分操作"),
+        page_of(pdf, preface, "第三部分附录"),
+    );
+    // The preface is before the first part, on a page of its own.
+    assert!(preface < one, "{preface} {one}");
+    // Part one's three short chapters run on, on the part's own page.
+    let first = page_text(pdf, one);
+    for s in ["每个单位只有一个账号", "首次登录须修改初始密码", "请使用IE内核浏览器"] {
+        assert!(first.contains(s), "page {one} lacks {s}: {first}");
+    }
+    // Part two starts the next page, though part one's page has room.
+    assert_eq!(two, one + 1, "part two on page {two}, part one on {one}");
+    assert!(!first.contains("第二部分"), "{first}");
+    // Its chapters run on: 名单 starts on the part's page, not a new one.
+    assert_eq!(page_of(pdf, preface, "下表列出九十个单位"), two);
+    // The table runs over pages; part three starts after it, on a page of its own.
+    let table_end = page_of(pdf, preface, "测试单位第90号");
+    assert!(table_end > two, "the table fits one page?");
+    assert_eq!(three, table_end + 1);
+    assert!(!page_text(pdf, table_end).contains("第三部分"));
+    assert!(page_text(pdf, three).contains("图示"));
+}
+
+#[test]
+fn a_manual_pdf_starts_a_new_page_only_at_each_part() {
+    let (_site, out) = built_with_parts();
+    let pdf = out.join("manuals/parts/parts.pdf");
+    assert_a4(&pdf);
+    assert_subset_fonts(&pdf);
+    assert_parts_break_pages(&pdf, "本手册只用于测试");
+    // The parts are bookmarked, and listed in the contents.
+    let marks: Vec<String> = outline(&pdf).into_iter().map(|(_, t, _)| t).collect();
+    for t in ["第一部分 准备", "第二部分 操作", "第三部分 附录"] {
+        assert!(marks.iter().any(|m| m == t), "{t}: {marks:?}");
+    }
+}
+
+#[test]
+fn the_print_view_starts_a_new_page_only_at_each_part_in_chromium() {
+    let (site, out) = built_with_parts();
+    let html = out.join("manuals/parts/print.html");
+    let view = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(view.matches(r#"<h1 class="book-part">"#).count(), 3);
+    let pdf = site.path().join("print.pdf");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let result = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("{chromium}: {e}: apt-get install chromium"));
+    assert!(
+        pdf.exists(),
+        "{chromium}: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_parts_break_pages(&pdf, "本手册只用于测试");
+}

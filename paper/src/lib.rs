@@ -105,6 +105,8 @@ pub struct Book {
 #[derive(Debug, Clone)]
 pub struct Chapter {
     pub title: String,
+    /// Its file under `src/` as SUMMARY.md names it: where links to it point.
+    pub path: String,
     /// "1.2." or empty.
     pub number: String,
     pub depth: usize,

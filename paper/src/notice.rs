@@ -6,7 +6,7 @@
 
 use crate::draw::{self, text, Ink, Measure, Op, Page, A4_W, MM, RED};
 use crate::flow::{paginate, Block};
-use crate::markdown::{parse, Node};
+use crate::markdown::{parse, plain, Node};
 use crate::Notice;
 use faxsheet::text::Shaper;
 use faxsheet::Font;
@@ -211,9 +211,15 @@ fn body_blocks(n: &Notice, m: &Measure) -> Vec<Block> {
                 // 一、 headings in 黑体: bold, on the body's grid.
                 blocks.extend(lines(m, &t, two, 0.0, level <= 2, true));
             }
-            Node::Para {
-                text: t, prefix, ..
-            } => blocks.extend(lines(m, &format!("{prefix}{t}"), two, 0.0, false, false)),
+            // The 函 is set in one style: emphasis and links keep their text.
+            Node::Para { spans, prefix, .. } => blocks.extend(lines(
+                m,
+                &format!("{prefix}{}", plain(&spans)),
+                two,
+                0.0,
+                false,
+                false,
+            )),
             Node::Code(t) => {
                 for l in t.lines() {
                     blocks.extend(lines(m, l, two, two, false, false));

@@ -344,6 +344,7 @@ fn book_input(ctx: &Shared, m: &Manual) -> paper::Book {
                 .collect();
             Some(paper::Chapter {
                 title: c.title.clone(),
+                path: path.to_string(),
                 number: c.number.trim_end_matches('.').to_string(),
                 depth: c.depth,
                 part: c.part.clone(),
