@@ -595,11 +595,12 @@ fn assert_parts_break_pages(pdf: &Path, body_from: &str) {
     assert!(!first.contains("第二部分"), "{first}");
     // Its chapters run on: 名单 starts on the part's page, not a new one.
     assert_eq!(page_of(pdf, preface, "下表列出九十个单位"), two);
-    // The table runs over pages; part three starts after it, on a page of its own.
+    // The table runs over pages; part three starts after the chapter, on a page of its own.
     let table_end = page_of(pdf, preface, "测试单位第90号");
     assert!(table_end > two, "the table fits one page?");
-    assert_eq!(three, table_end + 1);
-    assert!(!page_text(pdf, table_end).contains("第三部分"));
+    let chapter_end = page_of(pdf, table_end, "表格到此为止");
+    assert_eq!(three, chapter_end + 1);
+    assert!(!page_text(pdf, chapter_end).contains("第三部分"));
     assert!(page_text(pdf, three).contains("图示"));
 }
 
@@ -610,6 +611,10 @@ fn a_manual_pdf_starts_a_new_page_only_at_each_part() {
     assert_a4(&pdf);
     assert_subset_fonts(&pdf);
     assert_parts_break_pages(&pdf, "本手册只用于测试");
+    // A part's page is headed by the chapter it starts with, not the one before.
+    let two = page_of(&pdf, 3, "第二部分操作");
+    let t = page_text(&pdf, two);
+    assert!(t.starts_with("分部测试手册填报第二部分操作"), "{t}");
     // The parts are bookmarked, and listed in the contents.
     let marks: Vec<String> = outline(&pdf).into_iter().map(|(_, t, _)| t).collect();
     for t in ["第一部分 准备", "第二部分 操作", "第三部分 附录"] {
@@ -642,4 +647,129 @@ fn the_print_view_starts_a_new_page_only_at_each_part_in_chromium() {
         String::from_utf8_lossy(&result.stderr)
     );
     assert_parts_break_pages(&pdf, "本手册只用于测试");
+}
+
+/// The links `pdftohtml -xml` finds: (text, where to), `#N` for page N of
+/// the document itself.
+fn links(pdf: &Path) -> Vec<(String, String)> {
+    let xml = poppler("pdftohtml", &["-xml", "-i", "-q", "-stdout"], pdf);
+    let mut out = Vec::new();
+    for piece in xml.split("<a href=\"").skip(1) {
+        let Some((href, rest)) = piece.split_once("\">") else {
+            continue;
+        };
+        let text = rest.split("</a>").next().unwrap_or("");
+        let href = match href.split_once('#') {
+            Some((_, page)) if !href.contains("://") => format!("#{page}"),
+            _ => href.to_string(),
+        };
+        out.push((text.to_string(), href));
+    }
+    out
+}
+
+/// A page rendered by `pdftoppm` in grey at `dpi`: width, height, pixels.
+fn rendered(pdf: &Path, page: usize, dpi: u32) -> (usize, usize, Vec<u8>) {
+    let n = page.to_string();
+    let out = Command::new("pdftoppm")
+        .args(["-gray", "-r", &dpi.to_string(), "-f", &n, "-l", &n])
+        .arg(pdf)
+        .output()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // P5 <w> <h> 255, one byte a pixel.
+    let b = out.stdout;
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while b[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !b[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&b[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, b[at + 1..].to_vec())
+}
+
+/// Each character of the page's words with its box (a word's box shared out
+/// evenly: the test's words are all full-width characters).
+fn chars(pdf: &Path, page: usize) -> Vec<(char, f32, f32, f32, f32)> {
+    let mut out = Vec::new();
+    for w in words(pdf).into_iter().filter(|w| w.page == page) {
+        let n = w.text.chars().count() as f32;
+        let step = (w.x1 - w.x0) / n;
+        for (i, c) in w.text.chars().enumerate() {
+            let x = w.x0 + step * i as f32;
+            out.push((c, x, w.y0, x + step, w.y1));
+        }
+    }
+    out
+}
+
+#[test]
+fn manual_pdfs_keep_links_emphasis_and_table_heads() {
+    let (_site, out) = built_with_parts();
+    let pdf = out.join("manuals/parts/parts.pdf");
+    let start = page_of(&pdf, 1, "本手册只用于测试");
+    // A table running over pages repeats its header row at the top of each.
+    let (first, last) = (
+        page_of(&pdf, start, "下表列出九十个单位"),
+        page_of(&pdf, start, "测试单位第90号"),
+    );
+    assert!(last > first, "the table fits one page");
+    for p in first + 1..=last {
+        let t = page_text(&pdf, p);
+        let head = t.find("序号单位名称联系电话");
+        let row = t.find("测试单位第");
+        assert!(
+            head.is_some() && head < row,
+            "page {p} does not start the table with its header: {t}"
+        );
+    }
+    // Links: to a chapter, to a heading pages further on, and to the web.
+    let found = links(&pdf);
+    let to = |text: &str| -> String {
+        found
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| panic!("no link on {text:?}: {found:?}"))
+    };
+    let after_table = page_of(&pdf, last, "表格到此为止");
+    assert_eq!(to("表后说明"), format!("#{after_table}"));
+    assert_eq!(to("图示"), format!("#{}", page_of(&pdf, after_table + 1, "第三部分附录")));
+    assert_eq!(to("名单说明"), format!("#{first}"));
+    assert_eq!(to("广东省人力资源和社会保障厅"), "http://hrss.gd.gov.cn/");
+    let uris = poppler("pdfinfo", &["-url"], &pdf);
+    assert!(uris.contains("http://hrss.gd.gov.cn/"), "{uris}");
+    // Bold is seen: 公章 in bold carries more ink than the same word beside it.
+    let page = page_of(&pdf, start, "对照：公章公章公章。");
+    let cs = chars(&pdf, page);
+    let line: String = cs.iter().map(|c| c.0).collect();
+    let at = line.find("对照：公章公章公章").unwrap();
+    let at = line[..at].chars().count();
+    let (w, h, px) = rendered(&pdf, page, 200);
+    let scale = 200.0 / 72.0;
+    let ink = |from: usize| -> u64 {
+        let (x0, y0) = (cs[at + from].1, cs[at + from].2);
+        let (x1, y1) = (cs[at + from + 1].3, cs[at + from + 1].4);
+        let mut sum = 0u64;
+        for y in (y0 * scale) as usize..((y1 * scale) as usize).min(h) {
+            for x in (x0 * scale) as usize..((x1 * scale) as usize).min(w) {
+                sum += u64::from(255 - px[y * w + x]);
+            }
+        }
+        sum
+    };
+    let (plain, bold, again) = (ink(3), ink(5), ink(7));
+    assert!(plain > 0, "no ink where 公章 is");
+    assert!(
+        bold as f64 > plain.max(again) as f64 * 1.15,
+        "bold 公章 {bold} is not darker than 公章 {plain} / {again}"
+    );
 }

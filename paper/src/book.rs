@@ -421,17 +421,19 @@ fn body(b: &Book, m: &Measure) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut head = String::new();
     for c in &b.chapters {
+        if c.depth == 0 {
+            head = c.title.clone();
+        }
         if let Some(part) = &c.part {
             let mut ls = para(m, part, 18.0, 30.0, 0.0, 0.0, true, true);
             if let Some(first) = ls.first_mut() {
                 first.page_before = true;
                 first.mark = Some((0, part.clone()));
+                // The page it starts is headed by the chapter after it.
+                first.head = Some(head.clone());
             }
             blocks.extend(ls);
             blocks.push(Block::gap(LEAD));
-        }
-        if c.depth == 0 {
-            head = c.title.clone();
         }
         let shown = if c.number.is_empty() {
             c.title.clone()
