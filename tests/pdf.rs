@@ -587,7 +587,11 @@ fn assert_parts_break_pages(pdf: &Path, body_from: &str) {
     assert!(preface < one, "{preface} {one}");
     // Part one's three short chapters run on, on the part's own page.
     let first = page_text(pdf, one);
-    for s in ["每个单位只有一个账号", "首次登录须修改初始密码", "请使用IE内核浏览器"] {
+    for s in [
+        "每个单位只有一个账号",
+        "首次登录须修改初始密码",
+        "请使用IE内核浏览器",
+    ] {
         assert!(first.contains(s), "page {one} lacks {s}: {first}");
     }
     // Part two starts the next page, though part one's page has room.
@@ -676,7 +680,11 @@ fn rendered(pdf: &Path, page: usize, dpi: u32) -> (usize, usize, Vec<u8>) {
         .arg(pdf)
         .output()
         .expect("pdftoppm (poppler-utils)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // P5 <w> <h> 255, one byte a pixel.
     let b = out.stdout;
     let mut fields = Vec::new();
@@ -742,7 +750,10 @@ fn manual_pdfs_keep_links_emphasis_and_table_heads() {
     };
     let after_table = page_of(&pdf, last, "表格到此为止");
     assert_eq!(to("表后说明"), format!("#{after_table}"));
-    assert_eq!(to("图示"), format!("#{}", page_of(&pdf, after_table + 1, "第三部分附录")));
+    assert_eq!(
+        to("图示"),
+        format!("#{}", page_of(&pdf, after_table + 1, "第三部分附录"))
+    );
     assert_eq!(to("名单说明"), format!("#{first}"));
     assert_eq!(to("广东省人力资源和社会保障厅"), "http://hrss.gd.gov.cn/");
     let uris = poppler("pdfinfo", &["-url"], &pdf);
@@ -771,5 +782,136 @@ fn manual_pdfs_keep_links_emphasis_and_table_heads() {
     assert!(
         bold as f64 > plain.max(again) as f64 * 1.15,
         "bold 公章 {bold} is not darker than 公章 {plain} / {again}"
+    );
+}
+
+/// The fonts `pdftohtml -xml` gives the text pieces of page 1 in: (text, family).
+fn text_fonts(pdf: &Path) -> Vec<(String, String)> {
+    let xml = poppler(
+        "pdftohtml",
+        &["-xml", "-i", "-q", "-stdout", "-f", "1", "-l", "1"],
+        pdf,
+    );
+    let attr = |l: &str, name: &str| -> Option<String> {
+        let at = l.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(l[at..].split('"').next()?.to_string())
+    };
+    let mut families = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for l in xml.lines().map(str::trim) {
+        if l.starts_with("<fontspec ") {
+            if let (Some(id), Some(family)) = (attr(l, "id"), attr(l, "family")) {
+                families.insert(id, family);
+            }
+        } else if l.starts_with("<text ") {
+            let font = attr(l, "font").and_then(|id| families.get(&id).cloned());
+            let text: String = l
+                .split_once('>')
+                .map(|(_, t)| t.trim_end_matches("</text>"))
+                .unwrap_or("")
+                .replace("<b>", "")
+                .replace("</b>", "");
+            out.push((text, font.unwrap_or_default()));
+        }
+    }
+    out
+}
+
+fn build_repo_with(env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let mut cmd = crate::common::gazette();
+    cmd.args(["build", "--root"])
+        .arg(repo())
+        .arg("--output")
+        .arg(&out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let result = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&result.stderr).into_owned();
+    assert!(result.status.success(), "{err}");
+    (dir, out, err)
+}
+
+#[test]
+fn without_fangsong_the_notice_says_in_one_line_what_stands_in_and_never_prints_tofu() {
+    // The test machine has WenQuanYi Micro Hei only: no 仿宋, no 小标宋.
+    let (_dir, out, err) = build_repo_with(&[]);
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("[pdf]")).collect();
+    assert_eq!(said.len(), 1, "{err}");
+    let line = said[0];
+    for s in [
+        "no 仿宋 for its body (tried FangSong, 仿宋,",
+        "no 小标宋 for its title (tried FZXiaoBiaoSong-B05S,",
+        "set in WenQuanYi Micro Hei (/usr/share/fonts/truetype/wqy/wqy-microhei.ttc)",
+        "emboldened",
+    ] {
+        assert!(line.contains(s), "{s:?} not in {line}");
+    }
+    let pdf = out.join("notices/2016-216/notice.pdf");
+    assert_subset_fonts(&pdf);
+    let fonts = poppler("pdffonts", &[], &pdf);
+    assert!(
+        fonts
+            .lines()
+            .skip(2)
+            .all(|l| l.contains("+WenQuanYiMicroHei ")),
+        "{fonts}"
+    );
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.contains("正文字体：WenQuanYi Micro Hei")
+            && info.contains("标题字体：WenQuanYi Micro Hei"),
+        "{info}"
+    );
+    // Every character has its glyph: the text comes back whole.
+    assert!(squeezed(&pdf).contains("关于启用广东省专业技术人才网上申报系统有关问题的通知"));
+}
+
+#[test]
+fn the_notice_is_set_in_the_fonts_its_stacks_name() {
+    let wqy = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    let (_dir, out, err) = build_repo_with(&[
+        // A name not installed is passed over for the next; a family by name.
+        (
+            "GAZETTE_PDF_BODY_FONT",
+            "NoSuchFangSong, WenQuanYi Micro Hei Mono",
+        ),
+        // A font file named.
+        ("GAZETTE_PDF_TITLE_FONT", wqy),
+    ]);
+    let pdf = out.join("notices/2016-216/notice.pdf");
+    assert_subset_fonts(&pdf);
+    let fonts = poppler("pdffonts", &[], &pdf);
+    assert!(fonts.contains("+WenQuanYiMicroHeiMono "), "{fonts}");
+    assert!(fonts.contains("+WenQuanYiMicroHei "), "{fonts}");
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.contains("正文字体：WenQuanYi Micro Hei Mono")
+            && info.contains("标题字体：WenQuanYi Micro Hei"),
+        "{info}"
+    );
+    // The mark and the title in the title's font, the body in the body's.
+    let pieces = text_fonts(&pdf);
+    let family = |s: &str| -> String {
+        pieces
+            .iter()
+            .find(|(t, _)| t.contains(s))
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("{s:?} not on page 1: {pieces:?}"))
+    };
+    assert!(family("梅州市人力资源和社会保障局").ends_with("WenQuanYiMicroHei"));
+    assert!(family("系统有关问题的通知").ends_with("WenQuanYiMicroHei"));
+    assert!(family("根据省人力资源和社会保障厅").ends_with("WenQuanYiMicroHeiMono"));
+    // Neither is 仿宋 or 小标宋, and the line says so, naming the passed-over name.
+    let line = err
+        .lines()
+        .find(|l| l.contains("[pdf]"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("tried NoSuchFangSong, WenQuanYi Micro Hei Mono")
+            || line.contains("set in WenQuanYi Micro Hei Mono"),
+        "{line}"
     );
 }

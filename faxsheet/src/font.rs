@@ -77,6 +77,46 @@ impl Font {
         search(&candidates)
     }
 
+    /// The first of `names` that loads and has Chinese glyphs: a font file
+    /// (a path with `/` or ending in `.ttf`, `.otf`, `.ttc`: face 0, or a
+    /// collection's Simplified Chinese face) or a family fontconfig knows
+    /// (`FangSong`, or a pattern such as `Noto Serif CJK SC:style=Bold`),
+    /// regular styles first. With the name that matched; else each name
+    /// with why it was passed over.
+    pub fn first_of(
+        names: &[String],
+        root: &Path,
+    ) -> Result<(Font, String), Vec<(String, String)>> {
+        let mut tried = Vec::new();
+        for name in names {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let lower = name.to_lowercase();
+            let is_file = name.contains('/')
+                || [".ttf", ".otf", ".ttc", ".otc"]
+                    .iter()
+                    .any(|e| lower.ends_with(e));
+            let found = if is_file {
+                let path = Path::new(name);
+                let path = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    root.join(path)
+                };
+                load(&path)
+            } else {
+                by_family(name)
+            };
+            match found {
+                Ok(f) => return Ok((f, name.to_string())),
+                Err(why) => tried.push((name.to_string(), why)),
+            }
+        }
+        Err(tried)
+    }
+
     /// The file the font was read from.
     pub fn path(&self) -> &Path {
         &self.0.path
@@ -178,12 +218,63 @@ fn fc_list() -> Vec<PathBuf> {
     paths
 }
 
+/// The installed font of family (or fontconfig pattern) `name`, its regular
+/// style first.
+fn by_family(name: &str) -> Result<Font, String> {
+    // A bare name is a family, its `-` and `,` escaped (fontconfig reads them
+    // as size and list); a name with `:` is a pattern as it is.
+    let pattern = if name.contains(':') {
+        name.to_string()
+    } else {
+        let mut out = String::from(":family=");
+        for c in name.chars() {
+            if matches!(c, '-' | ',' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    };
+    let out = Command::new("fc-list")
+        .args([pattern.as_str(), "--format", "%{file}|%{index}|%{style}\n"])
+        .output()
+        .map_err(|e| format!("fc-list: {e}"))?;
+    let mut found: Vec<(bool, String, u32)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(3, '|');
+            let file = it.next()?.to_string();
+            let index = it.next()?.trim().parse().ok()?;
+            let style = it.next().unwrap_or("").to_lowercase();
+            let odd = [
+                "bold", "black", "heavy", "light", "thin", "medium", "italic",
+            ]
+            .iter()
+            .any(|w| style.contains(w));
+            (!file.is_empty()).then_some((odd, file, index))
+        })
+        .collect();
+    found.sort();
+    let Some((_, file, index)) = found.into_iter().next() else {
+        return Err("not installed".into());
+    };
+    load_face(Path::new(&file), Some(index))
+}
+
 fn load(path: &Path) -> Result<Font, String> {
+    load_face(path, None)
+}
+
+/// `path`'s face `index`, or (None) the one [`pick_face`] picks.
+fn load_face(path: &Path, index: Option<u32>) -> Result<Font, String> {
     let data = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         _ => e.to_string(),
     })?;
-    let index = pick_face(&data)?;
+    let index = match index {
+        Some(i) => i,
+        None => pick_face(&data)?,
+    };
     let face = FontRef::from_index(&data, index)
         .map_err(|e| format!("not a usable TrueType/OpenType font ({e})"))?;
     let charmap = face.charmap();

@@ -6,12 +6,12 @@
 use crate::draw::{self, line, text, Goal, Mark, Measure, Op, Page, GREY, LIGHT, LINK, MM};
 use crate::flow::{paginate, Block};
 use crate::markdown::{parse, plain, Node, Span};
-use std::collections::HashMap;
-use std::sync::Arc;
 use crate::notice::wrap_hanging;
 use crate::Book;
 use faxsheet::text::Shaper;
 use faxsheet::Font;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 const LEFT: f32 = 25.0 * MM;
 const WIDTH: f32 = 160.0 * MM;
@@ -48,7 +48,8 @@ pub(crate) fn render(b: &Book, font: &Font) -> Result<Vec<u8>, String> {
         let mut p = Page::a4();
         running_head(&mut p, &b.title, &f.head, &m);
         folio(&mut p, number, &m);
-        p.ops.extend(f.ops.into_iter().map(|op| placed(op, &places)));
+        p.ops
+            .extend(f.ops.into_iter().map(|op| placed(op, &places)));
         pages.push(p);
     }
     let mut all_marks = vec![Mark {
@@ -60,7 +61,7 @@ pub(crate) fn render(b: &Book, font: &Font) -> Result<Vec<u8>, String> {
         anchors: Vec::new(),
     }];
     all_marks.extend(marks);
-    draw::write(&b.title, &pages, &all_marks, font)
+    draw::write(&b.title, &pages, &all_marks, &[font], Vec::new())
 }
 
 fn centred(m: &Measure, y: f32, size: f32, s: &str, bold: bool) -> Op {
@@ -178,9 +179,11 @@ fn folio(p: &mut Page, number: usize, m: &Measure) {
 /// under `src/`) or heading (`path#id`) of this book, `href` being written
 /// in the chapter at `chapter`.
 fn goal(chapter: &str, href: &str) -> Goal {
-    let scheme = href
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c)));
+    let scheme = href.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    });
     if scheme || href.starts_with("//") {
         return Goal::Uri(href.to_string());
     }
@@ -224,7 +227,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;

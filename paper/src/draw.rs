@@ -83,6 +83,8 @@ pub(crate) enum Op {
     },
     /// The operation slanted about its baseline `y` (italic: the CJK font has none).
     Slant { y: f32, op: Box<Op> },
+    /// The operation's text in the document's font number `face` (0: the first).
+    Face { face: usize, op: Box<Op> },
     /// A link over the box `x, y, w, h` (drawn nothing; an annotation).
     Link {
         x: f32,
@@ -106,6 +108,7 @@ impl Op {
                 *y += dy;
                 **inner = inner.shifted(dy);
             }
+            Op::Face { op: inner, .. } => **inner = inner.shifted(dy),
             Op::Line { y1, y2, .. } => {
                 *y1 += dy;
                 *y2 += dy;
@@ -204,23 +207,36 @@ impl Measure<'_> {
 }
 
 /// Writes the pages as one PDF with `title` and the bookmarks `marks` (in
-/// page order; levels nest).
+/// page order; levels nest), its text in `fonts` (the first unless an
+/// [`Op::Face`] says otherwise); `keywords` go in its metadata.
 pub(crate) fn write(
     title: &str,
     pages: &[Page],
     marks: &[Mark],
-    font: &Font,
+    fonts: &[&Font],
+    keywords: Vec<String>,
 ) -> Result<Vec<u8>, String> {
-    let face = font.face()?;
-    let shaper = Shaper::new(&face);
-    let pdf_font = font.pdf_font();
+    let faces = fonts
+        .iter()
+        .map(|f| f.face())
+        .collect::<Result<Vec<_>, _>>()?;
+    let inks: Vec<(Shaper, krilla::text::Font)> = faces
+        .iter()
+        .zip(fonts)
+        .map(|(face, f)| (Shaper::new(face), f.pdf_font()))
+        .collect();
+    if inks.is_empty() {
+        return Err("no font".into());
+    }
     let mut doc = Document::new();
-    doc.set_metadata(
-        Metadata::new()
-            .title(title.to_string())
-            .language("zh-CN".into())
-            .creator("gazette".into()),
-    );
+    let mut meta = Metadata::new()
+        .title(title.to_string())
+        .language("zh-CN".into())
+        .creator("gazette".into());
+    if !keywords.is_empty() {
+        meta = meta.keywords(keywords);
+    }
+    doc.set_metadata(meta);
     for p in pages {
         let size = PageSettings::from_wh(p.w, p.h).ok_or("bad page size")?;
         let mut page = doc.start_page_with(size);
@@ -229,13 +245,15 @@ pub(crate) fn write(
         for op in &p.ops {
             match op {
                 Op::Link { x, y, w, h, goal } => links.push((*x, *y, *w, *h, goal)),
-                _ => draw(&mut surface, op, &shaper, &pdf_font),
+                _ => draw(&mut surface, op, &inks, 0),
             }
         }
         surface.finish();
         for (x, y, w, h, goal) in links {
             let target = match goal {
-                Goal::Uri(uri) => Target::Action(krilla::action::LinkAction::new(uri.clone()).into()),
+                Goal::Uri(uri) => {
+                    Target::Action(krilla::action::LinkAction::new(uri.clone()).into())
+                }
                 Goal::Place(page, y) if *page < pages.len() => Target::Destination(
                     Destination::Xyz(XyzDestination::new(*page, Point::from_xy(0.0, y.max(0.0)))),
                 ),
@@ -258,12 +276,14 @@ fn colour(ink: Ink) -> krilla::color::rgb::Color {
     rgb::Color::new(ink.0, ink.1, ink.2)
 }
 
+/// Draws `op` in font `face` of `fonts`.
 fn draw(
     surface: &mut krilla::surface::Surface,
     op: &Op,
-    shaper: &Shaper,
-    font: &krilla::text::Font,
+    fonts: &[(Shaper, krilla::text::Font)],
+    face: usize,
 ) {
+    let (shaper, font) = &fonts[face.min(fonts.len() - 1)];
     match op {
         Op::Text {
             x,
@@ -399,9 +419,10 @@ fn draw(
             // x' = x + k·(y₀ − y): upright at the baseline, leaning right above it.
             const K: f32 = 0.2;
             surface.push_transform(&Transform::from_row(1.0, 0.0, -K, 1.0, K * y, 0.0));
-            draw(surface, op, shaper, font);
+            draw(surface, op, fonts, face);
             surface.pop();
         }
+        Op::Face { face, op } => draw(surface, op, fonts, *face),
         Op::Link { .. } => {}
         Op::Fill { x, y, w, h, ink } => {
             let Some(rect) = Rect::from_xywh(*x, *y, *w, *h) else {

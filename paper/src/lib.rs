@@ -46,9 +46,20 @@ pub struct Notice<'a> {
     pub contact: &'a str,
 }
 
+/// The fonts a notice is set in (GB/T 9704: the body in 仿宋, the
+/// 发文机关标志 and title in 小标宋), with what each is for the metadata.
+#[derive(Debug, Clone)]
+pub struct NoticeFonts {
+    pub body: Font,
+    pub title: Font,
+    /// The title's face is a heavy display face (小标宋, 中宋, a bold): not
+    /// emboldened again, as a regular fallback face is.
+    pub title_heavy: bool,
+}
+
 /// Renders a notice.
-pub fn notice(n: &Notice, font: &Font) -> Result<Vec<u8>, String> {
-    notice::render(n, font)
+pub fn notice(n: &Notice, fonts: &NoticeFonts) -> Result<Vec<u8>, String> {
+    notice::render(n, fonts)
 }
 
 /// A form's blank table.

@@ -332,7 +332,9 @@ mod tests {
                 text: "标题".into()
             }
         );
-        assert!(matches!(&nodes[1], Node::Para { spans, .. } if plain(spans) == "第一段，链接在中间接着。"));
+        assert!(
+            matches!(&nodes[1], Node::Para { spans, .. } if plain(spans) == "第一段，链接在中间接着。")
+        );
         assert!(
             matches!(&nodes[2], Node::Para { prefix, spans, depth: 1, .. } if prefix == "• " && plain(spans) == "甲")
         );

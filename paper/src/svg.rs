@@ -63,7 +63,11 @@ pub(crate) fn drawing(
         let dash: Vec<f32> = a("stroke-dasharray")
             .map(|d| numbers(&d).into_iter().map(|v| v * factor).collect())
             .unwrap_or_default();
-        let dash = if dash.iter().all(|v| *v > 0.0) { dash } else { Vec::new() };
+        let dash = if dash.iter().all(|v| *v > 0.0) {
+            dash
+        } else {
+            Vec::new()
+        };
         let shape = |path: BezPath, fill: Option<Ink>| Op::Path {
             path: to_page * path,
             fill,
@@ -132,7 +136,10 @@ pub(crate) fn drawing(
                 let Some(path) = a("d").and_then(|d| BezPath::from_svg(&d).ok()) else {
                     continue;
                 };
-                let closed = path.elements().iter().any(|e| matches!(e, PathEl::ClosePath));
+                let closed = path
+                    .elements()
+                    .iter()
+                    .any(|e| matches!(e, PathEl::ClosePath));
                 let end = a("marker-end").is_some().then_some(arrow).flatten();
                 let path = to_page * path;
                 if let Some(ink) = end {
@@ -140,7 +147,11 @@ pub(crate) fn drawing(
                 }
                 // An open path is filled only when asked to (SVG fills it by default,
                 // but figures' open paths are lines).
-                let fill = if closed || a("fill").is_some() { fill } else { None };
+                let fill = if closed || a("fill").is_some() {
+                    fill
+                } else {
+                    None
+                };
                 ops.push(Op::Path {
                     path,
                     fill,
@@ -299,7 +310,8 @@ fn elements(svg: &str) -> Vec<Element> {
             continue;
         }
         let outer = groups.last().copied().unwrap_or(Affine::IDENTITY);
-        let transform = outer * attr(attrs, "transform").map_or(Affine::IDENTITY, |t| parse_transform(&t));
+        let transform =
+            outer * attr(attrs, "transform").map_or(Affine::IDENTITY, |t| parse_transform(&t));
         let element = |name: &str, text: String| Element {
             name: name.to_string(),
             attrs: attrs.to_string(),
@@ -483,7 +495,10 @@ mod tests {
         }
         // The circle keeps its size: its box is 70 units wide at scale 1.
         let b = paths[1].0.bounding_box();
-        assert!((b.width() - 70.0).abs() < 0.5 && (b.min_x() - 265.0).abs() < 0.5, "{b:?}");
+        assert!(
+            (b.width() - 70.0).abs() < 0.5 && (b.min_x() - 265.0).abs() < 0.5,
+            "{b:?}"
+        );
         assert_eq!(paths[5].1, &vec![6.0, 4.0]);
         // The text in the translated group lands where the group puts it.
         let text = d.ops.iter().find_map(|op| match op {
