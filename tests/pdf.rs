@@ -493,9 +493,15 @@ fn the_receipt_page_offers_its_pdf_with_reference_answers_and_contacts() {
         "报送状态",
         // The bundled deadline (2016) is past: the return is marked late.
         "逾期（截止日期后报送）",
-        "受理单位联系人",
+        // The contacts: a table of their own, with a header row.
+        "受理单位联系方式",
+        "联系方式",
+        "内容",
+        "联系科室",
+        "梅州市人力资源和社会保障局",
+        "联系人",
         "万勇",
-        "受理单位联系电话",
+        "电话",
         "0753-2128309",
     ];
     let mut at = 0;
@@ -505,6 +511,41 @@ fn the_receipt_page_offers_its_pdf_with_reference_answers_and_contacts() {
             .unwrap_or_else(|| panic!("{s:?} not after {at}: {flat}"));
         at += found + s.len();
     }
+    // Laid out as a table: each contact on one line, label and value in
+    // the columns of the header row above them.
+    let layout = poppler("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
+    let row = |label: &str| -> &str {
+        layout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}:\n{layout}"))
+    };
+    assert!(row("联系人").contains("万勇"), "{layout}");
+    assert!(row("电话").contains("0753-2128309"), "{layout}");
+    let ws = words(&pdf);
+    let word = |t: &str| {
+        ws.iter()
+            .rev()
+            .find(|w| w.text == t)
+            .unwrap_or_else(|| panic!("no word {t}"))
+    };
+    let (head_l, head_r) = (word("联系方式"), word("内容"));
+    assert!(
+        (head_l.y0 - head_r.y0).abs() < 1.0,
+        "the header row is one row"
+    );
+    let (label, value) = (word("联系人"), word("万勇"));
+    assert!(
+        (label.y0 - value.y0).abs() < 1.0,
+        "联系人 and 万勇 on one row"
+    );
+    assert!(head_l.y1 < label.y0, "the header row above the rows");
+    assert!(label.x1 < head_r.x0 && value.x0 < head_r.x1 && value.x1 > head_r.x0 - 200.0);
+    assert!(
+        label.x0 < head_l.x1 && value.x0 > head_l.x1,
+        "label and value in their columns"
+    );
     // A forged token has no PDF either.
     let forged = format!("/receipts/{reference}{}/receipt.pdf", "0".repeat(32));
     assert_eq!(http::get(intake.addr(), &forged).status, 404);
