@@ -797,6 +797,14 @@ fn manual_pdfs_keep_links_emphasis_and_table_heads() {
     );
     assert_eq!(to("名单说明"), format!("#{first}"));
     assert_eq!(to("广东省人力资源和社会保障厅"), "http://hrss.gd.gov.cn/");
+    // The contents' entries lead to their chapters' pages.
+    let entry = page_of(&pdf, first, "4名单");
+    assert!(
+        found
+            .iter()
+            .any(|(t, h)| t.contains("名单") && t != "名单" && *h == format!("#{entry}")),
+        "no contents link to page {entry}: {found:?}"
+    );
     let uris = poppler("pdfinfo", &["-url"], &pdf);
     assert!(uris.contains("http://hrss.gd.gov.cn/"), "{uris}");
     // Bold is seen: 公章 in bold carries more ink than the same word beside it.

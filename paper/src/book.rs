@@ -135,6 +135,14 @@ fn contents(marks: &[Mark], m: &Measure, per_page: usize, pages: usize) -> Vec<P
                 });
             }
             p.ops.push(text(LEFT + WIDTH - nw, base, BODY, num));
+            // The whole entry leads to its page.
+            p.ops.push(Op::Link {
+                x: LEFT + indent,
+                y,
+                w: WIDTH - indent,
+                h: LEAD,
+                goal: Goal::Place(e.page, e.y),
+            });
             y += LEAD;
         }
         folio(&mut p, 2 + n, m);
