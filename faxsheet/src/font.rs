@@ -79,8 +79,8 @@ impl Font {
 
     /// The first of `names` that loads and has Chinese glyphs: a font file
     /// (a path with `/` or ending in `.ttf`, `.otf`, `.ttc`: face 0, or a
-    /// collection's Simplified Chinese face) or a family fontconfig knows
-    /// (`FangSong`, or a pattern such as `Noto Serif CJK SC:style=Bold`),
+    /// collection's Simplified Chinese face) or a family fontconfig lists
+    /// (`FangSong`, by any of its names, or `Noto Serif CJK SC:style=Bold`),
     /// regular styles first. With the name that matched; else each name
     /// with why it was passed over.
     pub fn first_of(
@@ -88,6 +88,8 @@ impl Font {
         root: &Path,
     ) -> Result<(Font, String), Vec<(String, String)>> {
         let mut tried = Vec::new();
+        // Listed once, and only if a family is asked for.
+        let mut listing: Option<Vec<Installed>> = None;
         for name in names {
             let name = name.trim();
             if name.is_empty() {
@@ -107,7 +109,7 @@ impl Font {
                 };
                 load(&path)
             } else {
-                by_family(name)
+                by_family(name, listing.get_or_insert_with(installed))
             };
             match found {
                 Ok(f) => return Ok((f, name.to_string())),
@@ -218,47 +220,77 @@ fn fc_list() -> Vec<PathBuf> {
     paths
 }
 
-/// The installed font of family (or fontconfig pattern) `name`, its regular
-/// style first.
-fn by_family(name: &str) -> Result<Font, String> {
-    // A bare name is a family, its `-` and `,` escaped (fontconfig reads them
-    // as size and list); a name with `:` is a pattern as it is.
-    let pattern = if name.contains(':') {
-        name.to_string()
-    } else {
-        let mut out = String::from(":family=");
-        for c in name.chars() {
-            if matches!(c, '-' | ',' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
-    };
-    let out = Command::new("fc-list")
-        .args([pattern.as_str(), "--format", "%{file}|%{index}|%{style}\n"])
+/// An installed font as fontconfig lists it: every name of its family, its
+/// styles, file and face index.
+struct Installed {
+    families: Vec<String>,
+    styles: Vec<String>,
+    file: PathBuf,
+    index: u32,
+}
+
+/// Every installed font, from one `fc-list` (none when it is absent).
+fn installed() -> Vec<Installed> {
+    let Ok(out) = Command::new("fc-list")
+        .args(["--format", "%{family}|%{style}|%{index}|%{file}\n"])
         .output()
-        .map_err(|e| format!("fc-list: {e}"))?;
-    let mut found: Vec<(bool, String, u32)> = String::from_utf8_lossy(&out.stdout)
+    else {
+        return Vec::new();
+    };
+    let names = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
-            let mut it = l.splitn(3, '|');
-            let file = it.next()?.to_string();
+            let mut it = l.splitn(4, '|');
+            let families = names(it.next()?);
+            let styles = names(it.next()?);
             let index = it.next()?.trim().parse().ok()?;
-            let style = it.next().unwrap_or("").to_lowercase();
-            let odd = [
-                "bold", "black", "heavy", "light", "thin", "medium", "italic",
-            ]
-            .iter()
-            .any(|w| style.contains(w));
-            (!file.is_empty()).then_some((odd, file, index))
+            let file = PathBuf::from(it.next()?);
+            Some(Installed {
+                families,
+                styles,
+                file,
+                index,
+            })
         })
+        .collect()
+}
+
+/// The installed font of family `name` (any of its names: `FangSong`, `仿宋`),
+/// or `Family:style=Bold`; regular styles first when no style is asked for.
+fn by_family(name: &str, fonts: &[Installed]) -> Result<Font, String> {
+    let (family, style) = match name.split_once(':') {
+        Some((f, props)) => (
+            f.trim().to_lowercase(),
+            props
+                .split(':')
+                .find_map(|p| p.trim().strip_prefix("style="))
+                .map(|s| s.trim().to_lowercase()),
+        ),
+        None => (name.trim().to_lowercase(), None),
+    };
+    let odd = |f: &Installed| {
+        [
+            "bold", "black", "heavy", "light", "thin", "medium", "italic", "oblique",
+        ]
+        .iter()
+        .any(|w| f.styles.iter().any(|s| s.contains(w)))
+    };
+    let mut found: Vec<&Installed> = fonts
+        .iter()
+        .filter(|f| f.families.contains(&family))
+        .filter(|f| style.as_ref().is_none_or(|s| f.styles.contains(s)))
         .collect();
-    found.sort();
-    let Some((_, file, index)) = found.into_iter().next() else {
+    found.sort_by_key(|f| (odd(f), f.file.clone(), f.index));
+    let Some(f) = found.first() else {
         return Err("not installed".into());
     };
-    load_face(Path::new(&file), Some(index))
+    load_face(&f.file, Some(f.index))
 }
 
 fn load(path: &Path) -> Result<Font, String> {
@@ -386,6 +418,51 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("tried nothing"));
+    }
+
+    #[test]
+    fn a_stack_gives_its_first_installed_entry_by_family_pattern_or_file() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let root = Path::new("/");
+        // Any of a family's names; the ones not installed are passed over.
+        let (f, name) =
+            Font::first_of(&names(&["NoSuchFangSong", "文泉驿等宽微米黑"]), root).unwrap();
+        assert_eq!(
+            (f.family(), name.as_str()),
+            ("WenQuanYi Micro Hei Mono", "文泉驿等宽微米黑")
+        );
+        let (f, _) = Font::first_of(&names(&["WenQuanYi Micro Hei:style=Regular"]), root).unwrap();
+        assert_eq!(f.family(), "WenQuanYi Micro Hei");
+        let (f, _) = Font::first_of(
+            &names(&["usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]),
+            root,
+        )
+        .unwrap();
+        assert_eq!(f.path(), Path::new(WQY));
+        // Nothing found: each entry with its reason.
+        let tried = Font::first_of(
+            &names(&[
+                "FangSong",
+                "WenQuanYi Micro Hei:style=Bold",
+                "/nonexistent/仿宋.ttf",
+            ]),
+            root,
+        )
+        .unwrap_err();
+        assert_eq!(
+            tried,
+            [
+                ("FangSong".to_string(), "not installed".to_string()),
+                (
+                    "WenQuanYi Micro Hei:style=Bold".to_string(),
+                    "not installed".to_string()
+                ),
+                (
+                    "/nonexistent/仿宋.ttf".to_string(),
+                    "no such file".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]
