@@ -1,11 +1,12 @@
-//! The site's documents on paper, as A4 PDFs set in one CJK font (the fax
-//! sheet's, [`faxsheet::Font`], embedded as a subset with a ToUnicode map so
-//! `pdftotext` and copy-paste give the text back):
+//! The site's documents on paper, as A4 PDFs set in CJK fonts found as the
+//! fax sheet finds its own ([`faxsheet::Font`]), embedded as subsets with a
+//! ToUnicode map so `pdftotext` and copy-paste give the text back:
 //!
-//! - [`notice`]: an official notice in the GB/T 9704-2012 函 layout;
+//! - [`notice`]: an official notice in the GB/T 9704-2012 函 layout, its
+//!   body and its title each in their own font ([`NoticeFonts`]);
 //! - [`blank`]: a form's blank table to fill in by hand;
-//! - [`book`]: a manual with cover, contents, bookmarks, running heads and
-//!   page numbers.
+//! - [`book`]: a manual with cover, contents, bookmarks, running heads,
+//!   page numbers, links, inline styles and figures.
 //!
 //! Written with krilla directly, the fax sheet's PDF layer: the layouts are
 //! few and fixed, and a typesetting engine (Typst) would add hundreds of
