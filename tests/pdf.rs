@@ -493,9 +493,15 @@ fn the_receipt_page_offers_its_pdf_with_reference_answers_and_contacts() {
         "报送状态",
         // The bundled deadline (2016) is past: the return is marked late.
         "逾期（截止日期后报送）",
-        "受理单位联系人",
+        // The contacts: a table of their own, with a header row.
+        "受理单位联系方式",
+        "联系方式",
+        "内容",
+        "联系科室",
+        "梅州市人力资源和社会保障局",
+        "联系人",
         "万勇",
-        "受理单位联系电话",
+        "电话",
         "0753-2128309",
     ];
     let mut at = 0;
@@ -505,6 +511,41 @@ fn the_receipt_page_offers_its_pdf_with_reference_answers_and_contacts() {
             .unwrap_or_else(|| panic!("{s:?} not after {at}: {flat}"));
         at += found + s.len();
     }
+    // Laid out as a table: each contact on one line, label and value in
+    // the columns of the header row above them.
+    let layout = poppler("pdftotext", &["-layout", "-enc", "UTF-8"], &pdf);
+    let row = |label: &str| -> &str {
+        layout
+            .lines()
+            .rev()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("no row {label}:\n{layout}"))
+    };
+    assert!(row("联系人").contains("万勇"), "{layout}");
+    assert!(row("电话").contains("0753-2128309"), "{layout}");
+    let ws = words(&pdf);
+    let word = |t: &str| {
+        ws.iter()
+            .rev()
+            .find(|w| w.text == t)
+            .unwrap_or_else(|| panic!("no word {t}"))
+    };
+    let (head_l, head_r) = (word("联系方式"), word("内容"));
+    assert!(
+        (head_l.y0 - head_r.y0).abs() < 1.0,
+        "the header row is one row"
+    );
+    let (label, value) = (word("联系人"), word("万勇"));
+    assert!(
+        (label.y0 - value.y0).abs() < 1.0,
+        "联系人 and 万勇 on one row"
+    );
+    assert!(head_l.y1 < label.y0, "the header row above the rows");
+    assert!(label.x1 < head_r.x0 && value.x0 < head_r.x1 && value.x1 > head_r.x0 - 200.0);
+    assert!(
+        label.x0 < head_l.x1 && value.x0 > head_l.x1,
+        "label and value in their columns"
+    );
     // A forged token has no PDF either.
     let forged = format!("/receipts/{reference}{}/receipt.pdf", "0".repeat(32));
     assert_eq!(http::get(intake.addr(), &forged).status, 404);
@@ -531,4 +572,395 @@ fn without_a_cjk_font_the_build_says_what_to_install() {
         .path()
         .join("public/notices/2016-216/notice.pdf")
         .exists());
+}
+
+/// The bundled site with `tests/fixtures/parts` (three parts, short
+/// chapters, a long table, links, inline styles, a figure with curves) as
+/// `manuals/parts`, built; the site folder and the output.
+fn built_with_parts() -> (crate::common::Site, PathBuf) {
+    let site = crate::common::Site::bundled();
+    crate::common::copy_dir(
+        &repo().join("tests/fixtures/parts"),
+        &site.path().join("manuals/parts"),
+    );
+    let out = site.path().join("public");
+    let result = crate::common::gazette()
+        .args(["build", "--root"])
+        .arg(site.path())
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    (site, out)
+}
+
+/// Page `n`'s text without white space.
+fn page_text(pdf: &Path, n: usize) -> String {
+    let n = n.to_string();
+    poppler("pdftotext", &["-f", &n, "-l", &n, "-enc", "UTF-8"], pdf)
+        .split_whitespace()
+        .collect()
+}
+
+/// The first page from `from` whose text holds `s`.
+fn page_of(pdf: &Path, from: usize, s: &str) -> usize {
+    (from..=pages(pdf))
+        .find(|&n| page_text(pdf, n).contains(s))
+        .unwrap_or_else(|| panic!("{s:?} on no page of {}", pdf.display()))
+}
+
+/// A part's page and the pages its chapters are on: the part starts its
+/// page, its chapters run on after it.
+fn assert_parts_break_pages(pdf: &Path, body_from: &str) {
+    // After the contents (which list the parts too).
+    let preface = page_of(pdf, 1, body_from);
+    let (one, two, three) = (
+        page_of(pdf, preface, "第一部分准备"),
+        page_of(pdf, preface, "第二部分操作"),
+        page_of(pdf, preface, "第三部分附录"),
+    );
+    // The preface is before the first part, on a page of its own.
+    assert!(preface < one, "{preface} {one}");
+    // Part one's three short chapters run on, on the part's own page.
+    let first = page_text(pdf, one);
+    for s in [
+        "每个单位只有一个账号",
+        "首次登录须修改初始密码",
+        "请使用IE内核浏览器",
+    ] {
+        assert!(first.contains(s), "page {one} lacks {s}: {first}");
+    }
+    // Part two starts the next page, though part one's page has room.
+    assert_eq!(two, one + 1, "part two on page {two}, part one on {one}");
+    assert!(!first.contains("第二部分"), "{first}");
+    // Its chapters run on: 名单 starts on the part's page, not a new one.
+    assert_eq!(page_of(pdf, preface, "下表列出九十个单位"), two);
+    // The table runs over pages; part three starts after the chapter, on a page of its own.
+    let table_end = page_of(pdf, preface, "测试单位第90号");
+    assert!(table_end > two, "the table fits one page?");
+    let chapter_end = page_of(pdf, table_end, "表格到此为止");
+    assert_eq!(three, chapter_end + 1);
+    assert!(!page_text(pdf, chapter_end).contains("第三部分"));
+    assert!(page_text(pdf, three).contains("图示"));
+}
+
+#[test]
+fn a_manual_pdf_starts_a_new_page_only_at_each_part() {
+    let (_site, out) = built_with_parts();
+    let pdf = out.join("manuals/parts/parts.pdf");
+    assert_a4(&pdf);
+    assert_subset_fonts(&pdf);
+    assert_parts_break_pages(&pdf, "本手册只用于测试");
+    // A part's page is headed by the chapter it starts with, not the one before.
+    let two = page_of(&pdf, 3, "第二部分操作");
+    let t = page_text(&pdf, two);
+    assert!(t.starts_with("分部测试手册填报第二部分操作"), "{t}");
+    // The parts are bookmarked, and listed in the contents.
+    let marks: Vec<String> = outline(&pdf).into_iter().map(|(_, t, _)| t).collect();
+    for t in ["第一部分 准备", "第二部分 操作", "第三部分 附录"] {
+        assert!(marks.iter().any(|m| m == t), "{t}: {marks:?}");
+    }
+}
+
+#[test]
+fn the_print_view_starts_a_new_page_only_at_each_part_in_chromium() {
+    let (site, out) = built_with_parts();
+    let html = out.join("manuals/parts/print.html");
+    let view = std::fs::read_to_string(&html).unwrap();
+    assert_eq!(view.matches(r#"<h1 class="book-part">"#).count(), 3);
+    let pdf = site.path().join("print.pdf");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let result = Command::new(&chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+        ])
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap_or_else(|e| panic!("{chromium}: {e}: apt-get install chromium"));
+    assert!(
+        pdf.exists(),
+        "{chromium}: {}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_parts_break_pages(&pdf, "本手册只用于测试");
+}
+
+/// The links `pdftohtml -xml` finds: (text, where to), `#N` for page N of
+/// the document itself.
+fn links(pdf: &Path) -> Vec<(String, String)> {
+    let xml = poppler("pdftohtml", &["-xml", "-i", "-q", "-stdout"], pdf);
+    let mut out = Vec::new();
+    for piece in xml.split("<a href=\"").skip(1) {
+        let Some((href, rest)) = piece.split_once("\">") else {
+            continue;
+        };
+        let text = rest.split("</a>").next().unwrap_or("");
+        let href = match href.split_once('#') {
+            Some((_, page)) if !href.contains("://") => format!("#{page}"),
+            _ => href.to_string(),
+        };
+        out.push((text.to_string(), href));
+    }
+    out
+}
+
+/// A page rendered by `pdftoppm` in grey at `dpi`: width, height, pixels.
+fn rendered(pdf: &Path, page: usize, dpi: u32) -> (usize, usize, Vec<u8>) {
+    let n = page.to_string();
+    let out = Command::new("pdftoppm")
+        .args(["-gray", "-r", &dpi.to_string(), "-f", &n, "-l", &n])
+        .arg(pdf)
+        .output()
+        .expect("pdftoppm (poppler-utils)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // P5 <w> <h> 255, one byte a pixel.
+    let b = out.stdout;
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while fields.len() < 4 {
+        while b[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let start = at;
+        while !b[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        fields.push(String::from_utf8_lossy(&b[start..at]).into_owned());
+    }
+    assert_eq!(fields[0], "P5");
+    let (w, h) = (fields[1].parse().unwrap(), fields[2].parse().unwrap());
+    (w, h, b[at + 1..].to_vec())
+}
+
+/// Each character of the page's words with its box (a word's box shared out
+/// evenly: the test's words are all full-width characters).
+fn chars(pdf: &Path, page: usize) -> Vec<(char, f32, f32, f32, f32)> {
+    let mut out = Vec::new();
+    for w in words(pdf).into_iter().filter(|w| w.page == page) {
+        let n = w.text.chars().count() as f32;
+        let step = (w.x1 - w.x0) / n;
+        for (i, c) in w.text.chars().enumerate() {
+            let x = w.x0 + step * i as f32;
+            out.push((c, x, w.y0, x + step, w.y1));
+        }
+    }
+    out
+}
+
+#[test]
+fn manual_pdfs_keep_links_emphasis_and_table_heads() {
+    let (_site, out) = built_with_parts();
+    let pdf = out.join("manuals/parts/parts.pdf");
+    let start = page_of(&pdf, 1, "本手册只用于测试");
+    // A table running over pages repeats its header row at the top of each.
+    let (first, last) = (
+        page_of(&pdf, start, "下表列出九十个单位"),
+        page_of(&pdf, start, "测试单位第90号"),
+    );
+    assert!(last > first, "the table fits one page");
+    for p in first + 1..=last {
+        let t = page_text(&pdf, p);
+        let head = t.find("序号单位名称联系电话");
+        let row = t.find("测试单位第");
+        assert!(
+            head.is_some() && head < row,
+            "page {p} does not start the table with its header: {t}"
+        );
+    }
+    // Links: to a chapter, to a heading pages further on, and to the web.
+    let found = links(&pdf);
+    let to = |text: &str| -> String {
+        found
+            .iter()
+            .find(|(t, _)| t == text)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| panic!("no link on {text:?}: {found:?}"))
+    };
+    let after_table = page_of(&pdf, last, "表格到此为止");
+    assert_eq!(to("表后说明"), format!("#{after_table}"));
+    assert_eq!(
+        to("图示"),
+        format!("#{}", page_of(&pdf, after_table + 1, "第三部分附录"))
+    );
+    assert_eq!(to("名单说明"), format!("#{first}"));
+    assert_eq!(to("广东省人力资源和社会保障厅"), "http://hrss.gd.gov.cn/");
+    // The contents' entries lead to their chapters' pages.
+    let entry = page_of(&pdf, first, "4名单");
+    assert!(
+        found
+            .iter()
+            .any(|(t, h)| t.contains("名单") && t != "名单" && *h == format!("#{entry}")),
+        "no contents link to page {entry}: {found:?}"
+    );
+    let uris = poppler("pdfinfo", &["-url"], &pdf);
+    assert!(uris.contains("http://hrss.gd.gov.cn/"), "{uris}");
+    // Bold is seen: 公章 in bold carries more ink than the same word beside it.
+    let page = page_of(&pdf, start, "对照：公章公章公章。");
+    let cs = chars(&pdf, page);
+    let line: String = cs.iter().map(|c| c.0).collect();
+    let at = line.find("对照：公章公章公章").unwrap();
+    let at = line[..at].chars().count();
+    let (w, h, px) = rendered(&pdf, page, 200);
+    let scale = 200.0 / 72.0;
+    let ink = |from: usize| -> u64 {
+        let (x0, y0) = (cs[at + from].1, cs[at + from].2);
+        let (x1, y1) = (cs[at + from + 1].3, cs[at + from + 1].4);
+        let mut sum = 0u64;
+        for y in (y0 * scale) as usize..((y1 * scale) as usize).min(h) {
+            for x in (x0 * scale) as usize..((x1 * scale) as usize).min(w) {
+                sum += u64::from(255 - px[y * w + x]);
+            }
+        }
+        sum
+    };
+    let (plain, bold, again) = (ink(3), ink(5), ink(7));
+    assert!(plain > 0, "no ink where 公章 is");
+    assert!(
+        bold as f64 > plain.max(again) as f64 * 1.15,
+        "bold 公章 {bold} is not darker than 公章 {plain} / {again}"
+    );
+}
+
+/// The fonts `pdftohtml -xml` gives the text pieces of page 1 in: (text, family).
+fn text_fonts(pdf: &Path) -> Vec<(String, String)> {
+    let xml = poppler(
+        "pdftohtml",
+        &["-xml", "-i", "-q", "-stdout", "-f", "1", "-l", "1"],
+        pdf,
+    );
+    let attr = |l: &str, name: &str| -> Option<String> {
+        let at = l.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(l[at..].split('"').next()?.to_string())
+    };
+    let mut families = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for l in xml.lines().map(str::trim) {
+        if l.starts_with("<fontspec ") {
+            if let (Some(id), Some(family)) = (attr(l, "id"), attr(l, "family")) {
+                families.insert(id, family);
+            }
+        } else if l.starts_with("<text ") {
+            let font = attr(l, "font").and_then(|id| families.get(&id).cloned());
+            let text: String = l
+                .split_once('>')
+                .map(|(_, t)| t.trim_end_matches("</text>"))
+                .unwrap_or("")
+                .replace("<b>", "")
+                .replace("</b>", "");
+            out.push((text, font.unwrap_or_default()));
+        }
+    }
+    out
+}
+
+fn build_repo_with(env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("public");
+    let mut cmd = crate::common::gazette();
+    cmd.args(["build", "--root"])
+        .arg(repo())
+        .arg("--output")
+        .arg(&out);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let result = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&result.stderr).into_owned();
+    assert!(result.status.success(), "{err}");
+    (dir, out, err)
+}
+
+#[test]
+fn without_fangsong_the_notice_says_in_one_line_what_stands_in_and_never_prints_tofu() {
+    // The test machine has WenQuanYi Micro Hei only: no 仿宋, no 小标宋.
+    let (_dir, out, err) = build_repo_with(&[]);
+    let said: Vec<&str> = err.lines().filter(|l| l.contains("[pdf]")).collect();
+    assert_eq!(said.len(), 1, "{err}");
+    let line = said[0];
+    for s in [
+        "no 仿宋 for its body (tried FangSong, 仿宋,",
+        "no 小标宋 for its title (tried FZXiaoBiaoSong-B05S,",
+        "set in WenQuanYi Micro Hei (/usr/share/fonts/truetype/wqy/wqy-microhei.ttc)",
+        "emboldened",
+    ] {
+        assert!(line.contains(s), "{s:?} not in {line}");
+    }
+    let pdf = out.join("notices/2016-216/notice.pdf");
+    assert_subset_fonts(&pdf);
+    let fonts = poppler("pdffonts", &[], &pdf);
+    assert!(
+        fonts
+            .lines()
+            .skip(2)
+            .all(|l| l.contains("+WenQuanYiMicroHei ")),
+        "{fonts}"
+    );
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.contains("正文字体：WenQuanYi Micro Hei")
+            && info.contains("标题字体：WenQuanYi Micro Hei"),
+        "{info}"
+    );
+    // Every character has its glyph: the text comes back whole.
+    assert!(squeezed(&pdf).contains("关于启用广东省专业技术人才网上申报系统有关问题的通知"));
+}
+
+#[test]
+fn the_notice_is_set_in_the_fonts_its_stacks_name() {
+    let wqy = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+    let (_dir, out, err) = build_repo_with(&[
+        // A name not installed is passed over for the next; a family by name.
+        (
+            "GAZETTE_PDF_BODY_FONT",
+            "NoSuchFangSong, WenQuanYi Micro Hei Mono",
+        ),
+        // A font file named.
+        ("GAZETTE_PDF_TITLE_FONT", wqy),
+    ]);
+    let pdf = out.join("notices/2016-216/notice.pdf");
+    assert_subset_fonts(&pdf);
+    let fonts = poppler("pdffonts", &[], &pdf);
+    assert!(fonts.contains("+WenQuanYiMicroHeiMono "), "{fonts}");
+    assert!(fonts.contains("+WenQuanYiMicroHei "), "{fonts}");
+    let info = poppler("pdfinfo", &[], &pdf);
+    assert!(
+        info.contains("正文字体：WenQuanYi Micro Hei Mono")
+            && info.contains("标题字体：WenQuanYi Micro Hei"),
+        "{info}"
+    );
+    // The mark and the title in the title's font, the body in the body's.
+    let pieces = text_fonts(&pdf);
+    let family = |s: &str| -> String {
+        pieces
+            .iter()
+            .find(|(t, _)| t.contains(s))
+            .map(|(_, f)| f.clone())
+            .unwrap_or_else(|| panic!("{s:?} not on page 1: {pieces:?}"))
+    };
+    assert!(family("梅州市人力资源和社会保障局").ends_with("WenQuanYiMicroHei"));
+    assert!(family("系统有关问题的通知").ends_with("WenQuanYiMicroHei"));
+    assert!(family("根据省人力资源和社会保障厅").ends_with("WenQuanYiMicroHeiMono"));
+    // Neither is 仿宋 or 小标宋, and the line says so, naming the passed-over name.
+    let line = err
+        .lines()
+        .find(|l| l.contains("[pdf]"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("tried NoSuchFangSong, WenQuanYi Micro Hei Mono")
+            || line.contains("set in WenQuanYi Micro Hei Mono"),
+        "{line}"
+    );
 }

@@ -20,6 +20,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 # LibreOffice: prints the blank spreadsheets to PDF (tests/print.rs).
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-calc-nogui)
+# Chromium: prints a manual's print view to PDF (tests/pdf.rs), as the browser tests do.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 # PostgreSQL: the second engine of the intake tests (a throwaway cluster, no service).
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then

@@ -285,3 +285,64 @@ fn an_edit_updates_the_search_index_in_the_browser_and_on_the_server() {
     );
     assert!(!server.log().contains("(full)"), "{}", server.log());
 }
+
+#[test]
+fn the_intakes_pages_carry_the_navigation_of_the_latest_rebuild() {
+    let server = serve().start();
+    let site = &server.site;
+    let origin = server.origin();
+    let invalid = |server: &Intake| {
+        let r = server.post_with(
+            "/forms/departments",
+            &[("Origin", origin.as_str())],
+            http::encode(&[("unit_name", "梅州市测试局")]).as_bytes(),
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+        r.text()
+    };
+    let nav = |page: &str| -> String {
+        let at = page
+            .find("class=\"site-nav\"")
+            .expect("the site's navigation");
+        page[at..].split("</nav>").next().unwrap_or("").to_string()
+    };
+    assert!(!nav(&invalid(&server)).contains("政策法规"));
+
+    // A new section: the built pages' navigation has it after the rebuild…
+    site.write(
+        "content/policy/_index.md",
+        "+++\ntitle = \"政策法规\"\ndescription = \"有关职称评审的政策文件。\"\n+++\n\n本栏目收录有关政策文件。\n",
+    );
+    let took = wait_for(&server, "/", Duration::from_secs(8), |t| {
+        nav(t).contains("政策法规")
+    });
+    assert!(took.is_some(), "not rebuilt: {}", server.log());
+    // …and so have the intake's: the 422 form and a receipt.
+    let page = invalid(&server);
+    assert!(
+        nav(&page).contains(r#"href="/policy/index.html""#) && nav(&page).contains("政策法规"),
+        "{}",
+        nav(&page)
+    );
+    let body = http::encode(&crate::common::department("梅州市测试局"));
+    let r = server.post_with(
+        "/forms/departments",
+        &[("Origin", origin.as_str())],
+        body.as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let receipt = server.get(r.header("location").expect("receipt"));
+    assert!(
+        nav(&receipt.text()).contains("政策法规"),
+        "{}",
+        receipt.text()
+    );
+
+    // And when the section goes, it goes from the intake's pages too.
+    std::fs::remove_dir_all(site.path().join("content/policy")).unwrap();
+    let took = wait_for(&server, "/", Duration::from_secs(8), |t| {
+        !nav(t).contains("政策法规")
+    });
+    assert!(took.is_some(), "not rebuilt: {}", server.log());
+    assert!(!nav(&invalid(&server)).contains("政策法规"));
+}

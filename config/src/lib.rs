@@ -350,13 +350,49 @@ pub struct Pdf {
     /// A TrueType/OpenType font with CJK glyphs; empty: `[fax] font`, else
     /// the usual system places.
     pub font: PathBuf,
+    /// The notice's body (GB/T 9704: 仿宋), tried in order: font files
+    /// (`.ttf`/`.otf`/`.ttc`, relative to the site) or families fontconfig
+    /// knows (`fc-list`; `Family:style=Bold` patterns too); none found: `font`.
+    pub body_font: Vec<String>,
+    /// The notice's 发文机关标志 and title (小标宋), likewise.
+    pub title_font: Vec<String>,
 }
+
+/// 仿宋 under the names Windows, macOS, the 方正 and the GB2312 fonts give it,
+/// then a serif (宋体) before the sans fallback.
+pub const BODY_FONTS: &[&str] = &[
+    "FangSong",
+    "仿宋",
+    "FangSong_GB2312",
+    "仿宋_GB2312",
+    "STFangsong",
+    "华文仿宋",
+    "FZFangSong-Z02S",
+    "方正仿宋简体",
+    "Noto Serif CJK SC",
+    "Source Han Serif SC",
+];
+
+/// 小标宋 (方正小标宋), then 中宋 and a bold serif.
+pub const TITLE_FONTS: &[&str] = &[
+    "FZXiaoBiaoSong-B05S",
+    "方正小标宋简体",
+    "FZXiaoBiaoSong-B05",
+    "方正小标宋_GBK",
+    "小标宋",
+    "STZhongsong",
+    "华文中宋",
+    "Noto Serif CJK SC:style=Bold",
+    "Source Han Serif SC:style=Bold",
+];
 
 impl Default for Pdf {
     fn default() -> Self {
         Pdf {
             enabled: true,
             font: PathBuf::new(),
+            body_font: BODY_FONTS.iter().map(|s| s.to_string()).collect(),
+            title_font: TITLE_FONTS.iter().map(|s| s.to_string()).collect(),
         }
     }
 }

@@ -77,6 +77,48 @@ impl Font {
         search(&candidates)
     }
 
+    /// The first of `names` that loads and has Chinese glyphs: a font file
+    /// (a path with `/` or ending in `.ttf`, `.otf`, `.ttc`: face 0, or a
+    /// collection's Simplified Chinese face) or a family fontconfig lists
+    /// (`FangSong`, by any of its names, or `Noto Serif CJK SC:style=Bold`),
+    /// regular styles first. With the name that matched; else each name
+    /// with why it was passed over.
+    pub fn first_of(
+        names: &[String],
+        root: &Path,
+    ) -> Result<(Font, String), Vec<(String, String)>> {
+        let mut tried = Vec::new();
+        // Listed once, and only if a family is asked for.
+        let mut listing: Option<Vec<Installed>> = None;
+        for name in names {
+            let name = name.trim();
+            if name.is_empty() {
+                continue;
+            }
+            let lower = name.to_lowercase();
+            let is_file = name.contains('/')
+                || [".ttf", ".otf", ".ttc", ".otc"]
+                    .iter()
+                    .any(|e| lower.ends_with(e));
+            let found = if is_file {
+                let path = Path::new(name);
+                let path = if path.is_absolute() {
+                    path.to_path_buf()
+                } else {
+                    root.join(path)
+                };
+                load(&path)
+            } else {
+                by_family(name, listing.get_or_insert_with(installed))
+            };
+            match found {
+                Ok(f) => return Ok((f, name.to_string())),
+                Err(why) => tried.push((name.to_string(), why)),
+            }
+        }
+        Err(tried)
+    }
+
     /// The file the font was read from.
     pub fn path(&self) -> &Path {
         &self.0.path
@@ -178,12 +220,93 @@ fn fc_list() -> Vec<PathBuf> {
     paths
 }
 
+/// An installed font as fontconfig lists it: every name of its family, its
+/// styles, file and face index.
+struct Installed {
+    families: Vec<String>,
+    styles: Vec<String>,
+    file: PathBuf,
+    index: u32,
+}
+
+/// Every installed font, from one `fc-list` (none when it is absent).
+fn installed() -> Vec<Installed> {
+    let Ok(out) = Command::new("fc-list")
+        .args(["--format", "%{family}|%{style}|%{index}|%{file}\n"])
+        .output()
+    else {
+        return Vec::new();
+    };
+    let names = |s: &str| -> Vec<String> {
+        s.split(',')
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(4, '|');
+            let families = names(it.next()?);
+            let styles = names(it.next()?);
+            let index = it.next()?.trim().parse().ok()?;
+            let file = PathBuf::from(it.next()?);
+            Some(Installed {
+                families,
+                styles,
+                file,
+                index,
+            })
+        })
+        .collect()
+}
+
+/// The installed font of family `name` (any of its names: `FangSong`, `仿宋`),
+/// or `Family:style=Bold`; regular styles first when no style is asked for.
+fn by_family(name: &str, fonts: &[Installed]) -> Result<Font, String> {
+    let (family, style) = match name.split_once(':') {
+        Some((f, props)) => (
+            f.trim().to_lowercase(),
+            props
+                .split(':')
+                .find_map(|p| p.trim().strip_prefix("style="))
+                .map(|s| s.trim().to_lowercase()),
+        ),
+        None => (name.trim().to_lowercase(), None),
+    };
+    let odd = |f: &Installed| {
+        [
+            "bold", "black", "heavy", "light", "thin", "medium", "italic", "oblique",
+        ]
+        .iter()
+        .any(|w| f.styles.iter().any(|s| s.contains(w)))
+    };
+    let mut found: Vec<&Installed> = fonts
+        .iter()
+        .filter(|f| f.families.contains(&family))
+        .filter(|f| style.as_ref().is_none_or(|s| f.styles.contains(s)))
+        .collect();
+    found.sort_by_key(|f| (odd(f), f.file.clone(), f.index));
+    let Some(f) = found.first() else {
+        return Err("not installed".into());
+    };
+    load_face(&f.file, Some(f.index))
+}
+
 fn load(path: &Path) -> Result<Font, String> {
+    load_face(path, None)
+}
+
+/// `path`'s face `index`, or (None) the one [`pick_face`] picks.
+fn load_face(path: &Path, index: Option<u32>) -> Result<Font, String> {
     let data = std::fs::read(path).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => "no such file".to_string(),
         _ => e.to_string(),
     })?;
-    let index = pick_face(&data)?;
+    let index = match index {
+        Some(i) => i,
+        None => pick_face(&data)?,
+    };
     let face = FontRef::from_index(&data, index)
         .map_err(|e| format!("not a usable TrueType/OpenType font ({e})"))?;
     let charmap = face.charmap();
@@ -295,6 +418,51 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("tried nothing"));
+    }
+
+    #[test]
+    fn a_stack_gives_its_first_installed_entry_by_family_pattern_or_file() {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let root = Path::new("/");
+        // Any of a family's names; the ones not installed are passed over.
+        let (f, name) =
+            Font::first_of(&names(&["NoSuchFangSong", "文泉驿等宽微米黑"]), root).unwrap();
+        assert_eq!(
+            (f.family(), name.as_str()),
+            ("WenQuanYi Micro Hei Mono", "文泉驿等宽微米黑")
+        );
+        let (f, _) = Font::first_of(&names(&["WenQuanYi Micro Hei:style=Regular"]), root).unwrap();
+        assert_eq!(f.family(), "WenQuanYi Micro Hei");
+        let (f, _) = Font::first_of(
+            &names(&["usr/share/fonts/truetype/wqy/wqy-microhei.ttc"]),
+            root,
+        )
+        .unwrap();
+        assert_eq!(f.path(), Path::new(WQY));
+        // Nothing found: each entry with its reason.
+        let tried = Font::first_of(
+            &names(&[
+                "FangSong",
+                "WenQuanYi Micro Hei:style=Bold",
+                "/nonexistent/仿宋.ttf",
+            ]),
+            root,
+        )
+        .unwrap_err();
+        assert_eq!(
+            tried,
+            [
+                ("FangSong".to_string(), "not installed".to_string()),
+                (
+                    "WenQuanYi Micro Hei:style=Bold".to_string(),
+                    "not installed".to_string()
+                ),
+                (
+                    "/nonexistent/仿宋.ttf".to_string(),
+                    "no such file".to_string()
+                ),
+            ]
+        );
     }
 
     #[test]

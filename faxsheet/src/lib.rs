@@ -1,6 +1,7 @@
 //! A form return as an A4 PDF fax sheet: the office header, the form title, reference,
 //! received time and a late mark, then every answer in a bordered two-column table over
-//! as many pages as it takes, each page numbered "第 N 页 共 M 页".
+//! as many pages as it takes, each page numbered "第 N 页 共 M 页"; then, if given, the
+//! office's contacts in a table of their own.
 //!
 //! Text is set in one CJK font found on the system ([`Font::find`]), embedded as a
 //! subset, with a ToUnicode map so `pdftotext` and copy-paste give the text back.
@@ -18,6 +19,7 @@
 //!         received: "2016年7月20日 10:31",
 //!         late: false,
 //!         rows: &rows,
+//!         contacts: &[],
 //!     },
 //!     &font,
 //! )?;
@@ -46,6 +48,9 @@ pub struct Sheet<'a> {
     /// Received after the deadline: the sheet carries a prominent 逾期 mark.
     pub late: bool,
     pub rows: &'a [(String, String)],
+    /// The office's contacts as (what, value), e.g. ("联系人", "万勇"): a table of
+    /// their own under the answers, with its caption and header row, kept on one page.
+    pub contacts: &'a [(String, String)],
 }
 
 /// The number of pages of a PDF this crate wrote (counts its page objects; not a

@@ -51,7 +51,24 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Vec<u8>, String> {
     let face = font.face()?;
     let shaper = Shaper::new(&face);
     let header = Header::new(sheet, &shaper);
-    let pages = paginate(sheet, &shaper, header.height());
+    let mut pages = paginate(sheet, &shaper, header.height());
+    let contacts = Contacts::new(sheet.contacts, &shaper);
+    // The contacts go under the last answers, or whole on a page of their own.
+    let contacts_on = contacts.as_ref().map(|c| {
+        let last = pages.len() - 1;
+        let top = if last == 0 {
+            header.height()
+        } else {
+            CONTINUATION_TOP
+        };
+        let used: f32 = pages[last].iter().map(|s| height(s.lines())).sum();
+        if top + HEAD_ROW_H + used + c.height() <= TABLE_BOTTOM + 0.01 {
+            last
+        } else {
+            pages.push(Vec::new());
+            last + 1
+        }
+    });
     let total = pages.len();
 
     let mut doc = Document::new();
@@ -74,9 +91,17 @@ pub fn render(sheet: &Sheet, font: &Font) -> Result<Vec<u8>, String> {
         } else {
             continuation_header(&mut pen, sheet)
         };
-        y = table_head(&mut pen, y);
+        // A page of contacts only has no answers' header row.
+        if !segments.is_empty() || i == 0 {
+            y = table_head(&mut pen, y, "项目", "填报内容");
+        }
         for seg in segments {
             y = seg.draw(&mut pen, y);
+        }
+        if let (Some(c), Some(on)) = (&contacts, contacts_on) {
+            if on == i {
+                c.draw(&mut pen, y);
+            }
         }
         let footer = format!("第 {} 页 共 {} 页", i + 1, total);
         pen.text_centered(PAGE_W / 2.0, FOOTER_BASELINE, FOOTER, &footer);
@@ -300,13 +325,60 @@ fn continuation_header(pen: &mut Pen, sheet: &Sheet) -> f32 {
 
 const CONTINUATION_TOP: f32 = MARGIN_TOP + OFFICE_LEAD + 13.0;
 
-fn table_head(pen: &mut Pen, y: f32) -> f32 {
+fn table_head(pen: &mut Pen, y: f32, left: &str, right: &str) -> f32 {
     pen.frame(MARGIN_X, y, LABEL_W, HEAD_ROW_H);
     pen.frame(MARGIN_X + LABEL_W, y, ANSWER_W, HEAD_ROW_H);
     let b = pen.baseline(y, HEAD_ROW_H, OFFICE);
-    pen.text_centered(MARGIN_X + LABEL_W / 2.0, b, OFFICE, "项目");
-    pen.text_centered(MARGIN_X + LABEL_W + ANSWER_W / 2.0, b, OFFICE, "填报内容");
+    pen.text_centered(MARGIN_X + LABEL_W / 2.0, b, OFFICE, left);
+    pen.text_centered(MARGIN_X + LABEL_W + ANSWER_W / 2.0, b, OFFICE, right);
     y + HEAD_ROW_H
+}
+
+/// The caption over the contacts' table.
+const CONTACTS_CAPTION: &str = "受理单位联系方式";
+/// Space above the caption and its line.
+const CONTACTS_GAP: f32 = 14.0;
+
+/// The office's contacts, wrapped: a captioned table with a header row.
+struct Contacts {
+    rows: Vec<Segment>,
+}
+
+impl Contacts {
+    fn new(contacts: &[(String, String)], shaper: &Shaper) -> Option<Contacts> {
+        if contacts.is_empty() {
+            return None;
+        }
+        let rows = contacts
+            .iter()
+            .map(|(what, value)| Segment {
+                label: shaper.wrap(what, BODY, LABEL_W - 2.0 * PAD_X),
+                // A long address stays readable: at most a few lines, kept whole.
+                answer: shaper.wrap(value, BODY, ANSWER_W - 2.0 * PAD_X),
+            })
+            .collect();
+        Some(Contacts { rows })
+    }
+
+    fn height(&self) -> f32 {
+        CONTACTS_GAP
+            + OFFICE_LEAD
+            + 4.0
+            + HEAD_ROW_H
+            + self.rows.iter().map(|r| height(r.lines())).sum::<f32>()
+    }
+
+    fn draw(&self, pen: &mut Pen, y: f32) -> f32 {
+        let mut y = y + CONTACTS_GAP;
+        let b = pen.baseline(y, OFFICE_LEAD, OFFICE);
+        pen.text(MARGIN_X, b, OFFICE, CONTACTS_CAPTION);
+        y += OFFICE_LEAD + 4.0;
+        y = table_head(pen, y, "联系方式", "内容");
+        for r in &self.rows {
+            y = r.draw(pen, y);
+        }
+        y
+    }
 }
 
 /// The part of one row that sits on one page.
@@ -424,6 +496,7 @@ mod tests {
                 received: "2016年7月20日 10:31",
                 late,
                 rows: &[],
+                contacts: &[],
             };
             let header = Header::new(&sheet, &shaper);
             let mut doc = Document::new();
@@ -449,6 +522,7 @@ mod tests {
             received: "2016年7月20日 10:31",
             late: true,
             rows,
+            contacts: &[],
         };
         let top = Header::new(&sheet, &shaper).height();
         (paginate(&sheet, &shaper, top), top)

@@ -184,6 +184,7 @@ fn check_bundled(id: &str, late: bool) -> (usize, usize) {
         received: RECEIVED,
         late,
         rows: &rows,
+        contacts: &[],
     };
     let pdf = render(&sheet, &font).unwrap_or_else(|e| panic!("{id}: {e}"));
     // Same return, same bytes: a retried fax sends what the first try would have.
@@ -253,6 +254,7 @@ fn every_bundled_form_renders() {
             received: RECEIVED,
             late: false,
             rows: &rows,
+            contacts: &[],
         };
         let pdf = render(&sheet, &font).unwrap_or_else(|e| panic!("{}: {e}", def.id));
         let answers = squash(&answer_column(&pdf));
@@ -285,6 +287,7 @@ fn sizes_and_page_counts() {
                 received: RECEIVED,
                 late,
                 rows,
+                contacts: &[],
             };
             let pdf = render(&sheet, &font).unwrap_or_else(|e| panic!("{}: {e}", def.id));
             println!(
@@ -338,6 +341,7 @@ fn long_rows_span_pages_and_every_footer_agrees() {
         received: RECEIVED,
         late: true,
         rows: &rows,
+        contacts: &[],
     };
     let pdf = render(&sheet, &font).expect("render");
     keep("faxsheet-long.pdf", &pdf);
@@ -399,6 +403,7 @@ fn hostile_input_does_not_panic() {
         received: "",
         late: true,
         rows: &rows,
+        contacts: &[],
     };
     let pdf = render(&sheet, &font).expect("render");
     assert!(page_count(&pdf) >= 2);
@@ -412,6 +417,7 @@ fn hostile_input_does_not_panic() {
         .collect();
     let sheet = Sheet {
         rows: &rows,
+        contacts: &[],
         late: false,
         ..sheet
     };
@@ -421,4 +427,95 @@ fn hostile_input_does_not_panic() {
     let text = squash(&pdftotext(&pdf, &["-layout"]));
     assert!(text.contains(&format!("第{pages}页共{pages}页")));
     assert!(text.contains("答案399"));
+}
+
+fn contacts() -> Vec<(String, String)> {
+    [
+        ("联系科室", OFFICE),
+        ("联系人", "万勇"),
+        ("电话", "0753-2128309"),
+        (
+            "地址",
+            "梅州市梅江区江南彬芳大道中路2号市人力资源和社会保障局大楼五楼专业技术人员管理科",
+        ),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect()
+}
+
+#[test]
+fn contacts_are_a_table_of_their_own_with_a_header_row() {
+    // The short answers (the 600-character 备注 would take a second page).
+    let rows: Vec<(String, String)> = rows_for(&form("departments"))
+        .into_iter()
+        .filter(|(_, a)| a.chars().count() < 60)
+        .collect();
+    let contacts = contacts();
+    let sheet = Sheet {
+        office: OFFICE,
+        form_title: "附件1 市直主管部门信息一览表",
+        reference: "K7QH3XMP",
+        received: RECEIVED,
+        late: false,
+        rows: &rows,
+        contacts: &contacts,
+    };
+    let pdf = render(&sheet, &font()).unwrap();
+    keep("faxsheet-contacts.pdf", &pdf);
+    assert_eq!(page_count(&pdf), 1);
+    // Under the answers: the caption, the header row, then one row a contact,
+    // each label in the label column and its value in the answer column.
+    let all = squash(&pdftotext(&pdf, &[]));
+    let caption = all
+        .find("受理单位联系方式联系方式内容联系科室")
+        .unwrap_or_else(|| panic!("{all}"));
+    assert!(all.find("填报人").unwrap() < caption, "{all}");
+    let labels = squash(&label_column(&pdf));
+    let answers = squash(&answer_column(&pdf));
+    assert!(
+        labels.ends_with("填报人受理单位联系方式联系方式联系科室联系人电话地址"),
+        "{labels}"
+    );
+    assert!(
+        answers.contains(
+            "内容梅州市人力资源和社会保障局专业技术人员管理科万勇0753-2128309梅州市梅江区"
+        ),
+        "{answers}"
+    );
+}
+
+#[test]
+fn contacts_that_do_not_fit_go_whole_to_a_page_of_their_own() {
+    let contacts = contacts();
+    // Rows filling page 1 to within a few lines of its foot.
+    for n in [28usize, 29, 30, 31, 32] {
+        let rows: Vec<(String, String)> = (0..n)
+            .map(|i| (format!("项目{i}"), format!("答案{i}")))
+            .collect();
+        let sheet = Sheet {
+            office: OFFICE,
+            form_title: "附件1 市直主管部门信息一览表",
+            reference: "K7QH3XMP",
+            received: RECEIVED,
+            late: false,
+            rows: &rows,
+            contacts: &contacts,
+        };
+        let pdf = render(&sheet, &font()).unwrap();
+        let pages = page_count(&pdf);
+        let last = squash(&pdftotext(
+            &pdf,
+            &["-f", &pages.to_string(), "-l", &pages.to_string()],
+        ));
+        // The whole table on the last page, never split from its caption or header.
+        assert!(
+            last.contains("受理单位联系方式联系方式内容联系科室") && last.contains("梅州市梅江区"),
+            "{n} rows: {last}"
+        );
+        if pages > 1 && !last.contains(&format!("项目{}", n - 1)) {
+            // A page of contacts only: no answers' header row.
+            assert!(!last.contains("填报内容"), "{n} rows: {last}");
+        }
+    }
 }

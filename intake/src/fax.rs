@@ -260,6 +260,7 @@ impl Fax {
                         received: &received,
                         late,
                         rows: &rows,
+                        contacts: &[],
                     },
                     &font,
                 )

@@ -330,9 +330,15 @@ pub(crate) async fn get_receipt_pdf(
             "按时报送".into()
         },
     ));
+    // The office's contacts in a table of their own, as the receipt page has them.
+    let mut contacts = Vec::new();
+    let section = format!("{} {}", config.office.name, config.office.section);
+    if !section.trim().is_empty() {
+        contacts.push(("联系科室".to_string(), section.trim().to_string()));
+    }
     for (key, label) in [
         ("person", "联系人"),
-        ("phone", "联系电话"),
+        ("phone", "电话"),
         ("fax", "传真"),
         ("email", "电子邮件"),
         ("address", "地址"),
@@ -350,7 +356,7 @@ pub(crate) async fn get_receipt_pdf(
             } else {
                 ""
             };
-            rows.push((format!("受理单位{label}"), format!("{v}{mark}")));
+            contacts.push((label.to_string(), format!("{v}{mark}")));
         }
     }
     let font_path = config.pdf_font();
@@ -367,6 +373,7 @@ pub(crate) async fn get_receipt_pdf(
                 received: &received,
                 late,
                 rows: &rows,
+                contacts: &contacts,
             },
             &font,
         )

@@ -365,7 +365,7 @@ fn render(inner: &Inner, page: Page, admin: bool, res: Response) -> Response {
     if admin {
         ctx.insert("nav", &Vec::<String>::new());
     } else {
-        ctx.insert("nav", &inner.nav);
+        ctx.insert("nav", &*inner.nav());
         ctx.insert("current", "");
     }
     ctx.extend(page.context);

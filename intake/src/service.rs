@@ -89,7 +89,7 @@ impl Service {
         let origins = Origins::new(origins);
         let nav = crate::response::site_nav(&config.root, !set.is_empty());
         let inner = Inner {
-            nav,
+            nav: RwLock::new(Arc::new(nav)),
             limiter: RateLimiter::new(config.intake.rate_limit),
             origins,
             forms: RwLock::new(Arc::new(set)),
@@ -186,6 +186,21 @@ impl Service {
             Err(p) => *p.into_inner() = Arc::new(set),
         }
         Ok(())
+    }
+
+    /// Reads the site's navigation again (after `gazette serve` rebuilds:
+    /// a section, the forms or the manuals may have come or gone), so the
+    /// intake's pages carry the header the built pages do.
+    pub fn reload_nav(&self) {
+        let has_forms = !self.inner.forms().is_empty();
+        let nav = Arc::new(crate::response::site_nav(
+            &self.inner.config.root,
+            has_forms,
+        ));
+        match self.inner.nav.write() {
+            Ok(mut g) => *g = nav,
+            Err(p) => *p.into_inner() = nav,
+        }
     }
 
     pub fn reload_theme(&self, theme: Theme) {

@@ -35,8 +35,9 @@ pub(crate) struct Inner {
     pub(crate) outbox_passes: AtomicU64,
     /// The site search index, for `GET /search`.
     pub(crate) search: Arc<crate::search::SearchIndex>,
-    /// The site's main navigation, for the header of every public page.
-    pub(crate) nav: Vec<crate::response::NavItem>,
+    /// The site's main navigation, for the header of every public page;
+    /// read again when `gazette serve` rebuilds.
+    pub(crate) nav: RwLock<Arc<Vec<crate::response::NavItem>>>,
 }
 
 /// This node's admin state (sessions and the login throttle are in the
@@ -61,6 +62,14 @@ impl Inner {
     /// The current form definitions (a snapshot; reloads swap the whole set).
     pub(crate) fn forms(&self) -> Arc<FormSet> {
         match self.forms.read() {
+            Ok(g) => Arc::clone(&g),
+            Err(p) => Arc::clone(&p.into_inner()),
+        }
+    }
+
+    /// The site's navigation as last read.
+    pub(crate) fn nav(&self) -> Arc<Vec<crate::response::NavItem>> {
+        match self.nav.read() {
             Ok(g) => Arc::clone(&g),
             Err(p) => Arc::clone(&p.into_inner()),
         }

@@ -33,7 +33,10 @@ pub(crate) fn render(b: &Blank, font: &Font) -> Result<(Vec<u8>, BlankLayout), S
         Some(n) => format!("附件{n} {}", b.title),
         None => b.title.to_string(),
     };
-    Ok((draw::write(&title, &pages, &[], font)?, layout))
+    Ok((
+        draw::write(&title, &pages, &[], &[font], Vec::new())?,
+        layout,
+    ))
 }
 
 fn column_width(c: &Column, m: &Measure) -> f32 {

@@ -3,13 +3,15 @@
 //! head (the book and the chapter) and its number; bookmarks for every
 //! chapter as SUMMARY.md nests them and for the headings in each.
 
-use crate::draw::{self, line, text, Mark, Measure, Op, Page, GREY, LIGHT, MM};
+use crate::draw::{self, line, text, Goal, Mark, Measure, Op, Page, GREY, LIGHT, LINK, MM};
 use crate::flow::{paginate, Block};
-use crate::markdown::{parse, Node};
+use crate::markdown::{parse, plain, Node, Span};
 use crate::notice::wrap_hanging;
 use crate::Book;
 use faxsheet::text::Shaper;
 use faxsheet::Font;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 const LEFT: f32 = 25.0 * MM;
 const WIDTH: f32 = 160.0 * MM;
@@ -35,6 +37,10 @@ pub(crate) fn render(b: &Book, font: &Font) -> Result<Vec<u8>, String> {
     let toc_pages = entries.div_ceil(toc_lines_per_page).max(1);
     let first_body = 1 + toc_pages;
     let (flowed, marks) = paginate(&blocks, TOP, TOP, BOTTOM, first_body);
+    let places: HashMap<&str, (usize, f32)> = marks
+        .iter()
+        .flat_map(|k| k.anchors.iter().map(move |a| (a.as_str(), (k.page, k.y))))
+        .collect();
     let mut pages = vec![cover(b, &m)];
     pages.extend(contents(&marks, &m, toc_lines_per_page, toc_pages));
     for (i, f) in flowed.into_iter().enumerate() {
@@ -42,7 +48,8 @@ pub(crate) fn render(b: &Book, font: &Font) -> Result<Vec<u8>, String> {
         let mut p = Page::a4();
         running_head(&mut p, &b.title, &f.head, &m);
         folio(&mut p, number, &m);
-        p.ops.extend(f.ops);
+        p.ops
+            .extend(f.ops.into_iter().map(|op| placed(op, &places)));
         pages.push(p);
     }
     let mut all_marks = vec![Mark {
@@ -51,9 +58,10 @@ pub(crate) fn render(b: &Book, font: &Font) -> Result<Vec<u8>, String> {
         page: 1,
         y: 0.0,
         toc: false,
+        anchors: Vec::new(),
     }];
     all_marks.extend(marks);
-    draw::write(&b.title, &pages, &all_marks, font)
+    draw::write(&b.title, &pages, &all_marks, &[font], Vec::new())
 }
 
 fn centred(m: &Measure, y: f32, size: f32, s: &str, bold: bool) -> Op {
@@ -127,6 +135,14 @@ fn contents(marks: &[Mark], m: &Measure, per_page: usize, pages: usize) -> Vec<P
                 });
             }
             p.ops.push(text(LEFT + WIDTH - nw, base, BODY, num));
+            // The whole entry leads to its page.
+            p.ops.push(Op::Link {
+                x: LEFT + indent,
+                y,
+                w: WIDTH - indent,
+                h: LEAD,
+                goal: Goal::Place(e.page, e.y),
+            });
             y += LEAD;
         }
         folio(&mut p, 2 + n, m);
@@ -167,6 +183,154 @@ fn folio(p: &mut Page, number: usize, m: &Measure) {
         .push(centred(m, draw::A4_H - 12.0 * MM, 10.0, &s, false));
 }
 
+/// A link's goal: a web address, or the anchor key of a chapter (its path
+/// under `src/`) or heading (`path#id`) of this book, `href` being written
+/// in the chapter at `chapter`.
+fn goal(chapter: &str, href: &str) -> Goal {
+    let scheme = href.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+    });
+    if scheme || href.starts_with("//") {
+        return Goal::Uri(href.to_string());
+    }
+    let (file, frag) = href.split_once('#').unwrap_or((href, ""));
+    let file = if file.is_empty() {
+        chapter.to_string()
+    } else {
+        // Relative to the chapter's folder (root-relative from `src/`), as mdBook reads it.
+        let mut parts: Vec<&str> = if file.starts_with('/') {
+            Vec::new()
+        } else {
+            chapter.split('/').collect()
+        };
+        parts.pop();
+        for p in file.split('/') {
+            match p {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        let joined = parts.join("/");
+        match joined.strip_suffix(".html") {
+            Some(stem) => format!("{stem}.md"),
+            None => joined,
+        }
+    };
+    let frag = percent_decode(frag);
+    if frag.is_empty() {
+        Goal::Anchor(file)
+    } else {
+        Goal::Anchor(format!("{file}#{frag}"))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, ..) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A heading's id as mdBook makes it: letters, digits, `_` and `-` kept
+/// (ASCII lowercased), white space as `-`, the rest dropped.
+pub(crate) fn heading_id(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_ascii_lowercase())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// `op` with a link to an anchor pointed at its place (a heading's, else
+/// its chapter's); a link to nothing in the book is dropped.
+fn placed(op: Op, places: &HashMap<&str, (usize, f32)>) -> Op {
+    let Op::Link {
+        x,
+        y,
+        w,
+        h,
+        goal: Goal::Anchor(key),
+    } = &op
+    else {
+        return op;
+    };
+    let found = places.get(key.as_str()).or_else(|| {
+        let (file, _) = key.split_once('#')?;
+        places.get(file)
+    });
+    match found {
+        Some(&(page, at)) => Op::Link {
+            x: *x,
+            y: *y,
+            w: *w,
+            h: *h,
+            goal: Goal::Place(page, at),
+        },
+        // Left as it is: written without a link.
+        None => op,
+    }
+}
+
+/// The lines `wrapped` (of the text of `spans`, white space at breaks
+/// dropped) as runs: each run's text and the span it is from.
+fn runs(spans: &[Span], wrapped: &[String]) -> Vec<Vec<(String, usize)>> {
+    let chars: Vec<(char, usize)> = spans
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.text.chars().map(move |c| (c, i)))
+        .collect();
+    let mut k = 0;
+    let mut out = Vec::new();
+    for l in wrapped {
+        let mut line: Vec<(String, usize)> = Vec::new();
+        for c in l.chars() {
+            // Skip what the wrapping dropped (spaces at a break, control characters).
+            while k < chars.len() && chars[k].0 != c && !(c == ' ' && chars[k].0 == '\t') {
+                k += 1;
+            }
+            let span = chars
+                .get(k)
+                .map(|&(_, i)| i)
+                .unwrap_or(spans.len().saturating_sub(1));
+            k += 1;
+            match line.last_mut() {
+                Some((t, i)) if *i == span => t.push(c),
+                _ => line.push((c.to_string(), span)),
+            }
+        }
+        out.push(line);
+    }
+    out
+}
+
 /// Lines of `s` as blocks, the first `first` in and the rest `indent` in.
 #[allow(clippy::too_many_arguments)]
 fn para(
@@ -179,24 +343,91 @@ fn para(
     bold: bool,
     keep: bool,
 ) -> Vec<Block> {
-    let wrapped = wrap_hanging(m, s, size, WIDTH - first, WIDTH - indent);
+    let span = Span {
+        text: s.to_string(),
+        bold,
+        ..Span::default()
+    };
+    rich(m, &[span], "", size, lead, first, indent, keep)
+}
+
+/// Lines of styled `spans` as blocks (links written in the chapter at
+/// `chapter`), the first `first` in and the rest `indent` in.
+#[allow(clippy::too_many_arguments)]
+fn rich(
+    m: &Measure,
+    spans: &[Span],
+    chapter: &str,
+    size: f32,
+    lead: f32,
+    first: f32,
+    indent: f32,
+    keep: bool,
+) -> Vec<Block> {
+    let wrapped = wrap_hanging(m, &plain(spans), size, WIDTH - first, WIDTH - indent);
     let n = wrapped.len();
-    wrapped
+    let base = m.baseline(0.0, lead, size);
+    runs(spans, &wrapped)
         .into_iter()
         .enumerate()
-        .map(|(i, l)| Block {
-            h: lead,
-            ops: vec![Op::Text {
-                x: LEFT + if i == 0 { first } else { indent },
-                y: m.baseline(0.0, lead, size),
-                size,
-                text: l,
-                ink: draw::BLACK,
-                bold,
-            }],
-            // Two lines at least together at a page end.
-            keep_next: keep || (n > 1 && i == 0),
-            ..Block::default()
+        .map(|(i, line)| {
+            let mut x = LEFT + if i == 0 { first } else { indent };
+            let mut ops = Vec::new();
+            for (t, k) in line {
+                let s = &spans[k];
+                let w = m.width(&t, size);
+                if s.code {
+                    ops.push(Op::Fill {
+                        x: x - 1.0,
+                        y: base - m.ascent(size) - 1.0,
+                        w: w + 2.0,
+                        h: size * 1.3,
+                        ink: LIGHT,
+                    });
+                }
+                let ink = if s.link.is_some() { LINK } else { draw::BLACK };
+                let glyphs = Op::Text {
+                    x,
+                    y: base,
+                    size,
+                    text: t,
+                    ink,
+                    bold: s.bold,
+                };
+                ops.push(if s.italic {
+                    Op::Slant {
+                        y: base,
+                        op: Box::new(glyphs),
+                    }
+                } else {
+                    glyphs
+                });
+                if let Some(href) = &s.link {
+                    ops.push(Op::Line {
+                        x1: x,
+                        y1: base + 1.5,
+                        x2: x + w,
+                        y2: base + 1.5,
+                        width: 0.5,
+                        ink,
+                    });
+                    ops.push(Op::Link {
+                        x,
+                        y: 0.0,
+                        w,
+                        h: lead,
+                        goal: goal(chapter, href),
+                    });
+                }
+                x += w;
+            }
+            Block {
+                h: lead,
+                ops,
+                // Two lines at least together at a page end.
+                keep_next: keep || (n > 1 && i == 0),
+                ..Block::default()
+            }
         })
         .collect()
 }
@@ -205,17 +436,19 @@ fn body(b: &Book, m: &Measure) -> Vec<Block> {
     let mut blocks = Vec::new();
     let mut head = String::new();
     for c in &b.chapters {
+        if c.depth == 0 {
+            head = c.title.clone();
+        }
         if let Some(part) = &c.part {
             let mut ls = para(m, part, 18.0, 30.0, 0.0, 0.0, true, true);
             if let Some(first) = ls.first_mut() {
                 first.page_before = true;
                 first.mark = Some((0, part.clone()));
+                // The page it starts is headed by the chapter after it.
+                first.head = Some(head.clone());
             }
             blocks.extend(ls);
             blocks.push(Block::gap(LEAD));
-        }
-        if c.depth == 0 {
-            head = c.title.clone();
         }
         let shown = if c.number.is_empty() {
             c.title.clone()
@@ -229,15 +462,26 @@ fn body(b: &Book, m: &Measure) -> Vec<Block> {
         };
         blocks.push(Block::gap(if c.depth == 0 { LEAD * 1.5 } else { LEAD }));
         let mut ls = para(m, &shown, size, lead, 0.0, 0.0, true, true);
+        let title_at = blocks.len();
         if let Some(first) = ls.first_mut() {
             first.mark = Some((c.depth, shown.clone()));
             first.toc = true;
             first.head = Some(head.clone());
+            first.anchors.push(c.path.clone());
         }
         blocks.extend(ls);
         blocks.push(Block::gap(LEAD * 0.4));
         let mut skipped_title = false;
         for node in parse(&c.markdown) {
+            if let Node::Heading { level: 1, text } = &node {
+                // The chapter's own title, shown above: links to its id go there.
+                if !skipped_title {
+                    let key = format!("{}#{}", c.path, heading_id(text));
+                    if let Some(b) = blocks.get_mut(title_at) {
+                        b.anchors.push(key);
+                    }
+                }
+            }
             chapter_node(m, c, node, &mut skipped_title, &mut blocks);
         }
     }
@@ -266,12 +510,13 @@ fn chapter_node(
             blocks.push(Block::gap(LEAD * 0.6));
             let mut ls = para(m, &t, size, lead, 0.0, 0.0, true, true);
             if let Some(first) = ls.first_mut() {
+                first.anchors.push(format!("{}#{}", c.path, heading_id(&t)));
                 first.mark = Some((c.depth + (level as usize).saturating_sub(1).max(1), t));
             }
             blocks.extend(ls);
         }
         Node::Para {
-            text: t,
+            spans,
             prefix,
             depth,
             quote,
@@ -279,9 +524,14 @@ fn chapter_node(
             *skipped_title = true;
             let indent =
                 depth.saturating_sub(1) as f32 * BODY * 2.0 + if quote { BODY * 1.5 } else { 0.0 };
-            let s = format!("{prefix}{t}");
             let hang = indent + m.width(&prefix, BODY);
-            let mut ls = para(m, &s, BODY, LEAD, indent, hang, false, false);
+            let mut all = vec![Span {
+                text: prefix,
+                ..Span::default()
+            }];
+            all.extend(spans);
+            all.retain(|s| !s.text.is_empty());
+            let mut ls = rich(m, &all, &c.path, BODY, LEAD, indent, hang, false);
             if quote {
                 for b in &mut ls {
                     b.ops.push(Op::Fill {
@@ -418,13 +668,18 @@ fn table(m: &Measure, head: &[String], rows: &[Vec<String>], blocks: &mut Vec<Bl
         }
         b
     };
+    // The header row again at the top of each page the table runs onto.
+    let mut repeat = None;
     if !head.is_empty() {
         let mut h = row(head, true);
         h.keep_next = true;
+        repeat = Some(Arc::new(h.clone()));
         blocks.push(h);
     }
     for r in rows {
-        blocks.push(row(r, false));
+        let mut b = row(r, false);
+        b.repeat = repeat.clone();
+        blocks.push(b);
     }
 }
 

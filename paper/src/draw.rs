@@ -3,13 +3,14 @@
 
 use faxsheet::text::Shaper;
 use faxsheet::Font;
+use krilla::annotation::{LinkAnnotation, Target};
 use krilla::color::rgb;
-use krilla::destination::XyzDestination;
-use krilla::geom::{PathBuilder, Point, Rect};
+use krilla::destination::{Destination, XyzDestination};
+use krilla::geom::{PathBuilder, Point, Rect, Transform};
 use krilla::metadata::Metadata;
 use krilla::outline::{Outline, OutlineNode};
 use krilla::page::PageSettings;
-use krilla::paint::{Fill, Stroke};
+use krilla::paint::{Fill, Stroke, StrokeDash};
 use krilla::Document;
 
 pub(crate) const MM: f32 = 72.0 / 25.4;
@@ -25,6 +26,20 @@ pub(crate) const BLACK: Ink = Ink(0, 0, 0);
 pub(crate) const RED: Ink = Ink(0xE6, 0x00, 0x12);
 pub(crate) const GREY: Ink = Ink(0x55, 0x55, 0x55);
 pub(crate) const LIGHT: Ink = Ink(0xF0, 0xF0, 0xF0);
+/// Link text: a dark blue that still prints as black on a fax.
+pub(crate) const LINK: Ink = Ink(0x0B, 0x4A, 0x8F);
+
+/// Where a link goes.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Goal {
+    /// A web address (a URI action).
+    Uri(String),
+    /// A chapter or heading of the same document, by its anchor key,
+    /// resolved to a place once the pages are laid out.
+    Anchor(String),
+    /// A page (index) and the y on it.
+    Place(usize, f32),
+}
 
 /// One drawing operation; `y` of text is its baseline.
 #[derive(Debug, Clone)]
@@ -59,6 +74,25 @@ pub(crate) enum Op {
         fill: Option<Ink>,
         stroke: Option<(Ink, f32)>,
     },
+    /// A path with curves, filled and/or stroked, dashed if `dash` is not empty.
+    Path {
+        path: kurbo::BezPath,
+        fill: Option<Ink>,
+        stroke: Option<(Ink, f32)>,
+        dash: Vec<f32>,
+    },
+    /// The operation slanted about its baseline `y` (italic: the CJK font has none).
+    Slant { y: f32, op: Box<Op> },
+    /// The operation's text in the document's font number `face` (0: the first).
+    Face { face: usize, op: Box<Op> },
+    /// A link over the box `x, y, w, h` (drawn nothing; an annotation).
+    Link {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        goal: Goal,
+    },
 }
 
 impl Op {
@@ -66,7 +100,15 @@ impl Op {
     pub(crate) fn shifted(&self, dy: f32) -> Op {
         let mut op = self.clone();
         match &mut op {
-            Op::Text { y, .. } | Op::Fill { y, .. } => *y += dy,
+            Op::Text { y, .. } | Op::Fill { y, .. } | Op::Link { y, .. } => *y += dy,
+            Op::Path { path, .. } => {
+                path.apply_affine(kurbo::Affine::translate((0.0, f64::from(dy))));
+            }
+            Op::Slant { y, op: inner } => {
+                *y += dy;
+                **inner = inner.shifted(dy);
+            }
+            Op::Face { op: inner, .. } => **inner = inner.shifted(dy),
             Op::Line { y1, y2, .. } => {
                 *y1 += dy;
                 *y2 += dy;
@@ -114,6 +156,8 @@ pub(crate) struct Mark {
     pub y: f32,
     /// Listed in the contents (a chapter, not a heading in one).
     pub toc: bool,
+    /// The anchor keys links to it use.
+    pub anchors: Vec<String>,
 }
 
 /// A page: its size and what is drawn on it.
@@ -163,31 +207,63 @@ impl Measure<'_> {
 }
 
 /// Writes the pages as one PDF with `title` and the bookmarks `marks` (in
-/// page order; levels nest).
+/// page order; levels nest), its text in `fonts` (the first unless an
+/// [`Op::Face`] says otherwise); `keywords` go in its metadata.
 pub(crate) fn write(
     title: &str,
     pages: &[Page],
     marks: &[Mark],
-    font: &Font,
+    fonts: &[&Font],
+    keywords: Vec<String>,
 ) -> Result<Vec<u8>, String> {
-    let face = font.face()?;
-    let shaper = Shaper::new(&face);
-    let pdf_font = font.pdf_font();
+    let faces = fonts
+        .iter()
+        .map(|f| f.face())
+        .collect::<Result<Vec<_>, _>>()?;
+    let inks: Vec<(Shaper, krilla::text::Font)> = faces
+        .iter()
+        .zip(fonts)
+        .map(|(face, f)| (Shaper::new(face), f.pdf_font()))
+        .collect();
+    if inks.is_empty() {
+        return Err("no font".into());
+    }
     let mut doc = Document::new();
-    doc.set_metadata(
-        Metadata::new()
-            .title(title.to_string())
-            .language("zh-CN".into())
-            .creator("gazette".into()),
-    );
+    let mut meta = Metadata::new()
+        .title(title.to_string())
+        .language("zh-CN".into())
+        .creator("gazette".into());
+    if !keywords.is_empty() {
+        meta = meta.keywords(keywords);
+    }
+    doc.set_metadata(meta);
     for p in pages {
         let size = PageSettings::from_wh(p.w, p.h).ok_or("bad page size")?;
         let mut page = doc.start_page_with(size);
         let mut surface = page.surface();
+        let mut links = Vec::new();
         for op in &p.ops {
-            draw(&mut surface, op, &shaper, &pdf_font);
+            match op {
+                Op::Link { x, y, w, h, goal } => links.push((*x, *y, *w, *h, goal)),
+                _ => draw(&mut surface, op, &inks, 0),
+            }
         }
         surface.finish();
+        for (x, y, w, h, goal) in links {
+            let target = match goal {
+                Goal::Uri(uri) => {
+                    Target::Action(krilla::action::LinkAction::new(uri.clone()).into())
+                }
+                Goal::Place(page, y) if *page < pages.len() => Target::Destination(
+                    Destination::Xyz(XyzDestination::new(*page, Point::from_xy(0.0, y.max(0.0)))),
+                ),
+                // Not found in the document: the text stays, without a link.
+                Goal::Place(..) | Goal::Anchor(_) => continue,
+            };
+            if let Some(rect) = Rect::from_xywh(x, y, w, h) {
+                page.add_annotation(LinkAnnotation::new(rect, target).into());
+            }
+        }
         page.finish();
     }
     if !marks.is_empty() {
@@ -200,12 +276,14 @@ fn colour(ink: Ink) -> krilla::color::rgb::Color {
     rgb::Color::new(ink.0, ink.1, ink.2)
 }
 
+/// Draws `op` in font `face` of `fonts`.
 fn draw(
     surface: &mut krilla::surface::Surface,
     op: &Op,
-    shaper: &Shaper,
-    font: &krilla::text::Font,
+    fonts: &[(Shaper, krilla::text::Font)],
+    face: usize,
 ) {
+    let (shaper, font) = &fonts[face.min(fonts.len() - 1)];
     match op {
         Op::Text {
             x,
@@ -290,6 +368,62 @@ fn draw(
                 surface.draw_path(&path);
             }
         }
+        Op::Path {
+            path,
+            fill,
+            stroke,
+            dash,
+        } => {
+            let mut pb = PathBuilder::new();
+            for el in path.elements() {
+                use kurbo::PathEl;
+                let p = |p: kurbo::Point| (p.x as f32, p.y as f32);
+                match *el {
+                    PathEl::MoveTo(a) => {
+                        let (x, y) = p(a);
+                        pb.move_to(x, y);
+                    }
+                    PathEl::LineTo(a) => {
+                        let (x, y) = p(a);
+                        pb.line_to(x, y);
+                    }
+                    PathEl::QuadTo(a, b) => {
+                        let ((x1, y1), (x, y)) = (p(a), p(b));
+                        pb.quad_to(x1, y1, x, y);
+                    }
+                    PathEl::CurveTo(a, b, c) => {
+                        let ((x1, y1), (x2, y2), (x, y)) = (p(a), p(b), p(c));
+                        pb.cubic_to(x1, y1, x2, y2, x, y);
+                    }
+                    PathEl::ClosePath => pb.close(),
+                }
+            }
+            if let Some(path) = pb.finish() {
+                surface.set_fill(fill.map(|ink| Fill {
+                    paint: colour(ink).into(),
+                    ..Fill::default()
+                }));
+                surface.set_stroke(stroke.map(|(ink, width)| Stroke {
+                    paint: colour(ink).into(),
+                    width,
+                    dash: (!dash.is_empty()).then(|| StrokeDash {
+                        array: dash.clone(),
+                        offset: 0.0,
+                    }),
+                    ..Stroke::default()
+                }));
+                surface.draw_path(&path);
+            }
+        }
+        Op::Slant { y, op } => {
+            // x' = x + k·(y₀ − y): upright at the baseline, leaning right above it.
+            const K: f32 = 0.2;
+            surface.push_transform(&Transform::from_row(1.0, 0.0, -K, 1.0, K * y, 0.0));
+            draw(surface, op, fonts, face);
+            surface.pop();
+        }
+        Op::Face { face, op } => draw(surface, op, fonts, *face),
+        Op::Link { .. } => {}
         Op::Fill { x, y, w, h, ink } => {
             let Some(rect) = Rect::from_xywh(*x, *y, *w, *h) else {
                 return;

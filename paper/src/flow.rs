@@ -2,6 +2,7 @@
 //! goes whole to the next page when it does not fit.
 
 use crate::draw::{Mark, Op};
+use std::sync::Arc;
 
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Block {
@@ -19,6 +20,10 @@ pub(crate) struct Block {
     pub toc: bool,
     /// The running head from here on (a chapter's title).
     pub head: Option<String>,
+    /// Where links to it point (a chapter's path, a heading's path#id): with its mark.
+    pub anchors: Vec<String>,
+    /// Drawn first when this block starts a page (a table's header row).
+    pub repeat: Option<Arc<Block>>,
 }
 
 impl Block {
@@ -80,6 +85,10 @@ pub(crate) fn paginate(
             if b.gap {
                 continue;
             }
+            if let (Some(r), Some(p)) = (&b.repeat, pages.last_mut()) {
+                p.ops.extend(r.ops.iter().map(|op| op.shifted(y)));
+                y += r.h;
+            }
         }
         if let Some(h) = &b.head {
             head = h.clone();
@@ -96,6 +105,7 @@ pub(crate) fn paginate(
                 page: first_page + pages.len() - 1,
                 y,
                 toc: b.toc,
+                anchors: b.anchors.clone(),
             });
         }
         if let Some(p) = pages.last_mut() {

@@ -1,11 +1,12 @@
-//! The site's documents on paper, as A4 PDFs set in one CJK font (the fax
-//! sheet's, [`faxsheet::Font`], embedded as a subset with a ToUnicode map so
-//! `pdftotext` and copy-paste give the text back):
+//! The site's documents on paper, as A4 PDFs set in CJK fonts found as the
+//! fax sheet finds its own ([`faxsheet::Font`]), embedded as subsets with a
+//! ToUnicode map so `pdftotext` and copy-paste give the text back:
 //!
-//! - [`notice`]: an official notice in the GB/T 9704-2012 函 layout;
+//! - [`notice`]: an official notice in the GB/T 9704-2012 函 layout, its
+//!   body and its title each in their own font ([`NoticeFonts`]);
 //! - [`blank`]: a form's blank table to fill in by hand;
-//! - [`book`]: a manual with cover, contents, bookmarks, running heads and
-//!   page numbers.
+//! - [`book`]: a manual with cover, contents, bookmarks, running heads,
+//!   page numbers, links, inline styles and figures.
 //!
 //! Written with krilla directly, the fax sheet's PDF layer: the layouts are
 //! few and fixed, and a typesetting engine (Typst) would add hundreds of
@@ -46,9 +47,20 @@ pub struct Notice<'a> {
     pub contact: &'a str,
 }
 
+/// The fonts a notice is set in (GB/T 9704: the body in 仿宋, the
+/// 发文机关标志 and title in 小标宋), with what each is for the metadata.
+#[derive(Debug, Clone)]
+pub struct NoticeFonts {
+    pub body: Font,
+    pub title: Font,
+    /// The title's face is a heavy display face (小标宋, 中宋, a bold): not
+    /// emboldened again, as a regular fallback face is.
+    pub title_heavy: bool,
+}
+
 /// Renders a notice.
-pub fn notice(n: &Notice, font: &Font) -> Result<Vec<u8>, String> {
-    notice::render(n, font)
+pub fn notice(n: &Notice, fonts: &NoticeFonts) -> Result<Vec<u8>, String> {
+    notice::render(n, fonts)
 }
 
 /// A form's blank table.
@@ -105,6 +117,8 @@ pub struct Book {
 #[derive(Debug, Clone)]
 pub struct Chapter {
     pub title: String,
+    /// Its file under `src/` as SUMMARY.md names it: where links to it point.
+    pub path: String,
     /// "1.2." or empty.
     pub number: String,
     pub depth: usize,

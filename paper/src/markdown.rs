@@ -1,6 +1,6 @@
 //! Markdown to the few kinds of block paper has: headings, paragraphs, list
-//! items, code, tables, figures, quotes and rules. Inline styling is dropped
-//! (a paragraph is set in one style); links keep their text.
+//! items, code, tables, figures, quotes and rules. A paragraph is a list of
+//! spans, each with its style (bold, italic, code) and the link it is in.
 
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
@@ -12,7 +12,7 @@ pub(crate) enum Node {
     },
     /// A paragraph; `prefix` is a list item's marker, `depth` its nesting.
     Para {
-        text: String,
+        spans: Vec<Span>,
         prefix: String,
         depth: usize,
         quote: bool,
@@ -27,6 +27,22 @@ pub(crate) enum Node {
         src: String,
     },
     Rule,
+}
+
+/// A run of a paragraph's text in one style.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Span {
+    pub text: String,
+    pub bold: bool,
+    pub italic: bool,
+    pub code: bool,
+    /// The link's destination as written.
+    pub link: Option<String>,
+}
+
+/// The text of `spans`, unstyled.
+pub(crate) fn plain(spans: &[Span]) -> String {
+    spans.iter().map(|s| s.text.as_str()).collect()
 }
 
 /// A Rust block as mdBook shows it: `# ` lines hidden, `##` as `#`.
@@ -81,6 +97,11 @@ struct State {
     table: Option<(Vec<String>, Vec<Vec<String>>, bool)>,
     row: Vec<String>,
     image: Option<(String, String)>,
+    /// The paragraph being read, as styled runs.
+    spans: Vec<Span>,
+    bold: usize,
+    italic: usize,
+    links: Vec<String>,
 }
 
 impl State {
@@ -125,6 +146,7 @@ impl State {
             }
             Event::End(TagEnd::Heading(_)) => {
                 let text = std::mem::take(&mut self.text).trim().to_string();
+                self.spans.clear();
                 if let Some(level) = self.heading.take() {
                     self.out.push(Node::Heading { level, text });
                 }
@@ -185,6 +207,7 @@ impl State {
             }
             Event::End(TagEnd::TableCell) => {
                 let cell = std::mem::take(&mut self.text).trim().to_string();
+                self.spans.clear();
                 self.row.push(cell);
             }
             Event::End(TagEnd::Table) => {
@@ -199,8 +222,17 @@ impl State {
             | Event::Start(Tag::DefinitionListDefinition) => self.flush(),
             Event::End(TagEnd::DefinitionListTitle)
             | Event::End(TagEnd::DefinitionListDefinition) => self.flush(),
-            Event::Text(t) | Event::Code(t) => self.text.push_str(&t),
-            Event::InlineMath(t) | Event::DisplayMath(t) => self.text.push_str(&t),
+            Event::Text(t) => self.push(&t, false),
+            Event::Code(t) => self.push(&t, true),
+            Event::InlineMath(t) | Event::DisplayMath(t) => self.push(&t, false),
+            Event::Start(Tag::Strong) => self.bold += 1,
+            Event::End(TagEnd::Strong) => self.bold = self.bold.saturating_sub(1),
+            Event::Start(Tag::Emphasis) => self.italic += 1,
+            Event::End(TagEnd::Emphasis) => self.italic = self.italic.saturating_sub(1),
+            Event::Start(Tag::Link { dest_url, .. }) => self.links.push(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                self.links.pop();
+            }
             Event::SoftBreak => {
                 // Chinese lines join without a space; Latin ones with one.
                 let latin = self
@@ -209,18 +241,18 @@ impl State {
                     .last()
                     .is_some_and(|c| c.is_ascii_alphanumeric());
                 if latin {
-                    self.text.push(' ');
+                    self.push(" ", false);
                 }
             }
-            Event::HardBreak => self.text.push('\n'),
+            Event::HardBreak => self.push("\n", false),
             Event::FootnoteReference(name) => {
-                self.text.push_str(&format!("[{name}]"));
+                self.push(&format!("[{name}]"), false);
             }
             Event::Start(Tag::FootnoteDefinition(name)) => {
                 self.flush();
-                self.text.push_str(&format!("[{name}] "));
+                self.push(&format!("[{name}] "), false);
             }
-            Event::TaskListMarker(done) => self.text.push_str(if done { "☑ " } else { "☐ " }),
+            Event::TaskListMarker(done) => self.push(if done { "☑ " } else { "☐ " }, false),
             Event::Rule => {
                 self.flush();
                 self.out.push(Node::Rule);
@@ -229,9 +261,30 @@ impl State {
             Event::Html(h) | Event::InlineHtml(h)
                 if h.trim_start().to_ascii_lowercase().starts_with("<br") =>
             {
-                self.text.push('\n');
+                self.push("\n", false);
             }
             _ => {}
+        }
+    }
+
+    /// Text read in the current style (`code`: an inline code span).
+    fn push(&mut self, t: &str, code: bool) {
+        self.text.push_str(t);
+        let span = Span {
+            text: t.to_string(),
+            bold: self.bold > 0,
+            italic: self.italic > 0,
+            code,
+            link: self.links.last().cloned(),
+        };
+        match self.spans.last_mut() {
+            Some(last)
+                if (last.bold, last.italic, last.code, &last.link)
+                    == (span.bold, span.italic, span.code, &span.link) =>
+            {
+                last.text.push_str(t)
+            }
+            _ => self.spans.push(span),
         }
     }
 
@@ -241,13 +294,21 @@ impl State {
             return;
         }
         let text = std::mem::take(&mut self.text);
-        let text = text.trim();
-        if text.is_empty() {
+        let mut spans = std::mem::take(&mut self.spans);
+        if text.trim().is_empty() {
             return;
         }
+        // The paragraph's white space at either end goes.
+        if let Some(first) = spans.first_mut() {
+            first.text = first.text.trim_start().to_string();
+        }
+        if let Some(last) = spans.last_mut() {
+            last.text = last.text.trim_end().to_string();
+        }
+        spans.retain(|s| !s.text.is_empty());
         let prefix = self.item_prefix.take().unwrap_or_default();
         self.out.push(Node::Para {
-            text: text.to_string(),
+            spans,
             prefix,
             depth: self.lists.len(),
             quote: self.quote > 0,
@@ -271,9 +332,11 @@ mod tests {
                 text: "标题".into()
             }
         );
-        assert!(matches!(&nodes[1], Node::Para { text, .. } if text == "第一段，链接在中间接着。"));
         assert!(
-            matches!(&nodes[2], Node::Para { prefix, text, depth: 1, .. } if prefix == "• " && text == "甲")
+            matches!(&nodes[1], Node::Para { spans, .. } if plain(spans) == "第一段，链接在中间接着。")
+        );
+        assert!(
+            matches!(&nodes[2], Node::Para { prefix, spans, depth: 1, .. } if prefix == "• " && plain(spans) == "甲")
         );
         assert!(matches!(&nodes[5], Node::Para { prefix, .. } if prefix == "2. "));
         assert_eq!(nodes[6], Node::Code("code line".into()));
@@ -290,6 +353,37 @@ mod tests {
                 alt: "示意图".into(),
                 src: "images/a.svg".into()
             }
+        );
+    }
+}
+
+#[cfg(test)]
+mod span_tests {
+    use super::*;
+
+    #[test]
+    fn inline_styles_and_links_become_spans() {
+        let nodes = parse("先**加粗**再*斜体*和`code`，见[名单](roster.md#名单说明)。\n");
+        let Node::Para { spans, .. } = &nodes[0] else {
+            panic!("{nodes:?}")
+        };
+        let got: Vec<(&str, bool, bool, bool, Option<&str>)> = spans
+            .iter()
+            .map(|s| (s.text.as_str(), s.bold, s.italic, s.code, s.link.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("先", false, false, false, None),
+                ("加粗", true, false, false, None),
+                ("再", false, false, false, None),
+                ("斜体", false, true, false, None),
+                ("和", false, false, false, None),
+                ("code", false, false, true, None),
+                ("，见", false, false, false, None),
+                ("名单", false, false, false, Some("roster.md#名单说明")),
+                ("。", false, false, false, None),
+            ]
         );
     }
 }

@@ -6,10 +6,9 @@
 
 use crate::draw::{self, text, Ink, Measure, Op, Page, A4_W, MM, RED};
 use crate::flow::{paginate, Block};
-use crate::markdown::{parse, Node};
-use crate::Notice;
+use crate::markdown::{parse, plain, Node};
+use crate::{Notice, NoticeFonts};
 use faxsheet::text::Shaper;
-use faxsheet::Font;
 
 pub(crate) const LEFT: f32 = 28.0 * MM;
 pub(crate) const TOP: f32 = 37.0 * MM;
@@ -27,12 +26,16 @@ const FOLIO: f32 = 14.0;
 const MARK_MAX: f32 = 30.0;
 const RULE_LEN: f32 = 170.0 * MM;
 
-pub(crate) fn render(n: &Notice, font: &Font) -> Result<Vec<u8>, String> {
-    let face = font.face()?;
+pub(crate) fn render(n: &Notice, fonts: &NoticeFonts) -> Result<Vec<u8>, String> {
+    let face = fonts.body.face()?;
     let m = Measure {
         shaper: Shaper::new(&face),
     };
-    let (header, body_top) = first_page_header(n, &m);
+    let title_face = fonts.title.face()?;
+    let t = Measure {
+        shaper: Shaper::new(&title_face),
+    };
+    let (header, body_top) = first_page_header(n, &m, &t, !fonts.title_heavy);
     let blocks = body_blocks(n, &m);
     let (flowed, _) = paginate(&blocks, body_top, TOP, TOP + HEIGHT, 0);
     let mut pages = Vec::new();
@@ -47,7 +50,20 @@ pub(crate) fn render(n: &Notice, font: &Font) -> Result<Vec<u8>, String> {
         pages.push(page);
     }
     let title = n.title_lines.concat();
-    draw::write(&title, &pages, &[], font)
+    // Which font set what, for whoever checks the file.
+    let keywords = vec![
+        format!("正文字体：{}", fonts.body.family()),
+        format!("标题字体：{}", fonts.title.family()),
+    ];
+    draw::write(&title, &pages, &[], &[&fonts.body, &fonts.title], keywords)
+}
+
+/// `op` set in the title's font (the document's second).
+fn in_title_face(op: Op) -> Op {
+    Op::Face {
+        face: 1,
+        op: Box::new(op),
+    }
 }
 
 /// `— N —` 7 mm under the 版心: odd pages flush right less one character,
@@ -88,22 +104,22 @@ fn coloured(x: f32, y: f32, size: f32, s: &str, ink: Ink, bold: bool) -> Op {
     }
 }
 
-/// The 发文机关标志, its rules, the 发文字号, the title and the 主送 line;
-/// returns where the body starts.
-fn first_page_header(n: &Notice, m: &Measure) -> (Vec<Op>, f32) {
+/// The 发文机关标志, its rules, the 发文字号, the title and the 主送 line
+/// (`t`: the title's font, `bold`: emboldened); returns where the body starts.
+fn first_page_header(n: &Notice, m: &Measure, t: &Measure, bold: bool) -> (Vec<Op>, f32) {
     let mut ops = Vec::new();
-    let em = m.width("国", 1.0).max(0.5);
-    let mark_size = MARK_MAX.min(WIDTH / (m.width(n.mark, 1.0).max(em)));
+    let em = t.width("国", 1.0).max(0.5);
+    let mark_size = MARK_MAX.min(WIDTH / (t.width(n.mark, 1.0).max(em)));
     let mark_top = 30.0 * MM;
-    let w = m.width(n.mark, mark_size);
-    ops.push(coloured(
+    let w = t.width(n.mark, mark_size);
+    ops.push(in_title_face(coloured(
         LEFT + (WIDTH - w) / 2.0,
-        mark_top + m.ascent(mark_size),
+        mark_top + t.ascent(mark_size),
         mark_size,
         n.mark,
         RED,
-        true,
-    ));
+        bold,
+    )));
     // Thick over thin, 4 mm under the mark.
     let rule = mark_top + mark_size + 4.0 * MM;
     ops.push(red_rule(rule, 2.0));
@@ -124,16 +140,16 @@ fn first_page_header(n: &Notice, m: &Measure) -> (Vec<Op>, f32) {
     y += LEAD * 2.0;
     // The title as the content breaks it, each line centred.
     for l in &n.title_lines {
-        for part in m.wrap(l, TITLE, WIDTH) {
-            let w = m.width(&part, TITLE);
-            ops.push(Op::Text {
+        for part in t.wrap(l, TITLE, WIDTH) {
+            let w = t.width(&part, TITLE);
+            ops.push(in_title_face(Op::Text {
                 x: LEFT + (WIDTH - w) / 2.0,
-                y: m.baseline(y, TITLE_LEAD, TITLE),
+                y: t.baseline(y, TITLE_LEAD, TITLE),
                 size: TITLE,
                 text: part,
                 ink: draw::BLACK,
-                bold: true,
-            });
+                bold,
+            }));
             y += TITLE_LEAD;
         }
     }
@@ -211,9 +227,15 @@ fn body_blocks(n: &Notice, m: &Measure) -> Vec<Block> {
                 // 一、 headings in 黑体: bold, on the body's grid.
                 blocks.extend(lines(m, &t, two, 0.0, level <= 2, true));
             }
-            Node::Para {
-                text: t, prefix, ..
-            } => blocks.extend(lines(m, &format!("{prefix}{t}"), two, 0.0, false, false)),
+            // The 函 is set in one style: emphasis and links keep their text.
+            Node::Para { spans, prefix, .. } => blocks.extend(lines(
+                m,
+                &format!("{prefix}{}", plain(&spans)),
+                two,
+                0.0,
+                false,
+                false,
+            )),
             Node::Code(t) => {
                 for l in t.lines() {
                     blocks.extend(lines(m, l, two, two, false, false));

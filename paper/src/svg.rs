@@ -1,16 +1,22 @@
-//! Figures: the SVG subset manual figures are drawn in (rect, line,
-//! polyline/polygon, path with straight segments, text with its anchor,
-//! arrowhead markers), scaled to the text width. Anything else in the file
-//! is left out; a file this cannot read gets an empty frame, its caption
-//! still under it.
+//! Figures: the SVG manual figures are drawn in (rect with rounded corners,
+//! circle, ellipse, line, polyline/polygon, paths with curves and arcs,
+//! dashes, text with its anchor, arrowhead markers, groups' transforms),
+//! scaled to the text width. Paths, shapes and transforms are kurbo's
+//! (already built for the font subsetter). Anything else in the file is
+//! left out; a file this cannot read gets an empty frame, its caption still
+//! under it.
 
 use crate::draw::{Ink, Measure, Op, BLACK};
+use kurbo::{Affine, BezPath, Circle, Ellipse, PathEl, Point, Rect, RoundedRect, Shape};
 
 pub(crate) struct Drawing {
     pub height: f32,
     /// Ops with x absolute, y from the figure's top.
     pub ops: Vec<Op>,
 }
+
+/// How finely curves of circles and ellipses are approximated, in user units.
+const TOLERANCE: f64 = 0.1;
 
 /// The figure `left`…`left + width` wide, as tall as its aspect ratio says
 /// (at most `max_h`, narrower then).
@@ -32,12 +38,18 @@ pub(crate) fn drawing(
         scale = max_h / vh;
     }
     let x0 = left + (width - vw * scale) / 2.0;
-    let map = |x: f32, y: f32| (x0 + (x - vx) * scale, (y - vy) * scale);
+    // User space to the page: the view box scaled into the text width.
+    let page = Affine::translate((f64::from(x0), 0.0))
+        * Affine::scale(f64::from(scale))
+        * Affine::translate((-f64::from(vx), -f64::from(vy)));
     let mut ops = Vec::new();
     let mut arrow: Option<Ink> = None;
     for el in elements(svg) {
         let a = |n: &str| attr(&el.attrs, n);
         let num = |n: &str| a(n).and_then(|v| number(&v)).unwrap_or(0.0);
+        let to_page = page * el.transform;
+        // Lengths (stroke widths, font sizes) scale by the transform's mean factor.
+        let factor = to_page.determinant().abs().sqrt() as f32;
         let fill = match a("fill") {
             Some(v) => colour(&v),
             None => Some(BLACK),
@@ -45,69 +57,112 @@ pub(crate) fn drawing(
         let stroke = a("stroke").and_then(|v| colour(&v)).map(|ink| {
             (
                 ink,
-                a("stroke-width").and_then(|w| number(&w)).unwrap_or(1.0) * scale,
+                a("stroke-width").and_then(|w| number(&w)).unwrap_or(1.0) * factor,
             )
         });
+        let dash: Vec<f32> = a("stroke-dasharray")
+            .map(|d| numbers(&d).into_iter().map(|v| v * factor).collect())
+            .unwrap_or_default();
+        let dash = if dash.iter().all(|v| *v > 0.0) {
+            dash
+        } else {
+            Vec::new()
+        };
+        let shape = |path: BezPath, fill: Option<Ink>| Op::Path {
+            path: to_page * path,
+            fill,
+            stroke,
+            dash: dash.clone(),
+        };
+        let f = |n: &str| f64::from(num(n));
         match el.name.as_str() {
             "marker-path" => arrow = fill.or(arrow),
             "rect" => {
-                let (x, y) = map(num("x"), num("y"));
-                let (w, h) = (num("width") * scale, num("height") * scale);
-                let pts = vec![(x, y), (x + w, y), (x + w, y + h), (x, y + h)];
-                ops.push(Op::Shape {
-                    lines: vec![(pts, true)],
-                    fill,
-                    stroke,
-                });
+                let r = Rect::new(f("x"), f("y"), f("x") + f("width"), f("y") + f("height"));
+                // rx alone gives ry too, and the other way round.
+                let (rx, ry) = match (a("rx"), a("ry")) {
+                    (Some(_), None) => (f("rx"), f("rx")),
+                    (None, Some(_)) => (f("ry"), f("ry")),
+                    _ => (f("rx"), f("ry")),
+                };
+                let path = if rx > 0.0 || ry > 0.0 {
+                    RoundedRect::from_rect(r, rx.max(ry)).to_path(TOLERANCE)
+                } else {
+                    r.to_path(TOLERANCE)
+                };
+                ops.push(shape(path, fill));
             }
-            "line" => {
-                let pts = vec![map(num("x1"), num("y1")), map(num("x2"), num("y2"))];
-                push_stroked(
-                    &mut ops,
-                    pts,
-                    stroke,
-                    a("marker-end").is_some().then_some(arrow).flatten(),
-                    scale,
-                );
+            "circle" => {
+                let c = Circle::new(Point::new(f("cx"), f("cy")), f("r"));
+                ops.push(shape(c.to_path(TOLERANCE), fill));
             }
-            "polyline" | "polygon" => {
-                let nums: Vec<f32> = a("points").map(|p| numbers(&p)).unwrap_or_default();
-                let pts: Vec<(f32, f32)> = nums
-                    .chunks(2)
-                    .filter(|c| c.len() == 2)
-                    .map(|c| map(c[0], c[1]))
-                    .collect();
+            "ellipse" => {
+                let e = Ellipse::new(Point::new(f("cx"), f("cy")), (f("rx"), f("ry")), 0.0);
+                ops.push(shape(e.to_path(TOLERANCE), fill));
+            }
+            "line" | "polyline" | "polygon" => {
+                let nums: Vec<f32> = if el.name == "line" {
+                    vec![num("x1"), num("y1"), num("x2"), num("y2")]
+                } else {
+                    a("points").map(|p| numbers(&p)).unwrap_or_default()
+                };
+                let mut path = BezPath::new();
+                for (i, c) in nums.chunks(2).filter(|c| c.len() == 2).enumerate() {
+                    let p = Point::new(f64::from(c[0]), f64::from(c[1]));
+                    if i == 0 {
+                        path.move_to(p);
+                    } else {
+                        path.line_to(p);
+                    }
+                }
                 let closed = el.name == "polygon";
-                ops.push(Op::Shape {
-                    lines: vec![(pts, closed)],
+                if closed {
+                    path.close_path();
+                }
+                let end = (a("marker-end").is_some()).then_some(arrow).flatten();
+                let path = to_page * path;
+                if let Some(ink) = end {
+                    arrowhead(&mut ops, &path, ink, factor);
+                }
+                ops.push(Op::Path {
+                    path,
                     fill: if closed { fill } else { None },
                     stroke,
+                    dash: dash.clone(),
                 });
             }
             "path" => {
-                let lines: Vec<(Vec<(f32, f32)>, bool)> = a("d")
-                    .map(|d| path(&d))
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(pts, closed)| {
-                        (pts.into_iter().map(|(x, y)| map(x, y)).collect(), closed)
-                    })
-                    .collect();
-                let any_closed = lines.iter().any(|(_, c)| *c);
+                // A path kurbo cannot read is left out, not half drawn.
+                let Some(path) = a("d").and_then(|d| BezPath::from_svg(&d).ok()) else {
+                    continue;
+                };
+                let closed = path
+                    .elements()
+                    .iter()
+                    .any(|e| matches!(e, PathEl::ClosePath));
                 let end = a("marker-end").is_some().then_some(arrow).flatten();
-                let last = lines.last().map(|(p, _)| p.clone());
-                ops.push(Op::Shape {
-                    lines,
-                    fill: if any_closed { fill } else { None },
-                    stroke,
-                });
-                if let (Some(ink), Some(pts)) = (end, last) {
-                    arrowhead(&mut ops, &pts, ink, scale);
+                let path = to_page * path;
+                if let Some(ink) = end {
+                    arrowhead(&mut ops, &path, ink, factor);
                 }
+                // An open path is filled only when asked to (SVG fills it by default,
+                // but figures' open paths are lines).
+                let fill = if closed || a("fill").is_some() {
+                    fill
+                } else {
+                    None
+                };
+                ops.push(Op::Path {
+                    path,
+                    fill,
+                    stroke,
+                    dash: dash.clone(),
+                });
             }
             "text" => {
-                let size = a("font-size").and_then(|v| number(&v)).unwrap_or(16.0) * scale;
-                let (x, y) = map(num("x"), num("y"));
+                let size = a("font-size").and_then(|v| number(&v)).unwrap_or(16.0) * factor;
+                let at = to_page * Point::new(f("x"), f("y"));
+                let (x, y) = (at.x as f32, at.y as f32);
                 let w = m.width(&el.text, size);
                 let x = match a("text-anchor").as_deref() {
                     Some("middle") => x - w / 2.0,
@@ -150,28 +205,26 @@ fn frame(left: f32, width: f32, height: f32) -> Drawing {
     }
 }
 
-fn push_stroked(
-    ops: &mut Vec<Op>,
-    pts: Vec<(f32, f32)>,
-    stroke: Option<(Ink, f32)>,
-    arrow: Option<Ink>,
-    scale: f32,
-) {
-    if let Some(ink) = arrow {
-        arrowhead(ops, &pts, ink, scale);
+/// A filled triangle at the end of `path`, pointing along its last segment
+/// (for a curve: from its last control point).
+fn arrowhead(ops: &mut Vec<Op>, path: &BezPath, ink: Ink, scale: f32) {
+    let mut prev = None;
+    let mut tip = None;
+    for el in path.elements() {
+        match *el {
+            PathEl::MoveTo(p) => {
+                prev = None;
+                tip = Some(p);
+            }
+            PathEl::LineTo(p) => (prev, tip) = (tip, Some(p)),
+            PathEl::QuadTo(c, p) | PathEl::CurveTo(_, c, p) => (prev, tip) = (Some(c), Some(p)),
+            PathEl::ClosePath => {}
+        }
     }
-    ops.push(Op::Shape {
-        lines: vec![(pts, false)],
-        fill: None,
-        stroke,
-    });
-}
-
-/// A filled triangle at the end of `pts`, pointing along the last segment.
-fn arrowhead(ops: &mut Vec<Op>, pts: &[(f32, f32)], ink: Ink, scale: f32) {
-    let [.., (ax, ay), (bx, by)] = pts else {
+    let (Some(a), Some(b)) = (prev, tip) else {
         return;
     };
+    let (ax, ay, bx, by) = (a.x as f32, a.y as f32, b.x as f32, b.y as f32);
     let (dx, dy) = (bx - ax, by - ay);
     let len = (dx * dx + dy * dy).sqrt();
     if len <= 0.0 {
@@ -182,7 +235,7 @@ fn arrowhead(ops: &mut Vec<Op>, pts: &[(f32, f32)], ink: Ink, scale: f32) {
     let back = (bx - ux * size, by - uy * size);
     let half = size * 0.5;
     let tri = vec![
-        (*bx, *by),
+        (bx, by),
         (back.0 - uy * half, back.1 + ux * half),
         (back.0 + uy * half, back.1 - ux * half),
     ];
@@ -214,6 +267,8 @@ struct Element {
     name: String,
     attrs: String,
     text: String,
+    /// Its own `transform` after those of the groups it is in.
+    transform: Affine,
 }
 
 /// The drawable elements in document order; a marker's path comes as
@@ -224,6 +279,8 @@ fn elements(svg: &str) -> Vec<Element> {
     let mut rest = svg;
     let mut skip: Option<String> = None;
     let mut in_marker = false;
+    // The transforms of the open groups, outermost first.
+    let mut groups: Vec<Affine> = Vec::new();
     while let Some(lt) = rest.find('<') {
         rest = &rest[lt + 1..];
         let Some(gt) = rest.find('>') else { break };
@@ -241,6 +298,9 @@ fn elements(svg: &str) -> Vec<Element> {
             if name == "marker" {
                 in_marker = false;
             }
+            if name == "g" && skip.is_none() {
+                groups.pop();
+            }
             continue;
         }
         let self_closing = tag.ends_with('/');
@@ -249,7 +309,17 @@ fn elements(svg: &str) -> Vec<Element> {
         if skip.is_some() {
             continue;
         }
+        let outer = groups.last().copied().unwrap_or(Affine::IDENTITY);
+        let transform =
+            outer * attr(attrs, "transform").map_or(Affine::IDENTITY, |t| parse_transform(&t));
+        let element = |name: &str, text: String| Element {
+            name: name.to_string(),
+            attrs: attrs.to_string(),
+            text,
+            transform,
+        };
         match name {
+            "g" if !self_closing => groups.push(transform),
             "marker" => in_marker = !self_closing,
             "title" | "desc" | "style" | "script" | "clipPath" | "mask" | "pattern"
             | "linearGradient" | "radialGradient" | "symbol"
@@ -270,24 +340,42 @@ fn elements(svg: &str) -> Vec<Element> {
                         _ => {}
                     }
                 }
-                out.push(Element {
-                    name: "text".into(),
-                    attrs: attrs.to_string(),
-                    text: unescape(text.trim()),
-                });
+                out.push(element("text", unescape(text.trim())));
             }
-            "path" if in_marker => out.push(Element {
-                name: "marker-path".into(),
-                attrs: attrs.to_string(),
-                text: String::new(),
-            }),
-            "rect" | "line" | "polyline" | "polygon" | "path" if !in_marker => out.push(Element {
-                name: name.to_string(),
-                attrs: attrs.to_string(),
-                text: String::new(),
-            }),
+            "path" if in_marker => out.push(element("marker-path", String::new())),
+            "rect" | "circle" | "ellipse" | "line" | "polyline" | "polygon" | "path"
+                if !in_marker =>
+            {
+                out.push(element(name, String::new()))
+            }
             _ => {}
         }
+    }
+    out
+}
+
+/// An SVG `transform` list (matrix, translate, scale, rotate, skewX, skewY),
+/// applied right to left as SVG applies them; what it cannot read is left out.
+fn parse_transform(t: &str) -> Affine {
+    let mut out = Affine::IDENTITY;
+    for item in t.split(')') {
+        let Some((name, args)) = item.split_once('(') else {
+            continue;
+        };
+        let v: Vec<f64> = numbers(args).into_iter().map(f64::from).collect();
+        let one = match (name.trim().trim_start_matches(','), v.as_slice()) {
+            ("matrix", [a, b, c, d, e, f]) => Affine::new([*a, *b, *c, *d, *e, *f]),
+            ("translate", [x]) => Affine::translate((*x, 0.0)),
+            ("translate", [x, y]) => Affine::translate((*x, *y)),
+            ("scale", [s]) => Affine::scale(*s),
+            ("scale", [x, y]) => Affine::scale_non_uniform(*x, *y),
+            ("rotate", [a]) => Affine::rotate(a.to_radians()),
+            ("rotate", [a, x, y]) => Affine::rotate_about(a.to_radians(), Point::new(*x, *y)),
+            ("skewX", [a]) => Affine::skew(a.to_radians().tan(), 0.0),
+            ("skewY", [a]) => Affine::skew(0.0, a.to_radians().tan()),
+            _ => Affine::IDENTITY,
+        };
+        out *= one;
     }
     out
 }
@@ -352,111 +440,6 @@ fn colour(v: &str) -> Option<Ink> {
     }
 }
 
-/// Straight-segment paths: M L H V Z, absolute and relative; curves are
-/// joined by their end points.
-fn path(d: &str) -> Vec<(Vec<(f32, f32)>, bool)> {
-    let mut tokens: Vec<String> = Vec::new();
-    let mut num = String::new();
-    for c in d.chars() {
-        if c.is_ascii_alphabetic() && c != 'e' && c != 'E' {
-            if !num.is_empty() {
-                tokens.push(std::mem::take(&mut num));
-            }
-            tokens.push(c.to_string());
-        } else if c == ','
-            || c.is_whitespace()
-            || (c == '-' && !num.is_empty() && !num.ends_with(['e', 'E']))
-        {
-            if !num.is_empty() {
-                tokens.push(std::mem::take(&mut num));
-            }
-            if c == '-' {
-                num.push(c);
-            }
-        } else {
-            num.push(c);
-        }
-    }
-    if !num.is_empty() {
-        tokens.push(num);
-    }
-    let mut out: Vec<(Vec<(f32, f32)>, bool)> = Vec::new();
-    let mut cur: Vec<(f32, f32)> = Vec::new();
-    let (mut x, mut y) = (0.0f32, 0.0f32);
-    let mut cmd = 'M';
-    let mut i = 0;
-    let take = |i: &mut usize| -> Option<f32> {
-        let v = tokens.get(*i)?.parse().ok()?;
-        *i += 1;
-        Some(v)
-    };
-    while i < tokens.len() {
-        if let Some(c) = tokens[i].chars().next().filter(|c| c.is_ascii_alphabetic()) {
-            cmd = c;
-            i += 1;
-            if cmd == 'Z' || cmd == 'z' {
-                if cur.len() > 1 {
-                    out.push((std::mem::take(&mut cur), true));
-                }
-                continue;
-            }
-        }
-        let rel = cmd.is_ascii_lowercase();
-        let (bx, by) = if rel { (x, y) } else { (0.0, 0.0) };
-        match cmd.to_ascii_uppercase() {
-            'M' | 'L' | 'T' => {
-                let (Some(a), Some(b)) = (take(&mut i), take(&mut i)) else {
-                    break;
-                };
-                (x, y) = (bx + a, by + b);
-                if cmd.eq_ignore_ascii_case(&'M') {
-                    if cur.len() > 1 {
-                        out.push((std::mem::take(&mut cur), false));
-                    }
-                    cur.clear();
-                    // Further pairs after M are line-tos.
-                    cmd = if rel { 'l' } else { 'L' };
-                }
-                cur.push((x, y));
-            }
-            'H' => {
-                let Some(a) = take(&mut i) else { break };
-                x = bx + a;
-                cur.push((x, y));
-            }
-            'V' => {
-                let Some(b) = take(&mut i) else { break };
-                y = by + b;
-                cur.push((x, y));
-            }
-            'C' | 'S' | 'Q' | 'A' => {
-                let n = match cmd.to_ascii_uppercase() {
-                    'C' => 6,
-                    'S' | 'Q' => 4,
-                    _ => 7,
-                };
-                let mut vals = Vec::new();
-                for _ in 0..n {
-                    match take(&mut i) {
-                        Some(v) => vals.push(v),
-                        None => break,
-                    }
-                }
-                if vals.len() < n {
-                    break;
-                }
-                (x, y) = (bx + vals[n - 2], by + vals[n - 1]);
-                cur.push((x, y));
-            }
-            _ => i += 1,
-        }
-    }
-    if cur.len() > 1 {
-        out.push((cur, false));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,16 +447,8 @@ mod tests {
     #[test]
     fn paths_attributes_and_colours_are_read() {
         assert_eq!(
-            path("M360,84 V110 M160,110 H560"),
-            vec![
-                (vec![(360.0, 84.0), (360.0, 110.0)], false),
-                (vec![(160.0, 110.0), (560.0, 110.0)], false)
-            ]
-        );
-        assert!(path("M0,0 L10,5 L0,10 z")[0].1);
-        assert_eq!(
-            path("m1 1l2-1h3")[0].0,
-            vec![(1.0, 1.0), (3.0, 0.0), (6.0, 0.0)]
+            parse_transform("translate(20,90) scale(2)") * Point::new(1.0, 1.0),
+            Point::new(22.0, 92.0)
         );
         assert_eq!(
             attr(r#" x="20" font-size="16""#, "x").as_deref(),
@@ -488,5 +463,48 @@ mod tests {
         assert_eq!(names, ["marker-path", "rect", "text", "path"]);
         assert_eq!(els[2].text, "甲 & 乙");
         assert_eq!(view_box(svg), Some((0.0, 0.0, 100.0, 50.0)));
+    }
+
+    #[test]
+    fn curves_rounded_corners_circles_dashes_and_groups_are_drawn() {
+        let font = crate::Font::find(std::path::Path::new("")).expect("a CJK font");
+        let face = font.face().unwrap();
+        let m = Measure {
+            shaper: faxsheet::text::Shaper::new(&face),
+        };
+        let svg = include_str!("../../tests/fixtures/parts/src/images/curves.svg");
+        let d = drawing(Some(svg), &m, 0.0, 400.0, 1000.0);
+        assert!((d.height - 200.0).abs() < 0.01, "{}", d.height);
+        let paths: Vec<(&BezPath, &Vec<f32>)> = d
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Path { path, dash, .. } => Some((path, dash)),
+                _ => None,
+            })
+            .collect();
+        // rect (rounded), circle, ellipse, cubic, quad + arc, dashed line.
+        assert_eq!(paths.len(), 6, "{:?}", d.ops);
+        let curved = |p: &BezPath| {
+            p.elements()
+                .iter()
+                .any(|e| matches!(e, PathEl::CurveTo(..) | PathEl::QuadTo(..)))
+        };
+        for (i, (p, _)) in paths.iter().take(5).enumerate() {
+            assert!(curved(p), "shape {i} has no curve: {p:?}");
+        }
+        // The circle keeps its size: its box is 70 units wide at scale 1.
+        let b = paths[1].0.bounding_box();
+        assert!(
+            (b.width() - 70.0).abs() < 0.5 && (b.min_x() - 265.0).abs() < 0.5,
+            "{b:?}"
+        );
+        assert_eq!(paths[5].1, &vec![6.0, 4.0]);
+        // The text in the translated group lands where the group puts it.
+        let text = d.ops.iter().find_map(|op| match op {
+            Op::Text { x, y, text, .. } if text == "组内文字" => Some((*x, *y)),
+            _ => None,
+        });
+        assert_eq!(text, Some((20.0, 102.0)));
     }
 }

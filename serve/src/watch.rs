@@ -62,6 +62,8 @@ pub fn first_build(root: &Path) -> (Snapshot, Option<site::Incremental>) {
 pub trait Reload: Send + Sync + 'static {
     fn reload_forms(&self, defs: Vec<forms::FormDef>) -> anyhow::Result<()>;
     fn reload_theme(&self, theme: theme::Theme);
+    /// Reads the site's navigation again (the intake's pages carry it).
+    fn reload_nav(&self);
     fn set_search_index(&self, index: Option<Arc<search::Index>>);
 }
 
@@ -71,6 +73,9 @@ impl Reload for intake::Service {
     }
     fn reload_theme(&self, theme: theme::Theme) {
         intake::Service::reload_theme(self, theme)
+    }
+    fn reload_nav(&self) {
+        intake::Service::reload_nav(self)
     }
     fn set_search_index(&self, index: Option<Arc<search::Index>>) {
         intake::Service::set_search_index(self, index)
@@ -168,6 +173,11 @@ pub fn start<S: Reload>(
                         let _ = watcher.watch(p, RecursiveMode::Recursive);
                         // Files already in it count as changed.
                         batch_files(p, &mut extra);
+                    } else if p.is_dir() && p.starts_with(&root) {
+                        // A folder made inside a watched one (a new section): the
+                        // watch on it comes after the folder, so files written into
+                        // it at once would go unseen.
+                        batch_files(p, &mut extra);
                     }
                 }
                 let mut changed: Vec<PathBuf> = batch.into_iter().chain(extra.drain(..)).filter(|p| relevant(&root, p)).collect();
@@ -236,6 +246,8 @@ pub fn start<S: Reload>(
                         service.reload_theme(theme);
                     }
                 }
+                // After the forms: whether there are any is part of the navigation.
+                service.reload_nav();
                 if names.iter().any(|n| n == config::FILE_NAME) {
                     println!("note: [intake], [mail] and [fax] changes take effect after a restart");
                 }
@@ -299,6 +311,7 @@ mod tests {
             Ok(())
         }
         fn reload_theme(&self, _: theme::Theme) {}
+        fn reload_nav(&self) {}
         fn set_search_index(&self, _: Option<Arc<search::Index>>) {}
     }
 

@@ -324,6 +324,7 @@ fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &
                 title: t.title.as_deref().unwrap_or(&ch.title),
                 number: &ch.number,
                 depth: ch.depth,
+                part: ch.part.as_deref(),
                 content: String::new(),
             }
         })
@@ -475,6 +476,7 @@ fn one_page_chapters<'m>(
                 title: t.title.as_deref().unwrap_or(&ch.title),
                 number: &ch.number,
                 depth: ch.depth,
+                part: ch.part.as_deref(),
                 content: one_page_chapter(ctx, m, t, output, &anchors, inline, made),
             }
         })
@@ -518,6 +520,7 @@ fn marked<'m>(chapters: &[PrintChapter<'m>]) -> Vec<PrintChapter<'m>> {
             title: c.title,
             number: c.number,
             depth: c.depth,
+            part: c.part,
             content: format!("{MARK}{i}{MARK}"),
         })
         .collect()

@@ -89,8 +89,11 @@ pub(super) fn render_pdfs(ctx: &Shared) -> (Outputs, Vec<Problem>) {
             return (Outputs::new(), vec![p]);
         }
     };
-    let made: Vec<super::emit::OneFile> =
-        jobs.par_iter().map(|job| make(ctx, job, &font)).collect();
+    let fonts = notice_fonts(&site.config, &font);
+    let made: Vec<super::emit::OneFile> = jobs
+        .par_iter()
+        .map(|job| make(ctx, job, &font, &fonts))
+        .collect();
     let mut files = Outputs::new();
     let mut problems = Vec::new();
     for m in made {
@@ -121,7 +124,114 @@ pub(super) fn notice_file(ctx: &Shared, d: &Doc) -> Option<super::emit::OneFile>
             )))
         }
     };
-    Some(make(ctx, &Job::Notice(d, n), &font))
+    let fonts = notice_fonts(&ctx.site.config, &font);
+    Some(make(ctx, &Job::Notice(d, n), &font, &fonts))
+}
+
+/// What the notice is set in: each role's font from its stack (`[pdf]
+/// body_font`, `title_font`), else `fallback`. The first time in a process,
+/// one line (a warning in the log, not a problem: `--strict` is about facts)
+/// says so when a role has no 仿宋 or 小标宋, and what stands in.
+fn notice_fonts(config: &config::Config, fallback: &paper::Font) -> paper::NoticeFonts {
+    type Key = (Vec<String>, Vec<String>, PathBuf, PathBuf);
+    static FOUND: OnceLock<Mutex<HashMap<Key, paper::NoticeFonts>>> = OnceLock::new();
+    let (body_stack, title_stack) = (&config.pdf.body_font, &config.pdf.title_font);
+    let key = (
+        body_stack.clone(),
+        title_stack.clone(),
+        config.root.clone(),
+        fallback.path().to_path_buf(),
+    );
+    let cache = FOUND.get_or_init(Default::default);
+    if let Some(f) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return f.clone();
+    }
+    let pick = |stack: &[String]| match paper::Font::first_of(stack, &config.root) {
+        Ok((f, name)) => (f, Some(name), Vec::new()),
+        Err(tried) => (fallback.clone(), None, tried),
+    };
+    let (body, body_name, body_tried) = pick(body_stack);
+    let (title, title_name, title_tried) = pick(title_stack);
+    // Whether the font used is the kind asked for, by its name or family.
+    let is = |font: &paper::Font, name: &Option<String>, words: &[&str]| {
+        let said = format!("{} {}", name.as_deref().unwrap_or(""), font.family()).to_lowercase();
+        words.iter().any(|w| said.contains(w))
+    };
+    let body_ok = is(&body, &body_name, &["fangsong", "仿宋"]);
+    let title_ok = is(&title, &title_name, &["xiaobiaosong", "小标宋"]);
+    let title_heavy = title_name.is_some()
+        && is(
+            &title,
+            &title_name,
+            &[
+                "xiaobiaosong",
+                "小标宋",
+                "zhongsong",
+                "中宋",
+                "bold",
+                "black",
+                "heavy",
+            ],
+        );
+    let used = |font: &paper::Font| format!("{} ({})", font.family(), font.path().display());
+    let tried = |t: &[(String, String)], stack: &[String]| -> String {
+        if stack.is_empty() {
+            return "none listed".into();
+        }
+        let names: Vec<String> = if t.is_empty() {
+            stack.to_vec()
+        } else {
+            t.iter()
+                .map(|(n, why)| {
+                    if why == "not installed" {
+                        n.clone()
+                    } else {
+                        format!("{n}: {why}")
+                    }
+                })
+                .collect()
+        };
+        names.join(", ")
+    };
+    let mut said = Vec::new();
+    if !body_ok {
+        said.push(format!(
+            "no 仿宋 for its body (tried {}), set in {}",
+            tried(&body_tried, body_stack),
+            used(&body)
+        ));
+    }
+    if !title_ok {
+        said.push(format!(
+            "no 小标宋 for its title (tried {}), set in {}{}",
+            tried(&title_tried, title_stack),
+            used(&title),
+            if title_heavy { "" } else { ", emboldened" }
+        ));
+    }
+    if !said.is_empty() {
+        tracing::warn!(
+            "{}: [pdf] the notice: {}; install one or name it in [pdf] body_font / title_font",
+            config::FILE_NAME,
+            said.join("; ")
+        );
+    } else {
+        tracing::info!(
+            "the notice: body in {}, title in {}",
+            used(&body),
+            used(&title)
+        );
+    }
+    let fonts = paper::NoticeFonts {
+        body,
+        title,
+        title_heavy,
+    };
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, fonts.clone());
+    fonts
 }
 
 /// The font, found once per process (and again only if the setting changes).
@@ -153,7 +263,12 @@ fn made_before() -> &'static Cache {
     MADE.get_or_init(Default::default)
 }
 
-fn make(ctx: &Shared, job: &Job, font: &paper::Font) -> Result<(String, Arc<[u8]>), Problem> {
+fn make(
+    ctx: &Shared,
+    job: &Job,
+    font: &paper::Font,
+    fonts: &paper::NoticeFonts,
+) -> Result<(String, Arc<[u8]>), Problem> {
     let (path, source, input) = match job {
         Job::Notice(d, n) => (notice_pdf(d), d.source_str(), notice_input(ctx, d, n)?),
         Job::Form(f) => (
@@ -171,6 +286,9 @@ fn make(ctx: &Shared, job: &Job, font: &paper::Font) -> Result<(String, Arc<[u8]
         let mut h = DefaultHasher::new();
         format!("{input:?}").hash(&mut h);
         font.path().hash(&mut h);
+        if matches!(input, Input::Notice(_)) {
+            format!("{fonts:?}").hash(&mut h);
+        }
         h.finish()
     };
     let cache = made_before();
@@ -181,7 +299,7 @@ fn make(ctx: &Shared, job: &Job, font: &paper::Font) -> Result<(String, Arc<[u8]
         }
     }
     let bytes = match &input {
-        Input::Notice(n) => paper::notice(&n.view(), font),
+        Input::Notice(n) => paper::notice(&n.view(), fonts),
         Input::Blank(b) => paper::blank(b, font).map(|(b, _)| b),
         Input::Book(b) => paper::book(b, font),
     }
@@ -344,6 +462,7 @@ fn book_input(ctx: &Shared, m: &Manual) -> paper::Book {
                 .collect();
             Some(paper::Chapter {
                 title: c.title.clone(),
+                path: path.to_string(),
                 number: c.number.trim_end_matches('.').to_string(),
                 depth: c.depth,
                 part: c.part.clone(),

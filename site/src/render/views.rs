@@ -191,5 +191,7 @@ pub(super) struct PrintChapter<'a> {
     pub(super) title: &'a str,
     pub(super) number: &'a str,
     pub(super) depth: usize,
+    /// The part title it starts (`# Part` in SUMMARY.md): a new page in print.
+    pub(super) part: Option<&'a str>,
     pub(super) content: String,
 }
