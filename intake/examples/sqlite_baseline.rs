@@ -68,7 +68,10 @@ fn main() -> anyhow::Result<()> {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let p99 = took.get(took.len() * 99 / 100).copied().unwrap_or_default();
         let longest = took.last().copied().unwrap_or_default();
-        let over_25ms = took.iter().filter(|d| **d > Duration::from_millis(25)).count();
+        let over_25ms = took
+            .iter()
+            .filter(|d| **d > Duration::from_millis(25))
+            .count();
         let elapsed = start.elapsed().as_secs_f64();
         drop(conn);
         for suffix in ["", "-wal", "-shm"] {

@@ -28,7 +28,7 @@ pub fn split_page(url: &str, title: &str, section: &str, body_html: &str) -> Vec
         let tag = &after[1..gt];
         rest = &after[gt + 1..];
         let name = tag_name(tag);
-        match name.as_str() {
+        match &*name {
             "script" | "style" => {
                 let close = format!("</{name}");
                 rest = match rest.to_ascii_lowercase().find(&close) {
@@ -64,33 +64,47 @@ fn push_text(doc: &mut Doc, heading: &mut Option<(String, String)>, text: &str) 
     if text.is_empty() {
         return;
     }
-    let decoded = decode_entities(text);
     match heading {
-        Some((_, h)) => h.push_str(&decoded),
-        None => doc.text.push_str(&decoded),
+        Some((_, h)) => decode_into(text, h),
+        None => decode_into(text, &mut doc.text),
     }
 }
 
+/// Ends the current part: its text with runs of white space made one space
+/// (every page's text passes here once, so without a copy per word).
 fn finish(docs: &mut Vec<Doc>, current: &mut Doc) {
-    let text = current
-        .text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let mut text = String::with_capacity(current.text.len());
+    for word in current.text.split_whitespace() {
+        if !text.is_empty() {
+            text.push(' ');
+        }
+        text.push_str(word);
+    }
     if !text.is_empty() || !current.heading.is_empty() || docs.is_empty() {
-        let mut done = current.clone();
-        done.text = text;
-        docs.push(done);
+        docs.push(Doc {
+            url: current.url.clone(),
+            title: current.title.clone(),
+            heading: std::mem::take(&mut current.heading),
+            section: current.section.clone(),
+            text,
+        });
     }
     current.text.clear();
     current.heading.clear();
 }
 
-fn tag_name(tag: &str) -> String {
-    tag.split(|c: char| c.is_whitespace() || c == '/' && !tag.starts_with('/'))
+/// A tag's name, lower-cased (our renderer writes lower case; raw HTML in
+/// Markdown may not, and only then is a copy made).
+fn tag_name(tag: &str) -> std::borrow::Cow<'_, str> {
+    let name = tag
+        .split(|c: char| c.is_whitespace() || c == '/' && !tag.starts_with('/'))
         .next()
-        .unwrap_or("")
-        .to_ascii_lowercase()
+        .unwrap_or("");
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        name.to_ascii_lowercase().into()
+    } else {
+        name.into()
+    }
 }
 
 fn attr(tag: &str, name: &str) -> Option<String> {
@@ -101,10 +115,17 @@ fn attr(tag: &str, name: &str) -> Option<String> {
 }
 
 fn decode_entities(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
     let mut out = String::with_capacity(s.len());
+    decode_into(s, &mut out);
+    out
+}
+
+/// `s` with its character references decoded, appended to `out`.
+fn decode_into(s: &str, out: &mut String) {
+    if !s.contains('&') {
+        out.push_str(s);
+        return;
+    }
     let mut rest = s;
     while let Some(i) = rest.find('&') {
         out.push_str(&rest[..i]);
@@ -142,7 +163,6 @@ fn decode_entities(s: &str) -> String {
         }
     }
     out.push_str(rest);
-    out
 }
 
 #[cfg(test)]

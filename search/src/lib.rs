@@ -22,7 +22,7 @@ pub use html::split_page;
 
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use tokenize::normalize_into;
 
 use serde::{Deserialize, Serialize};
@@ -119,31 +119,39 @@ impl Prepared {
             add(&d.heading, HEADING_WEIGHT, &mut text);
             add(&d.text, 1, &mut text);
         }
-        let title = &text[ranges[0].0..ranges[0].1];
-        let mut in_title: FxHashSet<&str> = FxHashSet::default();
-        let mut title_length = 0u32;
-        each_term(title, |t| {
-            in_title.insert(t);
-            title_length += 1;
-        });
-        let mut tf: FxHashMap<&str, u32> = FxHashMap::default();
-        let mut length = 0u32;
-        for &(from, to, weight) in &ranges {
+        // Counted by packed key (see [`pack`]): nearly every term is a Han
+        // bigram or unigram or a short word, and an integer key hashes and
+        // compares in one step where a string takes a loop and a `memcmp`.
+        // The title comes first (range 0): its terms get the in-title flag.
+        let mut short: FxHashMap<u64, Count> = FxHashMap::default();
+        let mut long: FxHashMap<&str, Count> = FxHashMap::default();
+        let (mut length, mut title_length) = (0u32, 0u32);
+        let base = text.as_ptr() as usize;
+        for (r, &(from, to, weight)) in ranges.iter().enumerate() {
+            let in_title = r == 0;
             each_term(&text[from..to], |term| {
-                *tf.entry(term).or_default() += weight;
+                let key = pack(term);
+                let count = if key != 0 {
+                    short.entry(key).or_default()
+                } else {
+                    long.entry(term).or_default()
+                };
+                if count.n == 0 {
+                    count.start = (term.as_ptr() as usize - base) as u32;
+                    count.end = count.start + term.len() as u32;
+                }
+                count.n += weight;
+                count.in_title |= in_title;
                 length += 1;
+                title_length += u32::from(in_title);
             });
         }
         // The low bit says the term is in the title (a bonus beside BM25,
         // which saturates: a title match should not drown in a long body).
-        let base = text.as_ptr() as usize;
-        let terms = tf
-            .into_iter()
-            .map(|(t, n)| {
-                let start = (t.as_ptr() as usize - base) as u32;
-                let flag = u32::from(in_title.contains(t));
-                (start, start + t.len() as u32, n * 2 + flag)
-            })
+        let terms = short
+            .into_values()
+            .chain(long.into_values())
+            .map(|c| (c.start, c.end, c.n * 2 + u32::from(c.in_title)))
             .collect();
         let mut stored = StoredPage {
             url,
@@ -177,8 +185,10 @@ pub struct Builder {
     pending: Vec<StoredPage>,
     docs: u32,
     /// term → (last doc, `(doc delta, term frequency)` pairs as varints):
-    /// documents arrive in order, so a posting takes 2–3 bytes.
-    postings: FxHashMap<Box<str>, (u32, Vec<u8>)>,
+    /// documents arrive in order, so a posting takes 2–3 bytes. Terms of up
+    /// to 8 bytes by packed key ([`pack`]), longer ones by text.
+    postings: FxHashMap<u64, (u32, Vec<u8>)>,
+    long_postings: FxHashMap<Box<str>, (u32, Vec<u8>)>,
     lengths: Vec<u32>,
     title_lengths: Vec<u32>,
 }
@@ -208,9 +218,14 @@ impl Builder {
         self.docs += 1;
         for &(from, to, tf) in &p.terms {
             let term = &p.text[from as usize..to as usize];
-            let (last, bytes) = match self.postings.get_mut(term) {
-                Some(entry) => entry,
-                None => self.postings.entry(term.into()).or_default(),
+            let key = pack(term);
+            let (last, bytes) = if key != 0 {
+                self.postings.entry(key).or_default()
+            } else {
+                match self.long_postings.get_mut(term) {
+                    Some(entry) => entry,
+                    None => self.long_postings.entry(term.into()).or_default(),
+                }
             };
             varint(bytes, id - *last);
             varint(bytes, tf);
@@ -246,14 +261,19 @@ impl Builder {
         let avg_title = (self.title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
         // About 4 bytes of JSON per number (each varint's last byte has
         // its high bit clear).
-        let bytes: usize = self
+        let postings: Vec<(Box<str>, Vec<u8>)> = self
             .postings
+            .into_iter()
+            .map(|(k, (_, v))| (unpack(k), v))
+            .chain(self.long_postings.into_iter().map(|(t, (_, v))| (t, v)))
+            .collect();
+        let bytes: usize = postings
             .iter()
-            .map(|(t, (_, v))| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 4)
+            .map(|(t, v)| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 4)
             .sum();
         let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
         let mut shards: Vec<Vec<(Box<str>, Vec<u8>)>> = vec![Vec::new(); term_shards];
-        for (t, (_, v)) in self.postings {
+        for (t, v) in postings {
             shards[term_shard(&t, term_shards)].push((t, v));
         }
         let meta = Meta {
@@ -353,6 +373,36 @@ pub fn files_of<'a>(pages: impl IntoIterator<Item = &'a Prepared>) -> Vec<(Strin
     let finished = b.finish();
     files.extend((0..finished.len()).map(|i| finished.file(i)));
     files
+}
+
+/// A page's count of one term: where it first occurs in the page's text,
+/// its weighted frequency, and whether the title has it.
+#[derive(Default)]
+struct Count {
+    start: u32,
+    end: u32,
+    n: u32,
+    in_title: bool,
+}
+
+/// A term of at most 8 bytes as an integer (its bytes, zero-padded), else 0.
+/// Terms are letters, digits and CJK characters, never a NUL byte, so the
+/// padding cannot be mistaken for part of a term.
+fn pack(term: &str) -> u64 {
+    let b = term.as_bytes();
+    if b.is_empty() || b.len() > 8 {
+        return 0;
+    }
+    let mut buf = [0u8; 8];
+    buf[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(buf)
+}
+
+/// The term [`pack`] made `key` from.
+fn unpack(key: u64) -> Box<str> {
+    let bytes = key.to_le_bytes();
+    let len = bytes.iter().position(|&b| b == 0).unwrap_or(8);
+    String::from_utf8_lossy(&bytes[..len]).into()
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u32) {
@@ -786,6 +836,37 @@ mod tests {
             ),
             doc("d.html", "查询统计", "", "按评审年度查询申报人数。"),
         ])
+    }
+
+    #[test]
+    fn short_terms_pack_into_integers_and_back() {
+        for t in ["评审", "码", "ie11", "abcdefgh", "𠀀𠀁"] {
+            assert_ne!(pack(t), 0, "{t}");
+            assert_eq!(&*unpack(pack(t)), t);
+        }
+        // Distinct terms, distinct keys; longer ones are counted by text.
+        assert_ne!(pack("ab"), pack("ab0"));
+        assert_eq!(pack("abcdefghi"), 0);
+        assert_eq!(pack("统一社会"), 0);
+    }
+
+    #[test]
+    fn long_and_short_terms_are_counted_alike() {
+        // A 9-byte word and a Han bigram in the same pages: both found.
+        let (index, _) = Index::of(vec![
+            doc("a.html", "甲", "", "统一社会信用代码 registration"),
+            doc("b.html", "乙", "", "registration registration 信用"),
+        ]);
+        let urls = |q: &str| -> Vec<String> {
+            index
+                .search(q, 10)
+                .hits
+                .iter()
+                .map(|h| h.url.clone())
+                .collect()
+        };
+        assert_eq!(urls("registration"), ["b.html", "a.html"]);
+        assert_eq!(urls("信用代码"), ["a.html"]);
     }
 
     #[test]
