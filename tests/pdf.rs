@@ -692,6 +692,18 @@ fn the_print_view_starts_a_new_page_only_at_each_part_in_chromium() {
         String::from_utf8_lossy(&result.stderr)
     );
     assert_parts_break_pages(&pdf, "本手册只用于测试");
+    // The 90-row table starts on the page of the line that introduces it
+    // (not on a page of its own after a half-empty one), and every page it
+    // runs onto starts with its header row.
+    let intro = page_of(&pdf, 1, "跨页时每页重复表头");
+    let first = page_of(&pdf, 1, "测试单位第1号");
+    let last = page_of(&pdf, 1, "测试单位第90号");
+    assert_eq!(first, intro, "the table left its introduction's page");
+    assert!(last > first, "90 rows fit one page? {first}..{last}");
+    for p in first..=last {
+        let t = page_text(&pdf, p);
+        assert!(t.contains("单位名称"), "page {p} lacks the header row: {t}");
+    }
 }
 
 /// The links `pdftohtml -xml` finds: (text, where to), `#N` for page N of
