@@ -26,6 +26,9 @@ GAZETTE=$(realpath "$GAZETTE")
 rm -rf "$DIR"
 mkdir -p "$DIR"
 "$GAZETTE" init "$DIR/site" >/dev/null
+# mdBook makes no PDF: leave gazette's out too, so both do the same work
+# (the book's PDF has its own benchmark, tests/bench/pdf.sh). PDF=1 keeps it.
+if [ "${PDF:-0}" != 1 ]; then printf '\n[pdf]\nenabled = false\n' >>"$DIR/site/gazette.toml"; fi
 python3 tests/bench/gen_book.py "$DIR/site/manuals/big" "$CHAPTERS" "$KB"
 echo "book: $(find "$DIR/site/manuals/big/src" -name '*.md' | wc -l) chapters, $(du -sh --apparent-size "$DIR/site/manuals/big/src" | cut -f1) of Markdown"
 
