@@ -284,6 +284,63 @@ fn a_mail_server_that_hangs_does_not_delay_posts(engine: Engine) {
     );
 }
 
+fn a_mail_server_that_hangs_is_given_up_on_and_every_email_goes_out_once_one_answers(
+    engine: Engine,
+) {
+    // Accepts connections and never says a word (found by the soak test:
+    // lettre's timeout covers connecting only, so the outbox waited forever).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = Arc::clone(&stop);
+    let silent = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        while !stop2.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((c, _)) => held.push(c),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+        held.len()
+    });
+    let server = intake(&format!("smtp://{addr}"), "100ms", 50)
+        .engine(engine)
+        .env("GAZETTE_MAIL_TIMEOUT", "1s")
+        .start();
+    let refs: HashSet<String> = (0..3)
+        .map(|i| {
+            post(server.addr(), &format!("无应答测试单位{i}"))
+                .unwrap()
+                .expect("303")
+        })
+        .collect();
+    // The worker gives up on the silent server and says why.
+    let report = eventually(Duration::from_secs(15), || {
+        let r = outbox_report(&server);
+        r.contains("没有应答").then_some(r)
+    });
+    assert!(report.is_some(), "{}", outbox_report(&server));
+    stop.store(true, Ordering::SeqCst);
+    assert!(
+        silent.join().unwrap() > 0,
+        "nobody talked to the silent server"
+    );
+    // A real server on the same address: every notification arrives.
+    let smtp = SmtpServer::start(&addr.to_string());
+    let arrived = eventually(Duration::from_secs(30), || {
+        let got = references_emailed(&smtp);
+        refs.is_subset(&got).then_some(got)
+    });
+    assert!(
+        arrived.is_some(),
+        "{} of 3 arrived\n{}\n{}",
+        references_emailed(&smtp).len(),
+        outbox_report(&server),
+        server.log()
+    );
+}
+
 fn failed_notifications_are_listed_and_requeued_by_the_outbox_command(engine: Engine) {
     let port = free_port();
     let server = intake(&format!("smtp://127.0.0.1:{port}"), "50ms", 2)
@@ -431,6 +488,7 @@ both!(
     kill_9_while_posting_loses_no_accepted_return,
     with_the_mail_server_down_posts_succeed_and_every_email_arrives_when_it_is_back,
     a_mail_server_that_hangs_does_not_delay_posts,
+    a_mail_server_that_hangs_is_given_up_on_and_every_email_goes_out_once_one_answers,
     failed_notifications_are_listed_and_requeued_by_the_outbox_command,
     sigterm_finishes_what_is_queued_and_exits_cleanly,
     sigterm_while_posting_intake_exits_soon_and_keeps_every_accepted_return,

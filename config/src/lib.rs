@@ -315,6 +315,12 @@ pub struct Mail {
     pub retry_base: Duration,
     /// Number of tries before a notification is marked failed.
     pub retry_max: u32,
+    /// Longest wait for the SMTP server: connecting, and then each whole
+    /// message. A server that accepts the connection and never answers
+    /// would otherwise hold the outbox forever; past this the try counts
+    /// as failed and is retried.
+    #[serde(with = "types::duration")]
+    pub timeout: Duration,
 }
 
 impl Default for Mail {
@@ -324,6 +330,7 @@ impl Default for Mail {
             from: "gazette <gazette@localhost>".into(),
             retry_base: Duration::from_secs(30),
             retry_max: 8,
+            timeout: Duration::from_secs(60),
         }
     }
 }

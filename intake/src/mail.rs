@@ -21,6 +21,8 @@ pub(crate) enum TransportSpec {
 pub(crate) struct MailSettings {
     pub(crate) transport: TransportSpec,
     pub(crate) from: Mailbox,
+    /// `[mail] timeout`.
+    pub(crate) timeout: Duration,
 }
 
 impl MailSettings {
@@ -66,7 +68,11 @@ impl MailSettings {
                 ),
             )
         })?;
-        Ok(MailSettings { transport, from })
+        Ok(MailSettings {
+            transport,
+            from,
+            timeout: config.mail.timeout,
+        })
     }
 }
 
@@ -100,6 +106,7 @@ pub(crate) struct SendError {
 pub(crate) struct Mailer {
     transport: Transport,
     pub(crate) from: Mailbox,
+    timeout: Duration,
 }
 
 impl Mailer {
@@ -116,13 +123,14 @@ impl Mailer {
             TransportSpec::Smtp(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
                     .map_err(|e| anyhow::anyhow!("[mail.transport] {}: {e}", redact(url)))?
-                    .timeout(Some(Duration::from_secs(30)))
+                    .timeout(Some(settings.timeout))
                     .build(),
             ),
         };
         Ok(Mailer {
             transport,
             from: settings.from.clone(),
+            timeout: settings.timeout,
         })
     }
 
@@ -132,10 +140,21 @@ impl Mailer {
                 permanent: false,
                 text: e.to_string(),
             }),
-            Transport::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                text: e.to_string(),
-            }),
+            // lettre's timeout covers connecting only: a server that then
+            // never answers would hold this send (and the outbox) forever.
+            Transport::Smtp(t) => match tokio::time::timeout(self.timeout, t.send(message)).await {
+                Ok(sent) => sent.map(|_| ()).map_err(|e| SendError {
+                    permanent: e.is_permanent(),
+                    text: e.to_string(),
+                }),
+                Err(_) => Err(SendError {
+                    permanent: false,
+                    text: format!(
+                        "SMTP 服务器 {} 秒内没有应答（[mail] timeout），稍后重试",
+                        self.timeout.as_secs_f64()
+                    ),
+                }),
+            },
         }
     }
 }
