@@ -596,6 +596,7 @@ mod tests {
             let settings = MailSettings {
                 transport: TransportSpec::Smtp(url.into()),
                 from: "a@b.c".parse().unwrap(),
+                timeout: Duration::from_secs(5),
             };
             Mailer::new(&settings).unwrap();
         }
