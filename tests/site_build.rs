@@ -107,6 +107,12 @@ fn builds_the_bundled_site() {
             !offline.contains("src=\"images/"),
             "{id}: no image left outside the file"
         );
+        // Both views are written chapter by chapter; the print view links
+        // its figures rather than carrying the download's copies.
+        assert!(
+            print.contains("src=\"images/") && !print.contains("data:image"),
+            "{id}: print view links its figures"
+        );
         // Anchors in the one-page views are unique.
         let ids: Vec<&str> = print
             .split(" id=\"")

@@ -127,7 +127,9 @@ wait_for_url() {
 
 # Both targets: their own database and mail folder; port 0 = any free port;
 # no rate limit (the suite sends a few dozen returns from one address); an
-# admin password, so the admin login page is served and checked.
+# admin password, so the admin login page is served and checked. Run in the
+# background only: `exec` makes the server the job itself, so `cleanup`'s kill
+# reaches it (a function's subshell would die and leave it running).
 ADMIN_HASH="$(echo 'browser-suite-admin' | "$GAZETTE_BIN" admin hash-password)"
 with_intake_env() {
   local name="$1"
@@ -137,7 +139,7 @@ with_intake_env() {
   GAZETTE_INTAKE_DATABASE="$WORK/$name.db" \
   GAZETTE_INTAKE_RATE_LIMIT=0 \
   GAZETTE_MAIL_TRANSPORT="$WORK/$name-outbox" \
-    "$@"
+    exec "$@"
 }
 
 # Runs the suite against one target: NAME URL ARTEFACTS FILES...

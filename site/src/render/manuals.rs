@@ -255,14 +255,15 @@ fn chapter_page(
     None
 }
 
-/// The print view and the download. Without images to inline they show
-/// the same chapter HTML, so each chapter is rendered once and written to
-/// both as it comes (a 400-chapter book's views are never held whole);
-/// otherwise each view renders its own.
+/// The print view and the download, each chapter written to both as it
+/// comes, so a 400-chapter book's views are never held whole. Without
+/// images to inline they show the same chapter HTML, rendered once;
+/// otherwise the download's is rendered with its images inside. Templates
+/// that do not place the chapters alike get each view rendered whole.
 fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
     let images = inline_images(ctx, m);
     let mut made = Made::default();
-    if images.is_empty() && streamed_views(ctx, m, texts, sink, &mut made) {
+    if streamed_views(ctx, m, texts, &images, sink, &mut made) {
         return made;
     }
     let (print, download) = (m.print_output(), m.download_output());
@@ -309,11 +310,18 @@ fn pieces(html: &str) -> Vec<Piece<'_>> {
     out
 }
 
-/// Both one-page views streamed to the sink, each chapter rendered once
-/// (in parallel chunks) for the two. False, with nothing done, when the
-/// templates do not place the chapters alike (or fail to render: the
-/// other path then reports why).
-fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &mut Made) -> bool {
+/// Both one-page views streamed to the sink, chapters rendered in parallel
+/// chunks: once for the two, or (with `images` to inline) once for each.
+/// False, with nothing done, when the templates do not place the chapters
+/// alike (or fail to render: the other path then reports why).
+fn streamed_views(
+    ctx: &Shared,
+    m: &Manual,
+    texts: &[Text],
+    images: &HashMap<String, String>,
+    sink: &Sink,
+    made: &mut Made,
+) -> bool {
     let (print, download) = (m.print_output(), m.download_output());
     let outline: Vec<PrintChapter> = texts
         .iter()
@@ -366,20 +374,36 @@ fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &
     let (ta, tb) = (texts_of(&pa), texts_of(&pb));
     const CHUNK: usize = 32;
     for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
-        let rendered: Vec<(Made, String)> = chunk
+        let rendered: Vec<(Made, String, Option<String>)> = chunk
             .par_iter()
             .map(|&i| {
                 let mut one = Made::default();
                 let html = one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
-                (one, html)
+                // The download's own copy only when it differs: its images
+                // inside. Its problems are the print view's.
+                let offline = (!images.is_empty()).then(|| {
+                    let mut other = Made::default();
+                    let html = one_page_chapter(
+                        ctx,
+                        m,
+                        &texts[i],
+                        &download,
+                        &anchors,
+                        Some(images),
+                        &mut other,
+                    );
+                    one.uses.extend(other.uses);
+                    html
+                });
+                (one, html, offline)
             })
             .collect();
-        for (k, (one, html)) in rendered.into_iter().enumerate() {
+        for (k, (one, html, offline)) in rendered.into_iter().enumerate() {
             let n = c * CHUNK + k;
             wa.write(ta[n].as_bytes());
             wb.write(tb[n].as_bytes());
             wa.write(html.as_bytes());
-            wb.write(html.as_bytes());
+            wb.write(offline.as_deref().unwrap_or(&html).as_bytes());
             made.uses.extend(one.uses);
             made.problems.extend(one.problems);
         }
@@ -388,18 +412,20 @@ fn streamed_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink, made: &
     wb.write(tb[chapters.len()].as_bytes());
     made.out.push(wa.finish());
     made.out.push(wb.finish());
-    // The download's links into itself are the print view's, at its path.
-    let own: Vec<(String, LinkUse)> = made
-        .uses
-        .iter()
-        .filter(|(_, u)| u.output == print)
-        .map(|(s, u)| {
-            let mut u = u.clone();
-            u.output = download.clone();
-            (s.clone(), u)
-        })
-        .collect();
-    made.uses.extend(own);
+    if images.is_empty() {
+        // The download's links into itself are the print view's, at its path.
+        let own: Vec<(String, LinkUse)> = made
+            .uses
+            .iter()
+            .filter(|(_, u)| u.output == print)
+            .map(|(s, u)| {
+                let mut u = u.clone();
+                u.output = download.clone();
+                (s.clone(), u)
+            })
+            .collect();
+        made.uses.extend(own);
+    }
     true
 }
 
