@@ -4,6 +4,7 @@
 //! `file://` as well as from any sub-path of a web server.
 
 use crate::render::markdown::{Links, Resolved};
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Default)]
@@ -186,6 +187,10 @@ pub(crate) struct DocLinks<'a> {
     pub(crate) own_prefix: &'a str,
     /// Images become data: URIs (the offline download): output path → data URI.
     pub(crate) inline: Option<&'a HashMap<String, String>>,
+    /// Set when a link was given one of `inline`'s data: URIs, so the
+    /// download knows whether its copy of a chapter differs from the print
+    /// view's.
+    pub(crate) inlined: Cell<bool>,
     /// For a manual's chapter: where relative and root-relative links are
     /// also looked for, as they work in mdBook.
     pub(crate) book: Option<BookLinks<'a>>,
@@ -256,6 +261,7 @@ impl Links for DocLinks<'_> {
         };
         if let Some(map) = self.inline {
             if let Some(uri) = map.get(&target) {
+                self.inlined.set(true);
                 return Ok(Resolved::Internal {
                     href: uri.clone(),
                     output: target,
@@ -338,6 +344,7 @@ mod tests {
             same_page: None,
             own_prefix: "",
             inline: None,
+            inlined: Cell::new(false),
             book: None,
         };
         assert_eq!(

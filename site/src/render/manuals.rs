@@ -10,6 +10,7 @@ use crate::model::manual::Manual;
 use crate::model::preprocess;
 use crate::problem::Problem;
 use rayon::prelude::*;
+use std::cell::Cell;
 use std::collections::HashMap;
 
 /// A manual's files, the Markdown links found in it (with their source),
@@ -58,23 +59,17 @@ pub(super) fn render_manual(
     ctx: &Shared,
     m: &Manual,
     sink: &Sink,
-    index: &mut dyn FnMut(search::Prepared),
+    index: &mut (dyn FnMut(search::Prepared) + Send),
 ) -> ManualOutput {
     let mut made = Made::default();
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
     // Chapters on every core: a 400-chapter book is one step of the build.
-    // In chunks, so that only a chunk's search terms wait for the index.
+    // In chunks, so that only a chunk's search terms wait for the index; a
+    // chunk is merged (on one thread) while the next renders (on the
+    // others), so the serial merge leaves no core idle.
     const CHUNK: usize = 64;
-    for first in (0..texts.len()).step_by(CHUNK) {
-        let pages: Vec<(Made, Option<String>)> = (first..(first + CHUNK).min(texts.len()))
-            .into_par_iter()
-            .map(|k| {
-                let mut one = Made::default();
-                let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
-                (one, html)
-            })
-            .collect();
+    let mut keep = |pages: Vec<(Made, Option<String>)>, made: &mut Made| {
         for (one, html) in pages {
             made.out.extend(one.out);
             made.uses.extend(one.uses);
@@ -84,7 +79,26 @@ pub(super) fn render_manual(
                 front = html;
             }
         }
+    };
+    let mut done = Vec::new();
+    for first in (0..texts.len()).step_by(CHUNK) {
+        let pages = std::mem::take(&mut done);
+        let ((), rendered) = rayon::join(
+            || keep(pages, &mut made),
+            || {
+                (first..(first + CHUNK).min(texts.len()))
+                    .into_par_iter()
+                    .map(|k| {
+                        let mut one = Made::default();
+                        let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
+                        (one, html)
+                    })
+                    .collect()
+            },
+        );
+        done = rendered;
     }
+    keep(done, &mut made);
     let book = format!("manuals/{}/book.toml", m.id);
     let index_out = format!("{}index.html", m.out_dir());
     let root = links::root_prefix(&index_out);
@@ -147,32 +161,39 @@ pub(super) fn render_manual(
 /// its directives expanded.
 fn read_chapters<'m>(ctx: &Shared, m: &'m Manual, problems: &mut Vec<Problem>) -> Vec<Text<'m>> {
     let src = m.src_dir.to_string_lossy().replace('\\', "/");
-    let mut texts = Vec::new();
-    for (index, c) in m.chapters.iter().enumerate() {
-        let Some(path) = c.path.as_deref() else {
-            continue;
-        };
-        let source = format!("{src}/{path}");
-        let file = ctx.site.root.join(&source);
-        match std::fs::read_to_string(&file) {
-            Ok(raw) => {
-                let mut e = preprocess::expand(&raw, &file);
-                problems.extend(
-                    std::mem::take(&mut e.problems)
+    let read: Vec<(Option<Text>, Vec<Problem>)> = m
+        .chapters
+        .par_iter()
+        .enumerate()
+        .filter_map(|(index, c)| {
+            let path = c.path.as_deref()?;
+            let source = format!("{src}/{path}");
+            let file = ctx.site.root.join(&source);
+            Some(match std::fs::read_to_string(&file) {
+                Ok(raw) => {
+                    let mut e = preprocess::expand(&raw, &file);
+                    let found = std::mem::take(&mut e.problems)
                         .into_iter()
-                        .map(|(l, msg)| Problem::new(&source, Some(l), msg)),
-                );
-                texts.push(Text {
-                    index,
-                    path,
-                    source,
-                    text: std::mem::take(&mut e.text),
-                    title: e.title.take(),
-                    expanded: e,
-                })
-            }
-            Err(e) => problems.push(Problem::new(&source, None, e.to_string())),
-        }
+                        .map(|(l, msg)| Problem::new(&source, Some(l), msg))
+                        .collect();
+                    let text = Text {
+                        index,
+                        path,
+                        source,
+                        text: std::mem::take(&mut e.text),
+                        title: e.title.take(),
+                        expanded: e,
+                    };
+                    (Some(text), found)
+                }
+                Err(e) => (None, vec![Problem::new(&source, None, e.to_string())]),
+            })
+        })
+        .collect();
+    let mut texts = Vec::with_capacity(read.len());
+    for (text, found) in read {
+        texts.extend(text);
+        problems.extend(found);
     }
     texts
 }
@@ -200,6 +221,7 @@ fn chapter_page(
         same_page: None,
         own_prefix: "",
         inline: None,
+        inlined: Cell::new(false),
         book: Some(BookLinks {
             src_dir: &src_dir,
             out_dir: &out_dir,
@@ -256,9 +278,9 @@ fn chapter_page(
 }
 
 /// The print view and the download, each chapter written to both as it
-/// comes, so a 400-chapter book's views are never held whole. Without
-/// images to inline they show the same chapter HTML, rendered once;
-/// otherwise the download's is rendered with its images inside. Templates
+/// comes, so a 400-chapter book's views are never held whole. A chapter
+/// shows the same HTML in both, rendered once, unless it embeds one of the
+/// images the download carries inside itself. Templates
 /// that do not place the chapters alike get each view rendered whole.
 fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
     let images = inline_images(ctx, m);
@@ -311,7 +333,8 @@ fn pieces(html: &str) -> Vec<Piece<'_>> {
 }
 
 /// Both one-page views streamed to the sink, chapters rendered in parallel
-/// chunks: once for the two, or (with `images` to inline) once for each.
+/// chunks: once for the two, or once for each when the chapter embeds one
+/// of `images` (the download's copy has it inside).
 /// False, with nothing done, when the templates do not place the chapters
 /// alike (or fail to render: the other path then reports why).
 fn streamed_views(
@@ -372,61 +395,87 @@ fn streamed_views(
         out
     };
     let (ta, tb) = (texts_of(&pa), texts_of(&pb));
+    // A chunk is written (on one thread) while the next renders (on the
+    // others).
     const CHUNK: usize = 32;
-    for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
-        let rendered: Vec<(Made, String, Option<String>)> = chunk
+    let render = |chunk: &[usize]| -> Vec<(Made, String, Option<String>)> {
+        chunk
             .par_iter()
             .map(|&i| {
                 let mut one = Made::default();
-                let html = one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
-                // The download's own copy only when it differs: its images
-                // inside. Its problems are the print view's.
-                let offline = (!images.is_empty()).then(|| {
-                    let mut other = Made::default();
-                    let html = one_page_chapter(
-                        ctx,
-                        m,
-                        &texts[i],
-                        &download,
-                        &anchors,
-                        Some(images),
-                        &mut other,
-                    );
-                    one.uses.extend(other.uses);
-                    html
-                });
-                (one, html, offline)
+                if images.is_empty() {
+                    let (html, _) =
+                        one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
+                    return (one, html, None);
+                }
+                // The download's copy first, with images inside; the print
+                // view's is rendered apart only when that copy inlined one
+                // (a chapter without figures is the same in both views).
+                let (offline, inlined) = one_page_chapter(
+                    ctx,
+                    m,
+                    &texts[i],
+                    &download,
+                    &anchors,
+                    Some(images),
+                    &mut one,
+                );
+                if inlined {
+                    let mut own = Made::default();
+                    let (html, _) =
+                        one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut own);
+                    // Its problems are the download's, found once.
+                    one.uses.extend(own.uses);
+                    (one, html, Some(offline))
+                } else {
+                    one.uses.extend(at_output(&one.uses, &download, &print));
+                    (one, offline, None)
+                }
             })
-            .collect();
-        for (k, (one, html, offline)) in rendered.into_iter().enumerate() {
-            let n = c * CHUNK + k;
-            wa.write(ta[n].as_bytes());
-            wb.write(tb[n].as_bytes());
-            wa.write(html.as_bytes());
-            wb.write(offline.as_deref().unwrap_or(&html).as_bytes());
-            made.uses.extend(one.uses);
-            made.problems.extend(one.problems);
-        }
+            .collect()
+    };
+    let mut write =
+        |first: usize, rendered: Vec<(Made, String, Option<String>)>, made: &mut Made| {
+            for (k, (one, html, offline)) in rendered.into_iter().enumerate() {
+                let n = first + k;
+                wa.write(ta[n].as_bytes());
+                wb.write(tb[n].as_bytes());
+                wa.write(html.as_bytes());
+                wb.write(offline.as_deref().unwrap_or(&html).as_bytes());
+                made.uses.extend(one.uses);
+                made.problems.extend(one.problems);
+            }
+        };
+    let mut done = (0, Vec::new());
+    for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
+        let (first, rendered) = std::mem::take(&mut done);
+        let ((), next) = rayon::join(|| write(first, rendered, made), || render(chunk));
+        done = (c * CHUNK, next);
     }
+    write(done.0, done.1, made);
     wa.write(ta[chapters.len()].as_bytes());
     wb.write(tb[chapters.len()].as_bytes());
     made.out.push(wa.finish());
     made.out.push(wb.finish());
     if images.is_empty() {
         // The download's links into itself are the print view's, at its path.
-        let own: Vec<(String, LinkUse)> = made
-            .uses
-            .iter()
-            .filter(|(_, u)| u.output == print)
-            .map(|(s, u)| {
-                let mut u = u.clone();
-                u.output = download.clone();
-                (s.clone(), u)
-            })
-            .collect();
+        let own = at_output(&made.uses, &print, &download);
         made.uses.extend(own);
     }
     true
+}
+
+/// The links of `uses` into the page `from`, as links into `to` (the other
+/// one-page view, which holds the same chapter HTML).
+fn at_output(uses: &[(String, LinkUse)], from: &str, to: &str) -> Vec<(String, LinkUse)> {
+    uses.iter()
+        .filter(|(_, u)| u.output == from)
+        .map(|(s, u)| {
+            let mut u = u.clone();
+            u.output = to.to_string();
+            (s.clone(), u)
+        })
+        .collect()
 }
 
 /// Links to the manual's own chapters become anchors on a one-page view.
@@ -440,7 +489,8 @@ fn one_page_anchors(m: &Manual, texts: &[Text]) -> HashMap<String, String> {
         .collect()
 }
 
-/// One chapter's HTML for a one-page view at `output`.
+/// One chapter's HTML for a one-page view at `output`, and whether a link
+/// in it was given a data: URI from `inline`.
 fn one_page_chapter(
     ctx: &Shared,
     m: &Manual,
@@ -449,7 +499,7 @@ fn one_page_chapter(
     anchors: &HashMap<String, String>,
     inline: Option<&HashMap<String, String>>,
     made: &mut Made,
-) -> String {
+) -> (String, bool) {
     let src_dir = format!("{}/", m.src_dir.to_string_lossy().replace('\\', "/"));
     let out_dir = m.out_dir();
     let prefix = format!("{}--", Manual::chapter_anchor(t.path));
@@ -461,6 +511,7 @@ fn one_page_chapter(
         same_page: Some(anchors),
         own_prefix: &prefix,
         inline,
+        inlined: Cell::new(false),
         book: Some(BookLinks {
             src_dir: &src_dir,
             out_dir: &out_dir,
@@ -479,7 +530,7 @@ fn one_page_chapter(
             .map(|(l, msg)| Problem::new(&t.source, Some(t.expanded.source_line(*l)), msg.clone())),
     );
     made.uses.extend(tag_links(r.links, t));
-    r.html
+    (r.html, links.inlined.get())
 }
 
 /// Every chapter rendered for a one-page view at `output` (`inline`: the
@@ -503,7 +554,7 @@ fn one_page_chapters<'m>(
                 number: &ch.number,
                 depth: ch.depth,
                 part: ch.part.as_deref(),
-                content: one_page_chapter(ctx, m, t, output, &anchors, inline, made),
+                content: one_page_chapter(ctx, m, t, output, &anchors, inline, made).0,
             }
         })
         .collect()

@@ -42,6 +42,7 @@ pub(super) fn render_markdown(
         same_page: None,
         own_prefix: "",
         inline: None,
+        inlined: std::cell::Cell::new(false),
         book: None,
     };
     let r = markdown::render(&text, d.body_line, "", &links);
