@@ -65,40 +65,32 @@ pub(super) fn render_manual(
     let texts = read_chapters(ctx, m, &mut made.problems);
     let mut front = None;
     // Chapters on every core: a 400-chapter book is one step of the build.
-    // In chunks, so that only a chunk's search terms wait for the index; a
-    // chunk is merged (on one thread) while the next renders (on the
-    // others), so the serial merge leaves no core idle.
-    const CHUNK: usize = 64;
-    let mut keep = |pages: Vec<(Made, Option<String>)>, made: &mut Made| {
-        for (one, html) in pages {
-            made.out.extend(one.out);
-            made.uses.extend(one.uses);
-            made.problems.extend(one.problems);
-            one.search.into_iter().for_each(&mut *index);
-            if html.is_some() {
-                front = html;
+    // In chunks, so that only a chunk's search terms wait for the index.
+    super::overlapped(
+        &texts,
+        64,
+        |first, chunk| {
+            (first..first + chunk.len())
+                .into_par_iter()
+                .map(|k| {
+                    let mut one = Made::default();
+                    let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
+                    (one, html)
+                })
+                .collect()
+        },
+        |_, pages: Vec<(Made, Option<String>)>| {
+            for (one, html) in pages {
+                made.out.extend(one.out);
+                made.uses.extend(one.uses);
+                made.problems.extend(one.problems);
+                one.search.into_iter().for_each(&mut *index);
+                if html.is_some() {
+                    front = html;
+                }
             }
-        }
-    };
-    let mut done = Vec::new();
-    for first in (0..texts.len()).step_by(CHUNK) {
-        let pages = std::mem::take(&mut done);
-        let ((), rendered) = rayon::join(
-            || keep(pages, &mut made),
-            || {
-                (first..(first + CHUNK).min(texts.len()))
-                    .into_par_iter()
-                    .map(|k| {
-                        let mut one = Made::default();
-                        let html = chapter_page(ctx, m, &texts, k, sink, &mut one);
-                        (one, html)
-                    })
-                    .collect()
-            },
-        );
-        done = rendered;
-    }
-    keep(done, &mut made);
+        },
+    );
     let book = format!("manuals/{}/book.toml", m.id);
     let index_out = format!("{}index.html", m.out_dir());
     let root = links::root_prefix(&index_out);
@@ -280,8 +272,8 @@ fn chapter_page(
 /// The print view and the download, each chapter written to both as it
 /// comes, so a 400-chapter book's views are never held whole. A chapter
 /// shows the same HTML in both, rendered once, unless it embeds one of the
-/// images the download carries inside itself. Templates
-/// that do not place the chapters alike get each view rendered whole.
+/// images the download carries inside itself. Templates that do not place
+/// the chapters alike get each view rendered whole.
 fn one_page_views(ctx: &Shared, m: &Manual, texts: &[Text], sink: &Sink) -> Made {
     let images = inline_images(ctx, m);
     let mut made = Made::default();
@@ -334,8 +326,7 @@ fn pieces(html: &str) -> Vec<Piece<'_>> {
 
 /// Both one-page views streamed to the sink, chapters rendered in parallel
 /// chunks: once for the two, or once for each when the chapter embeds one
-/// of `images` (the download's copy has it inside).
-/// False, with nothing done, when the templates do not place the chapters
+/// of `images` (the download's copy has it inside). False, with nothing done, when the templates do not place the chapters
 /// alike (or fail to render: the other path then reports why).
 fn streamed_views(
     ctx: &Shared,
@@ -395,47 +386,36 @@ fn streamed_views(
         out
     };
     let (ta, tb) = (texts_of(&pa), texts_of(&pb));
-    // A chunk is written (on one thread) while the next renders (on the
-    // others).
-    const CHUNK: usize = 32;
-    let render = |chunk: &[usize]| -> Vec<(Made, String, Option<String>)> {
-        chunk
-            .par_iter()
-            .map(|&i| {
-                let mut one = Made::default();
-                if images.is_empty() {
-                    let (html, _) =
-                        one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut one);
-                    return (one, html, None);
-                }
-                // The download's copy first, with images inside; the print
-                // view's is rendered apart only when that copy inlined one
-                // (a chapter without figures is the same in both views).
-                let (offline, inlined) = one_page_chapter(
-                    ctx,
-                    m,
-                    &texts[i],
-                    &download,
-                    &anchors,
-                    Some(images),
-                    &mut one,
-                );
-                if inlined {
-                    let mut own = Made::default();
-                    let (html, _) =
-                        one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut own);
-                    // Its problems are the download's, found once.
-                    one.uses.extend(own.uses);
-                    (one, html, Some(offline))
-                } else {
-                    one.uses.extend(at_output(&one.uses, &download, &print));
-                    (one, offline, None)
-                }
-            })
-            .collect()
+    // Each chapter is rendered for the download, with its images inside;
+    // only a chapter that embeds one is rendered again for the print view
+    // (any other shows the same HTML in both).
+    let render = |&i: &usize| {
+        let mut one = Made::default();
+        let (offline, inlined) = one_page_chapter(
+            ctx,
+            m,
+            &texts[i],
+            &download,
+            &anchors,
+            Some(images),
+            &mut one,
+        );
+        if inlined {
+            let mut own = Made::default();
+            let (html, _) = one_page_chapter(ctx, m, &texts[i], &print, &anchors, None, &mut own);
+            // Its problems are the download's, found once.
+            one.uses.extend(own.uses);
+            (one, html, Some(offline))
+        } else {
+            one.uses.extend(at_output(&one.uses, &download, &print));
+            (one, offline, None)
+        }
     };
-    let mut write =
-        |first: usize, rendered: Vec<(Made, String, Option<String>)>, made: &mut Made| {
+    super::overlapped(
+        &chapters,
+        32,
+        |_, chunk| chunk.par_iter().map(render).collect(),
+        |first, rendered: Vec<(Made, String, Option<String>)>| {
             for (k, (one, html, offline)) in rendered.into_iter().enumerate() {
                 let n = first + k;
                 wa.write(ta[n].as_bytes());
@@ -445,23 +425,12 @@ fn streamed_views(
                 made.uses.extend(one.uses);
                 made.problems.extend(one.problems);
             }
-        };
-    let mut done = (0, Vec::new());
-    for (c, chunk) in chapters.chunks(CHUNK).enumerate() {
-        let (first, rendered) = std::mem::take(&mut done);
-        let ((), next) = rayon::join(|| write(first, rendered, made), || render(chunk));
-        done = (c * CHUNK, next);
-    }
-    write(done.0, done.1, made);
+        },
+    );
     wa.write(ta[chapters.len()].as_bytes());
     wb.write(tb[chapters.len()].as_bytes());
     made.out.push(wa.finish());
     made.out.push(wb.finish());
-    if images.is_empty() {
-        // The download's links into itself are the print view's, at its path.
-        let own = at_output(&made.uses, &print, &download);
-        made.uses.extend(own);
-    }
     true
 }
 

@@ -275,7 +275,7 @@ fn pages(
     let (sink, index) = (made.sink, made.index);
     let mut doc_links = Vec::with_capacity(ctx.site.content.docs.len());
     let mut bodies = HashMap::new();
-    let render = |d| -> Doc {
+    let render = |d: &crate::model::content::Doc| -> Doc {
         let (body, links, problems) = render_markdown(index, &content_dir, d);
         if !problems.is_empty() {
             return (None, links, problems, None, None);
@@ -296,33 +296,45 @@ fn pages(
         }
     };
     // What is kept of each doc, and its search terms merged into the index,
-    // in doc order (which numbers the search documents).
-    let mut keep = |first: usize, docs: Vec<Doc>, made: &mut Made| {
-        for (i, (body, links, problems, e, found)) in docs.into_iter().enumerate() {
-            if let Some(b) = body {
-                bodies.insert(first + i, b);
+    // in doc order (which numbers the search documents); in chunks, so that
+    // no more than two chunks' search terms are held before they are merged.
+    overlapped(
+        &ctx.site.content.docs,
+        256,
+        |_, chunk| chunk.par_iter().map(&render).collect(),
+        |first, docs: Vec<Doc>| {
+            for (i, (body, links, problems, e, found)) in docs.into_iter().enumerate() {
+                if let Some(b) = body {
+                    bodies.insert(first + i, b);
+                }
+                doc_links.push(links);
+                made.problems.extend(problems);
+                made.emitted.extend(e);
+                made.index_text(SearchKey::Doc(first + i), found);
             }
-            doc_links.push(links);
-            made.problems.extend(problems);
-            made.emitted.extend(e);
-            made.index_text(SearchKey::Doc(first + i), found);
-        }
-    };
-    // In chunks, so that no more than two chunks' search terms are held
-    // before they are merged; a chunk is merged (on one thread) while the
-    // next renders (on the others), so the serial merge leaves no core idle.
-    const CHUNK: usize = 256;
-    let mut done: (usize, Vec<Doc>) = (0, Vec::new());
-    for (c, chunk) in ctx.site.content.docs.chunks(CHUNK).enumerate() {
-        let (first, docs) = std::mem::take(&mut done);
-        let ((), rendered) = rayon::join(
-            || keep(first, docs, made),
-            || chunk.par_iter().map(render).collect(),
-        );
-        done = (c * CHUNK, rendered);
-    }
-    keep(done.0, done.1, made);
+        },
+    );
     (bodies, doc_links)
+}
+
+/// `items` rendered chunk by chunk on every core, each chunk handed to
+/// `keep` (with the index of its first item) on one thread while the next
+/// one renders, so a serial step after rendering (merging search terms,
+/// writing a file in order) leaves no core idle, and no more than two
+/// chunks are held at a time.
+fn overlapped<T: Sync, R: Send>(
+    items: &[T],
+    chunk: usize,
+    render: impl Fn(usize, &[T]) -> Vec<R> + Sync,
+    mut keep: impl FnMut(usize, Vec<R>) + Send,
+) {
+    let mut done: (usize, Vec<R>) = (0, Vec::new());
+    for (c, part) in items.chunks(chunk).enumerate() {
+        let (first, rendered) = std::mem::take(&mut done);
+        let ((), next) = rayon::join(|| keep(first, rendered), || render(c * chunk, part));
+        done = (c * chunk, next);
+    }
+    keep(done.0, done.1);
 }
 
 /// Each form's page and printable blank.
