@@ -23,7 +23,7 @@ pub use html::split_page;
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
 use rustc_hash::FxHashMap;
-use tokenize::normalize_into;
+use tokenize::{each_key, normalize_into, Term};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -88,13 +88,25 @@ pub struct StoredPage {
 #[derive(Clone)]
 pub struct Prepared {
     page: StoredPage,
-    /// The page's normalized text, all parts one after another: the terms
-    /// are ranges of it, so counting allocates nothing per term.
-    text: String,
-    /// `(start, end, count × 2 + in-title flag)` per distinct term of `text`.
-    terms: Vec<(u32, u32, u32)>,
+    /// `(packed key, count × 2 + in-title flag)` per distinct term of up to
+    /// 8 bytes (nearly all: Han unigrams and bigrams, short words).
+    short: Vec<(u64, u32)>,
+    /// The same for longer words.
+    long: Vec<(Box<str>, u32)>,
     length: u32,
     title_length: u32,
+}
+
+/// What every page's counting reuses on its thread: the normalized text
+/// and the short terms' counts (cleared, not freed, between pages).
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    short: FxHashMap<u64, u32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 impl Prepared {
@@ -103,56 +115,12 @@ impl Prepared {
     pub fn page(parts: Vec<Doc>) -> Option<Prepared> {
         let first = parts.first()?;
         let url = first.url.split('#').next().unwrap_or("").to_string();
-        // The title, then each part's heading and text, normalized into one
-        // buffer, with the weight each range counts for. A newline between
-        // them is neither a word nor Han, so no term spans two ranges.
-        let mut text = String::new();
-        let mut ranges: Vec<(usize, usize, u32)> = Vec::with_capacity(parts.len() * 2 + 1);
-        let mut add = |s: &str, weight: u32, text: &mut String| {
-            let from = text.len();
-            normalize_into(s, text);
-            ranges.push((from, text.len(), weight));
-            text.push('\n');
-        };
-        add(&first.title, TITLE_WEIGHT, &mut text);
-        for d in &parts {
-            add(&d.heading, HEADING_WEIGHT, &mut text);
-            add(&d.text, 1, &mut text);
-        }
-        // Counted by packed key (see [`pack`]): nearly every term is a Han
-        // bigram or unigram or a short word, and an integer key hashes and
-        // compares in one step where a string takes a loop and a `memcmp`.
-        // The title comes first (range 0): its terms get the in-title flag.
-        let mut short: FxHashMap<u64, Count> = FxHashMap::default();
-        let mut long: FxHashMap<&str, Count> = FxHashMap::default();
-        let (mut length, mut title_length) = (0u32, 0u32);
-        let base = text.as_ptr() as usize;
-        for (r, &(from, to, weight)) in ranges.iter().enumerate() {
-            let in_title = r == 0;
-            each_term(&text[from..to], |term| {
-                let key = pack(term);
-                let count = if key != 0 {
-                    short.entry(key).or_default()
-                } else {
-                    long.entry(term).or_default()
-                };
-                if count.n == 0 {
-                    count.start = (term.as_ptr() as usize - base) as u32;
-                    count.end = count.start + term.len() as u32;
-                }
-                count.n += weight;
-                count.in_title |= in_title;
-                length += 1;
-                title_length += u32::from(in_title);
-            });
-        }
-        // The low bit says the term is in the title (a bonus beside BM25,
-        // which saturates: a title match should not drown in a long body).
-        let terms = short
-            .into_values()
-            .chain(long.into_values())
-            .map(|c| (c.start, c.end, c.n * 2 + u32::from(c.in_title)))
-            .collect();
+        let (short, long, length, title_length) = SCRATCH.with(|s| match s.try_borrow_mut() {
+            Ok(mut s) => count_terms(&first.title, &parts, &mut s),
+            // Not reached (counting calls nothing that counts); a fresh
+            // scratch keeps it correct if it ever were.
+            Err(_) => count_terms(&first.title, &parts, &mut Scratch::default()),
+        });
         let mut stored = StoredPage {
             url,
             title: first.title.clone(),
@@ -168,12 +136,58 @@ impl Prepared {
         }
         Some(Prepared {
             page: stored,
-            text,
-            terms,
+            short,
+            long,
             length,
             title_length,
         })
     }
+}
+
+/// A page's distinct terms with `count × 2 + in-title flag`, its length in
+/// terms and its title's. The title, then each part's heading and text,
+/// normalized into one buffer, with the weight each range counts for; a
+/// newline between them is neither a word nor Han, so no term spans two.
+type Counted = (Vec<(u64, u32)>, Vec<(Box<str>, u32)>, u32, u32);
+
+fn count_terms(title: &str, parts: &[Doc], scratch: &mut Scratch) -> Counted {
+    let Scratch { text, short } = scratch;
+    text.clear();
+    short.clear();
+    let mut ranges: Vec<(usize, usize, u32)> = Vec::with_capacity(parts.len() * 2 + 1);
+    let mut add = |s: &str, weight: u32, text: &mut String| {
+        let from = text.len();
+        normalize_into(s, text);
+        ranges.push((from, text.len(), weight));
+        text.push('\n');
+    };
+    add(title, TITLE_WEIGHT, text);
+    for d in parts {
+        add(&d.heading, HEADING_WEIGHT, text);
+        add(&d.text, 1, text);
+    }
+    // The low bit says the term is in the title (a bonus beside BM25,
+    // which saturates: a title match should not drown in a long body); the
+    // title comes first (range 0). Counts add in steps of 2, so the bit
+    // stays where it was set.
+    let mut long: FxHashMap<&str, u32> = FxHashMap::default();
+    let (mut length, mut title_length) = (0u32, 0u32);
+    for (r, &(from, to, weight)) in ranges.iter().enumerate() {
+        let flag = u32::from(r == 0);
+        let mut n = 0;
+        each_key(&text[from..to], |term| {
+            let count = match term {
+                Term::Short(key) => short.entry(key).or_default(),
+                Term::Long(word) => long.entry(word).or_default(),
+            };
+            *count = (*count + weight * 2) | flag;
+            n += 1;
+        });
+        length += n;
+        title_length += n * flag;
+    }
+    let long = long.into_iter().map(|(t, c)| (t.into(), c)).collect();
+    (short.drain().collect(), long, length, title_length)
 }
 
 /// Collects documents in order and writes the index: document shards as
@@ -216,20 +230,19 @@ impl Builder {
     fn count(&mut self, p: &Prepared) {
         let id = self.docs;
         self.docs += 1;
-        for &(from, to, tf) in &p.terms {
-            let term = &p.text[from as usize..to as usize];
-            let key = pack(term);
-            let (last, bytes) = if key != 0 {
-                self.postings.entry(key).or_default()
-            } else {
-                match self.long_postings.get_mut(term) {
-                    Some(entry) => entry,
-                    None => self.long_postings.entry(term.into()).or_default(),
-                }
-            };
+        let add = |(last, bytes): &mut (u32, Vec<u8>), tf: u32| {
             varint(bytes, id - *last);
             varint(bytes, tf);
             *last = id;
+        };
+        for &(key, tf) in &p.short {
+            add(self.postings.entry(key).or_default(), tf);
+        }
+        for (term, tf) in &p.long {
+            match self.long_postings.get_mut(term) {
+                Some(entry) => add(entry, *tf),
+                None => add(self.long_postings.entry(term.clone()).or_default(), *tf),
+            }
         }
         self.lengths.push(p.length);
         self.title_lengths.push(p.title_length);
@@ -373,29 +386,6 @@ pub fn files_of<'a>(pages: impl IntoIterator<Item = &'a Prepared>) -> Vec<(Strin
     let finished = b.finish();
     files.extend((0..finished.len()).map(|i| finished.file(i)));
     files
-}
-
-/// A page's count of one term: where it first occurs in the page's text,
-/// its weighted frequency, and whether the title has it.
-#[derive(Default)]
-struct Count {
-    start: u32,
-    end: u32,
-    n: u32,
-    in_title: bool,
-}
-
-/// A term of at most 8 bytes as an integer (its bytes, zero-padded), else 0.
-/// Terms are letters, digits and CJK characters, never a NUL byte, so the
-/// padding cannot be mistaken for part of a term.
-fn pack(term: &str) -> u64 {
-    let b = term.as_bytes();
-    if b.is_empty() || b.len() > 8 {
-        return 0;
-    }
-    let mut buf = [0u8; 8];
-    buf[..b.len()].copy_from_slice(b);
-    u64::from_le_bytes(buf)
 }
 
 /// The term [`pack`] made `key` from.
@@ -799,6 +789,7 @@ fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tokenize::pack;
 
     fn doc(url: &str, title: &str, heading: &str, text: &str) -> Doc {
         Doc {
@@ -841,13 +832,13 @@ mod tests {
     #[test]
     fn short_terms_pack_into_integers_and_back() {
         for t in ["评审", "码", "ie11", "abcdefgh", "𠀀𠀁"] {
-            assert_ne!(pack(t), 0, "{t}");
-            assert_eq!(&*unpack(pack(t)), t);
+            assert_ne!(pack(t.as_bytes()), 0, "{t}");
+            assert_eq!(&*unpack(pack(t.as_bytes())), t);
         }
         // Distinct terms, distinct keys; longer ones are counted by text.
-        assert_ne!(pack("ab"), pack("ab0"));
-        assert_eq!(pack("abcdefghi"), 0);
-        assert_eq!(pack("统一社会"), 0);
+        assert_ne!(pack(b"ab"), pack(b"ab0"));
+        assert_eq!(pack(b"abcdefghi"), 0);
+        assert_eq!(pack("统一社会".as_bytes()), 0);
     }
 
     #[test]

@@ -154,6 +154,69 @@ pub fn each_term<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
     }
 }
 
+/// A term as the index counts it: up to 8 bytes packed into an integer
+/// (its bytes, little-endian, zero-padded: one hash and one compare), else
+/// its text. Every Han bigram fits (two characters of at most 4 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Term<'t> {
+    Short(u64),
+    Long(&'t str),
+}
+
+/// The terms of normalized `text`, as [`each_term`] gives them (the same
+/// multiset; the order within a Han run differs), with each key made as
+/// the text is read: a bigram's key is its two characters' keys side by
+/// side, so no term is sliced and packed again.
+pub(crate) fn each_key<'t>(text: &'t str, mut f: impl FnMut(Term<'t>)) {
+    let bytes = text.as_bytes();
+    // The previous character of the current Han run: its key and length.
+    let mut prev: Option<(u64, usize)> = None;
+    let mut word: Option<usize> = None;
+    let word_term = |start: usize, end: usize| match pack(&bytes[start..end]) {
+        0 => Term::Long(&text[start..end]),
+        key => Term::Short(key),
+    };
+    for (at, c) in text.char_indices() {
+        if is_cjk(c) {
+            if let Some(start) = word.take() {
+                f(word_term(start, at));
+            }
+            let len = c.len_utf8();
+            let key = pack(&bytes[at..at + len]);
+            f(Term::Short(key));
+            if let Some((before, before_len)) = prev {
+                f(Term::Short(before | key << (8 * before_len)));
+            }
+            prev = Some((key, len));
+        } else {
+            prev = None;
+            if is_word(c) {
+                word.get_or_insert(at);
+            } else if let Some(start) = word.take() {
+                f(word_term(start, at));
+            }
+        }
+    }
+    if let Some(start) = word {
+        f(word_term(start, text.len()));
+    }
+}
+
+/// Up to 8 bytes as an integer (zero-padded), else 0. Terms are letters,
+/// digits and CJK characters, never a NUL byte, so the padding cannot be
+/// mistaken for part of a term. A loop, not a copy into a buffer: a
+/// variable-length `memcpy` then a load of the same bytes stalls the CPU.
+pub(crate) fn pack(bytes: &[u8]) -> u64 {
+    if bytes.is_empty() || bytes.len() > 8 {
+        return 0;
+    }
+    let mut key = 0u64;
+    for (i, &b) in bytes.iter().enumerate() {
+        key |= u64::from(b) << (8 * i);
+    }
+    key
+}
+
 /// The distinct terms a query must all match: bigrams of each Han run (a
 /// lone character stands for itself) and whole words.
 pub fn query_terms(query: &str) -> Vec<String> {
@@ -289,6 +352,52 @@ mod tests {
             slices,
             ["甲", "乙", "丙", "甲乙", "乙丙", "ab1", "丁", "戊", "己", "戊己", "x"]
         );
+    }
+
+    #[test]
+    fn keys_are_the_packed_terms() {
+        let parts = [
+            "评",
+            "审",
+            "𠀋",
+            "a",
+            "IE11",
+            " ",
+            "，",
+            "ｶ",
+            "가",
+            "registration",
+            "x9",
+        ];
+        let mut state = 7u64;
+        for len in 0..14 {
+            for _ in 0..500 {
+                let mut s = String::new();
+                for _ in 0..len {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    s.push_str(parts[(state >> 33) as usize % parts.len()]);
+                }
+                let text = normalize(&s);
+                let mut terms: Vec<Term> = Vec::new();
+                each_term(&text, |t| {
+                    terms.push(match pack(t.as_bytes()) {
+                        0 => Term::Long(t),
+                        key => Term::Short(key),
+                    })
+                });
+                let mut keys = Vec::new();
+                each_key(&text, |k| keys.push(k));
+                let order = |t: &Term| match *t {
+                    Term::Short(k) => (k, String::new()),
+                    Term::Long(s) => (0, s.to_string()),
+                };
+                terms.sort_by_key(order);
+                keys.sort_by_key(order);
+                assert_eq!(keys, terms, "{s:?}");
+            }
+        }
     }
 
     #[test]
