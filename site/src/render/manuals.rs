@@ -235,7 +235,7 @@ fn chapter_page(
     let chapter = &m.chapters[t.index];
     let title = t.title.as_deref().unwrap_or(&chapter.title);
     made.search.extend(super::search::chapter_docs(
-        &output, title, &m.title, &r.html,
+        ctx, &output, title, &m.title, &r.html,
     ));
     if Manual::is_front(t.path) {
         return Some(r.html);

@@ -64,7 +64,7 @@ use std::time::Instant;
 pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem>> {
     let index = timed("index", || build_index(site))?;
     let ctx = Shared::new(site, &index);
-    let mut made = Made::new(sink, &index);
+    let mut made = Made::new(sink, &index, &ctx.search_spent);
     made.later.extend(site.manual_problems.iter().cloned());
     timed("pdfs", || pdfs(&ctx, &mut made));
     let (manual_sizes, manual_links) = timed("manuals", || manuals(&ctx, &mut made));
@@ -94,6 +94,10 @@ pub(crate) fn render_full(site: &Site, sink: &Sink) -> Result<Built, Vec<Problem
     };
     let search_files = std::mem::take(&mut made.search_files);
     let search_pages = made.search_pages.take();
+    tracing::debug!(
+        "search index: {:.1} ms over all threads",
+        ctx.search_spent.millis()
+    );
     let tally = timed("check", || check(site, made, &links))?;
     Ok(Built {
         outputs: tally.outputs,
@@ -125,6 +129,7 @@ fn timed<T>(step: &str, run: impl FnOnce() -> T) -> T {
 struct Made<'a> {
     sink: &'a Sink,
     index: &'a Index,
+    search_spent: &'a search::Spent,
     emitted: Vec<Emitted>,
     problems: Vec<Problem>,
     /// The search index, fed by every step that renders text.
@@ -159,10 +164,11 @@ struct Links {
 }
 
 impl<'a> Made<'a> {
-    fn new(sink: &'a Sink, index: &'a Index) -> Self {
+    fn new(sink: &'a Sink, index: &'a Index, search_spent: &'a search::Spent) -> Self {
         Made {
             sink,
             index,
+            search_spent,
             emitted: Vec::new(),
             problems: Vec::new(),
             search: ::search::Builder::new(),
@@ -177,13 +183,16 @@ impl<'a> Made<'a> {
     /// out at once.
     fn index_text(&mut self, key: SearchKey, page: Option<::search::Prepared>) {
         let Some(page) = page else { return };
-        if let Some(kept) = &mut self.search_pages {
-            kept.push((key, page.clone()));
-        }
-        if let Some((path, text)) = self.search.add(page) {
-            self.search_files.insert(path.clone());
-            self.emit(path, text.into_bytes().into());
-        }
+        let spent = self.search_spent;
+        spent.on(|| {
+            if let Some(kept) = &mut self.search_pages {
+                kept.push((key, page.clone()));
+            }
+            if let Some((path, text)) = self.search.add(page) {
+                self.search_files.insert(path.clone());
+                self.emit(path, text.into_bytes().into());
+            }
+        })
     }
 
     fn emit(&mut self, path: String, bytes: Arc<[u8]>) {
@@ -352,22 +361,26 @@ fn forms(ctx: &Shared, sizes: &Sizes, made: &mut Made) {
         }
     }
     for f in &ctx.site.forms {
-        made.index_text(SearchKey::Form, search::form_doc(f));
+        let doc = ctx.search_spent.on(|| search::form_doc(f));
+        made.index_text(SearchKey::Form, doc);
     }
 }
 
 /// The rest of the search index (term shards, the last documents) and the
 /// search page.
 fn search_index(ctx: &Shared, made: &mut Made) {
-    let finished = std::mem::take(&mut made.search).finish();
+    let spent = &ctx.search_spent;
+    let finished = spent.on(|| std::mem::take(&mut made.search).finish());
     let (sink, index) = (made.sink, made.index);
     // Each file made and written by itself, in parallel: the term shards
     // are most of the index's bytes, and none waits for the others.
     let files: Vec<Emitted> = (0..finished.len())
         .into_par_iter()
         .map(|i| {
-            let (path, text) = finished.file(i);
-            emit(sink, index, path, text.into_bytes())
+            spent.on(|| {
+                let (path, text) = finished.file(i);
+                emit(sink, index, path, text.into_bytes())
+            })
         })
         .collect();
     made.search_files

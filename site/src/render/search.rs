@@ -9,6 +9,29 @@ use crate::model::content::Doc;
 use crate::problem::Problem;
 use forms::FormDef;
 use search::{Prepared, SEARCH_PAGE};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Time spent on the search index (page text split, terms counted, merged,
+/// files made and written), summed over the threads that spent it: the
+/// build logs it beside its own time (`RUST_LOG=debug`), and
+/// `tests/bench/build.sh` puts it against the process's CPU time.
+#[derive(Default)]
+pub(super) struct Spent(AtomicU64);
+
+impl Spent {
+    pub(super) fn on<T>(&self, run: impl FnOnce() -> T) -> T {
+        let clock = Instant::now();
+        let out = run();
+        let nanos = u64::try_from(clock.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.0.fetch_add(nanos, Ordering::Relaxed);
+        out
+    }
+
+    pub(super) fn millis(&self) -> f64 {
+        self.0.load(Ordering::Relaxed) as f64 / 1e6
+    }
+}
 
 /// The search documents of a content page: its opening and each headed
 /// section. The home page is left out (it only lists other pages).
@@ -18,7 +41,8 @@ pub(super) fn page_docs(ctx: &Shared, d: &Doc, body_html: &str) -> Option<Prepar
     }
     let title = d.meta.title.as_deref().unwrap_or("");
     let section = section_of(ctx, d);
-    Prepared::page(search::split_page(&d.output(), title, &section, body_html))
+    ctx.search_spent
+        .on(|| Prepared::page(search::split_page(&d.output(), title, &section, body_html)))
 }
 
 /// The top-level section a page is in, by its title (`通知公告`).
@@ -33,17 +57,15 @@ fn section_of(ctx: &Shared, d: &Doc) -> String {
 
 /// A manual chapter's documents, under `操作手册 › <manual>`.
 pub(super) fn chapter_docs(
+    ctx: &Shared,
     output: &str,
     chapter: &str,
     manual: &str,
     body_html: &str,
 ) -> Option<Prepared> {
-    Prepared::page(search::split_page(
-        output,
-        chapter,
-        &format!("操作手册 › {manual}"),
-        body_html,
-    ))
+    let section = format!("操作手册 › {manual}");
+    ctx.search_spent
+        .on(|| Prepared::page(search::split_page(output, chapter, &section, body_html)))
 }
 
 /// A form as one document: its title, description, and each field's label,
