@@ -130,7 +130,7 @@ impl Prepared {
         let mut left = PAGE_TEXT_CAP;
         for d in parts {
             let anchor = d.url.split_once('#').map(|(_, a)| a).unwrap_or("");
-            let (snippet, units) = collapse_space_capped(&d.text, TEXT_CAP.min(left));
+            let (snippet, units) = collapse_space_capped_owned(d.text, TEXT_CAP.min(left));
             left = left.saturating_sub(units);
             stored.parts.push([anchor.to_string(), d.heading, snippet]);
         }
@@ -708,6 +708,31 @@ fn load<T: serde::de::DeserializeOwned>(
     serde_json::from_str(json).map_err(|e| format!("{path}: {e}"))
 }
 
+/// [`collapse_space_capped`] of a string the caller gives away: returned
+/// as it is when it already is what that would make (as [`split_page`]'s
+/// parts are: single spaces, none at either end) and fits, so most parts
+/// are neither copied nor freed.
+fn collapse_space_capped_owned(text: String, cap: usize) -> (String, usize) {
+    let mut units = 0;
+    // After a space (or at the start): a space here would be one too many.
+    let mut after_space = true;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || after_space {
+                return collapse_space_capped(&text, cap);
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+        units += c.len_utf16();
+    }
+    if (after_space && !text.is_empty()) || units > cap {
+        return collapse_space_capped(&text, cap);
+    }
+    (text, units)
+}
+
 /// `text` with its whitespace runs as one space and none at either end,
 /// cut to at most `cap` UTF-16 units (what the browser counts), and the
 /// units it holds. Only the kept part is looked at.
@@ -880,6 +905,29 @@ mod tests {
         assert_ne!(pack(b"ab"), pack(b"ab0"));
         assert_eq!(pack(b"abcdefghi"), 0);
         assert_eq!(pack("统一社会".as_bytes()), 0);
+    }
+
+    #[test]
+    fn a_collapsed_part_is_kept_as_it_is() {
+        for (text, cap) in [
+            ("", 10),
+            ("评审 计划", 10),
+            ("评审 计划", 3),
+            (" 评审", 10),
+            ("评审 ", 10),
+            ("评审  计划", 10),
+            ("评审\n计划", 10),
+            ("评审\u{3000}计划", 10),
+            ("𠀋𠀋", 3),
+            ("𠀋𠀋", 4),
+            ("   ", 5),
+        ] {
+            assert_eq!(
+                collapse_space_capped_owned(text.to_string(), cap),
+                collapse_space_capped(text, cap),
+                "{text:?} {cap}"
+            );
+        }
     }
 
     #[test]
