@@ -43,6 +43,9 @@ const TEXT_CAP: usize = 800;
 /// Text kept per page, all parts together.
 const PAGE_TEXT_CAP: usize = 3000;
 pub const DOCS_PER_SHARD: usize = 8;
+/// `search/meta.js`'s `v`: 2 since postings are base64 VLQ strings (1 had
+/// arrays of JSON numbers).
+const INDEX_VERSION: u32 = 2;
 /// Where the site writes its search page.
 pub const SEARCH_PAGE: &str = "search/index.html";
 /// A term shard of about this many bytes; the shard count follows.
@@ -272,8 +275,8 @@ impl Builder {
         let n = self.docs.max(1) as f64;
         let avg = (self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
         let avg_title = (self.title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
-        // About 4 bytes of JSON per number (each varint's last byte has
-        // its high bit clear).
+        // About 2.5 characters of base64 VLQ per number (each varint's
+        // last byte has its high bit clear): doc deltas take 1–2, scores 3.
         let postings: Vec<(Box<str>, Vec<u8>)> = self
             .postings
             .into_iter()
@@ -282,7 +285,7 @@ impl Builder {
             .collect();
         let bytes: usize = postings
             .iter()
-            .map(|(t, v)| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 4)
+            .map(|(t, v)| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 5 / 2)
             .sum();
         let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
         let mut shards: Vec<Vec<(Box<str>, Vec<u8>)>> = vec![Vec::new(); term_shards];
@@ -290,7 +293,7 @@ impl Builder {
             shards[term_shard(&t, term_shards)].push((t, v));
         }
         let meta = Meta {
-            v: 1,
+            v: INDEX_VERSION,
             docs: self.docs as usize,
             docs_per_shard: DOCS_PER_SHARD,
             term_shards,
@@ -347,40 +350,34 @@ impl Finished {
         }
     }
 
-    /// A shard's postings as the script `gazetteSearch(name, {term: [doc
-    /// delta, score, ...]})`, sorted by term: the JSON that serde would
-    /// write for a map of strings to numbers, written directly (a shard is
-    /// mostly numbers, and this is the index's largest output).
+    /// A shard's postings as the script `gazetteSearch(name, {term:
+    /// "postings"})`, sorted by term: the JSON that serde would write for a
+    /// map of strings to strings, written directly (a shard is mostly
+    /// postings, and this is the index's largest output). Each term's
+    /// postings are `doc delta, score, …` as base64 VLQ ([`vlq_push`]).
     fn term_script(&self, name: &str, postings: &[(Box<str>, Vec<u8>)]) -> String {
         let mut sorted: Vec<&(Box<str>, Vec<u8>)> = postings.iter().collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let bytes: usize = postings
             .iter()
-            .map(|(t, v)| t.len() + 4 + v.len() * 3)
+            .map(|(t, v)| t.len() + 6 + v.len() * 2)
             .sum();
         let mut out = String::with_capacity(bytes + name.len() + 20);
         out.push_str("gazetteSearch(\"");
         out.push_str(name);
         out.push_str("\",{");
-        let mut numbers = itoa::Buffer::new();
         for (k, (term, list)) in sorted.into_iter().enumerate() {
             if k > 0 {
                 out.push(',');
             }
             // serde_json cannot fail on a string.
             out.push_str(&serde_json::to_string(&**term).unwrap_or_default());
-            out.push_str(":[");
-            let mut first = true;
+            out.push_str(":\"");
             self.score(list, |delta, score| {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                out.push_str(numbers.format(delta));
-                out.push(',');
-                out.push_str(numbers.format(score));
+                vlq_push(&mut out, delta);
+                vlq_push(&mut out, score);
             });
-            out.push(']');
+            out.push('"');
         }
         out.push_str("});\n");
         // Terms are letters, digits and CJK characters: never U+2028/9
@@ -546,14 +543,21 @@ impl Index {
     /// its path under the site root (`search/meta.js`).
     pub fn from_files(read: impl Fn(&str) -> Option<String>) -> Result<Index, String> {
         let meta: Meta = load(&read, "meta")?;
-        if meta.v != 1 {
-            return Err(format!("search/meta.js: version {} is not 1", meta.v));
+        if meta.v != INDEX_VERSION {
+            return Err(format!(
+                "search/meta.js: version {} is not {INDEX_VERSION} (rebuild the site)",
+                meta.v
+            ));
         }
         let mut postings = BTreeMap::new();
         for i in 0..meta.term_shards {
-            let shard: BTreeMap<String, Vec<u32>> = load(&read, &format!("terms-{i}"))?;
+            let name = format!("terms-{i}");
+            let shard: BTreeMap<String, String> = load(&read, &name)?;
             for (t, l) in shard {
-                postings.insert(t, decode_postings(&l));
+                let list = decode_postings(&l).ok_or_else(|| {
+                    format!("search/{name}.js: postings of {t:?} are not base64 VLQ")
+                })?;
+                postings.insert(t, list);
             }
         }
         let mut docs = Vec::with_capacity(meta.docs);
@@ -666,14 +670,72 @@ fn best_part<'p>(parts: &'p [[String; 3]], terms: &[String]) -> Option<&'p [Stri
     best.map(|(p, _)| p)
 }
 
-/// `[doc, score, doc delta, score, …]`: doc ids delta-coded, which keeps
+/// Base64 VLQ (as source maps use): a number in groups of 5 bits, lowest
+/// first, each group one base64 digit with 32 added while more follow.
+/// Postings are mostly small doc deltas and 4-digit scores, which take 1
+/// and 3 digits here against 2–5 characters and a comma as JSON numbers;
+/// the digits need no escaping in a JSON string.
+const VLQ_DIGITS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Each byte's digit value, 255 for a byte that is not a digit.
+const VLQ_VALUES: [u8; 256] = {
+    let mut table = [255u8; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[VLQ_DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+fn vlq_push(out: &mut String, mut v: u32) {
+    loop {
+        let group = (v & 31) as usize;
+        v >>= 5;
+        let digit = if v == 0 { group } else { group | 32 };
+        out.push(VLQ_DIGITS[digit] as char);
+        if v == 0 {
+            return;
+        }
+    }
+}
+
+/// The numbers [`vlq_push`] wrote; `None` for a character that is not a
+/// digit, a number cut off or too large for `u32`.
+fn vlq_numbers(text: &str) -> Option<Vec<u32>> {
+    let mut out = Vec::with_capacity(text.len() / 2);
+    let (mut v, mut shift) = (0u64, 0u32);
+    for b in text.bytes() {
+        let digit = match VLQ_VALUES[b as usize] {
+            255 => return None,
+            d => u64::from(d),
+        };
+        v |= (digit & 31) << shift;
+        if digit & 32 == 0 {
+            out.push(u32::try_from(v).ok()?);
+            (v, shift) = (0, 0);
+        } else {
+            shift += 5;
+            if shift > 30 {
+                return None;
+            }
+        }
+    }
+    (shift == 0).then_some(out)
+}
+
+/// `doc delta, score, …` as base64 VLQ: doc ids delta-coded, which keeps
 /// the numbers (and the shards) short.
-fn decode_postings(flat: &[u32]) -> Vec<(u32, u32)> {
-    let mut doc = 0;
+fn decode_postings(text: &str) -> Option<Vec<(u32, u32)>> {
+    let flat = vlq_numbers(text)?;
+    if flat.len() % 2 != 0 {
+        return None;
+    }
+    let mut doc = 0u32;
     flat.chunks_exact(2)
         .map(|p| {
-            doc += p[0];
-            (doc, p[1])
+            doc = doc.checked_add(p[0])?;
+            Some((doc, p[1]))
         })
         .collect()
 }
@@ -1015,6 +1077,43 @@ mod tests {
     }
 
     #[test]
+    fn postings_are_base64_vlq_and_read_back() {
+        let mut text = String::new();
+        for v in [0, 31, 32, 6950, u32::MAX] {
+            vlq_push(&mut text, v);
+        }
+        // 0 → A; 31 → f; 32 → 0 then 1 (g = 32 + 0, B = 1); 6950 = 6 + 25·32
+        // + 6·1024 → 6+32, 25+32, 6 → m5G; u32::MAX: six full groups and 3.
+        assert_eq!(text, "AfgBm5G//////D");
+        assert_eq!(vlq_numbers(&text), Some(vec![0, 31, 32, 6950, u32::MAX]));
+        assert_eq!(decode_postings("Cm5GBf"), Some(vec![(2, 6950), (3, 31)]));
+        for bad in ["!", "g", "////////A", "A", "E="] {
+            assert_eq!(decode_postings(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_damaged_terms_file_is_named() {
+        let (_, files) = sample_with_files();
+        let files: HashMap<String, String> = files
+            .into_iter()
+            .map(|(p, t)| {
+                let t = if p == "search/terms-0.js" {
+                    t.replacen(":\"", ":\"!", 1)
+                } else {
+                    t
+                };
+                (p, t)
+            })
+            .collect();
+        let err = Index::from_files(|p| files.get(p).cloned()).unwrap_err();
+        assert!(
+            err.starts_with("search/terms-0.js: postings of") && err.contains("base64 VLQ"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn term_shards_are_the_json_serde_writes() {
         // Written directly for speed; read back and written by serde, the
         // same text (escaping, order, numbers).
@@ -1030,7 +1129,7 @@ mod tests {
         let mut shards = 0;
         for (path, text) in files.iter().filter(|(p, _)| p.contains("terms-")) {
             let name = path.trim_start_matches("search/").trim_end_matches(".js");
-            let map: BTreeMap<String, Vec<u32>> =
+            let map: BTreeMap<String, String> =
                 load(&|p: &str| (p == path).then(|| text.clone()), name)
                     .expect("a terms file reads back");
             assert!(!map.is_empty());

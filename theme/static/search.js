@@ -98,9 +98,23 @@
     return h % shards;
   }
 
-  function decode(flat) {
-    var out = [], doc = 0;
-    for (var i = 0; i + 1 < flat.length; i += 2) { doc += flat[i]; out.push([doc, flat[i + 1]]); }
+  /* A term's postings: "doc delta, score, ..." in base64 VLQ (5 bits a
+   * digit, lowest first, 32 added while more follow; search/src/lib.rs
+   * vlq_push). Plain arithmetic, not bit shifts, so numbers past 2^31 stay
+   * exact. */
+  var DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", VALUE = [];
+  for (var v = 0; v < 64; v++) VALUE[DIGITS.charCodeAt(v)] = v;
+
+  function decode(text) {
+    var out = [], doc = 0, n = 0, scale = 1, delta = -1;
+    for (var i = 0; i < text.length; i++) {
+      var d = VALUE[text.charCodeAt(i)];
+      n += (d & 31) * scale;
+      if (d & 32) { scale *= 32; continue; }
+      if (delta < 0) delta = n;
+      else { doc += delta; out.push([doc, n]); delta = -1; }
+      n = 0; scale = 1;
+    }
     return out;
   }
 
