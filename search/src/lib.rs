@@ -275,18 +275,13 @@ impl Builder {
         let n = self.docs.max(1) as f64;
         let avg = (self.lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
         let avg_title = (self.title_lengths.iter().map(|&l| l as f64).sum::<f64>() / n).max(1.0);
-        // About 2.5 characters of base64 VLQ per number (each varint's
-        // last byte has its high bit clear): doc deltas take 1–2, scores 3.
         let postings: Vec<(Box<str>, Vec<u8>)> = self
             .postings
             .into_iter()
             .map(|(k, (_, v))| (unpack(k), v))
             .chain(self.long_postings.into_iter().map(|(t, (_, v))| (t, v)))
             .collect();
-        let bytes: usize = postings
-            .iter()
-            .map(|(t, v)| t.len() + 6 + v.iter().filter(|&&b| b & 0x80 == 0).count() * 5 / 2)
-            .sum();
+        let bytes: usize = postings.iter().map(|(t, v)| entry_len(t, v)).sum();
         let term_shards = bytes.div_ceil(TERM_SHARD_BYTES).clamp(1, MAX_TERM_SHARDS);
         let mut shards: Vec<Vec<(Box<str>, Vec<u8>)>> = vec![Vec::new(); term_shards];
         for (t, v) in postings {
@@ -358,10 +353,7 @@ impl Finished {
     fn term_script(&self, name: &str, postings: &[(Box<str>, Vec<u8>)]) -> String {
         let mut sorted: Vec<&(Box<str>, Vec<u8>)> = postings.iter().collect();
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let bytes: usize = postings
-            .iter()
-            .map(|(t, v)| t.len() + 6 + v.len() * 2)
-            .sum();
+        let bytes: usize = postings.iter().map(|(t, v)| entry_len(t, v)).sum();
         let mut out = String::with_capacity(bytes + name.len() + 20);
         out.push_str("gazetteSearch(\"");
         out.push_str(name);
@@ -423,6 +415,14 @@ pub fn files_of<'a>(pages: impl IntoIterator<Item = &'a Prepared>) -> Vec<(Strin
     let finished = b.finish();
     files.extend((0..finished.len()).map(|i| finished.file(i)));
     files
+}
+
+/// About how long a term's entry in a terms file is, from its postings as
+/// varints (each number's last byte has its high bit clear): the quoted
+/// term and punctuation, and 2.5 base64 VLQ digits a number (doc deltas
+/// take 1–2, scores 3). Sizes the shards and their buffers.
+fn entry_len(term: &str, varints: &[u8]) -> usize {
+    term.len() + 6 + varints.iter().filter(|&&b| b & 0x80 == 0).count() * 5 / 2
 }
 
 /// The term [`pack`] made `key` from.
