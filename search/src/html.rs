@@ -1,98 +1,181 @@
-//! A rendered page body as search documents: one for the text before the
-//! first heading, one per `<h2>`/`<h3>` with an `id` (so a result leads to
-//! the heading itself). Our own renderer wrote the HTML, so a small scanner
-//! is enough: tags are dropped, `<script>`/`<style>` skipped, entities
-//! decoded.
+//! A page's text as search documents: one for the text before the first
+//! heading, one per `<h2>`/`<h3>` with an `id` (so a result leads to the
+//! heading itself).
+//!
+//! [`PageText`] takes the text piece by piece. The site's Markdown renderer
+//! feeds it from the events it writes the page from, so no page's HTML is
+//! scanned back for its text; [`split_page`] feeds it from HTML. Both give
+//! the same parts (the site tests that on every bundled page and chapter).
+//! For HTML a small scanner is enough, since our own renderer wrote it: tags
+//! are dropped, `<script>`/`<style>` skipped, entities decoded.
 
 use crate::Doc;
+
+/// A page's text, split at its headings as it comes in.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PageText {
+    /// The parts finished so far.
+    parts: Vec<Part>,
+    current: Part,
+    /// The text of the open `<h2>`/`<h3>` that has an id.
+    heading: Option<String>,
+    /// Inside `<script>` or `<style>`: the closing tag looked for.
+    skipping: Option<&'static str>,
+}
+
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Part {
+    /// The heading's id; `None` for the page's opening.
+    anchor: Option<String>,
+    heading: String,
+    text: String,
+}
+
+impl PageText {
+    /// Text as people read it (decoded), inside the open heading if any.
+    pub fn text(&mut self, text: &str) {
+        if self.skipping.is_some() || text.is_empty() {
+            return;
+        }
+        match &mut self.heading {
+            Some(h) => h.push_str(text),
+            None => self.current.text.push_str(text),
+        }
+    }
+
+    /// White space: where the HTML has any, or a block ends.
+    pub fn space(&mut self) {
+        self.text(" ");
+    }
+
+    /// An `<h2>`/`<h3>` with this id starts: the part before it ends.
+    pub fn start_heading(&mut self, id: &str) {
+        if self.skipping.is_some() {
+            return;
+        }
+        self.finish();
+        self.current.anchor = Some(id.to_string());
+        self.heading = Some(String::new());
+    }
+
+    /// An `<h2>`/`<h3>` ends: its text is the part's heading.
+    pub fn end_heading(&mut self) {
+        if self.skipping.is_some() {
+            return;
+        }
+        match self.heading.take() {
+            Some(text) => self.current.heading = text.split_whitespace().collect::<Vec<_>>().join(" "),
+            None => self.current.text.push(' '),
+        }
+    }
+
+    /// A piece of HTML (raw HTML in Markdown, or a whole page): its text,
+    /// its headings, a space at each block's end.
+    pub fn html(&mut self, html: &str) {
+        let mut rest = html;
+        loop {
+            if let Some(close) = self.skipping {
+                match find_ignoring_case(rest, close) {
+                    Some(i) => {
+                        rest = &rest[i..];
+                        self.skipping = None;
+                    }
+                    None => return,
+                }
+            }
+            let Some(lt) = rest.find('<') else { break };
+            let (text, after) = rest.split_at(lt);
+            self.decoded(text);
+            let Some(gt) = after.find('>') else {
+                return;
+            };
+            let tag = &after[1..gt];
+            rest = &after[gt + 1..];
+            match &*tag_name(tag) {
+                "script" => self.skipping = Some("</script"),
+                "style" => self.skipping = Some("</style"),
+                "h2" | "h3" => {
+                    if let Some(id) = attr(tag, "id") {
+                        self.start_heading(&id);
+                    }
+                }
+                "/h2" | "/h3" => self.end_heading(),
+                // Block ends separate words that no space separates in the HTML.
+                "/p" | "br" | "/li" | "/td" | "/th" | "/tr" | "/div" | "/h4" | "/h5" | "/h6"
+                | "/pre" | "/dt" | "/dd" | "/blockquote" => self.current.text.push(' '),
+                _ => {}
+            }
+        }
+        self.decoded(rest);
+    }
+
+    /// Text with character references, as it stands in HTML.
+    fn decoded(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
+        match &mut self.heading {
+            Some(h) => decode_into(text, h),
+            None => decode_into(text, &mut self.current.text),
+        }
+    }
+
+    /// Ends the current part: its text with runs of white space made one
+    /// space (every page's text passes here once, so without a copy per
+    /// word).
+    fn finish(&mut self) {
+        let current = &mut self.current;
+        let mut text = String::with_capacity(current.text.len());
+        for word in current.text.split_whitespace() {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(word);
+        }
+        if !text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
+            self.parts.push(Part {
+                anchor: current.anchor.clone(),
+                heading: std::mem::take(&mut current.heading),
+                text,
+            });
+        }
+        current.text.clear();
+        current.heading.clear();
+    }
+
+    /// The parts as documents of the page at `url` (from the site root).
+    pub fn into_docs(mut self, url: &str, title: &str, section: &str) -> Vec<Doc> {
+        self.finish();
+        self.parts
+            .into_iter()
+            .map(|p| Doc {
+                url: match p.anchor {
+                    Some(id) => format!("{url}#{id}"),
+                    None => url.to_string(),
+                },
+                title: title.to_string(),
+                heading: p.heading,
+                section: section.to_string(),
+                text: p.text,
+            })
+            .collect()
+    }
+}
 
 /// Splits `body_html` (the page's content, without header and footer) at
 /// its headings. `url` is the page's path from the site root.
 pub fn split_page(url: &str, title: &str, section: &str, body_html: &str) -> Vec<Doc> {
-    let mut docs = Vec::new();
-    let mut current = Doc {
-        url: url.to_string(),
-        title: title.to_string(),
-        section: section.to_string(),
-        ..Doc::default()
-    };
-    let mut heading: Option<(String, String)> = None; // (id, text so far)
-    let mut rest = body_html;
-    while let Some(lt) = rest.find('<') {
-        let (text, after) = rest.split_at(lt);
-        push_text(&mut current, &mut heading, text);
-        let Some(gt) = after.find('>') else {
-            rest = "";
-            break;
-        };
-        let tag = &after[1..gt];
-        rest = &after[gt + 1..];
-        let name = tag_name(tag);
-        match &*name {
-            "script" | "style" => {
-                let close = format!("</{name}");
-                rest = match rest.to_ascii_lowercase().find(&close) {
-                    Some(i) => &rest[i..],
-                    None => "",
-                };
-            }
-            "h2" | "h3" => {
-                if let Some(id) = attr(tag, "id") {
-                    finish(&mut docs, &mut current);
-                    current.url = format!("{url}#{id}");
-                    heading = Some((id, String::new()));
-                }
-            }
-            "/h2" | "/h3" => match heading.take() {
-                Some((_, text)) => {
-                    current.heading = text.split_whitespace().collect::<Vec<_>>().join(" ")
-                }
-                None => current.text.push(' '),
-            },
-            // Block ends separate words that no space separates in the HTML.
-            "/p" | "br" | "/li" | "/td" | "/th" | "/tr" | "/div" | "/h4" | "/h5" | "/h6"
-            | "/pre" | "/dt" | "/dd" | "/blockquote" => current.text.push(' '),
-            _ => {}
-        }
-    }
-    push_text(&mut current, &mut heading, rest);
-    finish(&mut docs, &mut current);
-    docs
+    let mut page = PageText::default();
+    page.html(body_html);
+    page.into_docs(url, title, section)
 }
 
-fn push_text(doc: &mut Doc, heading: &mut Option<(String, String)>, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    match heading {
-        Some((_, h)) => decode_into(text, h),
-        None => decode_into(text, &mut doc.text),
-    }
+/// Where `needle` (ASCII, lower case) starts in `text`, in any case.
+fn find_ignoring_case(text: &str, needle: &str) -> Option<usize> {
+    let (text, needle) = (text.as_bytes(), needle.as_bytes());
+    text.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
 }
-
-/// Ends the current part: its text with runs of white space made one space
-/// (every page's text passes here once, so without a copy per word).
-fn finish(docs: &mut Vec<Doc>, current: &mut Doc) {
-    let mut text = String::with_capacity(current.text.len());
-    for word in current.text.split_whitespace() {
-        if !text.is_empty() {
-            text.push(' ');
-        }
-        text.push_str(word);
-    }
-    if !text.is_empty() || !current.heading.is_empty() || docs.is_empty() {
-        docs.push(Doc {
-            url: current.url.clone(),
-            title: current.title.clone(),
-            heading: std::mem::take(&mut current.heading),
-            section: current.section.clone(),
-            text,
-        });
-    }
-    current.text.clear();
-    current.heading.clear();
-}
-
 /// A tag's name, lower-cased (our renderer writes lower case; raw HTML in
 /// Markdown may not, and only then is a copy made).
 fn tag_name(tag: &str) -> std::borrow::Cow<'_, str> {

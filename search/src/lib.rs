@@ -18,7 +18,7 @@
 mod html;
 mod tokenize;
 
-pub use html::split_page;
+pub use html::{split_page, PageText};
 
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 

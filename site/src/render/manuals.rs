@@ -224,8 +224,9 @@ fn chapter_page(
         id_prefix: "",
         shift: 0,
         smart_punctuation: m.smart_punctuation,
+        search: Some(&ctx.search_spent),
     };
-    let r = markdown::render_book(&t.text, &style, &links);
+    let mut r = markdown::render_book(&t.text, &style, &links);
     made.problems.extend(
         r.problems
             .iter()
@@ -234,9 +235,11 @@ fn chapter_page(
     made.uses.extend(tag_links(r.links, t));
     let chapter = &m.chapters[t.index];
     let title = t.title.as_deref().unwrap_or(&chapter.title);
-    made.search.extend(super::search::chapter_docs(
-        ctx, &output, title, &m.title, &r.html,
-    ));
+    if let Some(text) = r.text.take() {
+        made.search.extend(super::search::chapter_docs(
+            ctx, &output, title, &m.title, text,
+        ));
+    }
     if Manual::is_front(t.path) {
         return Some(r.html);
     }
@@ -491,6 +494,7 @@ fn one_page_chapter(
         id_prefix: &prefix,
         shift: 1,
         smart_punctuation: m.smart_punctuation,
+        search: None,
     };
     let r = markdown::render_book(&t.text, &style, &links);
     made.problems.extend(

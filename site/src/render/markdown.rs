@@ -1,7 +1,9 @@
 //! Markdown to HTML with pulldown-cmark: heading ids for anchors, and every
 //! link handed to a resolver that checks it and rewrites it relative.
 
+use super::search::{page_text, Spent};
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use search::PageText;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub(crate) struct Heading {
@@ -43,6 +45,8 @@ pub(crate) struct Rendered {
     pub(crate) links: Vec<LinkUse>,
     /// (line, reason) for links that lead nowhere.
     pub(crate) problems: Vec<(usize, String)>,
+    /// The text for the search index, when asked for.
+    pub(crate) text: Option<PageText>,
 }
 
 pub(crate) fn options() -> Options {
@@ -54,8 +58,16 @@ pub(crate) fn options() -> Options {
 
 /// Renders `src`, whose first line is line `first_line` of its file.
 /// Heading ids get `id_prefix` (the one-page print view needs them unique).
-pub(crate) fn render(src: &str, first_line: usize, id_prefix: &str, links: &dyn Links) -> Rendered {
-    render_shifted(src, first_line, id_prefix, 0, links)
+/// With `search`, the page's text is collected for the search index too
+/// (its time counted there).
+pub(crate) fn render(
+    src: &str,
+    first_line: usize,
+    id_prefix: &str,
+    links: &dyn Links,
+    search: Option<&Spent>,
+) -> Rendered {
+    render_shifted(src, first_line, id_prefix, 0, links, search)
 }
 
 /// As [`render`], with every heading `shift` levels lower: in a one-page
@@ -66,6 +78,7 @@ pub(crate) fn render_shifted(
     id_prefix: &str,
     shift: u8,
     links: &dyn Links,
+    search: Option<&Spent>,
 ) -> Rendered {
     // Line numbers are only needed for links; most of a page has none.
     let line_starts = std::cell::OnceCell::new();
@@ -138,6 +151,7 @@ pub(crate) fn render_shifted(
             other => out.push(other),
         }
     }
+    let text = search.map(|spent| page_text(&out, spent));
     let mut html = String::with_capacity(src.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     Rendered {
@@ -145,6 +159,7 @@ pub(crate) fn render_shifted(
         headings,
         links: link_uses,
         problems,
+        text,
     }
 }
 
@@ -264,6 +279,9 @@ pub(crate) struct BookStyle<'a> {
     pub(crate) shift: u8,
     /// `[output.html] smart-punctuation`.
     pub(crate) smart_punctuation: bool,
+    /// Collect the chapter's text for the search index (its time counted
+    /// there); `None` for the one-page views.
+    pub(crate) search: Option<&'a Spent>,
 }
 
 /// mdBook 0.5's Markdown options.
@@ -543,6 +561,7 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
         }
         out.push(Event::Html("</ol>\n".into()));
     }
+    let text = style.search.map(|spent| page_text(&out, spent));
     let mut html = String::with_capacity(src.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     Rendered {
@@ -550,6 +569,7 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
         headings,
         links: st.uses,
         problems: st.problems,
+        text,
     }
 }
 
@@ -792,6 +812,7 @@ mod tests {
             1,
             "",
             &Fixed,
+            None,
         );
         let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
         assert_eq!(ids, ["操作步骤", "操作步骤-1", "hello-world"]);
@@ -801,7 +822,7 @@ mod tests {
 
     #[test]
     fn headings_shift_down_for_one_page_books() {
-        let r = render_shifted("# 章\n\n## 节\n\n###### 六\n", 1, "", 1, &Fixed);
+        let r = render_shifted("# 章\n\n## 节\n\n###### 六\n", 1, "", 1, &Fixed, None);
         assert!(r.html.contains("<h2 id=\"章\">章</h2>"), "{}", r.html);
         assert!(r.html.contains("<h3 id=\"节\">"));
         assert!(r.html.contains("<h6 id=\"六\">"));
@@ -810,7 +831,7 @@ mod tests {
 
     #[test]
     fn prefix_and_explicit_ids() {
-        let r = render("## 一、分级建立用户账号 {#accounts}\n", 1, "ch--", &Fixed);
+        let r = render("## 一、分级建立用户账号 {#accounts}\n", 1, "ch--", &Fixed, None);
         assert_eq!(r.headings[0].id, "ch--accounts");
         assert_eq!(slugify("一、分级建立用户账号"), "一分级建立用户账号");
     }
@@ -818,7 +839,7 @@ mod tests {
     #[test]
     fn links_are_rewritten_and_recorded_with_lines() {
         let src = "text\n\n[a](page#x) and [b](https://example.org) [d](page)\n\n[c](missing)\n";
-        let r = render(src, 10, "", &Fixed);
+        let r = render(src, 10, "", &Fixed, None);
         assert!(r.html.contains("href=\"../page.html\""), "{}", r.html);
         assert!(r.html.contains("href=\"https://example.org\""));
         assert_eq!(r.links.len(), 1);
@@ -835,6 +856,7 @@ mod tests {
             id_prefix: "",
             shift: 0,
             smart_punctuation: true,
+            search: None,
         };
         let r = render_book(src, &style, &Fixed);
         let ids: Vec<_> = r.headings.iter().map(|h| h.id.as_str()).collect();
@@ -864,6 +886,7 @@ mod tests {
             id_prefix: "ch-a--",
             shift: 1,
             smart_punctuation: true,
+            search: None,
         };
         let r = render_book(src, &style, &Fixed);
         let h = &r.html;
@@ -880,5 +903,57 @@ mod tests {
         assert!(h.contains("class=\"language-rust editable ignore\""), "{h}");
         assert!(!h.contains("hidden()") && h.contains("# not hidden"), "{h}");
         assert_eq!(r.links.len(), 1);
+    }
+
+    /// The search index takes a page's text from the events its HTML is
+    /// written from; that must be what scanning the HTML finds, on tricky
+    /// Markdown and on every bundled page and manual chapter.
+    #[test]
+    fn the_search_text_is_what_the_html_shows() {
+        let tricky = [
+            "导言 &amp; *强调*`代码`\n\n## 第一节 {#one}\n\n正文[^n]一\n第二行  \n硬换行\n\n[^n]: 注**释**\n",
+            "| 甲 | 乙 |\n|---|:-:|\n| 一 | 二 |\n\n- a\n- [x] b\n  - c\n\n1. 一\n\n2. 二\n",
+            "![图 *说明*[^m]](a.png \"题\")后文[^m]\n\n[^m]: 注\n\n> 引用\n> 续\n\n---\n\n```\n<代码>\n```\n",
+            "<div class=\"x\">\n<h2 id=\"raw\">原始</h2>\n<p>段&lt;落</p>\n</div>\n\n<script>var a = '<p>';\n</script>\n\n后 <span>行内</span> 文\n",
+            "<style>\np { color: red }\n</style>\n\n### 小节\n\n#### 四级\n\n文字\n\n设置\n标题\n---\n\n~~删~~ <https://example.org> [链](page#x)\n",
+            "术语\n: 定义\n\n> [!NOTE]\n> 注意\n\n## `代码` 标题 <em>raw</em>\n",
+        ];
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut sources: Vec<(String, String)> = tricky
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("tricky {i}"), s.to_string()))
+            .collect();
+        for dir in ["content", "manuals"] {
+            let mut stack = vec![root.join(dir)];
+            while let Some(d) = stack.pop() {
+                for e in std::fs::read_dir(&d).unwrap().flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "md") {
+                        let text = std::fs::read_to_string(&p).unwrap();
+                        sources.push((p.display().to_string(), text));
+                    }
+                }
+            }
+        }
+        assert!(sources.len() > 40, "{} sources", sources.len());
+        let spent = Spent::default();
+        for (name, src) in &sources {
+            let page = render(src, 1, "", &Fixed, Some(&spent));
+            let style = BookStyle {
+                id_prefix: "",
+                shift: 0,
+                smart_punctuation: true,
+                search: Some(&spent),
+            };
+            let book = render_book(src, &style, &Fixed);
+            for (how, r) in [("page", page), ("book", book)] {
+                let from_events = r.text.unwrap().into_docs("p.html", "题", "节");
+                let from_html = search::split_page("p.html", "题", "节", &r.html);
+                assert_eq!(from_events, from_html, "{how} {name}\n{}", r.html);
+            }
+        }
     }
 }

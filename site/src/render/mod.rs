@@ -285,14 +285,18 @@ fn pages(
     let mut doc_links = Vec::with_capacity(ctx.site.content.docs.len());
     let mut bodies = HashMap::new();
     let render = |d: &crate::model::content::Doc| -> Doc {
-        let (body, links, problems) = render_markdown(index, &content_dir, d);
+        let (mut body, links, problems) =
+            render_markdown(index, &content_dir, d, Some(&ctx.search_spent));
         if !problems.is_empty() {
             return (None, links, problems, None, None);
         }
         match render_doc(ctx, d, &body, sizes) {
             Ok((path, bytes)) => {
                 let e = emit(sink, index, path, bytes);
-                let found = search::page_docs(ctx, d, &body.html);
+                let found = body
+                    .text
+                    .take()
+                    .and_then(|text| search::page_docs(ctx, d, text));
                 (
                     d.is_section.then_some(body),
                     links,

@@ -7,27 +7,34 @@ use super::emit::OneFile;
 use super::links::{self, DocLinks, Index};
 use super::markdown::{self, Heading, LinkUse};
 use super::notice::insert_notice;
+use super::search::Spent;
 use super::views::{ListItem, PageView, SectionLink, SubsectionLink};
 use crate::model::content::Doc;
 use crate::problem::Problem;
+use search::PageText;
 use std::path::Path;
 
 /// A rendered Markdown document.
 pub(super) struct Body {
     pub(super) html: String,
     pub(super) headings: Vec<Heading>,
+    /// Its text for the search index, until the index takes it.
+    pub(super) text: Option<PageText>,
 }
 
 /// A content doc's Markdown as HTML, with its links (checked against the
-/// index as they are resolved) and the problems found, at their lines.
+/// index as they are resolved) and the problems found, at their lines;
+/// with `search`, its text for the search index.
 pub(super) fn render_markdown(
     index: &Index,
     content_dir: &Path,
     d: &Doc,
+    search: Option<&Spent>,
 ) -> (Body, Vec<LinkUse>, Vec<Problem>) {
     let empty = || Body {
         html: String::new(),
         headings: Vec::new(),
+        text: None,
     };
     let text = match d.read_body(content_dir) {
         Ok(t) => t,
@@ -45,7 +52,7 @@ pub(super) fn render_markdown(
         inlined: std::cell::Cell::new(false),
         book: None,
     };
-    let r = markdown::render(&text, d.body_line, "", &links);
+    let r = markdown::render(&text, d.body_line, "", &links, search);
     let problems = r
         .problems
         .into_iter()
@@ -54,6 +61,7 @@ pub(super) fn render_markdown(
     let body = Body {
         html: r.html,
         headings: r.headings,
+        text: r.text,
     };
     (body, r.links, problems)
 }

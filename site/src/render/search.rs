@@ -8,7 +8,9 @@ use super::emit::Outputs;
 use crate::model::content::Doc;
 use crate::problem::Problem;
 use forms::FormDef;
-use search::{Prepared, SEARCH_PAGE};
+use pulldown_cmark::{Event, HeadingLevel, Tag, TagEnd};
+use search::{PageText, Prepared, SEARCH_PAGE};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -35,14 +37,110 @@ impl Spent {
 
 /// The search documents of a content page: its opening and each headed
 /// section. The home page is left out (it only lists other pages).
-pub(super) fn page_docs(ctx: &Shared, d: &Doc, body_html: &str) -> Option<Prepared> {
+pub(super) fn page_docs(ctx: &Shared, d: &Doc, text: PageText) -> Option<Prepared> {
     if d.rel == "_index.md" {
         return None;
     }
     let title = d.meta.title.as_deref().unwrap_or("");
     let section = section_of(ctx, d);
     ctx.search_spent
-        .on(|| Prepared::page(search::split_page(&d.output(), title, &section, body_html)))
+        .on(|| Prepared::page(text.into_docs(&d.output(), title, &section)))
+}
+
+/// A page's text for the search index, from the events its HTML is about
+/// to be written from: what [`search::split_page`] would find in that HTML
+/// (tested on every bundled page and chapter), without scanning it. Text
+/// and code as they read; a space wherever `push_html` writes white space
+/// or a block ends; raw HTML scanned; an image's description (an
+/// attribute) left out; footnote marks numbered as `push_html` numbers
+/// them.
+pub(super) fn page_text<'e>(events: &'e [Event<'e>], spent: &Spent) -> PageText {
+    spent.on(|| {
+        let mut page = PageText::default();
+        // Raw HTML events in a row, scanned as one (a tag may span lines).
+        let mut html = String::new();
+        let mut numbers: HashMap<&'e str, usize> = HashMap::new();
+        // Depth inside an image: its text is its `alt` attribute.
+        let mut in_image = 0usize;
+        for event in events {
+            if in_image > 0 {
+                match event {
+                    Event::Start(_) => in_image += 1,
+                    Event::End(_) => in_image -= 1,
+                    Event::FootnoteReference(name) => _ = number(&mut numbers, name),
+                    _ => {}
+                }
+                continue;
+            }
+            if !html.is_empty() && !matches!(event, Event::Html(_) | Event::InlineHtml(_)) {
+                page.html(&html);
+                html.clear();
+            }
+            match event {
+                Event::Html(h) | Event::InlineHtml(h) => html.push_str(h),
+                Event::Text(t) | Event::Code(t) | Event::InlineMath(t) | Event::DisplayMath(t) => {
+                    page.text(t)
+                }
+                Event::SoftBreak | Event::HardBreak | Event::Rule | Event::TaskListMarker(_) => {
+                    page.space()
+                }
+                Event::FootnoteReference(name) => page.text(&number(&mut numbers, name)),
+                Event::Start(tag) => match tag {
+                    Tag::Heading {
+                        level: HeadingLevel::H2 | HeadingLevel::H3,
+                        id: Some(id),
+                        ..
+                    } => {
+                        page.space();
+                        page.start_heading(id);
+                    }
+                    Tag::Image { .. } => in_image = 1,
+                    Tag::FootnoteDefinition(name) => {
+                        page.space();
+                        page.text(&number(&mut numbers, name));
+                    }
+                    Tag::Paragraph
+                    | Tag::Heading { .. }
+                    | Tag::BlockQuote(_)
+                    | Tag::CodeBlock(_)
+                    | Tag::List(_)
+                    | Tag::Item
+                    | Tag::DefinitionList
+                    | Tag::DefinitionListTitle
+                    | Tag::DefinitionListDefinition => page.space(),
+                    // Inline tags, table parts (no white space before
+                    // them in the HTML), raw HTML's container.
+                    _ => {}
+                },
+                Event::End(tag) => match tag {
+                    TagEnd::Heading(HeadingLevel::H2 | HeadingLevel::H3) => {
+                        page.end_heading();
+                        page.space();
+                    }
+                    TagEnd::Emphasis
+                    | TagEnd::Strong
+                    | TagEnd::Strikethrough
+                    | TagEnd::Link
+                    | TagEnd::Subscript
+                    | TagEnd::Superscript
+                    | TagEnd::Image
+                    | TagEnd::HtmlBlock
+                    | TagEnd::MetadataBlock(_) => {}
+                    _ => page.space(),
+                },
+            }
+        }
+        if !html.is_empty() {
+            page.html(&html);
+        }
+        page
+    })
+}
+
+/// A footnote's number: in order of first mention, reference or definition.
+fn number<'e>(numbers: &mut HashMap<&'e str, usize>, name: &'e str) -> String {
+    let next = numbers.len() + 1;
+    numbers.entry(name).or_insert(next).to_string()
 }
 
 /// The top-level section a page is in, by its title (`通知公告`).
@@ -61,11 +159,11 @@ pub(super) fn chapter_docs(
     output: &str,
     chapter: &str,
     manual: &str,
-    body_html: &str,
+    text: PageText,
 ) -> Option<Prepared> {
     let section = format!("操作手册 › {manual}");
     ctx.search_spent
-        .on(|| Prepared::page(search::split_page(output, chapter, &section, body_html)))
+        .on(|| Prepared::page(text.into_docs(output, chapter, &section)))
 }
 
 /// A form as one document: its title, description, and each field's label,

@@ -6,7 +6,8 @@ use super::context::Shared;
 use super::extras::{render_extras, render_feeds};
 use super::markdown::LinkUse;
 use super::pages::{render_doc, render_markdown, Body};
-use super::search::page_docs;
+use super::search::{page_docs, Spent};
+use search::PageText;
 use crate::model::content::{self, Doc};
 use crate::model::Site;
 use crate::problem::Problem;
@@ -67,7 +68,10 @@ impl Built {
             return Ok(None); // a top-level section: its title is in every page's navigation
         }
         let content_dir = site.root.join("content");
-        let (body, doc_links, problems) = render_markdown(&self.index, &content_dir, &fresh);
+        // The index's time is only reported for whole builds.
+        let spent = Spent::default();
+        let (body, doc_links, problems) =
+            render_markdown(&self.index, &content_dir, &fresh, Some(&spent));
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -111,11 +115,12 @@ impl Built {
         &mut self,
         site: &Site,
         i: usize,
-        body: Body,
+        mut body: Body,
         doc_links: Vec<LinkUse>,
         listing_changed: bool,
     ) -> Result<Rerendered, Vec<Problem>> {
-        let (fresh, found) = self.render_affected(site, i, &body, listing_changed)?;
+        let text = body.text.take();
+        let (fresh, found) = self.render_affected(site, i, &body, text, listing_changed)?;
         // Check against the site as it would be after this update (the set
         // of output paths stays the same; only these pages' ids change).
         let fresh_ids = collect_ids(fresh.par_iter().map(|(k, v)| (k, v)));
@@ -190,6 +195,7 @@ impl Built {
         site: &Site,
         i: usize,
         body: &Body,
+        text: Option<PageText>,
         listing_changed: bool,
     ) -> Result<(Fresh, Option<::search::Prepared>), Vec<Problem>> {
         let mut targets = vec![i];
@@ -229,7 +235,7 @@ impl Built {
             fresh.extend(render_feeds(&ctx));
         }
         if problems.is_empty() {
-            let found = page_docs(&ctx, &site.content.docs[i], &body.html);
+            let found = text.and_then(|text| page_docs(&ctx, &site.content.docs[i], text));
             Ok((fresh, found))
         } else {
             Err(problems)
