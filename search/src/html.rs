@@ -28,7 +28,10 @@ struct Part {
     /// The heading's id; `None` for the page's opening.
     anchor: Option<String>,
     heading: String,
+    /// With white space collapsed as it comes: words one space apart.
     text: String,
+    /// White space came after the last word: a space before the next.
+    space: bool,
 }
 
 impl PageText {
@@ -39,13 +42,19 @@ impl PageText {
         }
         match &mut self.heading {
             Some(h) => h.push_str(text),
-            None => self.current.text.push_str(text),
+            None => push_collapsed(&mut self.current, text),
         }
     }
 
     /// White space: where the HTML has any, or a block ends.
     pub fn space(&mut self) {
-        self.text(" ");
+        if self.skipping.is_some() {
+            return;
+        }
+        match &mut self.heading {
+            Some(h) => h.push(' '),
+            None => self.current.space = true,
+        }
     }
 
     /// An `<h2>`/`<h3>` with this id starts: the part before it ends.
@@ -65,7 +74,7 @@ impl PageText {
         }
         match self.heading.take() {
             Some(text) => self.current.heading = text.split_whitespace().collect::<Vec<_>>().join(" "),
-            None => self.current.text.push(' '),
+            None => self.current.space = true,
         }
     }
 
@@ -102,7 +111,7 @@ impl PageText {
                 "/h2" | "/h3" => self.end_heading(),
                 // Block ends separate words that no space separates in the HTML.
                 "/p" | "br" | "/li" | "/td" | "/th" | "/tr" | "/div" | "/h4" | "/h5" | "/h6"
-                | "/pre" | "/dt" | "/dd" | "/blockquote" => self.current.text.push(' '),
+                | "/pre" | "/dt" | "/dd" | "/blockquote" => self.current.space = true,
                 _ => {}
             }
         }
@@ -116,31 +125,25 @@ impl PageText {
         }
         match &mut self.heading {
             Some(h) => decode_into(text, h),
-            None => decode_into(text, &mut self.current.text),
+            None if !text.contains('&') => push_collapsed(&mut self.current, text),
+            None => push_collapsed(&mut self.current, &decode_entities(text)),
         }
     }
 
-    /// Ends the current part: its text with runs of white space made one
-    /// space (every page's text passes here once, so without a copy per
-    /// word).
+    /// Ends the current part.
     fn finish(&mut self) {
         let current = &mut self.current;
-        let mut text = String::with_capacity(current.text.len());
-        for word in current.text.split_whitespace() {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(word);
-        }
-        if !text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
+        if !current.text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
             self.parts.push(Part {
                 anchor: current.anchor.clone(),
                 heading: std::mem::take(&mut current.heading),
-                text,
+                text: std::mem::take(&mut current.text),
+                space: false,
             });
         }
         current.text.clear();
         current.heading.clear();
+        current.space = false;
     }
 
     /// The parts as documents of the page at `url` (from the site root).
@@ -168,6 +171,27 @@ pub fn split_page(url: &str, title: &str, section: &str, body_html: &str) -> Vec
     let mut page = PageText::default();
     page.html(body_html);
     page.into_docs(url, title, section)
+}
+
+/// Appends `text` to the part's text with runs of white space made one
+/// space and none at the start: every page's text passes here once, so it
+/// is collapsed as it comes, not copied again when the part ends.
+fn push_collapsed(part: &mut Part, text: &str) {
+    if text.starts_with(char::is_whitespace) {
+        part.space = true;
+    }
+    let mut words = text.split_whitespace().peekable();
+    if words.peek().is_none() {
+        return;
+    }
+    for word in words {
+        if part.space && !part.text.is_empty() {
+            part.text.push(' ');
+        }
+        part.text.push_str(word);
+        part.space = true;
+    }
+    part.space = text.ends_with(char::is_whitespace);
 }
 
 /// Where `needle` (ASCII, lower case) starts in `text`, in any case.
@@ -302,5 +326,32 @@ mod tests {
         let docs = split_page("a.html", "只有标题", "", "");
         assert_eq!(docs.len(), 1);
         assert_eq!(docs[0].title, "只有标题");
+    }
+
+    #[test]
+    fn text_in_pieces_collapses_as_the_whole_would() {
+        let pieces = ["", " ", "\n", "甲", "乙 丙", " a", "b ", "\u{3000}", "  c  d", "。"];
+        let mut state = 99u64;
+        for len in 0..10 {
+            for _ in 0..300 {
+                let mut page = PageText::default();
+                let mut whole = String::new();
+                for _ in 0..len {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    let piece = pieces[(state >> 33) as usize % pieces.len()];
+                    if state >> 62 == 0 {
+                        page.space();
+                        whole.push(' ');
+                    }
+                    page.text(piece);
+                    whole.push_str(piece);
+                }
+                let docs = page.into_docs("a.html", "", "");
+                let expected = whole.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert_eq!(docs[0].text, expected, "{whole:?}");
+            }
+        }
     }
 }
