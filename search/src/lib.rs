@@ -298,10 +298,10 @@ impl Builder {
             shards,
             meta: ("search/meta.js".to_string(), script("meta", &meta)),
             n,
-            avg,
-            avg_title,
-            lengths: self.lengths,
-            title_lengths: self.title_lengths,
+            norms: (self.lengths.iter().zip(&self.title_lengths))
+                .map(|(&l, &t)| Norms::of(l, t, avg, avg_title))
+                .collect(),
+            unknown: Norms::of(1, 1, avg, avg_title),
         }
     }
 }
@@ -314,10 +314,10 @@ pub struct Finished {
     shards: Vec<Vec<(Box<str>, Vec<u8>)>>,
     meta: (String, String),
     n: f64,
-    avg: f64,
-    avg_title: f64,
-    lengths: Vec<u32>,
-    title_lengths: Vec<u32>,
+    /// Each document's, by number.
+    norms: Vec<Norms>,
+    /// For a document without lengths (not reached): lengths of 1.
+    unknown: Norms,
 }
 
 impl Finished {
@@ -379,9 +379,8 @@ impl Finished {
 
     /// Calls `f` with each `(doc delta, score)` of one term's postings.
     fn score(&self, bytes: &[u8], mut f: impl FnMut(u32, u32)) {
-        let (n, avg, avg_title) = (self.n, self.avg, self.avg_title);
         let df = (bytes.iter().filter(|&&b| b & 0x80 == 0).count() / 2) as f64;
-        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let idf = (1.0 + (self.n - df + 0.5) / (df + 0.5)).ln();
         let mut doc = 0u32;
         let mut pair = [0u32; 2];
         for (k, v) in varints(bytes).enumerate() {
@@ -392,18 +391,36 @@ impl Finished {
             let [delta, counted] = pair;
             doc += delta;
             let tf = (counted >> 1) as f64;
+            let norm = self.norms.get(doc as usize).copied().unwrap_or(self.unknown);
             // The title as a field of its own, one occurrence, its
             // length normalised: a short title that is the query
             // beats a long one that merely contains it.
             let bonus = if counted & 1 == 1 {
-                let tl = self.title_lengths.get(doc as usize).copied().unwrap_or(1) as f64;
-                idf * TITLE_BONUS * (K1 + 1.0) / (1.0 + K1 * (1.0 - B + B * tl / avg_title))
+                idf * TITLE_BONUS * (K1 + 1.0) / norm.title
             } else {
                 0.0
             };
-            let dl = self.lengths.get(doc as usize).copied().unwrap_or(1) as f64;
-            let s = idf * tf * (K1 + 1.0) / (tf + K1 * (1.0 - B + B * dl / avg)) + bonus;
+            let s = idf * tf * (K1 + 1.0) / (tf + norm.body) + bonus;
             f(delta, (s * SCALE).round().max(1.0) as u32);
+        }
+    }
+}
+
+/// A document's BM25 length normalisers, the same for every term: made
+/// once per document, not once per posting.
+#[derive(Clone, Copy)]
+struct Norms {
+    /// `K1 · (1 − B + B · length / average)`, added to the term frequency.
+    body: f64,
+    /// `1 + K1 · (1 − B + B · title length / average)`.
+    title: f64,
+}
+
+impl Norms {
+    fn of(length: u32, title_length: u32, avg: f64, avg_title: f64) -> Norms {
+        Norms {
+            body: K1 * (1.0 - B + B * length as f64 / avg),
+            title: 1.0 + K1 * (1.0 - B + B * title_length as f64 / avg_title),
         }
     }
 }
