@@ -23,7 +23,7 @@ pub use html::{split_page, PageText};
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
 use rustc_hash::FxHashMap;
-use tokenize::{each_key, normalize_into, Term};
+use tokenize::{each_key, first_of_pair, normalize_into, Term};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -101,11 +101,13 @@ pub struct Prepared {
 }
 
 /// What every page's counting reuses on its thread: the normalized text
-/// and the short terms' counts (cleared, not freed, between pages).
+/// and the short terms' counts, Han bigrams apart (cleared, not freed,
+/// between pages).
 #[derive(Default)]
 struct Scratch {
     text: String,
     short: FxHashMap<u64, u32>,
+    pairs: FxHashMap<u64, u32>,
 }
 
 thread_local! {
@@ -154,9 +156,10 @@ impl Prepared {
 type Counted = (Vec<(u64, u32)>, Vec<(Box<str>, u32)>, u32, u32);
 
 fn count_terms(title: &str, parts: &[Doc], scratch: &mut Scratch) -> Counted {
-    let Scratch { text, short } = scratch;
+    let Scratch { text, short, pairs } = scratch;
     text.clear();
     short.clear();
+    pairs.clear();
     let mut ranges: Vec<(usize, usize, u32)> = Vec::with_capacity(parts.len() * 2 + 1);
     let mut add = |s: &str, weight: u32, text: &mut String| {
         let from = text.len();
@@ -179,18 +182,28 @@ fn count_terms(title: &str, parts: &[Doc], scratch: &mut Scratch) -> Counted {
         let flag = u32::from(r == 0);
         let mut n = 0;
         each_key(&text[from..to], |term| {
-            let count = match term {
-                Term::Short(key) => short.entry(key).or_default(),
-                Term::Long(word) => long.entry(word).or_default(),
+            let (count, terms) = match term {
+                Term::Short(key) => (short.entry(key).or_default(), 1),
+                Term::Pair(key) => (pairs.entry(key).or_default(), 2),
+                Term::Long(word) => (long.entry(word).or_default(), 1),
             };
             *count = (*count + weight * 2) | flag;
-            n += 1;
+            n += terms;
         });
         length += n;
         title_length += n * flag;
     }
+    // A Han character's count: the bigrams it starts, and where it ends a
+    // run. Its in-title bit: any of those in the title.
+    for (&pair, &count) in pairs.iter() {
+        let first = short.entry(first_of_pair(pair)).or_default();
+        *first = (*first + (count & !1)) | (count & 1);
+    }
     let long = long.into_iter().map(|(t, c)| (t.into(), c)).collect();
-    (short.drain().collect(), long, length, title_length)
+    let mut counted = Vec::with_capacity(short.len() + pairs.len());
+    counted.extend(short.drain());
+    counted.extend(pairs.drain());
+    (counted, long, length, title_length)
 }
 
 /// Collects documents in order and writes the index: document shards as

@@ -160,11 +160,28 @@ pub fn each_term<'t>(text: &'t str, mut f: impl FnMut(&'t str)) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Term<'t> {
     Short(u64),
+    /// A Han bigram, which stands for its first character too: in a run,
+    /// every character but the last starts one, so a run of N characters
+    /// is N − 1 pairs and its last character ([`Term::Short`]), and each
+    /// character is counted once, not twice.
+    Pair(u64),
     Long(&'t str),
 }
 
+/// The first character of a [`Term::Pair`]'s key, as its own key.
+pub(crate) fn first_of_pair(key: u64) -> u64 {
+    let len = match key as u8 {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    };
+    key & ((1u64 << (8 * len)) - 1)
+}
+
 /// The terms of normalized `text`, as [`each_term`] gives them (the same
-/// multiset; the order within a Han run differs), with each key made as
+/// multiset, a [`Term::Pair`] standing for its bigram and its first
+/// character; the order within a Han run differs), with each key made as
 /// the text is read: a bigram's key is its two characters' keys side by
 /// side, so no term is sliced and packed again.
 pub(crate) fn each_key<'t>(text: &'t str, mut f: impl FnMut(Term<'t>)) {
@@ -183,19 +200,23 @@ pub(crate) fn each_key<'t>(text: &'t str, mut f: impl FnMut(Term<'t>)) {
             }
             let len = c.len_utf8();
             let key = pack(&bytes[at..at + len]);
-            f(Term::Short(key));
             if let Some((before, before_len)) = prev {
-                f(Term::Short(before | key << (8 * before_len)));
+                f(Term::Pair(before | key << (8 * before_len)));
             }
             prev = Some((key, len));
         } else {
-            prev = None;
+            if let Some((last, _)) = prev.take() {
+                f(Term::Short(last));
+            }
             if is_word(c) {
                 word.get_or_insert(at);
             } else if let Some(start) = word.take() {
                 f(word_term(start, at));
             }
         }
+    }
+    if let Some((last, _)) = prev {
+        f(Term::Short(last));
     }
     if let Some(start) = word {
         f(word_term(start, text.len()));
@@ -388,9 +409,15 @@ mod tests {
                     })
                 });
                 let mut keys = Vec::new();
-                each_key(&text, |k| keys.push(k));
+                each_key(&text, |k| match k {
+                    Term::Pair(pair) => {
+                        keys.push(Term::Short(first_of_pair(pair)));
+                        keys.push(Term::Short(pair));
+                    }
+                    k => keys.push(k),
+                });
                 let order = |t: &Term| match *t {
-                    Term::Short(k) => (k, String::new()),
+                    Term::Short(k) | Term::Pair(k) => (k, String::new()),
                     Term::Long(s) => (0, s.to_string()),
                 };
                 terms.sort_by_key(order);
