@@ -73,7 +73,9 @@ impl PageText {
             return;
         }
         match self.heading.take() {
-            Some(text) => self.current.heading = text.split_whitespace().collect::<Vec<_>>().join(" "),
+            Some(text) => {
+                self.current.heading = text.split_whitespace().collect::<Vec<_>>().join(" ")
+            }
             None => self.current.space = true,
         }
     }
@@ -177,21 +179,32 @@ pub fn split_page(url: &str, title: &str, section: &str, body_html: &str) -> Vec
 /// space and none at the start: every page's text passes here once, so it
 /// is collapsed as it comes, not copied again when the part ends.
 fn push_collapsed(part: &mut Part, text: &str) {
-    if text.starts_with(char::is_whitespace) {
+    let bytes = text.as_bytes();
+    let mut word = 0; // where the current word starts
+    let mut i = 0;
+    while i < bytes.len() {
+        let space = crate::whitespace_at(bytes, i);
+        if space == 0 {
+            i += 1;
+            continue;
+        }
+        push_word(part, &text[word..i]);
         part.space = true;
+        i += space;
+        word = i;
     }
-    let mut words = text.split_whitespace().peekable();
-    if words.peek().is_none() {
+    push_word(part, &text[word..]);
+}
+
+fn push_word(part: &mut Part, word: &str) {
+    if word.is_empty() {
         return;
     }
-    for word in words {
-        if part.space && !part.text.is_empty() {
-            part.text.push(' ');
-        }
-        part.text.push_str(word);
-        part.space = true;
+    if part.space && !part.text.is_empty() {
+        part.text.push(' ');
     }
-    part.space = text.ends_with(char::is_whitespace);
+    part.text.push_str(word);
+    part.space = false;
 }
 
 /// Where `needle` (ASCII, lower case) starts in `text`, in any case.
@@ -330,7 +343,9 @@ mod tests {
 
     #[test]
     fn text_in_pieces_collapses_as_the_whole_would() {
-        let pieces = ["", " ", "\n", "甲", "乙 丙", " a", "b ", "\u{3000}", "  c  d", "。"];
+        let pieces = [
+            "", " ", "\n", "甲", "乙 丙", " a", "b ", "\u{3000}", "  c  d", "。",
+        ];
         let mut state = 99u64;
         for len in 0..10 {
             for _ in 0..300 {

@@ -404,7 +404,11 @@ impl Finished {
             let [delta, counted] = pair;
             doc += delta;
             let tf = (counted >> 1) as f64;
-            let norm = self.norms.get(doc as usize).copied().unwrap_or(self.unknown);
+            let norm = self
+                .norms
+                .get(doc as usize)
+                .copied()
+                .unwrap_or(self.unknown);
             // The title as a field of its own, one occurrence, its
             // length normalised: a short title that is the query
             // beats a long one that merely contains it.
@@ -800,6 +804,27 @@ fn load<T: serde::de::DeserializeOwned>(
     serde_json::from_str(json).map_err(|e| format!("{path}: {e}"))
 }
 
+/// The length of the white space character (`char::is_whitespace`) that
+/// starts at byte `i`, or 0. By bytes, without decoding: only ASCII and
+/// four lead bytes can start one, and every page's text passes here.
+pub(crate) fn whitespace_at(bytes: &[u8], i: usize) -> usize {
+    match bytes[i] {
+        b'\t'..=b'\r' | b' ' => 1,
+        // U+0085, U+00A0
+        0xC2 => usize::from(matches!(bytes.get(i + 1), Some(0x85 | 0xA0))) * 2,
+        // U+1680
+        0xE1 => usize::from(bytes.get(i + 1..i + 3) == Some(&[0x9A, 0x80])) * 3,
+        // U+2000–U+200A, U+2028, U+2029, U+202F; U+205F
+        0xE2 => match (bytes.get(i + 1), bytes.get(i + 2)) {
+            (Some(0x80), Some(0x80..=0x8A | 0xA8 | 0xA9 | 0xAF)) | (Some(0x81), Some(0x9F)) => 3,
+            _ => 0,
+        },
+        // U+3000
+        0xE3 => usize::from(bytes.get(i + 1..i + 3) == Some(&[0x80, 0x80])) * 3,
+        _ => 0,
+    }
+}
+
 /// [`collapse_space_capped`] of a string the caller gives away: returned
 /// as it is when it already is what that would make (as [`split_page`]'s
 /// parts are: single spaces, none at either end) and fits, so most parts
@@ -808,16 +833,21 @@ fn collapse_space_capped_owned(text: String, cap: usize) -> (String, usize) {
     let mut units = 0;
     // After a space (or at the start): a space here would be one too many.
     let mut after_space = true;
-    for c in text.chars() {
-        if c.is_whitespace() {
-            if c != ' ' || after_space {
-                return collapse_space_capped(&text, cap);
-            }
-            after_space = true;
-        } else {
-            after_space = false;
+    // By bytes: a character's first byte is not 0b10xxxxxx, and only those
+    // of four bytes take two UTF-16 units.
+    let bytes = text.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        if b & 0xC0 == 0x80 {
+            continue;
         }
-        units += c.len_utf16();
+        units += 1 + usize::from(b >= 0xF0);
+        if whitespace_at(bytes, i) == 0 {
+            after_space = false;
+        } else if b != b' ' || after_space {
+            return collapse_space_capped(&text, cap);
+        } else {
+            after_space = true;
+        }
     }
     if (after_space && !text.is_empty()) || units > cap {
         return collapse_space_capped(&text, cap);
@@ -1193,5 +1223,17 @@ mod tests {
         assert!(biggest < TERM_SHARD_BYTES * 4, "largest shard {biggest} B");
         let h = (('评' as u64) * 31 + ('审' as u64)) % 2_147_483_647;
         assert_eq!(term_shard("评审", terms) as u64, h % terms as u64);
+    }
+
+    #[test]
+    fn white_space_is_found_by_its_bytes() {
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let text = format!("{c}x");
+            let expected = if c.is_whitespace() { c.len_utf8() } else { 0 };
+            assert_eq!(whitespace_at(text.as_bytes(), 0), expected, "{c:?}");
+        }
+        // Cut short at the end of the text.
+        assert_eq!(whitespace_at(&[0xE3, 0x80], 0), 0);
+        assert_eq!(whitespace_at(&[0xC2], 0), 0);
     }
 }

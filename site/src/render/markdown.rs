@@ -831,7 +831,13 @@ mod tests {
 
     #[test]
     fn prefix_and_explicit_ids() {
-        let r = render("## 一、分级建立用户账号 {#accounts}\n", 1, "ch--", &Fixed, None);
+        let r = render(
+            "## 一、分级建立用户账号 {#accounts}\n",
+            1,
+            "ch--",
+            &Fixed,
+            None,
+        );
         assert_eq!(r.headings[0].id, "ch--accounts");
         assert_eq!(slugify("一、分级建立用户账号"), "一分级建立用户账号");
     }

@@ -7,11 +7,11 @@ use super::extras::{render_extras, render_feeds};
 use super::markdown::LinkUse;
 use super::pages::{render_doc, render_markdown, Body};
 use super::search::{page_docs, Spent};
-use search::PageText;
 use crate::model::content::{self, Doc};
 use crate::model::Site;
 use crate::problem::Problem;
 use rayon::prelude::*;
+use search::PageText;
 use std::collections::HashSet;
 use std::sync::Arc;
 
