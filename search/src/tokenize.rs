@@ -35,8 +35,11 @@ pub fn normalize(text: &str) -> String {
 pub(crate) fn normalize_into(text: &str, out: &mut String) {
     // Where the stretch being collected for NFKC starts in `text`.
     let mut slow_from: Option<usize> = None;
+    // Where the run of characters that map to themselves (most of any
+    // Chinese text), not yet copied, starts: copied as one slice.
+    let mut same_from: Option<usize> = None;
     // Where the previous character starts, when it was mapped directly (its
-    // mapping is then the last character of `out`).
+    // mapping is then the last character of `out`, or of the run).
     let mut prev_fast: Option<usize> = None;
     for (i, c) in text.char_indices() {
         match fast(c) {
@@ -44,14 +47,26 @@ pub(crate) fn normalize_into(text: &str, out: &mut String) {
                 if let Some(from) = slow_from.take() {
                     slow_into(&text[from..i], out);
                 }
-                out.push(m);
+                if m == c {
+                    same_from.get_or_insert(i);
+                } else {
+                    if let Some(from) = same_from.take() {
+                        out.push_str(&text[from..i]);
+                    }
+                    out.push(m);
+                }
                 prev_fast = Some(i);
             }
             None => {
                 if slow_from.is_none() {
                     slow_from = Some(match prev_fast {
                         Some(p) => {
-                            out.pop();
+                            // Take the previous character back: it goes
+                            // through NFKC with what follows.
+                            match same_from.take() {
+                                Some(from) => out.push_str(&text[from..p]),
+                                None => _ = out.pop(),
+                            }
                             p
                         }
                         None => i,
@@ -63,6 +78,8 @@ pub(crate) fn normalize_into(text: &str, out: &mut String) {
     }
     if let Some(from) = slow_from {
         slow_into(&text[from..], out);
+    } else if let Some(from) = same_from {
+        out.push_str(&text[from..]);
     }
 }
 
