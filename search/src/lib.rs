@@ -804,11 +804,29 @@ fn load<T: serde::de::DeserializeOwned>(
     serde_json::from_str(json).map_err(|e| format!("{path}: {e}"))
 }
 
+/// The bytes a white space character can start with: ASCII white space
+/// and four lead bytes. Most bytes of any text are not, and are passed over
+/// with one look-up.
+const MAY_START_SPACE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = matches!(b as u8, b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3);
+        b += 1;
+    }
+    table
+};
+
 /// The length of the white space character (`char::is_whitespace`) that
-/// starts at byte `i`, or 0. By bytes, without decoding: only ASCII and
-/// four lead bytes can start one, and every page's text passes here.
+/// starts at byte `i`, or 0. By bytes, without decoding, since every page's
+/// text passes here.
+#[inline]
 pub(crate) fn whitespace_at(bytes: &[u8], i: usize) -> usize {
-    match bytes[i] {
+    let b = bytes[i];
+    if !MAY_START_SPACE[b as usize] {
+        return 0;
+    }
+    match b {
         b'\t'..=b'\r' | b' ' => 1,
         // U+0085, U+00A0
         0xC2 => usize::from(matches!(bytes.get(i + 1), Some(0x85 | 0xA0))) * 2,
