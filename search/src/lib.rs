@@ -779,8 +779,10 @@ fn script(name: &str, value: &impl Serialize) -> String {
     // object keeps the file loadable if it ever did.
     let json = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
     // `</script>` cannot occur in JSON text, but U+2028/9 end a line in old
-    // JavaScript engines, inside strings too.
-    let json = if json.contains(['\u{2028}', '\u{2029}']) {
+    // JavaScript engines, inside strings too. (Looked for as strings, with
+    // a fast substring search: a set of characters would decode every
+    // character of the index's text.)
+    let json = if json.contains("\u{2028}") || json.contains("\u{2029}") {
         json.replace('\u{2028}', "\\u2028")
             .replace('\u{2029}', "\\u2029")
     } else {
@@ -1253,5 +1255,25 @@ mod tests {
         // Cut short at the end of the text.
         assert_eq!(whitespace_at(&[0xE3, 0x80], 0), 0);
         assert_eq!(whitespace_at(&[0xC2], 0), 0);
+    }
+
+    #[test]
+    fn line_separators_are_escaped_in_the_scripts() {
+        // Text is collapsed (both are white space); a title is kept as written.
+        let (index, files) = Index::of(vec![doc("a.html", "甲\u{2028}乙\u{2029}丙", "", "文")]);
+        let docs = &files
+            .iter()
+            .find(|(p, _)| p == "search/docs-0.js")
+            .unwrap()
+            .1;
+        assert!(!docs.contains(['\u{2028}', '\u{2029}']), "{docs}");
+        assert!(
+            docs.contains("\\u2028") && docs.contains("\\u2029"),
+            "{docs}"
+        );
+        let files: HashMap<String, String> = files.into_iter().collect();
+        let back = Index::from_files(|p| files.get(p).cloned()).expect("reads back");
+        assert_eq!(back, index);
+        assert_eq!(back.docs()[0].title, "甲\u{2028}乙\u{2029}丙");
     }
 }
