@@ -148,6 +148,15 @@ impl PageText {
         current.space = false;
     }
 
+    /// The parts as `[anchor, heading, text]`.
+    pub(crate) fn into_parts(mut self) -> Vec<[String; 3]> {
+        self.finish();
+        self.parts
+            .into_iter()
+            .map(|p| [p.anchor.unwrap_or_default(), p.heading, p.text])
+            .collect()
+    }
+
     /// The parts as documents of the page at `url` (from the site root).
     pub fn into_docs(mut self, url: &str, title: &str, section: &str) -> Vec<Doc> {
         self.finish();

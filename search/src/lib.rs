@@ -120,33 +120,81 @@ impl Prepared {
     pub fn page(parts: Vec<Doc>) -> Option<Prepared> {
         let first = parts.first()?;
         let url = first.url.split('#').next().unwrap_or("").to_string();
+        let (title, section) = (first.title.clone(), first.section.clone());
+        let parts = parts
+            .into_iter()
+            .map(|d| {
+                let anchor = d.url.split_once('#').map(|(_, a)| a).unwrap_or("");
+                [anchor.to_string(), d.heading, d.text]
+            })
+            .collect();
+        Some(Prepared::of_parts(url, title, section, parts, false))
+    }
+
+    /// One page from its text as [`PageText`] collected it (the site's
+    /// pages and chapters): already collapsed, so its parts are only cut
+    /// to length, not looked through again.
+    pub fn of_text(text: PageText, url: &str, title: &str, section: &str) -> Prepared {
+        let parts = text.into_parts();
+        Prepared::of_parts(url.into(), title.into(), section.into(), parts, true)
+    }
+
+    /// `parts` are `[anchor, heading, text]`; `collapsed` says the texts
+    /// already have single spaces and none at either end.
+    fn of_parts(
+        url: String,
+        title: String,
+        section: String,
+        mut parts: Vec<[String; 3]>,
+        collapsed: bool,
+    ) -> Prepared {
         let (short, long, length, title_length) = SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => count_terms(&first.title, &parts, &mut s),
+            Ok(mut s) => count_terms(&title, &parts, &mut s),
             // Not reached (counting calls nothing that counts); a fresh
             // scratch keeps it correct if it ever were.
-            Err(_) => count_terms(&first.title, &parts, &mut Scratch::default()),
+            Err(_) => count_terms(&title, &parts, &mut Scratch::default()),
         });
-        let mut stored = StoredPage {
-            url,
-            title: first.title.clone(),
-            section: first.section.clone(),
-            parts: Vec::with_capacity(parts.len()),
-        };
         let mut left = PAGE_TEXT_CAP;
-        for d in parts {
-            let anchor = d.url.split_once('#').map(|(_, a)| a).unwrap_or("");
-            let (snippet, units) = collapse_space_capped_owned(d.text, TEXT_CAP.min(left));
+        for [_, _, text] in &mut parts {
+            let cap = TEXT_CAP.min(left);
+            let units = if collapsed {
+                match utf16_len(text) {
+                    n if n <= cap => n,
+                    _ => {
+                        let (cut, n) = collapse_space_capped(text, cap);
+                        *text = cut;
+                        n
+                    }
+                }
+            } else {
+                let (kept, n) = collapse_space_capped_owned(std::mem::take(text), cap);
+                *text = kept;
+                n
+            };
             left = left.saturating_sub(units);
-            stored.parts.push([anchor.to_string(), d.heading, snippet]);
         }
-        Some(Prepared {
-            page: stored,
+        Prepared {
+            page: StoredPage {
+                url,
+                title,
+                section,
+                parts,
+            },
             short,
             long,
             length,
             title_length,
-        })
+        }
     }
+}
+
+/// How many UTF-16 units `text` takes (what the browser counts), by bytes:
+/// every byte but a continuation byte (`0b10xxxxxx`) starts a character,
+/// and those of four bytes take two.
+fn utf16_len(text: &str) -> usize {
+    text.bytes()
+        .map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 /// A page's distinct terms with `count × 2 + in-title flag`, its length in
@@ -155,7 +203,7 @@ impl Prepared {
 /// newline between them is neither a word nor Han, so no term spans two.
 type Counted = (Vec<(u64, u32)>, Vec<(Box<str>, u32)>, u32, u32);
 
-fn count_terms(title: &str, parts: &[Doc], scratch: &mut Scratch) -> Counted {
+fn count_terms(title: &str, parts: &[[String; 3]], scratch: &mut Scratch) -> Counted {
     let Scratch { text, short, pairs } = scratch;
     text.clear();
     short.clear();
@@ -168,9 +216,9 @@ fn count_terms(title: &str, parts: &[Doc], scratch: &mut Scratch) -> Counted {
         text.push('\n');
     };
     add(title, TITLE_WEIGHT, text);
-    for d in parts {
-        add(&d.heading, HEADING_WEIGHT, text);
-        add(&d.text, 1, text);
+    for [_, heading, body] in parts {
+        add(heading, HEADING_WEIGHT, text);
+        add(body, 1, text);
     }
     // The low bit says the term is in the title (a bonus beside BM25,
     // which saturates: a title match should not drown in a long body); the
@@ -1275,5 +1323,36 @@ mod tests {
         let back = Index::from_files(|p| files.get(p).cloned()).expect("reads back");
         assert_eq!(back, index);
         assert_eq!(back.docs()[0].title, "甲\u{2028}乙\u{2029}丙");
+    }
+
+    #[test]
+    fn utf16_length_by_bytes() {
+        for text in ["", "a", "评审", "𠀋x", "é ü", "a\u{3000}b"] {
+            assert_eq!(utf16_len(text), text.encode_utf16().count(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_from_its_text_is_the_page_from_its_documents() {
+        let html =
+            "<p>导言</p><h2 id=\"a\">一节</h2><p>正文 甲乙</p><h3 id=\"b\">二节</h3><p>尾</p>";
+        let long = format!(
+            "<p>{}</p><h2 id=\"c\">长</h2><p>{}</p>",
+            "字".repeat(900),
+            "𠀋".repeat(500)
+        );
+        for html in [html.to_string(), long] {
+            let mut text = PageText::default();
+            text.html(&html);
+            let from_text = Prepared::of_text(text, "p.html", "题", "节");
+            let from_docs = Prepared::page(split_page("p.html", "题", "节", &html)).unwrap();
+            assert_eq!(from_text.page, from_docs.page);
+            let sorted = |p: &Prepared| {
+                let mut v = p.short.clone();
+                v.sort_unstable();
+                (v, p.length, p.title_length)
+            };
+            assert_eq!(sorted(&from_text), sorted(&from_docs));
+        }
     }
 }

@@ -44,7 +44,7 @@ pub(super) fn page_docs(ctx: &Shared, d: &Doc, text: PageText) -> Option<Prepare
     let title = d.meta.title.as_deref().unwrap_or("");
     let section = section_of(ctx, d);
     ctx.search_spent
-        .on(|| Prepared::page(text.into_docs(&d.output(), title, &section)))
+        .on(|| Some(Prepared::of_text(text, &d.output(), title, &section)))
 }
 
 /// A page's text for the search index, from the events its HTML is about
@@ -163,7 +163,7 @@ pub(super) fn chapter_docs(
 ) -> Option<Prepared> {
     let section = format!("操作手册 › {manual}");
     ctx.search_spent
-        .on(|| Prepared::page(text.into_docs(output, chapter, &section)))
+        .on(|| Some(Prepared::of_text(text, output, chapter, &section)))
 }
 
 /// A form as one document: its title, description, and each field's label,
