@@ -236,7 +236,7 @@ fn chapter_page(
     let chapter = &m.chapters[t.index];
     let title = t.title.as_deref().unwrap_or(&chapter.title);
     if let Some(text) = r.text.take() {
-        made.search.extend(super::search::chapter_docs(
+        made.search.push(super::search::chapter_docs(
             ctx, &output, title, &m.title, text,
         ));
     }

@@ -160,10 +160,10 @@ pub(super) fn chapter_docs(
     chapter: &str,
     manual: &str,
     text: PageText,
-) -> Option<Prepared> {
+) -> Prepared {
     let section = format!("操作手册 › {manual}");
     ctx.search_spent
-        .on(|| Some(Prepared::of_text(text, output, chapter, &section)))
+        .on(|| Prepared::of_text(text, output, chapter, &section))
 }
 
 /// A form as one document: its title, description, and each field's label,
