@@ -23,7 +23,7 @@ pub use html::{split_page, PageText};
 pub use tokenize::{each_term, index_terms, is_cjk, normalize, query_terms};
 
 use rustc_hash::FxHashMap;
-use tokenize::{each_key, first_of_pair, normalize_into, Term};
+use tokenize::{each_key, first_of_pair, KeyBuffers, Term};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -100,12 +100,12 @@ pub struct Prepared {
     title_length: u32,
 }
 
-/// What every page's counting reuses on its thread: the normalized text
-/// and the short terms' counts, Han bigrams apart (cleared, not freed,
-/// between pages).
+/// What every page's counting reuses on its thread: the tokenizer's
+/// buffers and the short terms' counts, Han bigrams apart (cleared, not
+/// freed, between pages).
 #[derive(Default)]
 struct Scratch {
-    text: String,
+    buffers: KeyBuffers,
     short: FxHashMap<u64, u32>,
     pairs: FxHashMap<u64, u32>,
 }
@@ -198,48 +198,42 @@ fn utf16_len(text: &str) -> usize {
 }
 
 /// A page's distinct terms with `count × 2 + in-title flag`, its length in
-/// terms and its title's. The title, then each part's heading and text,
-/// normalized into one buffer, with the weight each range counts for; a
-/// newline between them is neither a word nor Han, so no term spans two.
+/// terms and its title's: the title, then each part's heading and text,
+/// each with the weight it counts for (no term spans two of them).
 type Counted = (Vec<(u64, u32)>, Vec<(Box<str>, u32)>, u32, u32);
 
 fn count_terms(title: &str, parts: &[[String; 3]], scratch: &mut Scratch) -> Counted {
-    let Scratch { text, short, pairs } = scratch;
-    text.clear();
+    let Scratch {
+        buffers,
+        short,
+        pairs,
+    } = scratch;
     short.clear();
     pairs.clear();
-    let mut ranges: Vec<(usize, usize, u32)> = Vec::with_capacity(parts.len() * 2 + 1);
-    let mut add = |s: &str, weight: u32, text: &mut String| {
-        let from = text.len();
-        normalize_into(s, text);
-        ranges.push((from, text.len(), weight));
-        text.push('\n');
-    };
-    add(title, TITLE_WEIGHT, text);
-    for [_, heading, body] in parts {
-        add(heading, HEADING_WEIGHT, text);
-        add(body, 1, text);
-    }
     // The low bit says the term is in the title (a bonus beside BM25,
-    // which saturates: a title match should not drown in a long body); the
-    // title comes first (range 0). Counts add in steps of 2, so the bit
-    // stays where it was set.
-    let mut long: FxHashMap<&str, u32> = FxHashMap::default();
-    let (mut length, mut title_length) = (0u32, 0u32);
-    for (r, &(from, to, weight)) in ranges.iter().enumerate() {
-        let flag = u32::from(r == 0);
+    // which saturates: a title match should not drown in a long body).
+    // Counts add in steps of 2, so the bit stays where it was set.
+    let mut long: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    let mut count = |text: &str, weight: u32, flag: u32| {
         let mut n = 0;
-        each_key(&text[from..to], |term| {
-            let (count, terms) = match term {
-                Term::Short(key) => (short.entry(key).or_default(), 1),
-                Term::Pair(key) => (pairs.entry(key).or_default(), 2),
-                Term::Long(word) => (long.entry(word).or_default(), 1),
-            };
-            *count = (*count + weight * 2) | flag;
-            n += terms;
+        each_key(text, buffers, &mut |term| {
+            let add = |count: &mut u32| *count = (*count + weight * 2) | flag;
+            match term {
+                Term::Short(key) => add(short.entry(key).or_default()),
+                Term::Pair(key) => add(pairs.entry(key).or_default()),
+                Term::Long(word) => match long.get_mut(word) {
+                    Some(count) => add(count),
+                    None => _ = long.insert(word.into(), (weight * 2) | flag),
+                },
+            }
+            n += if matches!(term, Term::Pair(_)) { 2 } else { 1 };
         });
-        length += n;
-        title_length += n * flag;
+        n
+    };
+    let title_length = count(title, TITLE_WEIGHT, 1);
+    let mut length = title_length;
+    for [_, heading, body] in parts {
+        length += count(heading, HEADING_WEIGHT, 0) + count(body, 1, 0);
     }
     // A Han character's count: the bigrams it starts, and where it ends a
     // run. Its in-title bit: any of those in the title.
@@ -247,7 +241,7 @@ fn count_terms(title: &str, parts: &[[String; 3]], scratch: &mut Scratch) -> Cou
         let first = short.entry(first_of_pair(pair)).or_default();
         *first = (*first + (count & !1)) | (count & 1);
     }
-    let long = long.into_iter().map(|(t, c)| (t.into(), c)).collect();
+    let long = long.into_iter().collect();
     let mut counted = Vec::with_capacity(short.len() + pairs.len());
     counted.extend(short.drain());
     counted.extend(pairs.drain());

@@ -19,8 +19,9 @@ pub fn normalize(text: &str) -> String {
     out
 }
 
-/// [`normalize`], appended to `out`. Every page's text goes through here,
-/// and full NFKC costs some 200 instructions a character, so the characters
+/// [`normalize`], appended to `out` ([`each_key`] maps a page's text the
+/// same way, without writing it). Full NFKC costs some 200 instructions a
+/// character, so the characters
 /// most text is made of (ASCII, Han, full-width forms, common CJK
 /// punctuation) are mapped directly and only the stretches between them go
 /// through NFKC. That gives the same result, because a directly mapped
@@ -32,7 +33,7 @@ pub fn normalize(text: &str) -> String {
 ///
 /// It may be the first half, though (`e` + U+0301 → `é`): a stretch that
 /// goes through NFKC starts at the directly mapped character before it.
-pub(crate) fn normalize_into(text: &str, out: &mut String) {
+fn normalize_into(text: &str, out: &mut String) {
     // Where the stretch being collected for NFKC starts in `text`.
     let mut slow_from: Option<usize> = None;
     // Where the run of characters that map to themselves (most of any
@@ -196,47 +197,110 @@ pub(crate) fn first_of_pair(key: u64) -> u64 {
     key & ((1u64 << (8 * len)) - 1)
 }
 
-/// The terms of normalized `text`, as [`each_term`] gives them (the same
+/// What [`each_key`] reuses from one text to the next: the output of NFKC
+/// for a stretch that needs it, and the word being read.
+#[derive(Default)]
+pub(crate) struct KeyBuffers {
+    nfkc: String,
+    word: String,
+}
+
+/// The terms of `normalize(text)`, as [`each_term`] gives them (the same
 /// multiset, a [`Term::Pair`] standing for its bigram and its first
-/// character; the order within a Han run differs), with each key made as
-/// the text is read: a bigram's key is its two characters' keys side by
-/// side, so no term is sliced and packed again.
-pub(crate) fn each_key<'t>(text: &'t str, mut f: impl FnMut(Term<'t>)) {
-    let bytes = text.as_bytes();
-    // The previous character of the current Han run: its key and length.
-    let mut prev: Option<(u64, usize)> = None;
-    let mut word: Option<usize> = None;
-    let word_term = |start: usize, end: usize| match pack(&bytes[start..end]) {
-        0 => Term::Long(&text[start..end]),
-        key => Term::Short(key),
-    };
-    for (at, c) in text.char_indices() {
-        if is_cjk(c) {
-            if let Some(start) = word.take() {
-                f(word_term(start, at));
+/// character; the order within a Han run differs), without writing the
+/// normalized text: each character is read once, mapped as
+/// [`normalize_into`] maps it, and its key made at once (a bigram's key is
+/// its two characters' keys side by side). A directly mapped character is
+/// fed one character late, since NFKC may yet compose it with what follows;
+/// only such stretches go through a buffer. A long word's text is in a
+/// buffer while `f` sees it.
+pub(crate) fn each_key<F: FnMut(Term<'_>)>(text: &str, buffers: &mut KeyBuffers, f: &mut F) {
+    let KeyBuffers { nfkc, word } = buffers;
+    word.clear();
+    let mut keys = Keys { prev: None, word };
+    let mut slow_from: Option<usize> = None;
+    // The previous character, mapped directly and not yet fed.
+    let mut pending: Option<(usize, char)> = None;
+    for (i, c) in text.char_indices() {
+        match fast(c) {
+            Some(m) => {
+                if let Some(from) = slow_from.take() {
+                    keys.feed_nfkc(&text[from..i], nfkc, f);
+                }
+                if let Some((_, before)) = pending.replace((i, m)) {
+                    keys.feed(before, f);
+                }
             }
-            let len = c.len_utf8();
-            let key = pack(&bytes[at..at + len]);
-            if let Some((before, before_len)) = prev {
-                f(Term::Pair(before | key << (8 * before_len)));
-            }
-            prev = Some((key, len));
-        } else {
-            if let Some((last, _)) = prev.take() {
-                f(Term::Short(last));
-            }
-            if is_word(c) {
-                word.get_or_insert(at);
-            } else if let Some(start) = word.take() {
-                f(word_term(start, at));
+            None => {
+                if slow_from.is_none() {
+                    // The pending character goes through NFKC with this one.
+                    slow_from = Some(pending.take().map_or(i, |(p, _)| p));
+                }
             }
         }
     }
-    if let Some((last, _)) = prev {
-        f(Term::Short(last));
+    if let Some(from) = slow_from {
+        keys.feed_nfkc(&text[from..], nfkc, f);
+    } else if let Some((_, last)) = pending {
+        keys.feed(last, f);
     }
-    if let Some(start) = word {
-        f(word_term(start, text.len()));
+    keys.finish(f);
+}
+
+/// Terms made from normalized characters fed one by one.
+struct Keys<'b> {
+    /// The previous character of the current Han run: its key and length.
+    prev: Option<(u64, usize)>,
+    word: &'b mut String,
+}
+
+impl Keys<'_> {
+    fn feed<F: FnMut(Term<'_>)>(&mut self, c: char, f: &mut F) {
+        if is_cjk(c) {
+            self.end_word(f);
+            let mut bytes = [0u8; 4];
+            let len = c.encode_utf8(&mut bytes).len();
+            let key = pack(&bytes[..len]);
+            if let Some((before, before_len)) = self.prev {
+                f(Term::Pair(before | key << (8 * before_len)));
+            }
+            self.prev = Some((key, len));
+        } else {
+            if let Some((last, _)) = self.prev.take() {
+                f(Term::Short(last));
+            }
+            if is_word(c) {
+                self.word.push(c);
+            } else {
+                self.end_word(f);
+            }
+        }
+    }
+
+    fn feed_nfkc<F: FnMut(Term<'_>)>(&mut self, stretch: &str, nfkc: &mut String, f: &mut F) {
+        nfkc.clear();
+        slow_into(stretch, nfkc);
+        for c in nfkc.chars() {
+            self.feed(c, f);
+        }
+    }
+
+    fn end_word<F: FnMut(Term<'_>)>(&mut self, f: &mut F) {
+        if self.word.is_empty() {
+            return;
+        }
+        match pack(self.word.as_bytes()) {
+            0 => f(Term::Long(self.word)),
+            key => f(Term::Short(key)),
+        }
+        self.word.clear();
+    }
+
+    fn finish<F: FnMut(Term<'_>)>(mut self, f: &mut F) {
+        if let Some((last, _)) = self.prev.take() {
+            f(Term::Short(last));
+        }
+        self.end_word(f);
     }
 }
 
@@ -406,6 +470,17 @@ mod tests {
             "가",
             "registration",
             "x9",
+            // Through NFKC: composed with the character before, expanded,
+            // full-width, compatibility forms.
+            "e",
+            "\u{301}",
+            "Ａ",
+            "①",
+            "ﬁ",
+            "ﾞ",
+            "\u{3000}",
+            "İ",
+            "DETERMINISTIC",
         ];
         let mut state = 7u64;
         for len in 0..14 {
@@ -425,14 +500,27 @@ mod tests {
                         key => Term::Short(key),
                     })
                 });
-                let mut keys = Vec::new();
-                each_key(&text, |k| match k {
+                // Keys of the text before normalizing; long words copied
+                // out of the buffer they are in while `f` sees them.
+                let mut owned: Vec<(u64, String)> = Vec::new();
+                each_key(&s, &mut KeyBuffers::default(), &mut |k| match k {
                     Term::Pair(pair) => {
-                        keys.push(Term::Short(first_of_pair(pair)));
-                        keys.push(Term::Short(pair));
+                        owned.push((first_of_pair(pair), String::new()));
+                        owned.push((pair, String::new()));
                     }
-                    k => keys.push(k),
+                    Term::Short(k) => owned.push((k, String::new())),
+                    Term::Long(w) => owned.push((0, w.to_string())),
                 });
+                let mut keys: Vec<Term> = owned
+                    .iter()
+                    .map(|(k, w)| {
+                        if *k == 0 {
+                            Term::Long(w)
+                        } else {
+                            Term::Short(*k)
+                        }
+                    })
+                    .collect();
                 let order = |t: &Term| match *t {
                     Term::Short(k) | Term::Pair(k) => (k, String::new()),
                     Term::Long(s) => (0, s.to_string()),
