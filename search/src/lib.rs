@@ -157,19 +157,13 @@ impl Prepared {
         let mut left = PAGE_TEXT_CAP;
         for [_, _, text] in &mut parts {
             let cap = TEXT_CAP.min(left);
-            let units = if collapsed {
-                match utf16_len(text) {
-                    n if n <= cap => n,
-                    _ => {
-                        let (cut, n) = collapse_space_capped(text, cap);
-                        *text = cut;
-                        n
-                    }
+            let units = match collapsed.then(|| utf16_len(text)) {
+                Some(n) if n <= cap => n,
+                _ => {
+                    let (kept, n) = collapse_space_capped_owned(std::mem::take(text), cap);
+                    *text = kept;
+                    n
                 }
-            } else {
-                let (kept, n) = collapse_space_capped_owned(std::mem::take(text), cap);
-                *text = kept;
-                n
             };
             left = left.saturating_sub(units);
         }

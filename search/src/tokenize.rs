@@ -15,81 +15,64 @@ use unicode_normalization::UnicodeNormalization as _;
 /// (NFKC), letters lower-cased: what is indexed and what is queried.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    normalize_into(text, &mut out);
+    each_normalized(text, &mut String::new(), |c| out.push(c));
     out
 }
 
-/// [`normalize`], appended to `out` ([`each_key`] maps a page's text the
-/// same way, without writing it). Full NFKC costs some 200 instructions a
-/// character, so the characters
-/// most text is made of (ASCII, Han, full-width forms, common CJK
-/// punctuation) are mapped directly and only the stretches between them go
-/// through NFKC. That gives the same result, because a directly mapped
-/// character `c` and its mapping `m` (tested in `fast_characters_are_safe`):
+/// Calls `f` with each character of [`normalize`]`(text)`, in order: the
+/// one mapping that both queries and the index's tokenizer ([`each_key`])
+/// use. Full NFKC costs some 200 instructions a character, so the
+/// characters most text is made of (ASCII, Han, full-width forms, common
+/// CJK punctuation) are mapped directly and only the stretches between
+/// them go through NFKC (into `nfkc`). That gives the same result, because
+/// a directly mapped character `c` and its mapping `m` (tested in
+/// `fast_characters_are_safe`):
 /// - decompose to `m` alone, with `m` a starter (combining class 0), so no
 ///   reordering crosses them;
 /// - `m` is never the second half of a composition, so nothing before can
 ///   combine with it.
 ///
 /// It may be the first half, though (`e` + U+0301 → `é`): a stretch that
-/// goes through NFKC starts at the directly mapped character before it.
-fn normalize_into(text: &str, out: &mut String) {
+/// goes through NFKC starts at the directly mapped character before it, so
+/// each directly mapped character is given one character late.
+fn each_normalized(text: &str, nfkc: &mut String, mut f: impl FnMut(char)) {
     // Where the stretch being collected for NFKC starts in `text`.
     let mut slow_from: Option<usize> = None;
-    // Where the run of characters that map to themselves (most of any
-    // Chinese text), not yet copied, starts: copied as one slice.
-    let mut same_from: Option<usize> = None;
-    // Where the previous character starts, when it was mapped directly (its
-    // mapping is then the last character of `out`, or of the run).
-    let mut prev_fast: Option<usize> = None;
+    // The previous character, mapped directly and not yet given.
+    let mut pending: Option<(usize, char)> = None;
     for (i, c) in text.char_indices() {
         match fast(c) {
             Some(m) => {
                 if let Some(from) = slow_from.take() {
-                    slow_into(&text[from..i], out);
+                    each_nfkc(&text[from..i], nfkc, &mut f);
                 }
-                if m == c {
-                    same_from.get_or_insert(i);
-                } else {
-                    if let Some(from) = same_from.take() {
-                        out.push_str(&text[from..i]);
-                    }
-                    out.push(m);
+                if let Some((_, before)) = pending.replace((i, m)) {
+                    f(before);
                 }
-                prev_fast = Some(i);
             }
             None => {
                 if slow_from.is_none() {
-                    slow_from = Some(match prev_fast {
-                        Some(p) => {
-                            // Take the previous character back: it goes
-                            // through NFKC with what follows.
-                            match same_from.take() {
-                                Some(from) => out.push_str(&text[from..p]),
-                                None => _ = out.pop(),
-                            }
-                            p
-                        }
-                        None => i,
-                    });
+                    // The pending character goes through NFKC with this one.
+                    slow_from = Some(pending.take().map_or(i, |(p, _)| p));
                 }
-                prev_fast = None;
             }
         }
     }
     if let Some(from) = slow_from {
-        slow_into(&text[from..], out);
-    } else if let Some(from) = same_from {
-        out.push_str(&text[from..]);
+        each_nfkc(&text[from..], nfkc, &mut f);
+    } else if let Some((_, last)) = pending {
+        f(last);
     }
 }
 
-fn slow_into(text: &str, out: &mut String) {
-    out.extend(text.nfkc().flat_map(char::to_lowercase));
+fn each_nfkc(stretch: &str, nfkc: &mut String, f: &mut impl FnMut(char)) {
+    nfkc.clear();
+    nfkc.extend(stretch.nfkc().flat_map(char::to_lowercase));
+    nfkc.chars().for_each(f);
 }
 
 /// The normalized form of a character that can be mapped on its own (see
-/// [`normalize_into`]), lower-cased.
+/// [`each_normalized`]), lower-cased.
 fn fast(c: char) -> Option<char> {
     match c {
         '\0'..='\x7f' => Some(c.to_ascii_lowercase()),
@@ -208,42 +191,15 @@ pub(crate) struct KeyBuffers {
 /// The terms of `normalize(text)`, as [`each_term`] gives them (the same
 /// multiset, a [`Term::Pair`] standing for its bigram and its first
 /// character; the order within a Han run differs), without writing the
-/// normalized text: each character is read once, mapped as
-/// [`normalize_into`] maps it, and its key made at once (a bigram's key is
-/// its two characters' keys side by side). A directly mapped character is
-/// fed one character late, since NFKC may yet compose it with what follows;
-/// only such stretches go through a buffer. A long word's text is in a
-/// buffer while `f` sees it.
+/// normalized text: each character is read once, mapped by
+/// [`each_normalized`], and its key made at once (a bigram's key is its
+/// two characters' keys side by side). A long word's text is in a buffer
+/// while `f` sees it.
 pub(crate) fn each_key<F: FnMut(Term<'_>)>(text: &str, buffers: &mut KeyBuffers, f: &mut F) {
     let KeyBuffers { nfkc, word } = buffers;
     word.clear();
     let mut keys = Keys { prev: None, word };
-    let mut slow_from: Option<usize> = None;
-    // The previous character, mapped directly and not yet fed.
-    let mut pending: Option<(usize, char)> = None;
-    for (i, c) in text.char_indices() {
-        match fast(c) {
-            Some(m) => {
-                if let Some(from) = slow_from.take() {
-                    keys.feed_nfkc(&text[from..i], nfkc, f);
-                }
-                if let Some((_, before)) = pending.replace((i, m)) {
-                    keys.feed(before, f);
-                }
-            }
-            None => {
-                if slow_from.is_none() {
-                    // The pending character goes through NFKC with this one.
-                    slow_from = Some(pending.take().map_or(i, |(p, _)| p));
-                }
-            }
-        }
-    }
-    if let Some(from) = slow_from {
-        keys.feed_nfkc(&text[from..], nfkc, f);
-    } else if let Some((_, last)) = pending {
-        keys.feed(last, f);
-    }
+    each_normalized(text, nfkc, |c| keys.feed(c, f));
     keys.finish(f);
 }
 
@@ -274,14 +230,6 @@ impl Keys<'_> {
             } else {
                 self.end_word(f);
             }
-        }
-    }
-
-    fn feed_nfkc<F: FnMut(Term<'_>)>(&mut self, stretch: &str, nfkc: &mut String, f: &mut F) {
-        nfkc.clear();
-        slow_into(stretch, nfkc);
-        for c in nfkc.chars() {
-            self.feed(c, f);
         }
     }
 
