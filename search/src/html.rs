@@ -35,6 +35,14 @@ struct Part {
 }
 
 impl PageText {
+    /// A page whose text is at most about `bytes` long (its source's
+    /// length, say): room for it is made once, not grown piece by piece.
+    pub fn with_capacity(bytes: usize) -> PageText {
+        let mut page = PageText::default();
+        page.current.text.reserve(bytes);
+        page
+    }
+
     /// Text as people read it (decoded), inside the open heading if any.
     pub fn text(&mut self, text: &str) {
         if self.skipping.is_some() || text.is_empty() {
@@ -136,10 +144,12 @@ impl PageText {
     fn finish(&mut self) {
         let current = &mut self.current;
         if !current.text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
+            // The next part gets the room this one did not use.
+            let room = current.text.capacity() - current.text.len();
             self.parts.push(Part {
                 anchor: current.anchor.clone(),
                 heading: std::mem::take(&mut current.heading),
-                text: std::mem::take(&mut current.text),
+                text: std::mem::replace(&mut current.text, String::with_capacity(room)),
                 space: false,
             });
         }

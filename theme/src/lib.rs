@@ -373,6 +373,35 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A theme with several broken templates names the first by name, with
+    /// its line; the checks across templates (a parent, a macro file) run too.
+    #[test]
+    fn a_broken_theme_names_its_first_broken_template() {
+        let dir = std::env::temp_dir().join(format!("gazette-theme-b-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("templates")).unwrap();
+        std::fs::write(dir.join("templates/section.html"), "{{ x(").unwrap();
+        std::fs::write(dir.join("templates/page.html"), "ok\n\n{% if %}").unwrap();
+        let err = Theme::load(&dir).err().unwrap().to_string();
+        assert!(err.contains("Failed to parse 'page.html'"), "{err}");
+        assert!(err.contains("3:"), "the line of the error: {err}");
+        std::fs::remove_file(dir.join("templates/section.html")).unwrap();
+        std::fs::write(
+            dir.join("templates/page.html"),
+            "{% extends \"nowhere.html\" %}",
+        )
+        .unwrap();
+        let err = Theme::load(&dir).err().unwrap().to_string();
+        assert!(err.contains("nowhere.html"), "{err}");
+        std::fs::write(
+            dir.join("templates/page.html"),
+            "{% import \"nowhere.html\" as m %}",
+        )
+        .unwrap();
+        let err = Theme::load(&dir).err().unwrap().to_string();
+        assert!(err.contains("nowhere.html"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// The form template with a definition from the forms crate: labels,
     /// constraints, the honeypot, and after a failed post the error summary
     /// linking to each field with the values kept.

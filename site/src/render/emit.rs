@@ -251,16 +251,17 @@ fn check_links<'a>(
     pending: &mut Vec<Pending>,
     problems: &mut Vec<Problem>,
 ) {
+    let mut target = String::new();
     for link in links {
-        let (target, anchor) = match resolve_html_link(path, &link) {
-            Ok(Some(resolved)) => resolved,
+        let anchor = match resolve_into(path, &link, &mut target) {
+            Ok(Some(anchor)) => anchor,
             Ok(None) => continue,
             Err(p) => {
                 problems.push(p);
                 continue;
             }
         };
-        if !index.outputs.contains(&target) {
+        if !index.outputs.contains(target.as_str()) {
             problems.push(Problem::new(
                 path,
                 None,
@@ -279,7 +280,7 @@ fn check_links<'a>(
                 pending.push(Pending {
                     page: path.to_string(),
                     link: link.to_string(),
-                    target,
+                    target: target.clone(),
                     anchor,
                 });
             }
@@ -295,6 +296,15 @@ pub(super) fn resolve_html_link(
     page: &str,
     link: &str,
 ) -> Result<Option<(String, String)>, Problem> {
+    let mut target = String::new();
+    Ok(resolve_into(page, link, &mut target)?.map(|anchor| (target, anchor)))
+}
+
+/// [`resolve_html_link`] with the target written into `target` (cleared
+/// first): a page's links are resolved into one buffer, not a new string
+/// each. Returns the anchor.
+fn resolve_into(page: &str, link: &str, target: &mut String) -> Result<Option<String>, Problem> {
+    target.clear();
     if links::is_external(link) || link.starts_with("data:") {
         return Ok(None);
     }
@@ -318,27 +328,18 @@ pub(super) fn resolve_html_link(
         if SERVED.contains(&first) && !abs.ends_with(".html") && !abs.ends_with(".xlsx") {
             return Ok(None);
         }
-        let target = if abs.is_empty() || abs.ends_with('/') {
-            format!("{abs}index.html")
-        } else {
-            abs.to_string()
-        };
-        return Ok(Some((target, anchor.to_string())));
+        target.push_str(abs);
+    } else if file.is_empty() {
+        target.push_str(page);
+    } else if !links::join_into(links::dir_of(page), file, target) {
+        return Err(Problem::new(
+            page,
+            None,
+            format!("link {link} climbs above the site root"),
+        ));
     }
-    let target = if file.is_empty() {
-        page.to_string()
-    } else {
-        match links::join(links::dir_of(page), file) {
-            Some(t) if t.is_empty() || t.ends_with('/') => format!("{t}index.html"),
-            Some(t) => t,
-            None => {
-                return Err(Problem::new(
-                    page,
-                    None,
-                    format!("link {link} climbs above the site root"),
-                ))
-            }
-        }
-    };
-    Ok(Some((target, anchor.to_string())))
+    if target.is_empty() || target.ends_with('/') {
+        target.push_str("index.html");
+    }
+    Ok(Some(anchor.to_string()))
 }

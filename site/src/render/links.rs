@@ -4,18 +4,21 @@
 //! `file://` as well as from any sub-path of a web server.
 
 use crate::render::markdown::{Links, Resolved};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
+/// Looked up for every link of every page, so with a fast (not
+/// DoS-resistant) hash: the keys are the site's own paths.
 #[derive(Default)]
 pub(crate) struct Index {
     /// Root-relative source path (`content/notices/a.md`, `manuals/x/src/a.md`,
     /// `content/notices/b/pic.png`) → output path.
-    pub(crate) sources: HashMap<String, String>,
+    pub(crate) sources: FxHashMap<String, String>,
     /// Root-relative URL of a page (`notices/a/`) → output path.
-    pub(crate) urls: HashMap<String, String>,
+    pub(crate) urls: FxHashMap<String, String>,
     /// Every output path of the build.
-    pub(crate) outputs: HashSet<String>,
+    pub(crate) outputs: FxHashSet<String>,
 }
 
 impl Index {
@@ -81,22 +84,41 @@ pub(crate) fn relative(from: &str, to: &str) -> String {
 
 /// Joins a relative path onto a folder and folds `.` and `..`; None if it climbs above the root.
 pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
+    let mut out = String::new();
+    join_into(dir, rel, &mut out).then_some(out)
+}
+
+/// [`join`] into `out` (cleared first), so that a caller resolving many
+/// links reuses one buffer; false if the path climbs above the root.
+pub(crate) fn join_into(dir: &str, rel: &str, out: &mut String) -> bool {
+    out.clear();
     // Fast path for what generated pages hold: `../` steps, then a plain path.
     // It runs for every link on every page.
     if !rel.is_empty() && !dir.starts_with('/') && !dir.contains("//") {
         let (mut dir, mut rest) = (dir, rel);
         while let Some(r) = rest.strip_prefix("../") {
-            dir = parent_dir(dir)?;
+            let Some(up) = parent_dir(dir) else {
+                return false;
+            };
+            dir = up;
             rest = r;
         }
         let plain = !rest.starts_with('/')
             && !rest.contains("//")
             && rest.split('/').all(|seg| seg != "." && seg != "..");
         if plain {
-            return Some(format!("{dir}{rest}"));
+            out.push_str(dir);
+            out.push_str(rest);
+            return true;
         }
     }
-    join_segments(dir, rel)
+    match join_segments(dir, rel) {
+        Some(joined) => {
+            *out = joined;
+            true
+        }
+        None => false,
+    }
 }
 
 /// `a/b/` → `a/`; `a/` → ``; `` → None (above the root).

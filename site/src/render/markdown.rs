@@ -151,7 +151,7 @@ pub(crate) fn render_shifted(
             other => out.push(other),
         }
     }
-    let text = search.map(|spent| page_text(&out, spent));
+    let text = search.map(|spent| page_text(&out, spent, src.len()));
     let mut html = String::with_capacity(src.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     Rendered {
@@ -561,7 +561,7 @@ pub(crate) fn render_book(src: &str, style: &BookStyle, links: &dyn Links) -> Re
         }
         out.push(Event::Html("</ol>\n".into()));
     }
-    let text = style.search.map(|spent| page_text(&out, spent));
+    let text = style.search.map(|spent| page_text(&out, spent, src.len()));
     let mut html = String::with_capacity(src.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, out.into_iter());
     Rendered {

@@ -54,9 +54,10 @@ pub(super) fn page_docs(ctx: &Shared, d: &Doc, text: PageText) -> Option<Prepare
 /// or a block ends; raw HTML scanned; an image's description (an
 /// attribute) left out; footnote marks numbered as `push_html` numbers
 /// them.
-pub(super) fn page_text<'e>(events: &'e [Event<'e>], spent: &Spent) -> PageText {
+pub(super) fn page_text<'e>(events: &'e [Event<'e>], spent: &Spent, source_len: usize) -> PageText {
     spent.on(|| {
-        let mut page = PageText::default();
+        // Room for the text as long as its Markdown (a hint, not a limit).
+        let mut page = PageText::with_capacity(source_len);
         // Raw HTML events in a row, scanned as one (a tag may span lines).
         let mut html = String::new();
         let mut numbers: HashMap<&'e str, usize> = HashMap::new();
