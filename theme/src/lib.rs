@@ -247,8 +247,12 @@ impl Theme {
 pub fn escape_html(input: &str) -> String {
     let mut out = String::with_capacity(input.len() + input.len() / 8);
     let mut rest = input;
-    // Copy the runs between special characters whole: most values have none.
-    while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+    // Copy the runs between special characters whole: most values have
+    // none. They are ASCII, so bytes are searched, not characters decoded.
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
         out.push_str(&rest[..i]);
         out.push_str(match rest.as_bytes()[i] {
             b'&' => "&amp;",

@@ -70,6 +70,10 @@ fn values<'a>(
 
 /// Undoes the escaping tera and pulldown-cmark apply inside attributes.
 pub(crate) fn unescape(s: &str) -> Cow<'_, str> {
+    // Most links hold no reference: one fast scan, not the decoder's walk.
+    if memchr::memchr(b'&', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
+    }
     html_escape::decode_html_entities(s)
 }
 
