@@ -214,9 +214,11 @@ impl Keys<'_> {
     fn feed<F: FnMut(Term<'_>)>(&mut self, c: char, f: &mut F) {
         if is_cjk(c) {
             self.end_word(f);
+            // The key is the UTF-8 bytes, zero-padded: what `pack` makes of
+            // them, read as one little-endian word.
             let mut bytes = [0u8; 4];
             let len = c.encode_utf8(&mut bytes).len();
-            let key = pack(&bytes[..len]);
+            let key = u64::from(u32::from_le_bytes(bytes));
             if let Some((before, before_len)) = self.prev {
                 f(Term::Pair(before | key << (8 * before_len)));
             }
