@@ -343,3 +343,50 @@ fn resolve_into(page: &str, link: &str, target: &mut String) -> Result<Option<St
     }
     Ok(Some(anchor.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every shape of href a page holds, resolved from `notices/a/index.html`,
+    /// one after another into one buffer (a long target, then shorter ones:
+    /// nothing of the last may stay behind).
+    #[test]
+    fn links_resolve_to_the_outputs_they_name() {
+        let page = "notices/a/index.html";
+        let cases: &[(&str, Option<(&str, &str)>)] = &[
+            (
+                "../../manuals/very-long-name/chapter/index.html#step",
+                Some(("manuals/very-long-name/chapter/index.html", "step")),
+            ),
+            ("../b/", Some(("notices/b/index.html", ""))),
+            ("../", Some(("notices/index.html", ""))),
+            ("../../", Some(("index.html", ""))),
+            ("#x", Some(("notices/a/index.html", "x"))),
+            ("pic%20one.png?v=2", Some(("notices/a/pic one.png", ""))),
+            ("./c/../d.html", Some(("notices/a/d.html", ""))),
+            ("/about/", Some(("about/index.html", ""))),
+            ("/forms/f1/print.html", Some(("forms/f1/print.html", ""))),
+            ("/forms/f1", None),
+            ("/admin/", None),
+            ("https://example.org/x", None),
+            ("data:image/png;base64,AAAA", None),
+        ];
+        let mut target = String::new();
+        for (link, want) in cases {
+            let got = resolve_into(page, link, &mut target).unwrap();
+            let got = got.map(|anchor| (target.as_str(), anchor));
+            assert_eq!(got, want.map(|(t, a)| (t, a.to_string())), "{link}");
+            assert_eq!(
+                resolve_html_link(page, link).unwrap(),
+                want.map(|(t, a)| (t.to_string(), a.to_string())),
+                "{link}"
+            );
+        }
+        let err = resolve_into(page, "../../../x.html", &mut target).unwrap_err();
+        assert!(
+            err.to_string().contains("climbs above the site root"),
+            "{err}"
+        );
+    }
+}
