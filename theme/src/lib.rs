@@ -389,20 +389,15 @@ mod tests {
         assert!(err.contains("Failed to parse 'page.html'"), "{err}");
         assert!(err.contains("3:"), "the line of the error: {err}");
         std::fs::remove_file(dir.join("templates/section.html")).unwrap();
-        std::fs::write(
-            dir.join("templates/page.html"),
+        // A missing parent, then a missing macro file.
+        for page in [
             "{% extends \"nowhere.html\" %}",
-        )
-        .unwrap();
-        let err = Theme::load(&dir).err().unwrap().to_string();
-        assert!(err.contains("nowhere.html"), "{err}");
-        std::fs::write(
-            dir.join("templates/page.html"),
             "{% import \"nowhere.html\" as m %}",
-        )
-        .unwrap();
-        let err = Theme::load(&dir).err().unwrap().to_string();
-        assert!(err.contains("nowhere.html"), "{err}");
+        ] {
+            std::fs::write(dir.join("templates/page.html"), page).unwrap();
+            let err = Theme::load(&dir).err().unwrap().to_string();
+            assert!(err.contains("nowhere.html"), "{page}: {err}");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
