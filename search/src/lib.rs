@@ -16,6 +16,7 @@
 //! scores, and a document must contain every term.
 
 mod html;
+mod json;
 mod tokenize;
 
 pub use html::{split_page, PageText};
@@ -311,7 +312,10 @@ impl Builder {
     fn flush_docs(&mut self) -> (String, String) {
         let shard = (self.docs as usize - self.pending.len()) / DOCS_PER_SHARD;
         let name = format!("docs-{shard}");
-        let file = (format!("search/{name}.js"), script(&name, &self.pending));
+        let file = (
+            format!("search/{name}.js"),
+            json::docs_script(&name, &self.pending),
+        );
         self.pending.clear();
         file
     }
@@ -395,8 +399,8 @@ impl Finished {
     }
 
     /// A shard's postings as the script `gazetteSearch(name, {term:
-    /// "postings"})`, sorted by term: the JSON that serde would write for a
-    /// map of strings to strings, written directly (a shard is mostly
+    /// "postings"})`, sorted by term: the JSON that [`script`] would write
+    /// for a map of strings to strings, written directly (a shard is mostly
     /// postings, and this is the index's largest output). Each term's
     /// postings are `doc delta, score, …` as base64 VLQ ([`vlq_push`]).
     fn term_script(&self, name: &str, postings: &[(Box<str>, Vec<u8>)]) -> String {
@@ -411,8 +415,7 @@ impl Finished {
             if k > 0 {
                 out.push(',');
             }
-            // serde_json cannot fail on a string.
-            out.push_str(&serde_json::to_string(&**term).unwrap_or_default());
+            json::push_str(&mut out, term);
             out.push_str(":\"");
             self.score(list, |delta, score| {
                 vlq_push(&mut out, delta);
@@ -421,8 +424,6 @@ impl Finished {
             out.push('"');
         }
         out.push_str("});\n");
-        // Terms are letters, digits and CJK characters: never U+2028/9
-        // (which [`script`] escapes).
         out
     }
 
