@@ -144,12 +144,13 @@ impl PageText {
     fn finish(&mut self) {
         let current = &mut self.current;
         if !current.text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
-            // The next part gets the room this one did not use.
-            let room = current.text.capacity() - current.text.len();
+            // The part keeps a copy of its length; the room made for the
+            // page's text stays for the next part (one allocation a page,
+            // not one the size of the rest of the page per heading).
             self.parts.push(Part {
                 anchor: current.anchor.clone(),
                 heading: std::mem::take(&mut current.heading),
-                text: std::mem::replace(&mut current.text, String::with_capacity(room)),
+                text: current.text.as_str().to_owned(),
                 space: false,
             });
         }
