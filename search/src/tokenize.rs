@@ -91,10 +91,16 @@ fn fast(c: char) -> Option<char> {
 
 /// Characters written without spaces between words.
 pub fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF      // kana
+    // Most characters are below the first range (ASCII, Latin, punctuation)
+    // or in the main Han block: those two answers first.
+    let c = c as u32;
+    if c < 0x3040 {
+        return false;
+    }
+    matches!(c,
+        0x4E00..=0x9FFF      // Han
+        | 0x3040..=0x30FF    // kana
         | 0x3400..=0x4DBF    // Han extension A
-        | 0x4E00..=0x9FFF    // Han
         | 0xAC00..=0xD7AF    // hangul
         | 0xF900..=0xFAFF    // Han compatibility
         | 0x20000..=0x3134F) // Han extensions B–G
@@ -227,7 +233,8 @@ impl Keys<'_> {
             if let Some((last, _)) = self.prev.take() {
                 f(Term::Short(last));
             }
-            if is_word(c) {
+            // `is_word`, knowing `c` is not CJK.
+            if c.is_alphanumeric() {
                 self.word.push(c);
             } else {
                 self.end_word(f);
