@@ -364,7 +364,23 @@ mod tests {
     #[test]
     fn text_in_pieces_collapses_as_the_whole_would() {
         let pieces = [
-            "", " ", "\n", "甲", "乙 丙", " a", "b ", "\u{3000}", "  c  d", "。",
+            "",
+            " ",
+            "\n",
+            "甲",
+            "乙 丙",
+            " a",
+            "b ",
+            "\u{3000}",
+            "  c  d",
+            "。",
+            // Longer than the eight bytes scanned at once, spaces of every
+            // length inside.
+            "评审计划评审计划 x",
+            "abcdefghij\u{2003}klmnopqr",
+            "\u{a0}",
+            "统一社会信用代码\t\n代码",
+            "0123456789abcdef\u{1680}0123456789\u{205f}z",
         ];
         let mut state = 99u64;
         for len in 0..10 {

@@ -4,7 +4,7 @@
 //! `serde_json` looks at a string one byte at a time; here eight clean
 //! bytes are passed over at once (tested against `serde_json` itself).
 
-use crate::StoredPage;
+use crate::{swar, StoredPage};
 
 /// `pages` as `gazetteSearch("name",[…]);`, the script [`crate::script`]
 /// makes of them.
@@ -60,7 +60,7 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
     let mut from = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8) {
+        if let Some(word) = swar::word(bytes, at) {
             if !word_may_escape(word) {
                 at += 8;
                 continue;
@@ -102,20 +102,12 @@ pub(crate) fn push_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Whether one of 8 bytes may start something to escape: a control
-/// character, `"`, `\\`, or the first byte of U+2028/9 (and of other
-/// characters), all 8 looked at together in one integer.
-fn word_may_escape(word: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    let mut bytes = [0u8; 8];
-    bytes.copy_from_slice(word);
-    let x = u64::from_ne_bytes(bytes);
-    // Non-zero when some byte of `x` is below `n` (n <= 0x80): exact as
-    // a yes or no, though not as to which byte.
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
-    let equal = |b: u8| below(x ^ (ONES * u64::from(b)), 1);
-    (below(x, 0x20) | equal(b'"') | equal(b'\\') | equal(0xE2)) != 0
+/// Whether one of the 8 bytes of `x` may start something to escape: a
+/// control character, `"`, `\\`, or the first byte of U+2028/9 (and of
+/// other characters).
+fn word_may_escape(x: u64) -> bool {
+    (swar::below(x, 0x20) | swar::equal(x, b'"') | swar::equal(x, b'\\') | swar::equal(x, 0xE2))
+        != 0
 }
 
 #[cfg(test)]
@@ -176,7 +168,8 @@ mod tests {
                     let expected = word
                         .iter()
                         .any(|&c| c < 0x20 || c == b'"' || c == b'\\' || c == 0xE2);
-                    assert_eq!(word_may_escape(&word), expected, "{word:?}");
+                    let x = u64::from_ne_bytes(word);
+                    assert_eq!(word_may_escape(x), expected, "{word:?}");
                 }
             }
         }

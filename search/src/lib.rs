@@ -17,6 +17,7 @@
 
 mod html;
 mod json;
+mod swar;
 mod tokenize;
 
 pub use html::{split_page, PageText};
