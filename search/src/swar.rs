@@ -25,6 +25,26 @@ pub(crate) fn equal(x: u64, b: u8) -> u64 {
     below(x ^ (ONES * u64::from(b)), 1)
 }
 
+/// The high bit of each byte of `x` that continues a UTF-8 character
+/// (`0b10xxxxxx`): bit 7 set, bit 6 (moved up into bit 7) clear.
+#[inline]
+pub(crate) fn continuation(x: u64) -> u64 {
+    x & !(x << 1) & HIGH
+}
+
+/// The high bit of each byte of `x` that starts a four-byte UTF-8
+/// character (`0b11110xxx`: the top four bits set).
+#[inline]
+pub(crate) fn four_byte_lead(x: u64) -> u64 {
+    x & (x << 1) & (x << 2) & (x << 3) & HIGH
+}
+
+/// How many bytes [`continuation`] or [`four_byte_lead`] marked.
+#[inline]
+pub(crate) fn count(marks: u64) -> usize {
+    marks.count_ones() as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +69,23 @@ mod tests {
                         let expected = bytes.contains(&v);
                         assert_eq!(equal(x, v) != 0, expected, "{bytes:?} has {v}");
                     }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn continuation_and_four_byte_leads_are_marked_byte_by_byte() {
+        for fill in [b'x', 0x7F, 0x80, 0xBF, 0xC0, 0xEF, 0xF0, 0xFF] {
+            for at in 0..8 {
+                for b in 0..=255u8 {
+                    let mut bytes = [fill; 8];
+                    bytes[at] = b;
+                    let x = word(&bytes, 0).unwrap();
+                    let continuing = bytes.iter().filter(|&&c| c & 0xC0 == 0x80).count();
+                    let leads = bytes.iter().filter(|&&c| c >= 0xF0).count();
+                    assert_eq!(count(continuation(x)), continuing, "{bytes:?}");
+                    assert_eq!(count(four_byte_lead(x)), leads, "{bytes:?}");
                 }
             }
         }
