@@ -144,9 +144,9 @@ impl PageText {
     fn finish(&mut self) {
         let current = &mut self.current;
         if !current.text.is_empty() || !current.heading.is_empty() || self.parts.is_empty() {
-            // The part keeps a copy of its length; the room made for the
-            // page's text stays for the next part (one allocation a page,
-            // not one the size of the rest of the page per heading).
+            // The part keeps an exact copy of its text; the room made for
+            // the page's text stays for the next part (one allocation a
+            // page, not one the size of the rest of the page per heading).
             self.parts.push(Part {
                 anchor: current.anchor.clone(),
                 heading: std::mem::take(&mut current.heading),
@@ -374,8 +374,7 @@ mod tests {
             "\u{3000}",
             "  c  d",
             "。",
-            // Longer than the eight bytes scanned at once, spaces of every
-            // length inside.
+            // Longer pieces, with white space of every UTF-8 length inside.
             "评审计划评审计划 x",
             "abcdefghij\u{2003}klmnopqr",
             "\u{a0}",
